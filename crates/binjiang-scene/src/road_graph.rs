@@ -1,0 +1,224 @@
+//! The road network as a graph of junctions and segments, per travel mode.
+//!
+//! Roads that share a vertex (to the centimetre) are joined there; nothing else joins them,
+//! so a bridge or a river is crossed only where a road really crosses it. The graph keeps an
+//! R-tree of its segments so points (unit homes, incidents) can be snapped to the network.
+
+use crate::domain::{Mode, RoadClass};
+use crate::layers::Road;
+use geo::{Closest, ClosestPoint, Coord, Distance, Euclidean, Length, Line, Point};
+use petgraph::unionfind::UnionFind;
+use rstar::primitives::GeomWithData;
+use rstar::RTree;
+use std::collections::HashMap;
+
+/// A set of travel modes, as a bit mask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ModeSet(u8);
+
+impl ModeSet {
+    /// The set holding `modes`.
+    pub fn of(modes: &[Mode]) -> Self {
+        ModeSet(modes.iter().fold(0, |acc, m| acc | bit(*m)))
+    }
+
+    /// Whether `mode` is in the set.
+    pub fn allows(self, mode: Mode) -> bool {
+        self.0 & bit(mode) != 0
+    }
+}
+
+fn bit(m: Mode) -> u8 {
+    1 << (m as u8)
+}
+
+/// A segment of road between two consecutive vertices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoadEdge {
+    /// Start node index.
+    pub from: u32,
+    /// End node index.
+    pub to: u32,
+    /// Index of the road in the scene's road list.
+    pub road: u32,
+    /// Length, metres.
+    pub length_m: f64,
+    /// Class of its road.
+    pub class: RoadClass,
+    /// Who may use it.
+    pub modes: ModeSet,
+    /// Speed limit, metres per second.
+    pub limit_mps: f64,
+    /// Cars may only go `from` → `to`.
+    pub oneway: bool,
+}
+
+impl RoadEdge {
+    /// Seconds to traverse the edge in `mode` going forwards, or `None` if not allowed.
+    pub fn travel_time_s(&self, mode: Mode, forwards: bool) -> Option<f64> {
+        if !self.modes.allows(mode) || (mode == Mode::Car && self.oneway && !forwards) {
+            return None;
+        }
+        Some(self.length_m / mode.speed_mps().min(self.limit_mps))
+    }
+}
+
+/// A road segment stored in the snapping index, tagged with its edge index.
+pub type IndexedSegment = GeomWithData<Line, u32>;
+
+/// The road network.
+#[derive(Debug, Clone)]
+pub struct RoadGraph {
+    /// Junction and vertex positions, local metres.
+    pub nodes: Vec<Coord>,
+    /// Segments between consecutive vertices of each road.
+    pub edges: Vec<RoadEdge>,
+    segments: RTree<IndexedSegment>,
+}
+
+/// Where a point meets the network.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Snap {
+    /// The edge met.
+    pub edge: u32,
+    /// The closest point on it.
+    pub point: Coord,
+    /// Straight-line distance from the point to the edge, metres.
+    pub distance_m: f64,
+}
+
+impl RoadGraph {
+    /// Builds the graph, joining roads at shared vertices.
+    pub fn build(roads: &[Road]) -> Self {
+        let mut ids: HashMap<(i64, i64), u32> = HashMap::new();
+        let mut nodes = Vec::new();
+        let mut node = |c: Coord| -> u32 {
+            let key = ((c.x * 100.0).round() as i64, (c.y * 100.0).round() as i64);
+            *ids.entry(key).or_insert_with(|| {
+                nodes.push(c);
+                (nodes.len() - 1) as u32
+            })
+        };
+        let mut edges = Vec::new();
+        for (ri, road) in roads.iter().enumerate() {
+            for line in road.line.lines() {
+                let (from, to) = (node(line.start), node(line.end));
+                if from == to {
+                    continue;
+                }
+                edges.push(RoadEdge {
+                    from,
+                    to,
+                    road: ri as u32,
+                    length_m: Euclidean.length(&line),
+                    class: road.class,
+                    modes: ModeSet::of(&road.modes),
+                    limit_mps: road.speed_kmh / 3.6,
+                    oneway: road.oneway,
+                });
+            }
+        }
+        let segments = edges
+            .iter()
+            .enumerate()
+            .map(|(i, e)| GeomWithData::new(Line::new(nodes[e.from as usize], nodes[e.to as usize]), i as u32))
+            .collect();
+        RoadGraph { nodes, edges, segments: RTree::bulk_load(segments) }
+    }
+
+    /// Total length of all segments, kilometres.
+    pub fn length_km(&self) -> f64 {
+        self.edges.iter().map(|e| e.length_m).sum::<f64>() / 1000.0
+    }
+
+    /// Total length of segments of one class, kilometres.
+    pub fn class_length_km(&self, class: RoadClass) -> f64 {
+        self.edges.iter().filter(|e| e.class == class).map(|e| e.length_m).sum::<f64>() / 1000.0
+    }
+
+    /// Sizes (in nodes) of the connected pieces of the network, largest first.
+    pub fn pieces(&self) -> Vec<usize> {
+        let mut uf = UnionFind::<u32>::new(self.nodes.len());
+        for e in &self.edges {
+            uf.union(e.from, e.to);
+        }
+        let mut sizes: HashMap<u32, usize> = HashMap::new();
+        for n in 0..self.nodes.len() as u32 {
+            *sizes.entry(uf.find(n)).or_default() += 1;
+        }
+        let mut sizes: Vec<usize> = sizes.into_values().collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        sizes
+    }
+
+    /// The closest segment usable by `mode` (any mode when `None`).
+    pub fn snap(&self, p: Coord, mode: Option<Mode>) -> Option<Snap> {
+        let query = Point::from(p);
+        self.segments
+            .nearest_neighbor_iter(&query)
+            .find(|s| mode.is_none_or(|m| self.edges[s.data as usize].modes.allows(m)))
+            .map(|s| {
+                let point = match s.geom().closest_point(&Point::from(p)) {
+                    Closest::Intersection(q) | Closest::SinglePoint(q) => q.0,
+                    Closest::Indeterminate => s.geom().start,
+                };
+                Snap { edge: s.data, point, distance_m: Euclidean.distance(Point::from(p), Point::from(point)) }
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::LineString;
+
+    fn road(id: &str, pts: &[(f64, f64)], class: RoadClass) -> Road {
+        Road {
+            id: id.into(),
+            name: None,
+            class,
+            modes: class.default_modes().to_vec(),
+            oneway: false,
+            speed_kmh: class.default_speed_kmh(),
+            line: LineString::from(pts.to_vec()),
+            source: "generated: test".into(),
+        }
+    }
+
+    #[test]
+    fn joins_at_shared_vertices_only() {
+        let roads = vec![
+            road("a", &[(0.0, 0.0), (100.0, 0.0)], RoadClass::Street),
+            road("b", &[(100.0, 0.0), (100.0, 100.0)], RoadClass::Street),
+            road("c", &[(300.0, 0.0), (300.0, 50.0)], RoadClass::Promenade),
+        ];
+        let g = RoadGraph::build(&roads);
+        assert_eq!(g.nodes.len(), 5);
+        assert_eq!(g.pieces(), vec![3, 2]);
+        assert!((g.length_km() - 0.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn snaps_to_segments_open_to_the_mode() {
+        let roads = vec![
+            road("walk", &[(0.0, 0.0), (100.0, 0.0)], RoadClass::Promenade),
+            road("drive", &[(0.0, 50.0), (100.0, 50.0)], RoadClass::Street),
+        ];
+        let g = RoadGraph::build(&roads);
+        let p = Coord { x: 50.0, y: 10.0 };
+        assert!((g.snap(p, None).unwrap().distance_m - 10.0).abs() < 1e-9);
+        assert!((g.snap(p, Some(Mode::Car)).unwrap().distance_m - 40.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn oneway_blocks_cars_only_backwards() {
+        let e = RoadEdge {
+            from: 0, to: 1, road: 0, length_m: 100.0, class: RoadClass::Street,
+            modes: ModeSet::of(&[Mode::Foot, Mode::Car]), limit_mps: 10.0, oneway: true,
+        };
+        assert!(e.travel_time_s(Mode::Car, false).is_none());
+        assert!(e.travel_time_s(Mode::Foot, false).is_some());
+        assert!(e.travel_time_s(Mode::Bike, true).is_none());
+        assert!((e.travel_time_s(Mode::Car, true).unwrap() - 100.0 / 8.3).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,30 @@
+//! One module per subcommand; each returns the process exit code.
+
+pub mod info;
+pub mod validate;
+
+use binjiang_scene::{LoadError, Scene};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Exit code for invalid input.
+pub const INVALID: u8 = 1;
+
+/// Loads a scene, printing problems to stderr. `Err` only for unreadable paths (exit 2).
+pub fn load_scene(dir: &Path) -> anyhow::Result<Result<Scene, ExitCode>> {
+    match Scene::load(dir) {
+        Ok(scene) => {
+            for w in &scene.warnings {
+                eprintln!("{w}");
+            }
+            Ok(Ok(scene))
+        }
+        Err(LoadError::Invalid(problems)) => {
+            let errors = problems.all().iter().filter(|p| p.severity == binjiang_scene::Severity::Error).count();
+            eprint!("{problems}");
+            eprintln!("{}: {errors} error(s); the scene is not valid", dir.display());
+            Ok(Err(ExitCode::from(INVALID)))
+        }
+        Err(e @ LoadError::Unreadable { .. }) => Err(e.into()),
+    }
+}

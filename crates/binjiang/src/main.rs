@@ -1,0 +1,50 @@
+//! `binjiang`: the command line of the Binjiang riverfront digital twin.
+//!
+//! Exit codes: 0 success, 1 the input is invalid (every problem is listed), 2 usage error or
+//! an unreadable path.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Binjiang — a geospatial digital twin for running a riverfront district.
+#[derive(Parser)]
+#[command(name = "binjiang", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a scene folder; list every problem as `<file>: feature "<id>": <what>`.
+    Validate {
+        /// The scene folder (holding scene.ron).
+        scene: PathBuf,
+    },
+    /// Print a scene's figures: grid, roads, buildings, assets, units.
+    Info {
+        /// The scene folder (holding scene.ron).
+        scene: PathBuf,
+        /// Print exactly one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Validate { scene } => commands::validate::run(&scene),
+        Command::Info { scene, json } => commands::info::run(&scene, json),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("binjiang: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
