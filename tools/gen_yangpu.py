@@ -9,7 +9,10 @@ generated and say so in their `source` property. Deterministic: same script, sam
 
 Run from the repository root:  python3 tools/gen_yangpu.py
 """
-import csv, json, math, os, random, struct
+import csv, json, math, os, random, struct, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scene_geo import Frame, feature, write_layer  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCENE = os.path.join(ROOT, "scenes", "yangpu-riverfront")
@@ -27,18 +30,9 @@ BANK = [(121.51205, 31.25059), (121.5195, 31.2508), (121.52619, 31.2519), (121.5
 EST = "estimate: hand-laid from landmark chainage/offset estimates (tools/gen_yangpu.py); error 150-500 m"
 GEN = "generated: tools/gen_yangpu.py layout along the estimated bank"
 
-# --- local frame (same formulas as binjiang-scene's projection module) -------------------
-A, E2 = 6378137.0, 6.694379990141316e-3
-def _m0(lat):
-    s = math.sin(math.radians(lat)); return A * (1 - E2) / (1 - E2 * s * s) ** 1.5
-def _par(lat):
-    s = math.sin(math.radians(lat)); return A / math.sqrt(1 - E2 * s * s) * math.cos(math.radians(lat))
-M0 = _m0(ORIGIN[1])
-def to_local(lon, lat):
-    return (math.radians(lon - ORIGIN[0]) * _par(lat), math.radians(lat - ORIGIN[1]) * M0)
-def to_wgs(x, y):
-    lat = ORIGIN[1] + math.degrees(y / M0)
-    return (round(ORIGIN[0] + math.degrees(x / _par(lat)), 7), round(lat, 7))
+# --- local frame ------------------------------------------------------------------------
+FRAME = Frame(*ORIGIN)
+to_local, to_wgs = FRAME.to_local, FRAME.to_wgs
 
 # --- the bank curve B(s) with inland normal n(s) ------------------------------------------
 def chaikin(points, rounds=6):
@@ -74,10 +68,7 @@ def frame_at(s):
 def at(s, d):
     """WGS84 position at chainage s, inland offset d (negative = over the river)."""
     (bx, by), (tx, ty) = frame_at(s)
-    return list(to_wgs(bx - ty * d, by + tx * d))
-
-def feature(props, geom):
-    return {"type": "Feature", "properties": props, "geometry": geom}
+    return to_wgs(bx - ty * d, by + tx * d)
 
 def rect(s0, s1, d0, d1, step=50):
     ss = list(range(int(s0), int(s1), step)) + [s1]
@@ -85,9 +76,7 @@ def rect(s0, s1, d0, d1, step=50):
     return [ring + [ring[0]]]
 
 def write(name, feats):
-    with open(os.path.join(SCENE, name), "w") as f:
-        json.dump({"type": "FeatureCollection", "features": feats}, f, ensure_ascii=False, indent=None, separators=(",", ":"))
-        f.write("\n")
+    write_layer(SCENE, name, feats)
 
 # --- layout -------------------------------------------------------------------------------
 D_PROM, D_YSP, D_PL, D_RIVERSIDE, D_INLAND = 12, 250, 520, -30, 560

@@ -154,7 +154,10 @@ mod tests {
         for a in Agency::ALL {
             assert_eq!(Agency::parse(a.key()), Some(*a));
         }
-        assert_eq!(AssetKind::parse("electric_box"), Some(AssetKind::ElectricBox));
+        assert_eq!(
+            AssetKind::parse("electric_box"),
+            Some(AssetKind::ElectricBox)
+        );
         assert_eq!(RoadClass::parse("motorway"), None);
         assert!(Agency::expected().contains("market_supervision"));
     }

@@ -70,7 +70,12 @@ impl LayerReader<'_> {
         out
     }
 
-    fn feature(&mut self, i: usize, value: &Value, seen: &mut HashSet<String>) -> Option<RawFeature> {
+    fn feature(
+        &mut self,
+        i: usize,
+        value: &Value,
+        seen: &mut HashSet<String>,
+    ) -> Option<RawFeature> {
         let fallback = format!("#{i}");
         let props = value
             .get("properties")
@@ -113,11 +118,20 @@ impl LayerReader<'_> {
         match props.get("source").and_then(Value::as_str) {
             Some(s) if SOURCES.iter().any(|p| s.starts_with(p)) => true,
             Some(s) => {
-                self.error(id, format!("source \"{s}\" must start with one of: {}", SOURCES.join(", ")));
+                self.error(
+                    id,
+                    format!(
+                        "source \"{s}\" must start with one of: {}",
+                        SOURCES.join(", ")
+                    ),
+                );
                 false
             }
             None => {
-                self.error(id, "has no \"source\" property (osm, survey, estimate: <how>, generated: <how>)");
+                self.error(
+                    id,
+                    "has no \"source\" property (osm, survey, estimate: <how>, generated: <how>)",
+                );
                 false
             }
         }
@@ -142,7 +156,10 @@ impl LayerReader<'_> {
         match &f.geometry {
             geojson::Value::Point(p) => Some(self.project(p).into()),
             other => {
-                self.error(&f.id, format!("geometry must be a Point, found {}", other.type_name()));
+                self.error(
+                    &f.id,
+                    format!("geometry must be a Point, found {}", other.type_name()),
+                );
                 None
             }
         }
@@ -159,7 +176,10 @@ impl LayerReader<'_> {
                 None
             }
             other => {
-                self.error(&f.id, format!("geometry must be a LineString, found {}", other.type_name()));
+                self.error(
+                    &f.id,
+                    format!("geometry must be a LineString, found {}", other.type_name()),
+                );
                 None
             }
         }
@@ -171,7 +191,13 @@ impl LayerReader<'_> {
             geojson::Value::Polygon(rings) => vec![rings],
             geojson::Value::MultiPolygon(polys) => polys.iter().collect(),
             other => {
-                self.error(&f.id, format!("geometry must be a Polygon or MultiPolygon, found {}", other.type_name()));
+                self.error(
+                    &f.id,
+                    format!(
+                        "geometry must be a Polygon or MultiPolygon, found {}",
+                        other.type_name()
+                    ),
+                );
                 return None;
             }
         };
@@ -255,12 +281,23 @@ fn check_rings(rings: &[Vec<Vec<f64>>]) -> Result<(), String> {
         return Err("has no rings".into());
     }
     for (ri, ring) in rings.iter().enumerate() {
-        let role = if ri == 0 { "exterior ring".to_owned() } else { format!("interior ring {}", ri - 1) };
+        let role = if ri == 0 {
+            "exterior ring".to_owned()
+        } else {
+            format!("interior ring {}", ri - 1)
+        };
         if ring.len() < 4 {
-            return Err(format!("{role} has {} positions; a closed ring needs at least 4", ring.len()));
+            return Err(format!(
+                "{role} has {} positions; a closed ring needs at least 4",
+                ring.len()
+            ));
         }
         if ring.first() != ring.last() {
-            return Err(format!("{role} is not closed (first position {:?} differs from last {:?})", ring[0], ring[ring.len() - 1]));
+            return Err(format!(
+                "{role} is not closed (first position {:?} differs from last {:?})",
+                ring[0],
+                ring[ring.len() - 1]
+            ));
         }
     }
     Ok(())

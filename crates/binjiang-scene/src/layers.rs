@@ -111,7 +111,10 @@ pub(crate) fn subdistricts(r: &mut LayerReader, text: &str) -> Vec<Subdistrict> 
         let code = match str_prop(&f, "code") {
             Some(c) if c.len() == 9 && c.bytes().all(|b| b.is_ascii_digit()) => c.to_owned(),
             Some(c) => {
-                r.error(&f.id, format!("code \"{c}\" is not a 9-digit official division code"));
+                r.error(
+                    &f.id,
+                    format!("code \"{c}\" is not a 9-digit official division code"),
+                );
                 continue;
             }
             None => {
@@ -124,7 +127,13 @@ pub(crate) fn subdistricts(r: &mut LayerReader, text: &str) -> Vec<Subdistrict> 
             continue;
         };
         if let Some(polys) = r.polygons(&f) {
-            out.push(Subdistrict { id: f.id.clone(), code, name, area: MultiPolygon(polys), source: source(&f) });
+            out.push(Subdistrict {
+                id: f.id.clone(),
+                code,
+                name,
+                area: MultiPolygon(polys),
+                source: source(&f),
+            });
         }
     }
     out
@@ -134,8 +143,12 @@ pub(crate) fn subdistricts(r: &mut LayerReader, text: &str) -> Vec<Subdistrict> 
 pub(crate) fn roads(r: &mut LayerReader, text: &str) -> Vec<Road> {
     let mut out = Vec::new();
     for f in r.features(text) {
-        let Some(class) = road_class(r, &f) else { continue };
-        let Some(modes) = road_modes(r, &f, class) else { continue };
+        let Some(class) = road_class(r, &f) else {
+            continue;
+        };
+        let Some(modes) = road_modes(r, &f, class) else {
+            continue;
+        };
         let speed_kmh = num_prop(&f, "speed_kmh").unwrap_or(class.default_speed_kmh());
         if !(speed_kmh > 0.0 && speed_kmh <= 130.0) {
             r.error(&f.id, format!("speed_kmh {speed_kmh} must be in (0, 130]"));
@@ -160,7 +173,14 @@ fn road_class(r: &mut LayerReader, f: &RawFeature) -> Option<RoadClass> {
     let text = str_prop(f, "class");
     let class = text.and_then(RoadClass::parse);
     if class.is_none() {
-        r.error(&f.id, format!("unknown road class {:?} (expected one of: {})", text.unwrap_or(""), RoadClass::expected()));
+        r.error(
+            &f.id,
+            format!(
+                "unknown road class {:?} (expected one of: {})",
+                text.unwrap_or(""),
+                RoadClass::expected()
+            ),
+        );
     }
     class
 }
@@ -169,7 +189,9 @@ fn road_modes(r: &mut LayerReader, f: &RawFeature, class: RoadClass) -> Option<V
     let Some(list) = f.props.get("modes") else {
         return Some(class.default_modes().to_vec());
     };
-    let words: Option<Vec<&str>> = list.as_array().and_then(|a| a.iter().map(Value::as_str).collect());
+    let words: Option<Vec<&str>> = list
+        .as_array()
+        .and_then(|a| a.iter().map(Value::as_str).collect());
     let Some(words) = words else {
         r.error(&f.id, "\"modes\" must be an array of strings");
         return None;
@@ -179,7 +201,13 @@ fn road_modes(r: &mut LayerReader, f: &RawFeature, class: RoadClass) -> Option<V
         match Mode::parse(w) {
             Some(m) => modes.push(m),
             None => {
-                r.error(&f.id, format!("unknown mode \"{w}\" (expected one of: {})", Mode::expected()));
+                r.error(
+                    &f.id,
+                    format!(
+                        "unknown mode \"{w}\" (expected one of: {})",
+                        Mode::expected()
+                    ),
+                );
                 return None;
             }
         }
@@ -196,7 +224,12 @@ pub(crate) fn water(r: &mut LayerReader, text: &str) -> Vec<WaterBody> {
     let mut out = Vec::new();
     for f in r.features(text) {
         if let Some(polys) = r.polygons(&f) {
-            out.push(WaterBody { id: f.id.clone(), name: name(&f), area: MultiPolygon(polys), source: source(&f) });
+            out.push(WaterBody {
+                id: f.id.clone(),
+                name: name(&f),
+                area: MultiPolygon(polys),
+                source: source(&f),
+            });
         }
     }
     out
@@ -206,8 +239,12 @@ pub(crate) fn water(r: &mut LayerReader, text: &str) -> Vec<WaterBody> {
 pub(crate) fn buildings(r: &mut LayerReader, text: &str) -> Vec<Building> {
     let mut out = Vec::new();
     for f in r.features(text) {
-        let Some(height_m) = building_height(r, &f) else { continue };
-        let Some(polys) = r.polygons(&f) else { continue };
+        let Some(height_m) = building_height(r, &f) else {
+            continue;
+        };
+        let Some(polys) = r.polygons(&f) else {
+            continue;
+        };
         out.push(Building {
             id: f.id.clone(),
             name: name(&f),
@@ -223,7 +260,8 @@ pub(crate) fn buildings(r: &mut LayerReader, text: &str) -> Vec<Building> {
 }
 
 fn building_height(r: &mut LayerReader, f: &RawFeature) -> Option<f64> {
-    let height = num_prop(f, "height_m").or_else(|| num_prop(f, "levels").map(|l| l * METRES_PER_LEVEL));
+    let height =
+        num_prop(f, "height_m").or_else(|| num_prop(f, "levels").map(|l| l * METRES_PER_LEVEL));
     match height {
         Some(h) if h > 0.0 && h <= 700.0 => Some(h),
         Some(h) => {
@@ -243,11 +281,24 @@ pub(crate) fn assets(r: &mut LayerReader, text: &str) -> Vec<Asset> {
     for f in r.features(text) {
         let text = str_prop(&f, "kind");
         let Some(kind) = text.and_then(AssetKind::parse) else {
-            r.error(&f.id, format!("unknown asset kind {:?} (expected one of: {})", text.unwrap_or(""), AssetKind::expected()));
+            r.error(
+                &f.id,
+                format!(
+                    "unknown asset kind {:?} (expected one of: {})",
+                    text.unwrap_or(""),
+                    AssetKind::expected()
+                ),
+            );
             continue;
         };
         if let Some(position) = r.point(&f) {
-            out.push(Asset { id: f.id.clone(), kind, name: name(&f), position, source: source(&f) });
+            out.push(Asset {
+                id: f.id.clone(),
+                kind,
+                name: name(&f),
+                position,
+                source: source(&f),
+            });
         }
     }
     out

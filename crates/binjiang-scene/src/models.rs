@@ -21,7 +21,8 @@ pub struct ModelInfo {
 
 /// Loads `path` and checks it has geometry with sane bounds.
 pub fn inspect(path: &Path, file: &str) -> Result<ModelInfo, String> {
-    let (doc, _buffers, _images) = gltf::import(path).map_err(|e| format!("model \"{file}\" cannot be loaded: {e}"))?;
+    let (doc, _buffers, _images) =
+        gltf::import(path).map_err(|e| format!("model \"{file}\" cannot be loaded: {e}"))?;
     let mut min = [f32::INFINITY; 3];
     let mut max = [f32::NEG_INFINITY; 3];
     let mut triangles = 0;
@@ -32,7 +33,10 @@ pub fn inspect(path: &Path, file: &str) -> Result<ModelInfo, String> {
                 min[i] = min[i].min(bb.min[i]);
                 max[i] = max[i].max(bb.max[i]);
             }
-            let count = prim.indices().map(|a| a.count()).or_else(|| prim.get(&gltf::Semantic::Positions).map(|a| a.count()));
+            let count = prim
+                .indices()
+                .map(|a| a.count())
+                .or_else(|| prim.get(&gltf::Semantic::Positions).map(|a| a.count()));
             triangles += count.unwrap_or(0) / 3;
         }
     }
@@ -40,8 +44,14 @@ pub fn inspect(path: &Path, file: &str) -> Result<ModelInfo, String> {
         return Err(format!("model \"{file}\" has no triangles"));
     }
     let extent: Vec<f32> = (0..3).map(|i| max[i] - min[i]).collect();
-    if extent.iter().any(|e| !e.is_finite() || *e > MAX_EXTENT_M) || extent.iter().all(|e| *e < MIN_EXTENT_M) {
+    if extent.iter().any(|e| !e.is_finite() || *e > MAX_EXTENT_M)
+        || extent.iter().all(|e| *e < MIN_EXTENT_M)
+    {
         return Err(format!("model \"{file}\" has implausible bounds {min:?}..{max:?} (metres expected, 5 cm to 1 km)"));
     }
-    Ok(ModelInfo { file: file.to_owned(), triangles, bounds: [min, max] })
+    Ok(ModelInfo {
+        file: file.to_owned(),
+        triangles,
+        bounds: [min, max],
+    })
 }

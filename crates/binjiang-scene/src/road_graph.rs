@@ -121,9 +121,18 @@ impl RoadGraph {
         let segments = edges
             .iter()
             .enumerate()
-            .map(|(i, e)| GeomWithData::new(Line::new(nodes[e.from as usize], nodes[e.to as usize]), i as u32))
+            .map(|(i, e)| {
+                GeomWithData::new(
+                    Line::new(nodes[e.from as usize], nodes[e.to as usize]),
+                    i as u32,
+                )
+            })
             .collect();
-        RoadGraph { nodes, edges, segments: RTree::bulk_load(segments) }
+        RoadGraph {
+            nodes,
+            edges,
+            segments: RTree::bulk_load(segments),
+        }
     }
 
     /// Total length of all segments, kilometres.
@@ -133,7 +142,12 @@ impl RoadGraph {
 
     /// Total length of segments of one class, kilometres.
     pub fn class_length_km(&self, class: RoadClass) -> f64 {
-        self.edges.iter().filter(|e| e.class == class).map(|e| e.length_m).sum::<f64>() / 1000.0
+        self.edges
+            .iter()
+            .filter(|e| e.class == class)
+            .map(|e| e.length_m)
+            .sum::<f64>()
+            / 1000.0
     }
 
     /// Sizes (in nodes) of the connected pieces of the network, largest first.
@@ -162,7 +176,11 @@ impl RoadGraph {
                     Closest::Intersection(q) | Closest::SinglePoint(q) => q.0,
                     Closest::Indeterminate => s.geom().start,
                 };
-                Snap { edge: s.data, point, distance_m: Euclidean.distance(Point::from(p), Point::from(point)) }
+                Snap {
+                    edge: s.data,
+                    point,
+                    distance_m: Euclidean.distance(Point::from(p), Point::from(point)),
+                }
             })
     }
 }
@@ -213,8 +231,14 @@ mod tests {
     #[test]
     fn oneway_blocks_cars_only_backwards() {
         let e = RoadEdge {
-            from: 0, to: 1, road: 0, length_m: 100.0, class: RoadClass::Street,
-            modes: ModeSet::of(&[Mode::Foot, Mode::Car]), limit_mps: 10.0, oneway: true,
+            from: 0,
+            to: 1,
+            road: 0,
+            length_m: 100.0,
+            class: RoadClass::Street,
+            modes: ModeSet::of(&[Mode::Foot, Mode::Car]),
+            limit_mps: 10.0,
+            oneway: true,
         };
         assert!(e.travel_time_s(Mode::Car, false).is_none());
         assert!(e.travel_time_s(Mode::Foot, false).is_some());

@@ -84,8 +84,11 @@ impl Scene {
     /// Loads and validates the scene in `dir`.
     pub fn load(dir: &Path) -> Result<Scene, LoadError> {
         let manifest_path = dir.join(MANIFEST);
-        let manifest = std::fs::read_to_string(&manifest_path)
-            .map_err(|source| LoadError::Unreadable { path: manifest_path, source })?;
+        let manifest =
+            std::fs::read_to_string(&manifest_path).map_err(|source| LoadError::Unreadable {
+                path: manifest_path,
+                source,
+            })?;
         let layers = LAYER_FILES
             .iter()
             .map(|f| (f.to_string(), std::fs::read_to_string(dir.join(f)).ok()))
@@ -96,9 +99,11 @@ impl Scene {
     /// Validates a scene given its file texts; models are looked up under `dir`.
     pub fn from_texts(dir: &Path, texts: &SceneTexts) -> Result<Scene, LoadError> {
         let mut problems = Problems::default();
-        let manifest = parse_manifest(&texts.manifest, &mut problems).ok_or_else(|| LoadError::Invalid(problems.clone()))?;
+        let manifest = parse_manifest(&texts.manifest, &mut problems)
+            .ok_or_else(|| LoadError::Invalid(problems.clone()))?;
         let frame = LocalFrame::new(manifest.origin.0, manifest.origin.1);
-        let text = |name: &str| -> Option<&str> { texts.layers.get(name).and_then(|t| t.as_deref()) };
+        let text =
+            |name: &str| -> Option<&str> { texts.layers.get(name).and_then(|t| t.as_deref()) };
         for name in LAYER_FILES {
             if text(name).is_none() {
                 problems.error(name, Location::File, "missing or unreadable (every scene has this layer; it may be an empty FeatureCollection)");
@@ -115,7 +120,12 @@ impl Scene {
         check_connectivity(&road_graph, &mut problems);
         let models = check_models(dir, &manifest, &buildings, &mut problems);
         let agencies = units::agencies(&manifest.agencies, &mut problems);
-        let ctx = UnitContext { frame, grid: &grid, roads: &road_graph, agencies: &agencies };
+        let ctx = UnitContext {
+            frame,
+            grid: &grid,
+            roads: &road_graph,
+            agencies: &agencies,
+        };
         let units = units::units(&manifest.units, &ctx, &mut problems);
 
         if problems.has_errors() {
@@ -147,8 +157,19 @@ fn read_layer<T>(
     parse: fn(&mut LayerReader, &str) -> Vec<T>,
 ) -> Vec<T> {
     let file = LAYER_FILES[index];
-    let text = texts.layers.get(file).and_then(|t| t.as_deref()).unwrap_or(EMPTY);
-    parse(&mut LayerReader { file, frame, problems }, text)
+    let text = texts
+        .layers
+        .get(file)
+        .and_then(|t| t.as_deref())
+        .unwrap_or(EMPTY);
+    parse(
+        &mut LayerReader {
+            file,
+            frame,
+            problems,
+        },
+        text,
+    )
 }
 
 const EMPTY: &str = r#"{"type":"FeatureCollection","features":[]}"#;
@@ -157,30 +178,58 @@ fn parse_manifest(text: &str, problems: &mut Problems) -> Option<Manifest> {
     let manifest: Manifest = match ron::from_str(text) {
         Ok(m) => m,
         Err(e) => {
-            let at = Location::Text { line: e.span.start.line, column: e.span.start.col };
+            let at = Location::Text {
+                line: e.span.start.line,
+                column: e.span.start.col,
+            };
             problems.error(MANIFEST, at, format!("malformed RON: {}", e.code));
             return None;
         }
     };
     if let Err(e) = check_degrees(manifest.origin.0, manifest.origin.1) {
-        problems.error(MANIFEST, Location::Item { kind: "origin", id: "origin".into() }, e);
+        problems.error(
+            MANIFEST,
+            Location::Item {
+                kind: "origin",
+                id: "origin".into(),
+            },
+            e,
+        );
         return None;
     }
     if !(manifest.grid.cell_size_m >= 10.0 && manifest.grid.cell_size_m <= 5000.0) {
-        problems.error(MANIFEST, grid_at(), format!("cell_size_m {} must be between 10 and 5000", manifest.grid.cell_size_m));
+        problems.error(
+            MANIFEST,
+            grid_at(),
+            format!(
+                "cell_size_m {} must be between 10 and 5000",
+                manifest.grid.cell_size_m
+            ),
+        );
         return None;
     }
     Some(manifest)
 }
 
 fn grid_at() -> Location {
-    Location::Item { kind: "grid", id: "grid".into() }
+    Location::Item {
+        kind: "grid",
+        id: "grid".into(),
+    }
 }
 
-fn build_grid(manifest: &Manifest, subdistricts: &[Subdistrict], problems: &mut Problems) -> MergedGrid {
+fn build_grid(
+    manifest: &Manifest,
+    subdistricts: &[Subdistrict],
+    problems: &mut Problems,
+) -> MergedGrid {
     let (parts, unknown) = MergedGrid::parts_from(&manifest.grid.parts, subdistricts);
     for code in unknown {
-        problems.error(MANIFEST, grid_at(), format!("part \"{code}\" matches no subdistrict code in subdistricts.geojson"));
+        problems.error(
+            MANIFEST,
+            grid_at(),
+            format!("part \"{code}\" matches no subdistrict code in subdistricts.geojson"),
+        );
     }
     if manifest.grid.parts.is_empty() {
         problems.error(MANIFEST, grid_at(), "has no parts");
@@ -195,15 +244,27 @@ fn check_connectivity(graph: &RoadGraph, problems: &mut Problems) {
         problems.warning(
             LAYER_FILES[1],
             Location::File,
-            format!("road network is split into {} pieces (nodes per piece: {}{})", pieces.len(), sizes.join(", "), if pieces.len() > 10 { ", …" } else { "" }),
+            format!(
+                "road network is split into {} pieces (nodes per piece: {}{})",
+                pieces.len(),
+                sizes.join(", "),
+                if pieces.len() > 10 { ", …" } else { "" }
+            ),
         );
     }
 }
 
-fn check_models(dir: &Path, manifest: &Manifest, buildings: &[Building], problems: &mut Problems) -> Vec<ModelInfo> {
+fn check_models(
+    dir: &Path,
+    manifest: &Manifest,
+    buildings: &[Building],
+    problems: &mut Problems,
+) -> Vec<ModelInfo> {
     let mut found: BTreeMap<&str, Result<ModelInfo, String>> = BTreeMap::new();
     for b in buildings {
-        let Some(file) = b.model.as_deref() else { continue };
+        let Some(file) = b.model.as_deref() else {
+            continue;
+        };
         let result = found
             .entry(file)
             .or_insert_with(|| models::inspect(&dir.join(&manifest.models_dir).join(file), file));

@@ -46,17 +46,25 @@ pub struct SceneSummary {
 impl SceneSummary {
     /// Summarises a loaded scene.
     pub fn of(scene: &Scene) -> Self {
-        let mut assets: BTreeMap<String, usize> = AssetKind::ALL.iter().map(|k| (k.key().to_owned(), 0)).collect();
+        let mut assets: BTreeMap<String, usize> = AssetKind::ALL
+            .iter()
+            .map(|k| (k.key().to_owned(), 0))
+            .collect();
         for a in &scene.assets {
             *assets.entry(a.kind.key().to_owned()).or_default() += 1;
         }
-        let mut units: BTreeMap<String, usize> = Agency::ALL.iter().map(|a| (a.key().to_owned(), 0)).collect();
+        let mut units: BTreeMap<String, usize> = Agency::ALL
+            .iter()
+            .map(|a| (a.key().to_owned(), 0))
+            .collect();
         for u in &scene.units {
             *units.entry(u.agency.key().to_owned()).or_default() += 1;
         }
         let mut cells_per_subdistrict = BTreeMap::new();
         for c in &scene.grid.cells {
-            *cells_per_subdistrict.entry(c.subdistrict.clone()).or_default() += 1;
+            *cells_per_subdistrict
+                .entry(c.subdistrict.clone())
+                .or_default() += 1;
         }
         use geo::Area;
         SceneSummary {
@@ -72,7 +80,14 @@ impl SceneSummary {
             landmarks: scene.buildings.iter().filter(|b| b.landmark).count(),
             heritage: scene.buildings.iter().filter(|b| b.heritage).count(),
             models: scene.models.len(),
-            water_km2: round3(scene.water.iter().map(|w| w.area.unsigned_area()).sum::<f64>() / 1e6),
+            water_km2: round3(
+                scene
+                    .water
+                    .iter()
+                    .map(|w| w.area.unsigned_area())
+                    .sum::<f64>()
+                    / 1e6,
+            ),
             assets,
             units,
             warnings: scene.warnings.len(),
@@ -88,9 +103,24 @@ impl fmt::Display for SceneSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.name)?;
         let rows: [(&str, String); 11] = [
-            ("merged grid", format!("{:.3} km², {} cells of the grid", self.grid_area_km2, self.cells)),
-            ("riverfront", format!("{:.2} km of promenade", self.riverfront_km)),
-            ("roads", format!("{:.2} km, {} nodes, {} piece(s)", self.roads_km, self.road_nodes, self.road_pieces)),
+            (
+                "merged grid",
+                format!(
+                    "{:.3} km², {} cells of the grid",
+                    self.grid_area_km2, self.cells
+                ),
+            ),
+            (
+                "riverfront",
+                format!("{:.2} km of promenade", self.riverfront_km),
+            ),
+            (
+                "roads",
+                format!(
+                    "{:.2} km, {} nodes, {} piece(s)",
+                    self.roads_km, self.road_nodes, self.road_pieces
+                ),
+            ),
             ("buildings", self.buildings.to_string()),
             ("landmarks", self.landmarks.to_string()),
             ("heritage", self.heritage.to_string()),
@@ -108,5 +138,9 @@ impl fmt::Display for SceneSummary {
 }
 
 fn join(map: &BTreeMap<String, usize>) -> String {
-    map.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
+    map.iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

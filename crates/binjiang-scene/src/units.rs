@@ -38,11 +38,18 @@ pub struct Unit {
 pub(crate) fn agencies(specs: &[AgencySpec], problems: &mut Problems) -> HashSet<Agency> {
     let mut out = HashSet::new();
     for spec in specs {
-        let at = Location::Item { kind: "agency", id: spec.key.clone() };
+        let at = Location::Item {
+            kind: "agency",
+            id: spec.key.clone(),
+        };
         match Agency::parse(&spec.key) {
             Some(a) if !out.insert(a) => problems.error(MANIFEST, at, "declared twice"),
             Some(_) => {}
-            None => problems.error(MANIFEST, at, format!("unknown agency (expected one of: {})", Agency::expected())),
+            None => problems.error(
+                MANIFEST,
+                at,
+                format!("unknown agency (expected one of: {})", Agency::expected()),
+            ),
         }
     }
     out
@@ -71,7 +78,14 @@ pub(crate) fn units(specs: &[UnitSpec], ctx: &UnitContext, problems: &mut Proble
             }
         }
         for e in errors {
-            problems.error(MANIFEST, Location::Item { kind: "unit", id: spec.id.clone() }, e);
+            problems.error(
+                MANIFEST,
+                Location::Item {
+                    kind: "unit",
+                    id: spec.id.clone(),
+                },
+                e,
+            );
         }
     }
     out
@@ -80,17 +94,30 @@ pub(crate) fn units(specs: &[UnitSpec], ctx: &UnitContext, problems: &mut Proble
 fn unit(spec: &UnitSpec, ctx: &UnitContext, errors: &mut Vec<String>) -> Option<Unit> {
     let agency = Agency::parse(&spec.agency);
     match agency {
-        None => errors.push(format!("unknown agency \"{}\" (expected one of: {})", spec.agency, Agency::expected())),
-        Some(a) if !ctx.agencies.contains(&a) => errors.push(format!("agency \"{a}\" is not declared in `agencies`")),
+        None => errors.push(format!(
+            "unknown agency \"{}\" (expected one of: {})",
+            spec.agency,
+            Agency::expected()
+        )),
+        Some(a) if !ctx.agencies.contains(&a) => {
+            errors.push(format!("agency \"{a}\" is not declared in `agencies`"))
+        }
         Some(_) => {}
     }
     let mode = Mode::parse(&spec.mode);
     if mode.is_none() {
-        errors.push(format!("unknown mode \"{}\" (expected one of: {})", spec.mode, Mode::expected()));
+        errors.push(format!(
+            "unknown mode \"{}\" (expected one of: {})",
+            spec.mode,
+            Mode::expected()
+        ));
     }
     let shift = Shift::parse(&spec.shift).map_err(|e| errors.push(e)).ok();
     if spec.patrol.len() < 2 {
-        errors.push(format!("patrol loop has {} waypoints; it needs at least 2", spec.patrol.len()));
+        errors.push(format!(
+            "patrol loop has {} waypoints; it needs at least 2",
+            spec.patrol.len()
+        ));
     }
     let home = place(ctx, "home", spec.home, mode, errors);
     let patrol: Vec<Option<Coord>> = spec
@@ -109,7 +136,13 @@ fn unit(spec: &UnitSpec, ctx: &UnitContext, errors: &mut Vec<String>) -> Option<
     })
 }
 
-fn place(ctx: &UnitContext, what: &str, p: LonLat, mode: Option<Mode>, errors: &mut Vec<String>) -> Option<Coord> {
+fn place(
+    ctx: &UnitContext,
+    what: &str,
+    p: LonLat,
+    mode: Option<Mode>,
+    errors: &mut Vec<String>,
+) -> Option<Coord> {
     if let Err(e) = check_lon_lat(p.0, p.1, &ctx.frame) {
         errors.push(format!("{what}: {e}"));
         return None;

@@ -20,9 +20,16 @@ pub fn load_scene(dir: &Path) -> anyhow::Result<Result<Scene, ExitCode>> {
             Ok(Ok(scene))
         }
         Err(LoadError::Invalid(problems)) => {
-            let errors = problems.all().iter().filter(|p| p.severity == binjiang_scene::Severity::Error).count();
+            let errors = problems
+                .all()
+                .iter()
+                .filter(|p| p.severity == binjiang_scene::Severity::Error)
+                .count();
             eprint!("{problems}");
-            eprintln!("{}: {errors} error(s); the scene is not valid", dir.display());
+            eprintln!(
+                "{}: {errors} error(s); the scene is not valid",
+                dir.display()
+            );
             Ok(Err(ExitCode::from(INVALID)))
         }
         Err(e @ LoadError::Unreadable { .. }) => Err(e.into()),

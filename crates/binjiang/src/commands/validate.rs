@@ -12,6 +12,10 @@ pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     print!("{}", SceneSummary::of(&scene));
-    println!("{}: valid ({} warning(s))", dir.display(), scene.warnings.len());
+    println!(
+        "{}: valid ({} warning(s))",
+        dir.display(),
+        scene.warnings.len()
+    );
     Ok(ExitCode::SUCCESS)
 }

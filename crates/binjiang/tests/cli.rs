@@ -1,0 +1,121 @@
+//! The `binjiang` command as a user runs it: exit codes, messages and `info --json`.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn binjiang(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_binjiang"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn validate_accepts_the_bundled_yangpu_scene() {
+    let out = binjiang(&["validate", "scenes/yangpu-riverfront"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("valid"));
+}
+
+#[test]
+fn info_json_meets_the_yangpu_counts() {
+    let out = binjiang(&["info", "scenes/yangpu-riverfront", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.trim().lines().count(), 1, "exactly one JSON object");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    for key in [
+        "name",
+        "grid_area_km2",
+        "cells",
+        "riverfront_km",
+        "roads_km",
+        "road_nodes",
+        "buildings",
+        "landmarks",
+        "models",
+        "assets",
+        "units",
+    ] {
+        assert!(v.get(key).is_some(), "missing key {key}");
+    }
+    let n = |path: &[&str]| path.iter().fold(&v, |v, k| &v[*k]).as_f64().unwrap_or(0.0);
+    assert!(n(&["buildings"]) >= 400.0 && n(&["landmarks"]) >= 12.0 && n(&["models"]) >= 3.0);
+    assert!((5.0..6.0).contains(&n(&["riverfront_km"])));
+    for (kind, min) in [
+        ("bin", 150.0),
+        ("manhole", 100.0),
+        ("electric_box", 30.0),
+        ("water_sensor", 20.0),
+        ("dust_sensor", 10.0),
+        ("camera", 60.0),
+        ("service_station", 9.0),
+        ("pier", 1.0),
+    ] {
+        assert!(
+            n(&["assets", kind]) >= min,
+            "{kind}: {}",
+            n(&["assets", kind])
+        );
+    }
+    for agency in [
+        "police",
+        "market_supervision",
+        "urban_management",
+        "security",
+        "cleaning",
+        "property",
+    ] {
+        assert!(n(&["units", agency]) >= 1.0, "no {agency} units");
+    }
+}
+
+#[test]
+fn info_without_json_prints_a_table() {
+    let out = binjiang(&["info", "tests/scenes/tiny-river"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("merged grid"));
+}
+
+#[test]
+fn invalid_scene_exits_1_and_lists_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = repo().join("tests/scenes/tiny-river");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let roads = dir.path().join("roads.geojson");
+    let broken = std::fs::read_to_string(&roads)
+        .unwrap()
+        .replace("\"class\":\"street\"", "\"class\":\"motorway\"");
+    std::fs::write(&roads, broken).unwrap();
+    std::fs::write(dir.path().join("water.geojson"), "{ not json").unwrap();
+    let out = binjiang(&["validate", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("roads.geojson: feature \"north-st\": unknown road class \"motorway\""),
+        "{err}"
+    );
+    assert!(err.contains("water.geojson:1:3: malformed JSON"), "{err}");
+}
+
+#[test]
+fn unreadable_path_and_bad_usage_exit_2() {
+    let out = binjiang(&["validate", "no/such/scene"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read scene at no/such/scene"));
+    assert_eq!(binjiang(&["validate"]).status.code(), Some(2));
+    assert_eq!(binjiang(&["frobnicate"]).status.code(), Some(2));
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Builds tests/scenes/tiny-river: a hand-designed test scene where the right answers are known.
+
+A 1 km stretch with a river (y -100..100 m) between a north bank (subdistrict 310110006) and a
+south bank (310110018). One bridge crosses at x = 900 m. A unit on the south bank 600 m from a
+north-bank incident as the crow flies is 2.2 km away by road; a north-bank unit 650 m away by
+road is the right one to send. Run from the repository root: python3 tools/gen_tiny.py
+"""
+import os, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scene_geo import Frame, feature, write_layer, write_manifest  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "tests", "scenes", "tiny-river")
+ORIGIN = (121.5, 31.25)
+F = Frame(*ORIGIN)
+SRC = "generated: tools/gen_tiny.py test layout"
+
+
+def P(x, y):
+    return F.to_wgs(x, y)
+
+
+def box(x0, y0, x1, y1):
+    return {"type": "Polygon", "coordinates": [[P(x0, y0), P(x1, y0), P(x1, y1), P(x0, y1), P(x0, y0)]]}
+
+
+def line(*pts):
+    return {"type": "LineString", "coordinates": [P(x, y) for x, y in pts]}
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    write_layer(OUT, "subdistricts.geojson", [
+        feature({"id": "north", "code": "310110006", "name": "North bank", "source": SRC}, box(0, 100, 1000, 600)),
+        feature({"id": "south", "code": "310110018", "name": "South bank", "source": SRC}, box(0, -600, 1000, -100)),
+    ])
+    write_layer(OUT, "water.geojson", [feature({"id": "river", "name": "River", "source": SRC}, box(-500, -100, 1500, 100))])
+    north = [(x, 300) for x in range(0, 1001, 100)]
+    south = [(x, -300) for x in range(0, 1001, 100)]
+    write_layer(OUT, "roads.geojson", [
+        feature({"id": "north-st", "class": "street", "name": "North Street", "source": SRC}, line(*north)),
+        feature({"id": "south-st", "class": "street", "name": "South Street", "source": SRC}, line(*south)),
+        feature({"id": "bridge", "class": "street", "name": "Bridge", "source": SRC}, line((900, 300), (900, 120), (900, -120), (900, -300))),
+        feature({"id": "prom", "class": "promenade", "name": "North promenade", "source": SRC}, line((100, 120), (500, 120), (900, 120))),
+        feature({"id": "lane-100", "class": "lane", "source": SRC}, line((100, 120), (100, 300))),
+        feature({"id": "oneway-500", "class": "street", "oneway": True, "source": SRC}, line((500, 300), (500, 500))),
+    ])
+    write_layer(OUT, "buildings.geojson", [
+        feature({"id": "hall", "name": "Town hall", "height_m": 20, "landmark": True, "heritage": True, "source": SRC}, box(200, 350, 260, 400)),
+        feature({"id": "depot", "levels": 3, "model": "warehouse.glb", "landmark": True, "source": SRC}, box(600, -400, 660, -350)),
+        feature({"id": "flat", "levels": 6, "source": SRC}, box(300, 350, 340, 380)),
+    ])
+    write_layer(OUT, "assets.geojson", [
+        feature({"id": "bin-1", "kind": "bin", "source": SRC}, {"type": "Point", "coordinates": P(100, 290)}),
+        feature({"id": "bin-2", "kind": "bin", "source": SRC}, {"type": "Point", "coordinates": P(700, -290)}),
+        feature({"id": "mh-1", "kind": "manhole", "source": SRC}, {"type": "Point", "coordinates": P(400, 300)}),
+        feature({"id": "ws-1", "kind": "water_sensor", "source": SRC}, {"type": "Point", "coordinates": P(300, 125)}),
+        feature({"id": "cam-1", "kind": "camera", "source": SRC}, {"type": "Point", "coordinates": P(500, 125)}),
+        feature({"id": "st-1", "kind": "service_station", "name": "Station 1", "source": SRC}, {"type": "Point", "coordinates": P(900, 310)}),
+    ])
+    agencies = [("police", "Test police"), ("urban_management", "Test urban management"), ("cleaning", "Test cleaning"),
+                ("market_supervision", "Test market supervision"), ("security", "Test security"), ("property", "Test property")]
+    units = [
+        ("police-south", "police", "car", P(100, -300), "00:00-24:00", [P(100, -300), P(300, -300)]),
+        ("police-north", "police", "car", P(750, 300), "00:00-24:00", [P(750, 300), P(800, 300)]),
+        ("urban-north", "urban_management", "bike", P(200, 300), "00:00-24:00", [P(200, 300), P(400, 300)]),
+        ("clean-north", "cleaning", "foot", P(300, 120), "00:00-24:00", [P(300, 120), P(500, 120)]),
+        ("clean-south", "cleaning", "foot", P(500, -300), "00:00-24:00", [P(500, -300), P(700, -300)]),
+        ("market-north", "market_supervision", "bike", P(600, 300), "00:00-24:00", [P(600, 300), P(700, 300)]),
+        ("security-north", "security", "foot", P(500, 120), "00:00-24:00", [P(500, 120), P(900, 120)]),
+        ("property-south", "property", "bike", P(800, -300), "07:00-19:00", [P(800, -300), P(900, -300)]),
+    ]
+    write_manifest(OUT, "Tiny river (test scene)", ORIGIN, ["310110006", "310110018"], agencies, units,
+                   header=["Test scene generated by tools/gen_tiny.py: a river, one bridge at x = 900 m."],
+                   models_dir="../../../assets/models")
+
+
+if __name__ == "__main__":
+    main()
