@@ -1,1 +1,20 @@
-//! placeholder
+//! Spatial indexes of the district: static assets, moving units and open incidents.
+//!
+//! Dispatch asks "which available police unit is nearest?", sensors ask "which cameras see
+//! this point?", the wall display asks "what is in this grid cell?". All of them are R-tree
+//! queries (rstar) on points in local metres, answered here and nowhere else.
+//!
+//! ```
+//! use binjiang_spatial::PointIndex;
+//! let index: PointIndex<&str> = PointIndex::bulk_load(vec![([0.0, 0.0], "bin"), ([10.0, 0.0], "camera"), ([3.0, 4.0], "bin")]);
+//! let near = index.nearest_matching([9.0, 0.0], 1, |k| *k == "bin");
+//! assert_eq!(near[0].position, [3.0, 4.0]);
+//! ```
+
+mod classed;
+mod moving;
+mod point_index;
+
+pub use classed::ClassedIndex;
+pub use moving::MovingIndex;
+pub use point_index::{AssetIndex, AssetParams, DispatchParams, Hit, PointIndex};

@@ -1,0 +1,92 @@
+//! Moving objects partitioned by a class that queries always name.
+//!
+//! Dispatch never asks "nearest unit"; it asks "nearest *available* unit *of this agency*".
+//! Keeping one R-tree per class (e.g. `(agency, available)`) answers that without walking
+//! past the eleven units in twelve that do not qualify; a class change is a move between trees.
+
+use crate::moving::MovingIndex;
+use crate::point_index::Hit;
+use std::collections::HashMap;
+use std::hash::Hash;
+
+/// Objects by id, each in exactly one class, indexed per class.
+#[derive(Debug, Clone)]
+pub struct ClassedIndex<C, K> {
+    classes: HashMap<C, MovingIndex<K>>,
+    class_of: HashMap<K, C>,
+}
+
+impl<C, K> Default for ClassedIndex<C, K> {
+    fn default() -> Self {
+        ClassedIndex { classes: HashMap::new(), class_of: HashMap::new() }
+    }
+}
+
+impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
+    /// Builds the index in one pass per class.
+    pub fn bulk_load(items: Vec<(K, C, [f64; 2])>) -> Self {
+        let mut per_class: HashMap<C, Vec<(K, [f64; 2])>> = HashMap::new();
+        let mut class_of = HashMap::with_capacity(items.len());
+        for (k, c, p) in items {
+            per_class.entry(c).or_default().push((k, p));
+            class_of.insert(k, c);
+        }
+        let classes = per_class.into_iter().map(|(c, v)| (c, MovingIndex::bulk_load(v))).collect();
+        ClassedIndex { classes, class_of }
+    }
+
+    /// Places `id` in `class` at `position`, moving it between classes if needed.
+    pub fn set(&mut self, id: K, class: C, position: [f64; 2]) {
+        if let Some(old) = self.class_of.insert(id, class) {
+            if old != class {
+                if let Some(index) = self.classes.get_mut(&old) {
+                    index.remove(id);
+                }
+            }
+        }
+        self.classes.entry(class).or_default().set(id, position);
+    }
+
+    /// Removes `id` from whatever class holds it.
+    pub fn remove(&mut self, id: K) -> Option<[f64; 2]> {
+        let class = self.class_of.remove(&id)?;
+        self.classes.get_mut(&class)?.remove(id)
+    }
+
+    /// The class `id` is in.
+    pub fn class_of(&self, id: K) -> Option<C> {
+        self.class_of.get(&id).copied()
+    }
+
+    /// Number of objects.
+    pub fn len(&self) -> usize {
+        self.class_of.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.class_of.is_empty()
+    }
+
+    /// Up to `k` nearest objects of `class`, nearest first.
+    pub fn nearest_in(&self, class: C, at: [f64; 2], k: usize) -> Vec<Hit<'_, K>> {
+        self.classes.get(&class).map_or_else(Vec::new, |i| i.nearest_matching(at, k, |_| true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_changes_move_objects_between_trees() {
+        let mut idx = ClassedIndex::bulk_load(vec![(1u32, 'a', [0.0, 0.0]), (2, 'b', [1.0, 0.0])]);
+        assert_eq!(*idx.nearest_in('a', [1.0, 0.0], 1)[0].data, 1);
+        idx.set(1, 'b', [5.0, 0.0]);
+        assert!(idx.nearest_in('a', [1.0, 0.0], 1).is_empty());
+        assert_eq!(idx.nearest_in('b', [4.0, 0.0], 2).len(), 2);
+        assert_eq!(idx.remove(2), Some([1.0, 0.0]));
+        assert_eq!(idx.class_of(1), Some('b'));
+        assert_eq!(idx.len(), 1);
+    }
+}

@@ -1,0 +1,148 @@
+//! Every query of the spatial indexes against brute force over the same points.
+
+use binjiang_spatial::{ClassedIndex, MovingIndex, PointIndex};
+use geo::{Contains, LineString, Point, Polygon};
+use proptest::prelude::*;
+use std::collections::HashMap;
+
+fn coord() -> impl Strategy<Value = f64> {
+    // A coarse lattice as well as free values, so ties and duplicates happen.
+    prop_oneof![(-50i32..50).prop_map(|v| v as f64 * 10.0), -500.0f64..500.0]
+}
+
+fn points() -> impl Strategy<Value = Vec<([f64; 2], u32)>> {
+    prop::collection::vec((coord(), coord()), 0..300)
+        .prop_map(|v| v.into_iter().enumerate().map(|(i, (x, y))| ([x, y], i as u32)).collect())
+}
+
+fn dist(a: [f64; 2], b: [f64; 2]) -> f64 {
+    (a[0] - b[0]).hypot(a[1] - b[1])
+}
+
+/// A star-shaped (often concave) polygon around a centre.
+fn star() -> impl Strategy<Value = Polygon> {
+    ((coord(), coord()), prop::collection::vec(20.0f64..400.0, 3..12)).prop_map(|((cx, cy), radii)| {
+        let n = radii.len() as f64;
+        let ring: Vec<(f64, f64)> = radii
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let a = i as f64 / n * std::f64::consts::TAU;
+                (cx + r * a.cos(), cy + r * a.sin())
+            })
+            .collect();
+        Polygon::new(LineString::from(ring), vec![])
+    })
+}
+
+proptest! {
+    #[test]
+    fn nearest_matching_equals_brute_force(pts in points(), q in (coord(), coord()), k in 1usize..8, modulus in 1u32..5) {
+        let index: PointIndex<u32> = PointIndex::bulk_load(pts.clone());
+        let q = [q.0, q.1];
+        let matches = |d: &u32| d % modulus == 0;
+        let got: Vec<f64> = index.nearest_matching(q, k, matches).iter().map(|h| h.distance_m).collect();
+        let mut want: Vec<f64> = pts.iter().filter(|(_, d)| matches(d)).map(|(p, _)| dist(*p, q)).collect();
+        want.sort_by(f64::total_cmp);
+        want.truncate(k);
+        prop_assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            prop_assert!((g - w).abs() < 1e-9, "{g} vs {w}");
+        }
+    }
+
+    #[test]
+    fn within_radius_equals_brute_force(pts in points(), q in (coord(), coord()), r in 0.0f64..400.0) {
+        let index: PointIndex<u32> = PointIndex::bulk_load(pts.clone());
+        let q = [q.0, q.1];
+        let mut got: Vec<u32> = index.within_radius(q, r).map(|h| *h.data).collect();
+        let mut want: Vec<u32> = pts.iter().filter(|(p, _)| dist(*p, q) <= r).map(|(_, d)| *d).collect();
+        got.sort();
+        want.sort();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn inside_rect_equals_brute_force(pts in points(), a in (coord(), coord()), b in (coord(), coord())) {
+        let index: PointIndex<u32> = PointIndex::bulk_load(pts.clone());
+        let (min, max) = ([a.0.min(b.0), a.1.min(b.1)], [a.0.max(b.0), a.1.max(b.1)]);
+        let mut got: Vec<u32> = index.inside_rect(min, max).map(|h| *h.data).collect();
+        let mut want: Vec<u32> = pts
+            .iter()
+            .filter(|(p, _)| (min[0]..=max[0]).contains(&p[0]) && (min[1]..=max[1]).contains(&p[1]))
+            .map(|(_, d)| *d)
+            .collect();
+        got.sort();
+        want.sort();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn inside_polygon_equals_brute_force(pts in points(), poly in star()) {
+        let index: PointIndex<u32> = PointIndex::bulk_load(pts.clone());
+        let mut got: Vec<u32> = index.inside_polygon(&poly).map(|h| *h.data).collect();
+        let mut want: Vec<u32> = pts.iter().filter(|(p, _)| poly.contains(&Point::new(p[0], p[1]))).map(|(_, d)| *d).collect();
+        got.sort();
+        want.sort();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn moving_index_matches_a_plain_map(
+        initial in prop::collection::vec((coord(), coord()), 0..60),
+        ops in prop::collection::vec((0u32..80, prop::option::of((coord(), coord()))), 0..200),
+        q in (coord(), coord()),
+    ) {
+        let initial: Vec<(u32, [f64; 2])> = initial.into_iter().enumerate().map(|(i, (x, y))| (i as u32, [x, y])).collect();
+        let mut index = MovingIndex::bulk_load(initial.clone());
+        let mut model: HashMap<u32, [f64; 2]> = initial.into_iter().collect();
+        for (id, op) in ops {
+            match op {
+                Some((x, y)) => { index.set(id, [x, y]); model.insert(id, [x, y]); }
+                None => { prop_assert_eq!(index.remove(id), model.remove(&id)); }
+            }
+        }
+        prop_assert_eq!(index.len(), model.len());
+        prop_assert_eq!(index.points().len(), model.len());
+        let q = [q.0, q.1];
+        let got: Vec<f64> = index.nearest_matching(q, 5, |id| id % 2 == 0).iter().map(|h| h.distance_m).collect();
+        let mut want: Vec<f64> = model.iter().filter(|(id, _)| *id % 2 == 0).map(|(_, p)| dist(*p, q)).collect();
+        want.sort_by(f64::total_cmp);
+        want.truncate(5);
+        prop_assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            prop_assert!((g - w).abs() < 1e-9, "{g} vs {w}");
+        }
+        for (id, p) in &model {
+            prop_assert_eq!(index.position(*id), Some(*p));
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn classed_index_equals_brute_force(
+        ops in prop::collection::vec((0u32..60, 0u8..3, (coord(), coord())), 0..200),
+        removals in prop::collection::vec(0u32..60, 0..20),
+        q in (coord(), coord()), class in 0u8..3, k in 1usize..5,
+    ) {
+        let mut index = ClassedIndex::default();
+        let mut model: HashMap<u32, (u8, [f64; 2])> = HashMap::new();
+        for (id, c, (x, y)) in ops {
+            index.set(id, c, [x, y]);
+            model.insert(id, (c, [x, y]));
+        }
+        for id in removals {
+            prop_assert_eq!(index.remove(id), model.remove(&id).map(|(_, p)| p));
+        }
+        let q = [q.0, q.1];
+        let got: Vec<f64> = index.nearest_in(class, q, k).iter().map(|h| h.distance_m).collect();
+        let mut want: Vec<f64> = model.values().filter(|(c, _)| *c == class).map(|(_, p)| dist(*p, q)).collect();
+        want.sort_by(f64::total_cmp);
+        want.truncate(k);
+        prop_assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            prop_assert!((g - w).abs() < 1e-9);
+        }
+    }
+}

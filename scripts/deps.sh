@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what Binjiang needs on a fresh Debian machine that has only rustup:
+# the Debian packages below (when missing) and the rustfmt/clippy components.
+# Sourced by scripts/main.sh and scripts/test.sh; safe to run again.
+set -euo pipefail
+
+DEBIAN_PACKAGES=(build-essential pkg-config python3)
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for p in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+fi
+if ((${#missing[@]})); then
+  echo "binjiang: installing Debian packages: ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if command -v rustup >/dev/null 2>&1; then
+  rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+fi
