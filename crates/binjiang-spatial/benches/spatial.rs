@@ -15,7 +15,14 @@ const SIDE_M: f64 = 10_250.0;
 
 fn points(n: usize, seed: u64) -> Vec<([f64; 2], u32)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..n as u32).map(|i| ([rng.random_range(0.0..SIDE_M), rng.random_range(0.0..SIDE_M)], i)).collect()
+    (0..n as u32)
+        .map(|i| {
+            (
+                [rng.random_range(0.0..SIDE_M), rng.random_range(0.0..SIDE_M)],
+                i,
+            )
+        })
+        .collect()
 }
 
 fn available_police(id: &u32) -> bool {
@@ -24,14 +31,20 @@ fn available_police(id: &u32) -> bool {
 
 fn queries(seed: u64) -> Vec<[f64; 2]> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..1024).map(|_| [rng.random_range(0.0..SIDE_M), rng.random_range(0.0..SIDE_M)]).collect()
+    (0..1024)
+        .map(|_| [rng.random_range(0.0..SIDE_M), rng.random_range(0.0..SIDE_M)])
+        .collect()
 }
 
 fn bench_queries<P: rstar::RTreeParams>(c: &mut Criterion, name: &str, pts: &[([f64; 2], u32)]) {
     let mut g = c.benchmark_group(format!("spatial_1m_{name}"));
     g.sample_size(10);
     g.bench_function("bulk_load", |b| {
-        b.iter_batched(|| pts.to_vec(), |p| black_box(PointIndex::<u32, P>::bulk_load(p)), BatchSize::LargeInput)
+        b.iter_batched(
+            || pts.to_vec(),
+            |p| black_box(PointIndex::<u32, P>::bulk_load(p)),
+            BatchSize::LargeInput,
+        )
     });
     g.sample_size(100);
     let index = PointIndex::<u32, P>::bulk_load(pts.to_vec());
@@ -73,7 +86,11 @@ fn bench_brute_force(c: &mut Criterion, pts: &[([f64; 2], u32)]) {
         b.iter(|| {
             i = (i + 1) % qs.len();
             let q = qs[i];
-            black_box(pts.iter().filter(|(p, _)| (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) <= 90_000.0).count())
+            black_box(
+                pts.iter()
+                    .filter(|(p, _)| (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) <= 90_000.0)
+                    .count(),
+            )
         })
     });
     g.finish();
@@ -102,7 +119,10 @@ fn bench_updates(c: &mut Criterion, pts: &[([f64; 2], u32)]) {
         b.iter(|| {
             let id = rng.random_range(0..N as u32);
             let p = units.position(id).unwrap();
-            let step = [p[0] + rng.random_range(-5.0..5.0), p[1] + rng.random_range(-5.0..5.0)];
+            let step = [
+                p[0] + rng.random_range(-5.0..5.0),
+                p[1] + rng.random_range(-5.0..5.0),
+            ];
             units.set(id, step);
         })
     });

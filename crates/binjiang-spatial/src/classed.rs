@@ -18,7 +18,10 @@ pub struct ClassedIndex<C, K> {
 
 impl<C, K> Default for ClassedIndex<C, K> {
     fn default() -> Self {
-        ClassedIndex { classes: HashMap::new(), class_of: HashMap::new() }
+        ClassedIndex {
+            classes: HashMap::new(),
+            class_of: HashMap::new(),
+        }
     }
 }
 
@@ -31,7 +34,10 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
             per_class.entry(c).or_default().push((k, p));
             class_of.insert(k, c);
         }
-        let classes = per_class.into_iter().map(|(c, v)| (c, MovingIndex::bulk_load(v))).collect();
+        let classes = per_class
+            .into_iter()
+            .map(|(c, v)| (c, MovingIndex::bulk_load(v)))
+            .collect();
         ClassedIndex { classes, class_of }
     }
 
@@ -70,7 +76,9 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
 
     /// Up to `k` nearest objects of `class`, nearest first.
     pub fn nearest_in(&self, class: C, at: [f64; 2], k: usize) -> Vec<Hit<'_, K>> {
-        self.classes.get(&class).map_or_else(Vec::new, |i| i.nearest_matching(at, k, |_| true))
+        self.classes
+            .get(&class)
+            .map_or_else(Vec::new, |i| i.nearest_matching(at, k, |_| true))
     }
 }
 

@@ -14,7 +14,10 @@ pub struct MovingIndex<K> {
 
 impl<K: Copy + Eq + Hash> Default for MovingIndex<K> {
     fn default() -> Self {
-        MovingIndex { index: PointIndex::default(), positions: HashMap::new() }
+        MovingIndex {
+            index: PointIndex::default(),
+            positions: HashMap::new(),
+        }
     }
 }
 
@@ -65,7 +68,12 @@ impl<K: Copy + Eq + Hash> MovingIndex<K> {
     }
 
     /// Up to `k` nearest objects whose id satisfies `matches`, nearest first.
-    pub fn nearest_matching(&self, at: [f64; 2], k: usize, matches: impl Fn(&K) -> bool) -> Vec<Hit<'_, K>> {
+    pub fn nearest_matching(
+        &self,
+        at: [f64; 2],
+        k: usize,
+        matches: impl Fn(&K) -> bool,
+    ) -> Vec<Hit<'_, K>> {
         self.index.nearest_matching(at, k, matches)
     }
 }

@@ -52,15 +52,22 @@ pub struct PointIndex<T, P: RTreeParams = DispatchParams> {
 
 impl<T, P: RTreeParams> Default for PointIndex<T, P> {
     fn default() -> Self {
-        PointIndex { tree: RTree::new_with_params() }
+        PointIndex {
+            tree: RTree::new_with_params(),
+        }
     }
 }
 
 impl<T, P: RTreeParams> PointIndex<T, P> {
     /// Builds the index in one pass (much faster than inserting one by one).
     pub fn bulk_load(items: Vec<([f64; 2], T)>) -> Self {
-        let entries = items.into_iter().map(|(p, d)| GeomWithData::new(p, d)).collect();
-        PointIndex { tree: RTree::bulk_load_with_params(entries) }
+        let entries = items
+            .into_iter()
+            .map(|(p, d)| GeomWithData::new(p, d))
+            .collect();
+        PointIndex {
+            tree: RTree::bulk_load_with_params(entries),
+        }
     }
 
     /// Number of points.
@@ -81,7 +88,10 @@ impl<T, P: RTreeParams> PointIndex<T, P> {
     /// Removes the point at exactly `position` whose payload satisfies `is_it`.
     pub fn remove_at(&mut self, position: [f64; 2], is_it: impl Fn(&T) -> bool) -> Option<T> {
         let envelope = AABB::from_point(position);
-        let found = self.tree.locate_in_envelope(&envelope).find(|e| is_it(&e.data))?;
+        let found = self
+            .tree
+            .locate_in_envelope(&envelope)
+            .find(|e| is_it(&e.data))?;
         let key = found as *const Entry<T>;
         self.tree
             .remove_with_selection_function(Exact { envelope, key })
@@ -89,7 +99,12 @@ impl<T, P: RTreeParams> PointIndex<T, P> {
     }
 
     /// Up to `k` nearest points whose payload satisfies `matches`, nearest first.
-    pub fn nearest_matching(&self, at: [f64; 2], k: usize, matches: impl Fn(&T) -> bool) -> Vec<Hit<'_, T>> {
+    pub fn nearest_matching(
+        &self,
+        at: [f64; 2],
+        k: usize,
+        matches: impl Fn(&T) -> bool,
+    ) -> Vec<Hit<'_, T>> {
         self.tree
             .nearest_neighbor_iter(&at)
             .filter(|e| matches(&e.data))
@@ -100,28 +115,47 @@ impl<T, P: RTreeParams> PointIndex<T, P> {
 
     /// Every point within `radius_m` of `at`, in no particular order.
     pub fn within_radius(&self, at: [f64; 2], radius_m: f64) -> impl Iterator<Item = Hit<'_, T>> {
-        self.tree.locate_within_distance(at, radius_m * radius_m).map(move |e| hit(e, at))
+        self.tree
+            .locate_within_distance(at, radius_m * radius_m)
+            .map(move |e| hit(e, at))
     }
 
     /// Every point inside (or on the boundary of) an axis-aligned rectangle, e.g. a grid cell.
     pub fn inside_rect(&self, min: [f64; 2], max: [f64; 2]) -> impl Iterator<Item = Hit<'_, T>> {
         self.tree
             .locate_in_envelope(&AABB::from_corners(min, max))
-            .map(|e| Hit { position: *e.geom(), data: &e.data, distance_m: 0.0 })
+            .map(|e| Hit {
+                position: *e.geom(),
+                data: &e.data,
+                distance_m: 0.0,
+            })
     }
 
     /// Every point strictly inside a polygon (e.g. a subdistrict part or a festival zone).
-    pub fn inside_polygon<'a>(&'a self, polygon: &'a Polygon) -> impl Iterator<Item = Hit<'a, T>> + 'a {
+    pub fn inside_polygon<'a>(
+        &'a self,
+        polygon: &'a Polygon,
+    ) -> impl Iterator<Item = Hit<'a, T>> + 'a {
         let bounds = polygon.bounding_rect();
-        let (min, max) = bounds.map_or(([1.0, 1.0], [0.0, 0.0]), |r| ([r.min().x, r.min().y], [r.max().x, r.max().y]));
+        let (min, max) = bounds.map_or(([1.0, 1.0], [0.0, 0.0]), |r| {
+            ([r.min().x, r.min().y], [r.max().x, r.max().y])
+        });
         self.inside_rect(min, max).filter(move |h| {
-            bounds.is_some() && polygon.contains(&Point::from(Coord { x: h.position[0], y: h.position[1] }))
+            bounds.is_some()
+                && polygon.contains(&Point::from(Coord {
+                    x: h.position[0],
+                    y: h.position[1],
+                }))
         })
     }
 
     /// Every point, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = Hit<'_, T>> {
-        self.tree.iter().map(|e| Hit { position: *e.geom(), data: &e.data, distance_m: 0.0 })
+        self.tree.iter().map(|e| Hit {
+            position: *e.geom(),
+            data: &e.data,
+            distance_m: 0.0,
+        })
     }
 }
 
@@ -129,7 +163,11 @@ fn hit<T>(e: &Entry<T>, at: [f64; 2]) -> Hit<'_, T> {
     let p = e.geom();
     let (dx, dy) = (p[0] - at[0], p[1] - at[1]);
     // sqrt of the sum, not f64::hypot: hypot is a libm call several times slower.
-    Hit { position: *p, data: &e.data, distance_m: (dx * dx + dy * dy).sqrt() }
+    Hit {
+        position: *p,
+        data: &e.data,
+        distance_m: (dx * dx + dy * dy).sqrt(),
+    }
 }
 
 /// Selects one entry by address within an envelope, so removal never walks the whole tree.
@@ -155,7 +193,8 @@ mod tests {
 
     #[test]
     fn remove_takes_only_the_named_point() {
-        let mut index: PointIndex<i32> = PointIndex::bulk_load(vec![([1.0, 1.0], 1), ([1.0, 1.0], 2), ([5.0, 5.0], 3)]);
+        let mut index: PointIndex<i32> =
+            PointIndex::bulk_load(vec![([1.0, 1.0], 1), ([1.0, 1.0], 2), ([5.0, 5.0], 3)]);
         assert_eq!(index.remove_at([1.0, 1.0], |d| *d == 2), Some(2));
         assert_eq!(index.remove_at([1.0, 1.0], |d| *d == 2), None);
         assert_eq!(index.len(), 2);
@@ -164,7 +203,11 @@ mod tests {
 
     #[test]
     fn polygon_query_respects_concavity() {
-        let index: PointIndex<char> = PointIndex::bulk_load(vec![([1.0, 1.0], 'a'), ([8.0, 8.0], 'b'), ([8.0, 1.0], 'c')]);
+        let index: PointIndex<char> = PointIndex::bulk_load(vec![
+            ([1.0, 1.0], 'a'),
+            ([8.0, 8.0], 'b'),
+            ([8.0, 1.0], 'c'),
+        ]);
         // An L-shape: the top-right square is cut out.
         let l = polygon![(x: 0.0, y: 0.0), (x: 10.0, y: 0.0), (x: 10.0, y: 5.0), (x: 5.0, y: 5.0), (x: 5.0, y: 10.0), (x: 0.0, y: 10.0)];
         let mut inside: Vec<char> = index.inside_polygon(&l).map(|h| *h.data).collect();

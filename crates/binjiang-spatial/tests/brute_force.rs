@@ -11,8 +11,12 @@ fn coord() -> impl Strategy<Value = f64> {
 }
 
 fn points() -> impl Strategy<Value = Vec<([f64; 2], u32)>> {
-    prop::collection::vec((coord(), coord()), 0..300)
-        .prop_map(|v| v.into_iter().enumerate().map(|(i, (x, y))| ([x, y], i as u32)).collect())
+    prop::collection::vec((coord(), coord()), 0..300).prop_map(|v| {
+        v.into_iter()
+            .enumerate()
+            .map(|(i, (x, y))| ([x, y], i as u32))
+            .collect()
+    })
 }
 
 fn dist(a: [f64; 2], b: [f64; 2]) -> f64 {
@@ -21,18 +25,22 @@ fn dist(a: [f64; 2], b: [f64; 2]) -> f64 {
 
 /// A star-shaped (often concave) polygon around a centre.
 fn star() -> impl Strategy<Value = Polygon> {
-    ((coord(), coord()), prop::collection::vec(20.0f64..400.0, 3..12)).prop_map(|((cx, cy), radii)| {
-        let n = radii.len() as f64;
-        let ring: Vec<(f64, f64)> = radii
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let a = i as f64 / n * std::f64::consts::TAU;
-                (cx + r * a.cos(), cy + r * a.sin())
-            })
-            .collect();
-        Polygon::new(LineString::from(ring), vec![])
-    })
+    (
+        (coord(), coord()),
+        prop::collection::vec(20.0f64..400.0, 3..12),
+    )
+        .prop_map(|((cx, cy), radii)| {
+            let n = radii.len() as f64;
+            let ring: Vec<(f64, f64)> = radii
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let a = i as f64 / n * std::f64::consts::TAU;
+                    (cx + r * a.cos(), cy + r * a.sin())
+                })
+                .collect();
+            Polygon::new(LineString::from(ring), vec![])
+        })
 }
 
 proptest! {
