@@ -215,13 +215,12 @@ def units():
     def prom_loop(a, b): return [at(a, D_PROM), at((a + b) // 2, D_PROM), at(b, D_PROM), at(b, D_YSP), at(a, D_YSP)]
     def prom_walk(a, b): return [at(a, D_PROM), at(b, D_PROM)]
     def car_loop(a, b): return [at(a, D_YSP), at(b, D_YSP), at(b, D_PL), at(a, D_PL)]
-    lane_near = lambda s: min(LANES, key=lambda l: abs(l - s))
-    cross_near = lambda s: min([c for c, _, _ in CROSS], key=lambda c: abs(c - s))
     for i, (a, b) in enumerate(sections):
-        la, lb = lane_near(a + 50), lane_near(b - 50)
-        ca, cb = cross_near(a), cross_near(b)
-        if ca == cb: cb = cross_near(b + 400)
-        home_prom, home_road = at(la, 20), at(ca, D_YSP)
+        lanes_in = [l for l in LANES if a + 50 <= l <= b - 50]
+        la, lb = lanes_in[0], lanes_in[-1]
+        inside = [c for c, _, _ in CROSS if a <= c <= b]
+        ca, cb = inside[0], inside[-1]
+        home_prom, home_road = at(la + 60, 20), at(ca, D_YSP)
         u(f"police-car-{i+1:02d}", "police", "car", home_road, "07:00-19:00", car_loop(ca, cb))
         u(f"police-car-{i+4:02d}", "police", "car", home_road, "19:00-07:00", car_loop(ca, cb))
         u(f"police-bike-{i+1:02d}", "police", "bike", home_prom, "08:00-20:00", prom_loop(la, lb))
@@ -231,6 +230,7 @@ def units():
         u(f"urban-bike-{i+1:02d}", "urban_management", "bike", home_prom, "08:00-20:00", prom_loop(la, lb))
         u(f"urban-bike-{i+4:02d}", "urban_management", "bike", home_prom, "14:00-23:00", prom_loop(la, lb))
         u(f"urban-foot-{i+1:02d}", "urban_management", "foot", home_prom, "10:00-22:00", prom_walk(la, lb))
+        u(f"urban-night-{i+1:02d}", "urban_management", "bike", home_prom, "22:00-08:00", prom_loop(la, lb))
         for j, shift in enumerate(["06:00-14:00", "14:00-22:00", "22:00-06:00"]):
             for half, (x, y) in enumerate([(la, (la + lb) // 2), ((la + lb) // 2, lb)]):
                 u(f"security-{i+1}{j+1}{half+1}", "security", "foot", at(x, 20), shift, prom_walk(x, y))
@@ -238,6 +238,7 @@ def units():
             for half, (x, y) in enumerate([(la, (la + lb) // 2), ((la + lb) // 2, lb)]):
                 u(f"cleaning-foot-{i+1}{j+1}{half+1}", "cleaning", "foot", at(x, 20), shift, prom_walk(x, y))
             u(f"cleaning-bike-{i+1}{j+1}", "cleaning", "bike", home_prom, shift, prom_loop(la, lb))
+        u(f"cleaning-night-{i+1}", "cleaning", "bike", home_prom, "21:00-05:00", prom_loop(la, lb))
         u(f"property-{i+1:02d}", "property", "bike", home_prom, "08:00-20:00", prom_loop(la, lb))
         u(f"property-{i+4:02d}", "property", "foot", home_prom, "20:00-08:00", prom_walk(la, lb))
     return out

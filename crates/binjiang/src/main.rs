@@ -24,6 +24,8 @@ enum Command {
         /// The scene folder (holding scene.ron).
         scene: PathBuf,
     },
+    /// Run the joint-dispatch simulation on a scene and print its metrics.
+    Simulate(commands::simulate::Args),
     /// Print a scene's figures: grid, roads, buildings, assets, units.
     Info {
         /// The scene folder (holding scene.ron).
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Validate { scene } => commands::validate::run(&scene),
         Command::Info { scene, json } => commands::info::run(&scene, json),
+        Command::Simulate(args) => commands::simulate::run(&args),
     };
     match outcome {
         Ok(code) => code,

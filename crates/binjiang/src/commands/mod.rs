@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the process exit code.
 
 pub mod info;
+pub mod simulate;
 pub mod validate;
 
 use binjiang_scene::{LoadError, Scene};

@@ -1,0 +1,140 @@
+//! Patrol loops: the closed route a unit walks or rides between jobs.
+//!
+//! A loop is routed once through the unit's waypoints and back to the first, so a patrolling
+//! unit's position at any time is a lookup, not a simulated movement, and "when will a
+//! patrol pass within 40 m of this litter?" is a scan of the loop's segments.
+
+use crate::route::Route;
+use geo::Coord;
+
+/// A closed patrol route, position a function of its phase (seconds into the loop).
+#[derive(Debug, Clone)]
+pub struct PatrolLoop {
+    route: Route,
+    min: Coord,
+    max: Coord,
+}
+
+impl PatrolLoop {
+    /// Wraps a closed route (its end should be its start).
+    pub fn new(route: Route) -> Self {
+        let (mut min, mut max) = (route.start(), route.start());
+        for (p, _) in route.vertices() {
+            min = Coord { x: min.x.min(p.x), y: min.y.min(p.y) };
+            max = Coord { x: max.x.max(p.x), y: max.y.max(p.y) };
+        }
+        PatrolLoop { route, min, max }
+    }
+
+    /// Seconds for one lap.
+    pub fn duration(&self) -> f64 {
+        self.route.duration()
+    }
+
+    /// Position at `phase` seconds into a lap (any real number; wraps).
+    pub fn position(&self, phase: f64) -> Coord {
+        let d = self.duration();
+        if d <= 0.0 {
+            return self.route.start();
+        }
+        self.route.position_at(phase.rem_euclid(d))
+    }
+
+    /// The vertex phase nearest to `p` (where a returning unit rejoins the loop).
+    pub fn nearest_phase(&self, p: Coord) -> (f64, Coord) {
+        self.route
+            .vertices()
+            .map(|(q, t)| ((q.x - p.x).powi(2) + (q.y - p.y).powi(2), t, q))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, t, q)| (t, q))
+            .unwrap_or((0.0, self.route.start()))
+    }
+
+    /// Seconds after `phase` until the loop first comes within `radius` of `p`, if ever.
+    pub fn seconds_until_within(&self, phase: f64, p: Coord, radius: f64) -> Option<f64> {
+        if p.x < self.min.x - radius || p.x > self.max.x + radius || p.y < self.min.y - radius || p.y > self.max.y + radius {
+            return None;
+        }
+        let d = self.duration();
+        if d <= 0.0 {
+            return within(self.route.start(), p, radius).then_some(0.0);
+        }
+        let phase = phase.rem_euclid(d);
+        let verts: Vec<(Coord, f64)> = self.route.vertices().collect();
+        // Two passes over the segments: the rest of this lap, then the next lap up to `phase`.
+        for lap in 0..2 {
+            for w in verts.windows(2) {
+                let ((a, ta), (b, tb)) = (w[0], w[1]);
+                let lap_off = lap as f64 * d;
+                if lap_off + tb < phase {
+                    continue;
+                }
+                let from_u = if lap_off + ta < phase && tb > ta { (phase - lap_off - ta) / (tb - ta) } else { 0.0 };
+                if let Some(u) = first_within(a, b, p, radius, from_u) {
+                    return Some(lap_off + ta + u * (tb - ta) - phase);
+                }
+            }
+        }
+        None
+    }
+}
+
+fn within(a: Coord, p: Coord, r: f64) -> bool {
+    (a.x - p.x).powi(2) + (a.y - p.y).powi(2) <= r * r
+}
+
+/// Smallest u in [from_u, 1] with |a + u (b - a) - p| <= r.
+fn first_within(a: Coord, b: Coord, p: Coord, r: f64, from_u: f64) -> Option<f64> {
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let (fx, fy) = (a.x - p.x, a.y - p.y);
+    let qa = dx * dx + dy * dy;
+    let qb = 2.0 * (fx * dx + fy * dy);
+    let qc = fx * fx + fy * fy - r * r;
+    if qa == 0.0 {
+        return (qc <= 0.0).then_some(from_u);
+    }
+    let disc = qb * qb - 4.0 * qa * qc;
+    if disc < 0.0 {
+        return None;
+    }
+    let s = disc.sqrt();
+    let (u0, u1) = ((-qb - s) / (2.0 * qa), (-qb + s) / (2.0 * qa));
+    let u = u0.max(from_u);
+    (u <= u1 && u <= 1.0).then_some(u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square() -> PatrolLoop {
+        // 100 m square, 10 s per side, counter-clockwise from the origin.
+        let mut r = Route::starting_at(Coord { x: 0.0, y: 0.0 });
+        for (x, y) in [(100.0, 0.0), (100.0, 100.0), (0.0, 100.0), (0.0, 0.0)] {
+            r.push(Coord { x, y }, 10.0);
+        }
+        PatrolLoop::new(r)
+    }
+
+    #[test]
+    fn position_wraps_around_the_loop() {
+        let l = square();
+        assert_eq!(l.duration(), 40.0);
+        assert_eq!(l.position(45.0), Coord { x: 50.0, y: 0.0 });
+        assert_eq!(l.position(-5.0), Coord { x: 0.0, y: 50.0 });
+    }
+
+    #[test]
+    fn finds_the_next_pass_within_a_radius() {
+        let l = square();
+        let p = Coord { x: 50.0, y: -5.0 }; // 5 m south of the first side's middle
+        let s = l.seconds_until_within(0.0, p, 10.0).unwrap();
+        assert!((s - (50.0 - 75f64.sqrt()) / 10.0).abs() < 1e-9);
+        // Already past it: wait for the next lap.
+        let s = l.seconds_until_within(8.0, p, 10.0).unwrap();
+        assert!((s - (40.0 - 8.0 + (50.0 - 75f64.sqrt()) / 10.0)).abs() < 1e-9);
+        assert!(l.seconds_until_within(0.0, Coord { x: 500.0, y: 500.0 }, 10.0).is_none());
+        // Inside the radius right now.
+        assert_eq!(l.seconds_until_within(5.0, Coord { x: 50.0, y: 0.0 }, 10.0), Some(0.0));
+    }
+}

@@ -1,0 +1,74 @@
+//! An incident ticket: one per event, however many agencies it needs.
+
+use crate::catalogue::Source;
+use binjiang_scene::Agency;
+use geo::Coord;
+use serde::Serialize;
+
+/// One agency's part of an incident.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Need {
+    /// The agency.
+    pub agency: Agency,
+    /// The unit serving it, once dispatched.
+    pub unit: Option<u32>,
+    /// When it was dispatched, seconds.
+    pub dispatched_at: Option<f64>,
+    /// When the unit arrived, seconds.
+    pub arrived_at: Option<f64>,
+    /// When the unit finished, seconds.
+    pub finished_at: Option<f64>,
+}
+
+/// Where an incident is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentStatus {
+    /// Generated for later: has not happened yet.
+    Pending,
+    /// Happened, not yet known to the control room.
+    Unreported,
+    /// Known, some agency not yet finished.
+    Open,
+    /// Every agency finished.
+    Closed,
+}
+
+/// An incident ticket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Incident {
+    /// Id: its index in the simulation's incident list.
+    pub id: u32,
+    /// Index of its type in the catalogue.
+    pub incident_type: u16,
+    /// Priority copied from the type (1 urgent … 4 routine).
+    pub priority: u8,
+    /// Position, local metres.
+    #[serde(skip)]
+    pub position: Coord,
+    /// Grid cell, if on the grid.
+    pub cell: Option<u32>,
+    /// Subdistrict (area) index, for `separate-grids`.
+    pub area: u16,
+    /// Lifecycle.
+    pub status: IncidentStatus,
+    /// When it happened.
+    pub arose_at: f64,
+    /// How it was (or will be) reported.
+    pub source: Source,
+    /// Seconds from arising to a sensor, camera or hotline report.
+    pub report_delay_s: f64,
+    /// When the control room learnt of it.
+    pub reported_at: Option<f64>,
+    /// When it closed.
+    pub closed_at: Option<f64>,
+    /// One part per required agency.
+    pub needs: Vec<Need>,
+}
+
+impl Incident {
+    /// Whether every part is finished.
+    pub fn all_finished(&self) -> bool {
+        self.needs.iter().all(|n| n.finished_at.is_some())
+    }
+}
