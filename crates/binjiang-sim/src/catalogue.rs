@@ -120,29 +120,49 @@ pub enum CatalogueError {
 impl IncidentCatalogue {
     /// Parses a catalogue from RON text.
     pub fn from_ron(text: &str) -> Result<Self, CatalogueError> {
-        ron::from_str(text).map_err(|e| CatalogueError::Syntax { line: e.span.start.line, column: e.span.start.col, message: e.code.to_string() })
+        ron::from_str(text).map_err(|e| CatalogueError::Syntax {
+            line: e.span.start.line,
+            column: e.span.start.col,
+            message: e.code.to_string(),
+        })
     }
 
     /// Checks the catalogue against a scene: every origin exists, every agency has units.
     pub fn check(&self, scene: &Scene) -> Result<(), CatalogueError> {
         for t in &self.types {
-            let err = |message: String| CatalogueError::Type { key: t.key.clone(), message };
+            let err = |message: String| CatalogueError::Type {
+                key: t.key.clone(),
+                message,
+            };
             if t.agencies.is_empty() {
                 return Err(err("needs at least one agency".into()));
             }
-            if t.profile.len() != 24 || t.profile.iter().any(|w| !w.is_finite() || *w < 0.0) || t.profile.iter().sum::<f64>() <= 0.0 {
-                return Err(err("profile must be 24 non-negative hourly weights, not all zero".into()));
+            if t.profile.len() != 24
+                || t.profile.iter().any(|w| !w.is_finite() || *w < 0.0)
+                || t.profile.iter().sum::<f64>() <= 0.0
+            {
+                return Err(err(
+                    "profile must be 24 non-negative hourly weights, not all zero".into(),
+                ));
             }
             if !(t.per_day.is_finite() && t.per_day >= 0.0) {
-                return Err(err(format!("per_day {} must be a non-negative number", t.per_day)));
+                return Err(err(format!(
+                    "per_day {} must be a non-negative number",
+                    t.per_day
+                )));
             }
             let (a, m, b) = t.on_scene_min;
             if !(a > 0.0 && a <= m && m <= b && b.is_finite()) {
-                return Err(err(format!("on_scene_min {:?} must be (min <= mode <= max), all > 0", t.on_scene_min)));
+                return Err(err(format!(
+                    "on_scene_min {:?} must be (min <= mode <= max), all > 0",
+                    t.on_scene_min
+                )));
             }
             for agency in &t.agencies {
                 if !scene.units.iter().any(|u| u.agency == *agency) {
-                    return Err(err(format!("agency \"{agency}\" has no units in the scene")));
+                    return Err(err(format!(
+                        "agency \"{agency}\" has no units in the scene"
+                    )));
                 }
             }
             self.check_origin(t, scene).map_err(err)?;
@@ -153,12 +173,19 @@ impl IncidentCatalogue {
     fn check_origin(&self, t: &IncidentType, scene: &Scene) -> Result<(), String> {
         match &t.origin {
             Origin::Asset(kind) | Origin::NearAsset(kind, _) => {
-                let k = AssetKind::parse(kind).ok_or_else(|| format!("unknown asset kind \"{kind}\" (expected one of: {})", AssetKind::expected()))?;
+                let k = AssetKind::parse(kind).ok_or_else(|| {
+                    format!(
+                        "unknown asset kind \"{kind}\" (expected one of: {})",
+                        AssetKind::expected()
+                    )
+                })?;
                 if !scene.assets.iter().any(|a| a.kind == k) {
                     return Err(format!("the scene has no \"{kind}\" assets"));
                 }
             }
-            Origin::NearLandmark(_) if !scene.buildings.iter().any(|b| b.landmark) => return Err("the scene has no landmarks".into()),
+            Origin::NearLandmark(_) if !scene.buildings.iter().any(|b| b.landmark) => {
+                return Err("the scene has no landmarks".into())
+            }
             _ => {}
         }
         Ok(())

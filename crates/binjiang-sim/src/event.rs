@@ -68,7 +68,18 @@ pub struct Event {
 impl Event {
     /// An event of `kind` at `t` and position, with no ids yet.
     pub fn at(t: f64, kind: EventKind, pos: geo::Coord) -> Self {
-        Event { t, kind, incident: None, incident_type: None, source: None, unit: None, agency: None, cell: None, x: pos.x, y: pos.y }
+        Event {
+            t,
+            kind,
+            incident: None,
+            incident_type: None,
+            source: None,
+            unit: None,
+            agency: None,
+            cell: None,
+            x: pos.x,
+            y: pos.y,
+        }
     }
 
     /// Sets the incident.

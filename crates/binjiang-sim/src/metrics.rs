@@ -36,7 +36,11 @@ impl Percentiles {
             let r = (q * values.len() as f64).ceil() as usize;
             Some(round1(values[r.clamp(1, values.len()) - 1]))
         };
-        Percentiles { p50: rank(0.50), p90: rank(0.90), p99: rank(0.99) }
+        Percentiles {
+            p50: rank(0.50),
+            p90: rank(0.90),
+            p99: rank(0.99),
+        }
     }
 }
 
@@ -141,7 +145,11 @@ impl Metrics {
             let tally = e.agency.map(|a| agencies.entry(a).or_default());
             match e.kind {
                 EventKind::Arose => {
-                    let t = Ticket { incident_type: e.incident_type.unwrap_or(0) as usize, arose: e.t, ..Ticket::default() };
+                    let t = Ticket {
+                        incident_type: e.incident_type.unwrap_or(0) as usize,
+                        arose: e.t,
+                        ..Ticket::default()
+                    };
                     tickets.insert(e.incident.unwrap_or(0), t);
                     if let Some(c) = e.cell {
                         *m.per_cell.entry(c).or_default() += 1;
@@ -218,35 +226,70 @@ impl Metrics {
         m
     }
 
-    fn summarise_tickets(&mut self, tickets: &BTreeMap<u32, Ticket>, catalogue: &IncidentCatalogue) {
+    fn summarise_tickets(
+        &mut self,
+        tickets: &BTreeMap<u32, Ticket>,
+        catalogue: &IncidentCatalogue,
+    ) {
         self.incidents = tickets.len();
         self.reported = tickets.values().filter(|t| t.reported.is_some()).count();
         self.closed = tickets.values().filter(|t| t.closed.is_some()).count();
         self.open_at_end = self.incidents - self.closed;
-        let mut response: Vec<f64> = tickets.values().filter_map(|t| Some(t.first_arrival? - t.reported?)).collect();
+        let mut response: Vec<f64> = tickets
+            .values()
+            .filter_map(|t| Some(t.first_arrival? - t.reported?))
+            .collect();
         let reported_with_arrival = response.len();
         let on_site = response.iter().filter(|r| **r <= ON_SITE_S).count();
         self.on_site_3min_share = share(on_site, self.reported.max(reported_with_arrival));
         let p = Percentiles::of(&mut response);
-        (self.response_p50_s, self.response_p90_s, self.response_p99_s) = (p.p50, p.p90, p.p99);
+        (
+            self.response_p50_s,
+            self.response_p90_s,
+            self.response_p99_s,
+        ) = (p.p50, p.p90, p.p99);
         let cleaning: Vec<&Ticket> = tickets
             .values()
-            .filter(|t| t.reported.is_some() && catalogue.types.get(t.incident_type).is_some_and(|ty| ty.street_cleaning))
+            .filter(|t| {
+                t.reported.is_some()
+                    && catalogue
+                        .types
+                        .get(t.incident_type)
+                        .is_some_and(|ty| ty.street_cleaning)
+            })
             .collect();
-        let cleaned = cleaning.iter().filter(|t| t.closed.zip(t.reported).is_some_and(|(c, r)| c - r <= CLEANED_S)).count();
+        let cleaned = cleaning
+            .iter()
+            .filter(|t| {
+                t.closed
+                    .zip(t.reported)
+                    .is_some_and(|(c, r)| c - r <= CLEANED_S)
+            })
+            .count();
         self.cleaned_10min_share = share(cleaned, cleaning.len());
         let in_bud = tickets
             .values()
             .filter(|t| {
-                let limit = catalogue.types.get(t.incident_type).and_then(|ty| ty.escalate_after_min).unwrap_or(catalogue.escalate_after_min);
+                let limit = catalogue
+                    .types
+                    .get(t.incident_type)
+                    .and_then(|ty| ty.escalate_after_min)
+                    .unwrap_or(catalogue.escalate_after_min);
                 t.closed.is_some_and(|c| c - t.arose <= limit * 60.0)
             })
             .count();
         self.in_the_bud_share = share(in_bud, tickets.len());
         for (ti, ty) in catalogue.types.iter().enumerate() {
-            let of_type: Vec<&Ticket> = tickets.values().filter(|t| t.incident_type == ti).collect();
-            let mut resp: Vec<f64> = of_type.iter().filter_map(|t| Some(t.first_arrival? - t.reported?)).collect();
-            let mut close: Vec<f64> = of_type.iter().filter_map(|t| Some(t.closed? - t.reported?)).collect();
+            let of_type: Vec<&Ticket> =
+                tickets.values().filter(|t| t.incident_type == ti).collect();
+            let mut resp: Vec<f64> = of_type
+                .iter()
+                .filter_map(|t| Some(t.first_arrival? - t.reported?))
+                .collect();
+            let mut close: Vec<f64> = of_type
+                .iter()
+                .filter_map(|t| Some(t.closed? - t.reported?))
+                .collect();
             self.per_type.insert(
                 ty.key.clone(),
                 TypeMetrics {
@@ -271,7 +314,11 @@ impl Metrics {
                 AgencyMetrics {
                     units: t.units.len(),
                     dispatches: t.dispatches,
-                    utilisation: if t.duty_s > 0.0 { round3(t.busy_s / t.duty_s) } else { 0.0 },
+                    utilisation: if t.duty_s > 0.0 {
+                        round3(t.busy_s / t.duty_s)
+                    } else {
+                        0.0
+                    },
                     dispatch_to_arrival_s: Percentiles::of(&mut t.dispatch_to_arrival),
                     response_s: response,
                     response_p90_s: response.p90,
@@ -290,7 +337,10 @@ fn close_open_intervals(
     busy_since: &HashMap<u32, f64>,
     end: f64,
 ) {
-    let agency_of: HashMap<u32, Agency> = events.iter().filter_map(|e| Some((e.unit?, e.agency?))).collect();
+    let agency_of: HashMap<u32, Agency> = events
+        .iter()
+        .filter_map(|e| Some((e.unit?, e.agency?)))
+        .collect();
     for (u, s) in duty_since {
         if let Some(a) = agency_of.get(u).and_then(|a| agencies.get_mut(a)) {
             a.duty_s += end - s;

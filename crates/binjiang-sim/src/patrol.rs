@@ -20,8 +20,14 @@ impl PatrolLoop {
     pub fn new(route: Route) -> Self {
         let (mut min, mut max) = (route.start(), route.start());
         for (p, _) in route.vertices() {
-            min = Coord { x: min.x.min(p.x), y: min.y.min(p.y) };
-            max = Coord { x: max.x.max(p.x), y: max.y.max(p.y) };
+            min = Coord {
+                x: min.x.min(p.x),
+                y: min.y.min(p.y),
+            };
+            max = Coord {
+                x: max.x.max(p.x),
+                y: max.y.max(p.y),
+            };
         }
         PatrolLoop { route, min, max }
     }
@@ -52,7 +58,11 @@ impl PatrolLoop {
 
     /// Seconds after `phase` until the loop first comes within `radius` of `p`, if ever.
     pub fn seconds_until_within(&self, phase: f64, p: Coord, radius: f64) -> Option<f64> {
-        if p.x < self.min.x - radius || p.x > self.max.x + radius || p.y < self.min.y - radius || p.y > self.max.y + radius {
+        if p.x < self.min.x - radius
+            || p.x > self.max.x + radius
+            || p.y < self.min.y - radius
+            || p.y > self.max.y + radius
+        {
             return None;
         }
         let d = self.duration();
@@ -69,7 +79,11 @@ impl PatrolLoop {
                 if lap_off + tb < phase {
                     continue;
                 }
-                let from_u = if lap_off + ta < phase && tb > ta { (phase - lap_off - ta) / (tb - ta) } else { 0.0 };
+                let from_u = if lap_off + ta < phase && tb > ta {
+                    (phase - lap_off - ta) / (tb - ta)
+                } else {
+                    0.0
+                };
                 if let Some(u) = first_within(a, b, p, radius, from_u) {
                     return Some(lap_off + ta + u * (tb - ta) - phase);
                 }
@@ -133,8 +147,13 @@ mod tests {
         // Already past it: wait for the next lap.
         let s = l.seconds_until_within(8.0, p, 10.0).unwrap();
         assert!((s - (40.0 - 8.0 + (50.0 - 75f64.sqrt()) / 10.0)).abs() < 1e-9);
-        assert!(l.seconds_until_within(0.0, Coord { x: 500.0, y: 500.0 }, 10.0).is_none());
+        assert!(l
+            .seconds_until_within(0.0, Coord { x: 500.0, y: 500.0 }, 10.0)
+            .is_none());
         // Inside the radius right now.
-        assert_eq!(l.seconds_until_within(5.0, Coord { x: 50.0, y: 0.0 }, 10.0), Some(0.0));
+        assert_eq!(
+            l.seconds_until_within(5.0, Coord { x: 50.0, y: 0.0 }, 10.0),
+            Some(0.0)
+        );
     }
 }

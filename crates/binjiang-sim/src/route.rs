@@ -12,7 +12,10 @@ pub struct Route {
 impl Route {
     /// A route standing still at `p`.
     pub fn stay(p: Coord) -> Self {
-        Route { points: vec![p], times: vec![0.0] }
+        Route {
+            points: vec![p],
+            times: vec![0.0],
+        }
     }
 
     /// Starts a route at `p`.
@@ -71,7 +74,10 @@ impl Route {
         let (t0, t1) = (self.times[i - 1], self.times[i]);
         let (a, b) = (self.points[i - 1], self.points[i]);
         let u = if t1 > t0 { (dt - t0) / (t1 - t0) } else { 1.0 };
-        Coord { x: a.x + (b.x - a.x) * u, y: a.y + (b.y - a.y) * u }
+        Coord {
+            x: a.x + (b.x - a.x) * u,
+            y: a.y + (b.y - a.y) * u,
+        }
     }
 }
 

@@ -2,12 +2,13 @@
 //!
 //! Each mode (foot, bike, car) gets its own directed graph with only the segments it may use
 //! (the promenade is foot/bike only; one-way streets bind cars), prepared once with
-//! `fast_paths`. Points off the network are snapped to the nearest node the mode can use and
-//! the gap is walked, which is how a car crew reaches something on the promenade.
+//! `fast_paths`. A point is attached to the network at the closest point of the closest
+//! segment its mode may use, and leaves or enters that segment through either end (as the
+//! segment's direction allows); the gap between the point and the segment is walked, which
+//! is how a car crew reaches something on the promenade.
 
 use crate::route::Route;
 use binjiang_scene::{Mode, RoadGraph};
-use binjiang_spatial::PointIndex;
 use fast_paths::{FastGraph, InputGraph, PathCalculator};
 use geo::Coord;
 use std::collections::HashMap;
@@ -21,94 +22,199 @@ const ACCESS_SPEED_MPS: f64 = 1.3;
 struct ModeRouter {
     graph: FastGraph,
     calculator: PathCalculator,
-    nodes: PointIndex<u32>,
     times: HashMap<(u32, u32), Option<u32>>,
+}
+
+/// A point attached to the network: where it meets a segment and how to get on or off.
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    point: Coord,
+    access_s: f64,
+    edge: u32,
+    /// Fraction along the edge from its `from` node.
+    u: f64,
+    /// (node, seconds along the edge between the anchor point and that node).
+    ends: [Option<(u32, f64)>; 2],
 }
 
 /// Shortest-time routing over a scene's road graph.
 pub struct Router {
-    coords: Vec<Coord>,
+    roads: RoadGraph,
     modes: Vec<ModeRouter>,
 }
 
 impl std::fmt::Debug for Router {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Router").field("nodes", &self.coords.len()).finish()
+        f.debug_struct("Router")
+            .field("nodes", &self.roads.nodes.len())
+            .finish()
     }
+}
+
+/// The best way found between two anchors.
+enum Way {
+    SameEdge(f64),
+    Via { exit: u32, entry: u32, seconds: f64 },
 }
 
 impl Router {
     /// Prepares one hierarchy per mode.
     pub fn new(roads: &RoadGraph) -> Self {
-        let modes = Mode::ALL.iter().map(|m| ModeRouter::new(roads, *m)).collect();
-        Router { coords: roads.nodes.clone(), modes }
-    }
-
-    fn mode(&mut self, m: Mode) -> &mut ModeRouter {
-        &mut self.modes[m as usize]
-    }
-
-    /// The node nearest to `p` that `mode` can use, and the gap in metres.
-    pub fn snap(&self, mode: Mode, p: Coord) -> Option<(u32, f64)> {
-        self.modes[mode as usize]
-            .nodes
-            .nearest_matching([p.x, p.y], 1, |_| true)
-            .first()
-            .map(|h| (*h.data, h.distance_m))
+        let modes = Mode::ALL
+            .iter()
+            .map(|m| ModeRouter::new(roads, *m))
+            .collect();
+        Router {
+            roads: roads.clone(),
+            modes,
+        }
     }
 
     /// Seconds from `from` to `to` in `mode`, access walks included; `None` if unreachable.
     pub fn travel_time(&mut self, mode: Mode, from: Coord, to: Coord) -> Option<f64> {
-        let (a, da) = self.snap(mode, from)?;
-        let (b, db) = self.snap(mode, to)?;
-        let ticks = self.mode(mode).node_time(a, b)?;
-        Some(ticks as f64 / TICKS_PER_S + (da + db) / ACCESS_SPEED_MPS)
+        let (a, b) = (
+            self.anchor(mode, from, true)?,
+            self.anchor(mode, to, false)?,
+        );
+        let way = self.best_way(mode, &a, &b)?;
+        let network = match way {
+            Way::SameEdge(s) => s,
+            Way::Via { seconds, .. } => seconds,
+        };
+        Some(a.access_s + network + b.access_s)
     }
 
     /// The fastest route from `from` to `to` in `mode`; `None` if unreachable.
     pub fn route(&mut self, mode: Mode, from: Coord, to: Coord) -> Option<Route> {
-        let (a, da) = self.snap(mode, from)?;
-        let (b, db) = self.snap(mode, to)?;
-        let router = &mut self.modes[mode as usize];
-        let path = router.calculator.calc_path(&router.graph, a as usize, b as usize)?;
+        let (a, b) = (
+            self.anchor(mode, from, true)?,
+            self.anchor(mode, to, false)?,
+        );
+        let way = self.best_way(mode, &a, &b)?;
         let mut route = Route::starting_at(from);
-        route.push(self.coords[a as usize], da / ACCESS_SPEED_MPS);
-        let nodes = path.get_nodes();
-        for pair in nodes.windows(2) {
-            let ticks = router.node_time(pair[0] as u32, pair[1] as u32)?;
-            route.push(self.coords[pair[1]], ticks as f64 / TICKS_PER_S);
+        route.push(a.point, a.access_s);
+        match way {
+            Way::SameEdge(s) => route.push(b.point, s),
+            Way::Via { exit, entry, .. } => {
+                let leave = a
+                    .ends
+                    .iter()
+                    .flatten()
+                    .find(|(n, _)| *n == exit)
+                    .map_or(0.0, |e| e.1);
+                route.push(self.roads.nodes[exit as usize], leave);
+                let router = &mut self.modes[mode as usize];
+                let path =
+                    router
+                        .calculator
+                        .calc_path(&router.graph, exit as usize, entry as usize)?;
+                for pair in path.get_nodes().windows(2) {
+                    let ticks = router.node_time(pair[0] as u32, pair[1] as u32)?;
+                    route.push(self.roads.nodes[pair[1]], ticks as f64 / TICKS_PER_S);
+                }
+                let enter = b
+                    .ends
+                    .iter()
+                    .flatten()
+                    .find(|(n, _)| *n == entry)
+                    .map_or(0.0, |e| e.1);
+                route.push(b.point, enter);
+            }
         }
-        route.push(to, db / ACCESS_SPEED_MPS);
+        route.push(to, b.access_s);
         Some(route)
+    }
+
+    /// Attaches `p` to the closest segment `mode` may use; `leaving` picks the directions
+    /// that matter (leaving the point towards a node, or arriving from a node).
+    fn anchor(&self, mode: Mode, p: Coord, leaving: bool) -> Option<Anchor> {
+        let snap = self.roads.snap(p, Some(mode))?;
+        let e = &self.roads.edges[snap.edge as usize];
+        let start = self.roads.nodes[e.from as usize];
+        let u = if e.length_m > 0.0 {
+            ((snap.point.x - start.x).hypot(snap.point.y - start.y) / e.length_m).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let (fwd, back) = (e.travel_time_s(mode, true), e.travel_time_s(mode, false));
+        let ends = if leaving {
+            [
+                fwd.map(|t| (e.to, (1.0 - u) * t)),
+                back.map(|t| (e.from, u * t)),
+            ]
+        } else {
+            [
+                fwd.map(|t| (e.from, u * t)),
+                back.map(|t| (e.to, (1.0 - u) * t)),
+            ]
+        };
+        Some(Anchor {
+            point: snap.point,
+            access_s: snap.distance_m / ACCESS_SPEED_MPS,
+            edge: snap.edge,
+            u,
+            ends,
+        })
+    }
+
+    fn best_way(&mut self, mode: Mode, a: &Anchor, b: &Anchor) -> Option<Way> {
+        let mut best: Option<Way> = None;
+        let mut best_s = f64::INFINITY;
+        if a.edge == b.edge {
+            let e = &self.roads.edges[a.edge as usize];
+            let direct = if b.u >= a.u {
+                e.travel_time_s(mode, true).map(|t| (b.u - a.u) * t)
+            } else {
+                e.travel_time_s(mode, false).map(|t| (a.u - b.u) * t)
+            };
+            if let Some(s) = direct {
+                best_s = s;
+                best = Some(Way::SameEdge(s));
+            }
+        }
+        let router = &mut self.modes[mode as usize];
+        for (exit, leave) in a.ends.iter().flatten() {
+            for (entry, enter) in b.ends.iter().flatten() {
+                let Some(ticks) = router.node_time(*exit, *entry) else {
+                    continue;
+                };
+                let s = leave + ticks as f64 / TICKS_PER_S + enter;
+                if s < best_s {
+                    best_s = s;
+                    best = Some(Way::Via {
+                        exit: *exit,
+                        entry: *entry,
+                        seconds: s,
+                    });
+                }
+            }
+        }
+        best
     }
 }
 
 impl ModeRouter {
     fn new(roads: &RoadGraph, mode: Mode) -> Self {
         let mut input = InputGraph::new();
-        let mut usable = vec![false; roads.nodes.len()];
         for e in &roads.edges {
             let (from, to) = (e.from as usize, e.to as usize);
             if let Some(t) = e.travel_time_s(mode, true) {
                 input.add_edge(from, to, ticks(t));
-                usable[from] = true;
-                usable[to] = true;
             }
             if let Some(t) = e.travel_time_s(mode, false) {
                 input.add_edge(to, from, ticks(t));
-                usable[from] = true;
-                usable[to] = true;
             }
         }
-        // Only nodes with an edge for this mode are ever queried (snapping picks from
-        // `usable`), so fast_paths' node count (highest id seen + 1) always covers them.
+        // Only nodes with an edge for this mode are ever queried (anchors come from the
+        // mode's own segments), so fast_paths' node count (highest id seen + 1) covers them.
         input.freeze();
         let graph = fast_paths::prepare(&input);
         let calculator = fast_paths::create_calculator(&graph);
-        let nodes = PointIndex::bulk_load(
-            usable.iter().enumerate().filter(|(_, u)| **u).map(|(i, _)| ([roads.nodes[i].x, roads.nodes[i].y], i as u32)).collect(),
-        );
-        ModeRouter { graph, calculator, nodes, times: HashMap::new() }
+        ModeRouter {
+            graph,
+            calculator,
+            times: HashMap::new(),
+        }
     }
 
     fn node_time(&mut self, a: u32, b: u32) -> Option<u32> {
@@ -129,4 +235,69 @@ impl ModeRouter {
 
 fn ticks(seconds: f64) -> usize {
     ((seconds * TICKS_PER_S).round() as usize).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use binjiang_scene::{Road, RoadClass};
+    use geo::LineString;
+
+    fn street(pts: &[(f64, f64)], oneway: bool) -> Road {
+        Road {
+            id: "s".into(),
+            name: None,
+            class: RoadClass::Street,
+            modes: vec![Mode::Foot, Mode::Car],
+            oneway,
+            speed_kmh: 36.0,
+            line: LineString::from(pts.to_vec()),
+            source: "generated: test".into(),
+        }
+    }
+
+    #[test]
+    fn mid_edge_points_travel_along_the_edge_not_via_a_node_behind() {
+        let roads = RoadGraph::build(&[street(&[(0.0, 0.0), (1000.0, 0.0)], false)]);
+        let mut r = Router::new(&roads);
+        let t = r
+            .travel_time(
+                Mode::Car,
+                Coord { x: 750.0, y: 0.0 },
+                Coord { x: 100.0, y: 0.0 },
+            )
+            .unwrap();
+        assert!((t - 650.0 / 8.3).abs() < 1e-9, "{t}");
+        let route = r
+            .route(
+                Mode::Car,
+                Coord { x: 750.0, y: 0.0 },
+                Coord { x: 100.0, y: 0.0 },
+            )
+            .unwrap();
+        assert!(route.position_at(10.0).x < 750.0);
+    }
+
+    #[test]
+    fn one_way_streets_force_a_detour_for_cars() {
+        // A one-way eastbound street and a two-way loop back round the block.
+        let roads = RoadGraph::build(&[
+            street(&[(0.0, 0.0), (1000.0, 0.0)], true),
+            street(
+                &[(1000.0, 0.0), (1000.0, 100.0), (0.0, 100.0), (0.0, 0.0)],
+                false,
+            ),
+        ]);
+        let mut r = Router::new(&roads);
+        let (east, west) = (Coord { x: 800.0, y: 0.0 }, Coord { x: 200.0, y: 0.0 });
+        let forwards = r.travel_time(Mode::Car, west, east).unwrap();
+        let backwards = r.travel_time(Mode::Car, east, west).unwrap();
+        assert!((forwards - 600.0 / 8.3).abs() < 1e-9);
+        assert!((backwards - 1600.0 / 8.3).abs() < 0.1, "{backwards}"); // 200 on, 1,200 round the block, 200 back
+        let walk = r.travel_time(Mode::Foot, east, west).unwrap();
+        assert!(
+            (walk - 600.0 / 1.3).abs() < 1e-9,
+            "pedestrians ignore one-way"
+        );
+    }
 }

@@ -37,7 +37,10 @@ pub struct Scheduler<A> {
 
 impl<A> Default for Scheduler<A> {
     fn default() -> Self {
-        Scheduler { heap: BinaryHeap::new(), seq: 0 }
+        Scheduler {
+            heap: BinaryHeap::new(),
+            seq: 0,
+        }
     }
 }
 
@@ -45,7 +48,11 @@ impl<A> Scheduler<A> {
     /// Schedules `action` at `at_ms`.
     pub fn push(&mut self, at_ms: u64, action: A) {
         self.seq += 1;
-        self.heap.push(Entry { at_ms, seq: self.seq, action });
+        self.heap.push(Entry {
+            at_ms,
+            seq: self.seq,
+            action,
+        });
     }
 
     /// Time of the next action.
@@ -74,7 +81,9 @@ impl<A> Scheduler<A> {
 
 impl<A> std::fmt::Debug for Scheduler<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scheduler").field("pending", &self.heap.len()).finish()
+        f.debug_struct("Scheduler")
+            .field("pending", &self.heap.len())
+            .finish()
     }
 }
 

@@ -26,7 +26,7 @@ fn points(n: usize, seed: u64) -> Vec<([f64; 2], u32)> {
 }
 
 fn available_police(id: &u32) -> bool {
-    id % 6 == 0 && (id / 6) % 2 == 0
+    id.is_multiple_of(6) && (id / 6).is_multiple_of(2)
 }
 
 fn queries(seed: u64) -> Vec<[f64; 2]> {
@@ -97,7 +97,7 @@ fn bench_brute_force(c: &mut Criterion, pts: &[([f64; 2], u32)]) {
 }
 
 fn bench_classed(c: &mut Criterion, pts: &[([f64; 2], u32)]) {
-    let class = |id: u32| (id % 6, (id / 6) % 2 == 0);
+    let class = |id: u32| (id % 6, (id / 6).is_multiple_of(2));
     let index = ClassedIndex::bulk_load(pts.iter().map(|(p, d)| (*d, class(*d), *p)).collect());
     let qs = queries(2);
     let mut i = 0;

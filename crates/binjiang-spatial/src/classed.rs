@@ -80,8 +80,16 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
     }
 
     /// Up to `k` nearest objects of `class` whose id satisfies `matches`, nearest first.
-    pub fn nearest_in_matching(&self, class: C, at: [f64; 2], k: usize, matches: impl Fn(&K) -> bool) -> Vec<Hit<'_, K>> {
-        self.classes.get(&class).map_or_else(Vec::new, |i| i.nearest_matching(at, k, matches))
+    pub fn nearest_in_matching(
+        &self,
+        class: C,
+        at: [f64; 2],
+        k: usize,
+        matches: impl Fn(&K) -> bool,
+    ) -> Vec<Hit<'_, K>> {
+        self.classes
+            .get(&class)
+            .map_or_else(Vec::new, |i| i.nearest_matching(at, k, matches))
     }
 }
 

@@ -48,7 +48,7 @@ proptest! {
     fn nearest_matching_equals_brute_force(pts in points(), q in (coord(), coord()), k in 1usize..8, modulus in 1u32..5) {
         let index: PointIndex<u32> = PointIndex::bulk_load(pts.clone());
         let q = [q.0, q.1];
-        let matches = |d: &u32| d % modulus == 0;
+        let matches = |d: &u32| d.is_multiple_of(modulus);
         let got: Vec<f64> = index.nearest_matching(q, k, matches).iter().map(|h| h.distance_m).collect();
         let mut want: Vec<f64> = pts.iter().filter(|(_, d)| matches(d)).map(|(p, _)| dist(*p, q)).collect();
         want.sort_by(f64::total_cmp);

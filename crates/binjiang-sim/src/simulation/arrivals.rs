@@ -20,27 +20,53 @@ impl Simulation {
         for ti in 0..self.catalogue.types.len() {
             let t = &self.catalogue.types[ti];
             let rate = t.per_day * t.profile[(h % 24) as usize] / t.profile.iter().sum::<f64>();
-            let n = if rate > 0.0 { Poisson::new(rate).map(|d| d.sample(&mut self.arrivals_rng) as u64).unwrap_or(0) } else { 0 };
+            let n = if rate > 0.0 {
+                Poisson::new(rate)
+                    .map(|d| d.sample(&mut self.arrivals_rng) as u64)
+                    .unwrap_or(0)
+            } else {
+                0
+            };
             for _ in 0..n {
                 let at = h as f64 * 3600.0 + self.arrivals_rng.random_range(0.0..3600.0);
                 let position = self.draw_origin(ti);
                 self.add_incident(ti, position, at, None, None);
             }
         }
-        self.scheduler.push(ms((h + 1) as f64 * 3600.0), Action::GenerateHour(h + 1));
+        self.scheduler
+            .push(ms((h + 1) as f64 * 3600.0), Action::GenerateHour(h + 1));
     }
 
     /// Creates a pending incident of type `ti` at `position`, arising at `at` seconds;
     /// `source` and `report_delay_s` default to the type's source and a random delay.
-    pub(super) fn add_incident(&mut self, ti: usize, position: Coord, at: f64, source: Option<Source>, report_delay_s: Option<f64>) -> u32 {
+    pub(super) fn add_incident(
+        &mut self,
+        ti: usize,
+        position: Coord,
+        at: f64,
+        source: Option<Source>,
+        report_delay_s: Option<f64>,
+    ) -> u32 {
         let (lo, hi) = self.catalogue.report_delay_s;
-        let report_delay_s = report_delay_s.unwrap_or_else(|| if hi > lo { self.arrivals_rng.random_range(lo..hi) } else { lo });
+        let report_delay_s = report_delay_s.unwrap_or_else(|| {
+            if hi > lo {
+                self.arrivals_rng.random_range(lo..hi)
+            } else {
+                lo
+            }
+        });
         let t = &self.catalogue.types[ti];
         let id = self.incidents.len() as u32;
         let needs = t
             .agencies
             .iter()
-            .map(|a| Need { agency: *a, unit: None, dispatched_at: None, arrived_at: None, finished_at: None })
+            .map(|a| Need {
+                agency: *a,
+                unit: None,
+                dispatched_at: None,
+                arrived_at: None,
+                finished_at: None,
+            })
             .collect();
         self.incidents.push(Incident {
             id,
@@ -69,7 +95,9 @@ impl Simulation {
                 self.near(anchor, r)
             }
             Origin::NearLandmark(r) => {
-                let i = self.arrivals_rng.random_range(0..self.places.landmarks.len());
+                let i = self
+                    .arrivals_rng
+                    .random_range(0..self.places.landmarks.len());
                 self.near(self.places.landmarks[i], r)
             }
             Origin::AnyCell => self.random_cell_point(),
@@ -85,8 +113,14 @@ impl Simulation {
     /// A uniform point within `r` of `anchor`, on the grid if possible.
     fn near(&mut self, anchor: Coord, r: f64) -> Coord {
         for _ in 0..PLACEMENT_TRIES {
-            let (d, a) = (r * self.arrivals_rng.random::<f64>().sqrt(), self.arrivals_rng.random_range(0.0..std::f64::consts::TAU));
-            let p = Coord { x: anchor.x + d * a.cos(), y: anchor.y + d * a.sin() };
+            let (d, a) = (
+                r * self.arrivals_rng.random::<f64>().sqrt(),
+                self.arrivals_rng.random_range(0.0..std::f64::consts::TAU),
+            );
+            let p = Coord {
+                x: anchor.x + d * a.cos(),
+                y: anchor.y + d * a.sin(),
+            };
             if self.grid.contains(p) {
                 return p;
             }
@@ -96,13 +130,23 @@ impl Simulation {
 
     fn random_cell_point(&mut self) -> Coord {
         let total = *self.places.cell_cumulative_area.last().unwrap_or(&0.0);
-        let pick = self.arrivals_rng.random_range(0.0..total.max(f64::MIN_POSITIVE));
-        let c = self.places.cell_cumulative_area.partition_point(|a| *a < pick).min(self.grid.cells.len() - 1);
+        let pick = self
+            .arrivals_rng
+            .random_range(0.0..total.max(f64::MIN_POSITIVE));
+        let c = self
+            .places
+            .cell_cumulative_area
+            .partition_point(|a| *a < pick)
+            .min(self.grid.cells.len() - 1);
         let square = self.grid.cells[c].square;
         for _ in 0..PLACEMENT_TRIES {
             let p = Coord {
-                x: self.arrivals_rng.random_range(square.min().x..square.max().x),
-                y: self.arrivals_rng.random_range(square.min().y..square.max().y),
+                x: self
+                    .arrivals_rng
+                    .random_range(square.min().x..square.max().x),
+                y: self
+                    .arrivals_rng
+                    .random_range(square.min().y..square.max().y),
             };
             if self.grid.contains(p) {
                 return p;
@@ -140,7 +184,10 @@ impl Simulation {
             if unit.status != UnitStatus::Patrolling || !unit.on_duty {
                 continue;
             }
-            if let Some(d) = unit.patrol.seconds_until_within(now - unit.patrol_epoch, p, r) {
+            if let Some(d) = unit
+                .patrol
+                .seconds_until_within(now - unit.patrol_epoch, p, r)
+            {
                 if best.is_none_or(|(bd, _)| d < bd) {
                     best = Some((d, u as u32));
                 }
@@ -149,9 +196,18 @@ impl Simulation {
         match best {
             Some((d, u)) if now + d < deadline => {
                 let version = self.units[u as usize].version;
-                self.scheduler.push(ms(now + d), Action::Discover { incident: i, unit: u, version });
+                self.scheduler.push(
+                    ms(now + d),
+                    Action::Discover {
+                        incident: i,
+                        unit: u,
+                        version,
+                    },
+                );
             }
-            _ => self.scheduler.push(ms(deadline.max(now)), Action::Report(i)),
+            _ => self
+                .scheduler
+                .push(ms(deadline.max(now)), Action::Report(i)),
         }
     }
 

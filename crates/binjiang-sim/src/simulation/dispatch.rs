@@ -30,7 +30,10 @@ impl Simulation {
         for k in 0..self.incidents[i as usize].needs.len() {
             let agency = self.incidents[i as usize].needs[k].agency;
             match finder {
-                Some(u) if self.units[u as usize].agency == agency && self.units[u as usize].available() => {
+                Some(u)
+                    if self.units[u as usize].agency == agency
+                        && self.units[u as usize].available() =>
+                {
                     self.assign(u, i, k);
                 }
                 _ => self.dispatch_need(i, k),
@@ -82,7 +85,10 @@ impl Simulation {
     /// `index_refresh_s` (candidates are then re-ranked with exact positions and road times).
     fn refresh_index_if_stale(&mut self) {
         let refresh_ms = ms(self.options.index_refresh_s);
-        if self.last_refresh_ms.is_some_and(|t| self.now_ms < t + refresh_ms) {
+        if self
+            .last_refresh_ms
+            .is_some_and(|t| self.now_ms < t + refresh_ms)
+        {
             return;
         }
         let now = self.now();
@@ -103,7 +109,10 @@ impl Simulation {
         let from = unit.position(now);
         let route = self.router.route(unit.mode, from, p).unwrap_or_else(|| {
             let mut r = crate::route::Route::starting_at(from);
-            r.push(p, ((p.x - from.x).hypot(p.y - from.y)) / unit.mode.speed_mps());
+            r.push(
+                p,
+                ((p.x - from.x).hypot(p.y - from.y)) / unit.mode.speed_mps(),
+            );
             r
         });
         let arrive = now + route.duration();
@@ -117,8 +126,13 @@ impl Simulation {
         let need = &mut self.incidents[i as usize].needs[k];
         need.unit = Some(u);
         need.dispatched_at = Some(now);
-        self.log(Event::at(now, EventKind::Dispatched, from).incident(i).unit(u, agency));
-        self.scheduler.push(ms(arrive), Action::Arrive { unit: u, version });
+        self.log(
+            Event::at(now, EventKind::Dispatched, from)
+                .incident(i)
+                .unit(u, agency),
+        );
+        self.scheduler
+            .push(ms(arrive), Action::Arrive { unit: u, version });
     }
 
     fn enqueue(&mut self, i: u32, k: usize) {
@@ -127,25 +141,35 @@ impl Simulation {
         let key = (inc.priority, ms(inc.reported_at.unwrap_or(0.0)), i);
         let p = inc.position;
         self.queues[agency as usize].insert(key);
-        self.log(Event::at(self.now(), EventKind::Queued, p).incident(i).agency(agency));
+        self.log(
+            Event::at(self.now(), EventKind::Queued, p)
+                .incident(i)
+                .agency(agency),
+        );
     }
 
     /// The first queued incident part this (free) unit may take and can reach.
     pub(super) fn take_queued(&mut self, u: u32) -> Option<(u32, usize)> {
         let unit = &self.units[u as usize];
-        let (agency, mode, from, area) = (unit.agency, unit.mode, unit.position(self.now()), unit.area);
+        let (agency, mode, from, area) =
+            (unit.agency, unit.mode, unit.position(self.now()), unit.area);
         let queue = &self.queues[agency as usize];
         let mut chosen = None;
         for key in queue.iter() {
             let inc = &self.incidents[key.2 as usize];
-            if self.policy.may_serve(area, inc.area) && self.router.travel_time(mode, from, inc.position).is_some() {
+            if self.policy.may_serve(area, inc.area)
+                && self.router.travel_time(mode, from, inc.position).is_some()
+            {
                 chosen = Some(*key);
                 break;
             }
         }
         let key = chosen?;
         self.queues[agency as usize].remove(&key);
-        let k = self.incidents[key.2 as usize].needs.iter().position(|n| n.agency == agency)?;
+        let k = self.incidents[key.2 as usize]
+            .needs
+            .iter()
+            .position(|n| n.agency == agency)?;
         Some((key.2, k))
     }
 
@@ -156,14 +180,19 @@ impl Simulation {
         if !self.options.preemption || inc.priority != 1 {
             return None;
         }
-        let (agency, p, area, priority) = (inc.needs[k].agency, inc.position, inc.area, inc.priority);
+        let (agency, p, area, priority) =
+            (inc.needs[k].agency, inc.position, inc.area, inc.priority);
         let now = self.now();
         let mut best: Option<(f64, u32)> = None;
         for u in 0..self.units.len() as u32 {
             let unit = &self.units[u as usize];
             let Some((j, _)) = unit.job else { continue };
             let busy_with = self.incidents[j as usize].priority;
-            if unit.agency != agency || unit.status != UnitStatus::EnRoute || busy_with <= priority || !self.policy.may_serve(unit.area, area) {
+            if unit.agency != agency
+                || unit.status != UnitStatus::EnRoute
+                || busy_with <= priority
+                || !self.policy.may_serve(unit.area, area)
+            {
                 continue;
             }
             let (mode, from) = (unit.mode, unit.position(now));
@@ -180,13 +209,19 @@ impl Simulation {
     fn preempt(&mut self, u: u32) {
         let now = self.now();
         let unit = &mut self.units[u as usize];
-        let Some((j, k)) = unit.job.take() else { return };
+        let Some((j, k)) = unit.job.take() else {
+            return;
+        };
         unit.version += 1;
         let (agency, from) = (unit.agency, unit.position(now));
         let need = &mut self.incidents[j as usize].needs[k];
         need.unit = None;
         need.dispatched_at = None;
-        self.log(Event::at(now, EventKind::Preempted, from).incident(j).unit(u, agency));
+        self.log(
+            Event::at(now, EventKind::Preempted, from)
+                .incident(j)
+                .unit(u, agency),
+        );
         self.enqueue(j, k);
     }
 }

@@ -91,7 +91,10 @@ impl Simulation {
         let unit = &self.units[u as usize];
         let p = unit.position(now);
         let (phase, join) = unit.patrol.nearest_phase(p);
-        let route = self.router.route(unit.mode, p, join).unwrap_or_else(|| Route::stay(p));
+        let route = self
+            .router
+            .route(unit.mode, p, join)
+            .unwrap_or_else(|| Route::stay(p));
         self.set_leg(u, route, Destination::Patrol(phase));
         let agency = self.units[u as usize].agency;
         self.index.set(u, (agency, true), [p.x, p.y]);
@@ -101,7 +104,10 @@ impl Simulation {
         let now = self.now();
         let unit = &self.units[u as usize];
         let p = unit.position(now);
-        let route = self.router.route(unit.mode, p, unit.home).unwrap_or_else(|| Route::stay(p));
+        let route = self
+            .router
+            .route(unit.mode, p, unit.home)
+            .unwrap_or_else(|| Route::stay(p));
         self.set_leg(u, route, Destination::Home);
         self.index.remove(u);
     }
@@ -115,7 +121,8 @@ impl Simulation {
         unit.leg = Some((route, now));
         unit.version += 1;
         let version = unit.version;
-        self.scheduler.push(ms(arrive), Action::Rejoin { unit: u, version });
+        self.scheduler
+            .push(ms(arrive), Action::Rejoin { unit: u, version });
     }
 
     pub(super) fn rejoin(&mut self, u: u32, version: u64) {
@@ -153,10 +160,23 @@ impl Simulation {
         inc.needs[k].arrived_at = Some(now);
         let (a, m, b) = self.catalogue.types[inc.incident_type as usize].on_scene_min;
         let p = inc.position;
-        self.log(Event::at(now, EventKind::Arrived, p).incident(i).unit(u, agency));
-        let minutes = if b > a { Triangular::new(a, b, m).map(|d| d.sample(&mut self.service_rng)).unwrap_or(m) } else { a };
+        self.log(
+            Event::at(now, EventKind::Arrived, p)
+                .incident(i)
+                .unit(u, agency),
+        );
+        let minutes = if b > a {
+            Triangular::new(a, b, m)
+                .map(|d| d.sample(&mut self.service_rng))
+                .unwrap_or(m)
+        } else {
+            a
+        };
         let jitter_ms: u64 = self.service_rng.random_range(0..1000);
-        self.scheduler.push(ms(now + minutes * 60.0) + jitter_ms, Action::Finish { unit: u, version });
+        self.scheduler.push(
+            ms(now + minutes * 60.0) + jitter_ms,
+            Action::Finish { unit: u, version },
+        );
     }
 
     pub(super) fn finish(&mut self, u: u32, version: u64) {
@@ -165,7 +185,9 @@ impl Simulation {
         if unit.version != version {
             return;
         }
-        let Some((i, k)) = unit.job.take() else { return };
+        let Some((i, k)) = unit.job.take() else {
+            return;
+        };
         let agency = unit.agency;
         let inc = &mut self.incidents[i as usize];
         inc.needs[k].finished_at = Some(now);
@@ -174,7 +196,11 @@ impl Simulation {
             inc.status = super::incident::IncidentStatus::Closed;
             inc.closed_at = Some(now);
         }
-        self.log(Event::at(now, EventKind::Finished, p).incident(i).unit(u, agency));
+        self.log(
+            Event::at(now, EventKind::Finished, p)
+                .incident(i)
+                .unit(u, agency),
+        );
         if closed {
             self.log(Event::at(now, EventKind::Closed, p).incident(i));
         }
@@ -190,6 +216,9 @@ mod tests {
     fn next_time_of_day_rolls_over_midnight() {
         assert_eq!(next_time_of_day(0.0, 7 * 3600), 25_200.0);
         assert_eq!(next_time_of_day(25_200.0, 7 * 3600), 25_200.0 + 86_400.0);
-        assert_eq!(next_time_of_day(90_000.0, 3600), 86_400.0 + 86_400.0 + 3600.0);
+        assert_eq!(
+            next_time_of_day(90_000.0, 3600),
+            86_400.0 + 86_400.0 + 3600.0
+        );
     }
 }

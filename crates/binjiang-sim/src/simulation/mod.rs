@@ -43,7 +43,13 @@ pub struct SimOptions {
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions { seed: 7, policy: "merged-grid".into(), preemption: true, candidates: 6, index_refresh_s: 30.0 }
+        SimOptions {
+            seed: 7,
+            policy: "merged-grid".into(),
+            preemption: true,
+            candidates: 6,
+            index_refresh_s: 30.0,
+        }
     }
 }
 
@@ -57,7 +63,9 @@ pub enum SimError {
     #[error(transparent)]
     Catalogue(#[from] crate::catalogue::CatalogueError),
     /// A unit's patrol loop cannot be driven in its mode.
-    #[error("unit \"{unit}\": patrol loop cannot be routed by {mode} between waypoints {from} and {to}")]
+    #[error(
+        "unit \"{unit}\": patrol loop cannot be routed by {mode} between waypoints {from} and {to}"
+    )]
     Unroutable {
         /// Unit id.
         unit: String,
@@ -79,10 +87,23 @@ enum Action {
     GenerateHour(u32),
     Arise(u32),
     Report(u32),
-    Discover { incident: u32, unit: u32, version: u64 },
-    Arrive { unit: u32, version: u64 },
-    Finish { unit: u32, version: u64 },
-    Rejoin { unit: u32, version: u64 },
+    Discover {
+        incident: u32,
+        unit: u32,
+        version: u64,
+    },
+    Arrive {
+        unit: u32,
+        version: u64,
+    },
+    Finish {
+        unit: u32,
+        version: u64,
+    },
+    Rejoin {
+        unit: u32,
+        version: u64,
+    },
     ShiftStart(u32),
     ShiftEnd(u32),
 }
@@ -122,8 +143,13 @@ pub struct Simulation {
 
 impl Simulation {
     /// Sets up a simulation of `scene` from midnight of day 0.
-    pub fn new(scene: &Scene, catalogue: IncidentCatalogue, options: SimOptions) -> Result<Self, SimError> {
-        let policy = policy::by_name(&options.policy).ok_or_else(|| SimError::Policy(options.policy.clone()))?;
+    pub fn new(
+        scene: &Scene,
+        catalogue: IncidentCatalogue,
+        options: SimOptions,
+    ) -> Result<Self, SimError> {
+        let policy = policy::by_name(&options.policy)
+            .ok_or_else(|| SimError::Policy(options.policy.clone()))?;
         catalogue.check(scene)?;
         if scene.units.is_empty() {
             return Err(SimError::NoUnits);
@@ -210,7 +236,11 @@ impl Simulation {
             Action::GenerateHour(h) => self.generate_hour(h),
             Action::Arise(i) => self.arise(i),
             Action::Report(i) => self.report(i, None),
-            Action::Discover { incident, unit, version } => self.discover(incident, unit, version),
+            Action::Discover {
+                incident,
+                unit,
+                version,
+            } => self.discover(incident, unit, version),
             Action::Arrive { unit, version } => self.arrive(unit, version),
             Action::Finish { unit, version } => self.finish(unit, version),
             Action::Rejoin { unit, version } => self.rejoin(unit, version),
@@ -263,14 +293,26 @@ impl Simulation {
             .enumerate()
             .map(|(i, u)| {
                 let p = u.position(t);
-                UnitView { index: i as u32, id: u.id.clone(), agency: u.agency, mode: u.mode, status: u.status, position: [p.x, p.y], incident: u.job.map(|j| j.0), area: u.area }
+                UnitView {
+                    index: i as u32,
+                    id: u.id.clone(),
+                    agency: u.agency,
+                    mode: u.mode,
+                    status: u.status,
+                    position: [p.x, p.y],
+                    incident: u.job.map(|j| j.0),
+                    area: u.area,
+                }
             })
             .collect()
     }
 
     /// Length of each agency's queue of waiting incident parts.
     pub fn queue_lengths(&self) -> Vec<(Agency, usize)> {
-        Agency::ALL.iter().map(|a| (*a, self.queues[*a as usize].len())).collect()
+        Agency::ALL
+            .iter()
+            .map(|a| (*a, self.queues[*a as usize].len()))
+            .collect()
     }
 
     fn log(&mut self, event: Event) {
@@ -291,7 +333,12 @@ fn patrol_loop(router: &mut Router, u: &binjiang_scene::Unit) -> Result<PatrolLo
         let (a, b) = (u.patrol[i], u.patrol[(i + 1) % n]);
         let leg = router
             .route(u.mode, a, b)
-            .ok_or_else(|| SimError::Unroutable { unit: u.id.clone(), mode: u.mode, from: i, to: (i + 1) % n })?;
+            .ok_or_else(|| SimError::Unroutable {
+                unit: u.id.clone(),
+                mode: u.mode,
+                from: i,
+                to: (i + 1) % n,
+            })?;
         route.extend(&leg);
     }
     Ok(PatrolLoop::new(route))
@@ -303,11 +350,17 @@ fn area_of(grid: &MergedGrid, areas: &[String], p: Coord) -> u16 {
         grid.cells
             .iter()
             .enumerate()
-            .map(|(i, c)| (i, (c.centre().x - p.x).powi(2) + (c.centre().y - p.y).powi(2)))
+            .map(|(i, c)| {
+                (
+                    i,
+                    (c.centre().x - p.x).powi(2) + (c.centre().y - p.y).powi(2),
+                )
+            })
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(i, _)| i)
     });
-    cell.and_then(|c| areas.iter().position(|a| *a == grid.cells[c].subdistrict)).unwrap_or(0) as u16
+    cell.and_then(|c| areas.iter().position(|a| *a == grid.cells[c].subdistrict))
+        .unwrap_or(0) as u16
 }
 
 fn places(scene: &Scene) -> Places {
@@ -315,7 +368,13 @@ fn places(scene: &Scene) -> Places {
     for a in &scene.assets {
         assets[a.kind as usize].push(a.position.0);
     }
-    let landmarks = scene.buildings.iter().filter(|b| b.landmark).filter_map(|b| b.footprint.centroid()).map(|p| p.0).collect();
+    let landmarks = scene
+        .buildings
+        .iter()
+        .filter(|b| b.landmark)
+        .filter_map(|b| b.footprint.centroid())
+        .map(|p| p.0)
+        .collect();
     let mut total = 0.0;
     let cell_cumulative_area = scene
         .grid
@@ -326,5 +385,9 @@ fn places(scene: &Scene) -> Places {
             total
         })
         .collect();
-    Places { assets, landmarks, cell_cumulative_area }
+    Places {
+        assets,
+        landmarks,
+        cell_cumulative_area,
+    }
 }

@@ -72,7 +72,8 @@ impl UnitState {
     pub fn available(&self) -> bool {
         self.on_duty
             && (self.status == UnitStatus::Patrolling
-                || (self.status == UnitStatus::Returning && matches!(self.destination, Destination::Patrol(_))))
+                || (self.status == UnitStatus::Returning
+                    && matches!(self.destination, Destination::Patrol(_))))
     }
 }
 

@@ -48,10 +48,21 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let catalogue_path = args.incidents.clone().unwrap_or_else(|| args.scene.join("incident_types.ron"));
-    let text = std::fs::read_to_string(&catalogue_path).with_context(|| format!("cannot read {}", catalogue_path.display()))?;
-    let options = SimOptions { seed: args.seed, policy: args.policy.clone(), preemption: !args.no_preemption, ..SimOptions::default() };
-    let sim = IncidentCatalogue::from_ron(&text).map_err(|e| e.to_string()).and_then(|c| Simulation::new(&scene, c, options).map_err(|e| e.to_string()));
+    let catalogue_path = args
+        .incidents
+        .clone()
+        .unwrap_or_else(|| args.scene.join("incident_types.ron"));
+    let text = std::fs::read_to_string(&catalogue_path)
+        .with_context(|| format!("cannot read {}", catalogue_path.display()))?;
+    let options = SimOptions {
+        seed: args.seed,
+        policy: args.policy.clone(),
+        preemption: !args.no_preemption,
+        ..SimOptions::default()
+    };
+    let sim = IncidentCatalogue::from_ron(&text)
+        .map_err(|e| e.to_string())
+        .and_then(|c| Simulation::new(&scene, c, options).map_err(|e| e.to_string()));
     let mut sim = match sim {
         Ok(sim) => sim,
         Err(e) => {
@@ -64,7 +75,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let wall = started.elapsed();
     let metrics = Metrics::from_events(sim.events(), sim.catalogue(), args.hours * 3600.0);
     if let Some(path) = &args.events {
-        write_events(path, &scene, &sim).with_context(|| format!("cannot write {}", path.display()))?;
+        write_events(path, &scene, &sim)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     eprintln!(
         "simulated {} h in {:.1} ms ({} events, {:.0}× real time)",
@@ -74,7 +86,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         args.hours * 3600.0 / wall.as_secs_f64().max(1e-9)
     );
     if args.json {
-        println!("{}", serde_json::to_string(&Report { policy: &args.policy, seed: args.seed, hours: args.hours, metrics: &metrics })?);
+        println!(
+            "{}",
+            serde_json::to_string(&Report {
+                policy: &args.policy,
+                seed: args.seed,
+                hours: args.hours,
+                metrics: &metrics
+            })?
+        );
     } else {
         print_table(&metrics, &args.policy);
     }
@@ -93,7 +113,10 @@ struct Report<'a> {
 fn advance_with_progress(sim: &mut Simulation, hours: f64) {
     let bar = if std::io::stderr().is_terminal() && hours >= 48.0 {
         let bar = ProgressBar::new(hours.ceil() as u64);
-        bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} simulated hours ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()));
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} simulated hours ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
         Some(bar)
     } else {
         None
@@ -149,7 +172,9 @@ fn event_line<'a>(e: &Event, scene: &'a Scene, sim: &'a Simulation) -> EventLine
         t: e.t,
         kind: e.kind,
         incident: e.incident,
-        incident_type: e.incident_type.map(|i| sim.catalogue().types[i as usize].key.as_str()),
+        incident_type: e
+            .incident_type
+            .map(|i| sim.catalogue().types[i as usize].key.as_str()),
         source: e.source.map(|s| s.key()),
         unit: e.unit.map(|u| scene.units[u as usize].id.as_str()),
         agency: e.agency.map(|a| a.key()),
@@ -162,14 +187,43 @@ fn event_line<'a>(e: &Event, scene: &'a Scene, sim: &'a Simulation) -> EventLine
 fn print_table(m: &Metrics, policy: &str) {
     let s = |v: Option<f64>| v.map_or("–".to_owned(), |x| format!("{x:.0} s"));
     let pct = |v: Option<f64>| v.map_or("–".to_owned(), |x| format!("{:.1} %", x * 100.0));
-    println!("policy {policy}: {} incidents, {} reported, {} closed, {} open at the end", m.incidents, m.reported, m.closed, m.open_at_end);
-    println!("  report → first unit on site   p50 {}  p90 {}  p99 {}", s(m.response_p50_s), s(m.response_p90_s), s(m.response_p99_s));
-    println!("  on site ≤ 3 min               {}", pct(m.on_site_3min_share));
-    println!("  litter closed ≤ 10 min        {}", pct(m.cleaned_10min_share));
-    println!("  handled in the bud            {}", pct(m.in_the_bud_share));
-    println!("  max queue                     {}   preemptions {}", m.max_queue, m.preemptions);
-    println!("  {:<20} {:>5} {:>10} {:>11} {:>14}", "agency", "units", "dispatches", "utilisation", "response p90");
+    println!(
+        "policy {policy}: {} incidents, {} reported, {} closed, {} open at the end",
+        m.incidents, m.reported, m.closed, m.open_at_end
+    );
+    println!(
+        "  report → first unit on site   p50 {}  p90 {}  p99 {}",
+        s(m.response_p50_s),
+        s(m.response_p90_s),
+        s(m.response_p99_s)
+    );
+    println!(
+        "  on site ≤ 3 min               {}",
+        pct(m.on_site_3min_share)
+    );
+    println!(
+        "  litter closed ≤ 10 min        {}",
+        pct(m.cleaned_10min_share)
+    );
+    println!(
+        "  handled in the bud            {}",
+        pct(m.in_the_bud_share)
+    );
+    println!(
+        "  max queue                     {}   preemptions {}",
+        m.max_queue, m.preemptions
+    );
+    println!(
+        "  {:<20} {:>5} {:>10} {:>11} {:>14}",
+        "agency", "units", "dispatches", "utilisation", "response p90"
+    );
     for (a, x) in &m.per_agency {
-        println!("  {a:<20} {:>5} {:>10} {:>10.1}% {:>14}", x.units, x.dispatches, x.utilisation * 100.0, s(x.response_p90_s));
+        println!(
+            "  {a:<20} {:>5} {:>10} {:>10.1}% {:>14}",
+            x.units,
+            x.dispatches,
+            x.utilisation * 100.0,
+            s(x.response_p90_s)
+        );
     }
 }
