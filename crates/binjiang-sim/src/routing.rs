@@ -11,6 +11,7 @@ use crate::route::Route;
 use binjiang_scene::{Mode, RoadGraph};
 use fast_paths::{FastGraph, InputGraph, PathCalculator};
 use geo::Coord;
+use petgraph::unionfind::UnionFind;
 use std::collections::HashMap;
 
 /// Travel times are kept in tenths of a second inside the hierarchies.
@@ -23,6 +24,10 @@ struct ModeRouter {
     graph: FastGraph,
     calculator: PathCalculator,
     times: HashMap<(u32, u32), Option<u32>>,
+    /// Connected piece of each node for this mode (ignoring direction).
+    piece: Vec<u32>,
+    /// Ticks of the fastest direct edge between two adjacent nodes (path hops).
+    hops: HashMap<(u32, u32), u32>,
 }
 
 /// A point attached to the network: where it meets a segment and how to get on or off.
@@ -84,6 +89,75 @@ impl Router {
         Some(a.access_s + network + b.access_s)
     }
 
+    /// Of several departure points, the index of the one that reaches `to` soonest in `mode`,
+    /// and its travel time: one multi-source search instead of one search per candidate.
+    pub fn fastest_of(&mut self, mode: Mode, from: &[Coord], to: Coord) -> Option<(usize, f64)> {
+        let b = self.anchor(mode, to, false)?;
+        let mut best: Option<(f64, usize)> = None;
+        let mut sources: HashMap<u32, (usize, usize)> = HashMap::new();
+        for (i, p) in from.iter().enumerate() {
+            let Some(a) = self.anchor(mode, *p, true) else {
+                continue;
+            };
+            if let Some(Way::SameEdge(s)) = (a.edge == b.edge)
+                .then(|| self.best_way(mode, &a, &b))
+                .flatten()
+            {
+                let t = a.access_s + s + b.access_s;
+                if best.is_none_or(|(bt, bi)| (t, i) < (bt, bi)) {
+                    best = Some((t, i));
+                }
+            }
+            for (node, leave) in a.ends.iter().flatten() {
+                let offset = ticks(a.access_s + leave);
+                let entry = sources.entry(*node).or_insert((offset, i));
+                if (offset, i) < *entry {
+                    *entry = (offset, i);
+                }
+            }
+        }
+        let targets: Vec<(usize, usize)> = b
+            .ends
+            .iter()
+            .flatten()
+            .map(|(n, enter)| (*n as usize, ticks(*enter)))
+            .collect();
+        if !sources.is_empty() && !targets.is_empty() {
+            let mut starts: Vec<(usize, usize)> = sources
+                .iter()
+                .map(|(n, (w, _))| (*n as usize, *w))
+                .collect();
+            starts.sort_unstable();
+            let router = &mut self.modes[mode as usize];
+            if let Some(path) = router.calculator.calc_path_multiple_sources_and_targets(
+                &router.graph,
+                starts,
+                targets,
+            ) {
+                let i = sources[&(path.get_source() as u32)].1;
+                let t = path.get_weight() as f64 / TICKS_PER_S + b.access_s;
+                if best.is_none_or(|(bt, bi)| (t, i) < (bt, bi)) {
+                    best = Some((t, i));
+                }
+            }
+        }
+        best.map(|(t, i)| (i, t))
+    }
+
+    /// Whether `to` can be reached from `from` at all in `mode` (same piece of the network,
+    /// one-way restrictions aside): a cheap test before a search.
+    pub fn connected(&self, mode: Mode, from: Coord, to: Coord) -> bool {
+        let (Some(a), Some(b)) = (
+            self.roads.snap(from, Some(mode)),
+            self.roads.snap(to, Some(mode)),
+        ) else {
+            return false;
+        };
+        let piece = &self.modes[mode as usize].piece;
+        piece[self.roads.edges[a.edge as usize].from as usize]
+            == piece[self.roads.edges[b.edge as usize].from as usize]
+    }
+
     /// The fastest route from `from` to `to` in `mode`; `None` if unreachable.
     pub fn route(&mut self, mode: Mode, from: Coord, to: Coord) -> Option<Route> {
         let (a, b) = (
@@ -109,7 +183,7 @@ impl Router {
                         .calculator
                         .calc_path(&router.graph, exit as usize, entry as usize)?;
                 for pair in path.get_nodes().windows(2) {
-                    let ticks = router.node_time(pair[0] as u32, pair[1] as u32)?;
+                    let ticks = *router.hops.get(&(pair[0] as u32, pair[1] as u32))?;
                     route.push(self.roads.nodes[pair[1]], ticks as f64 / TICKS_PER_S);
                 }
                 let enter = b
@@ -196,13 +270,26 @@ impl Router {
 impl ModeRouter {
     fn new(roads: &RoadGraph, mode: Mode) -> Self {
         let mut input = InputGraph::new();
+        let mut pieces = UnionFind::<u32>::new(roads.nodes.len());
+        let mut hops: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut hop = |a: u32, b: u32, t: usize| {
+            let t = t as u32;
+            hops.entry((a, b))
+                .and_modify(|old| *old = (*old).min(t))
+                .or_insert(t);
+        };
         for e in &roads.edges {
             let (from, to) = (e.from as usize, e.to as usize);
+            if e.modes.allows(mode) {
+                pieces.union(e.from, e.to);
+            }
             if let Some(t) = e.travel_time_s(mode, true) {
                 input.add_edge(from, to, ticks(t));
+                hop(e.from, e.to, ticks(t));
             }
             if let Some(t) = e.travel_time_s(mode, false) {
                 input.add_edge(to, from, ticks(t));
+                hop(e.to, e.from, ticks(t));
             }
         }
         // Only nodes with an edge for this mode are ever queried (anchors come from the
@@ -210,10 +297,15 @@ impl ModeRouter {
         input.freeze();
         let graph = fast_paths::prepare(&input);
         let calculator = fast_paths::create_calculator(&graph);
+        let piece = (0..roads.nodes.len() as u32)
+            .map(|n| pieces.find(n))
+            .collect();
         ModeRouter {
             graph,
             calculator,
             times: HashMap::new(),
+            piece,
+            hops,
         }
     }
 
@@ -276,6 +368,23 @@ mod tests {
             )
             .unwrap();
         assert!(route.position_at(10.0).x < 750.0);
+    }
+
+    #[test]
+    fn fastest_of_picks_the_quickest_by_road() {
+        // A U-shaped street: the far arm's tip is close as the crow flies, far by road.
+        let roads = RoadGraph::build(&[street(
+            &[(0.0, 0.0), (0.0, 500.0), (100.0, 500.0), (100.0, 0.0)],
+            false,
+        )]);
+        let mut r = Router::new(&roads);
+        let to = Coord { x: 0.0, y: 50.0 };
+        let from = [Coord { x: 100.0, y: 40.0 }, Coord { x: 0.0, y: 300.0 }];
+        let (i, t) = r.fastest_of(Mode::Car, &from, to).unwrap();
+        assert_eq!(i, 1);
+        assert!((t - 250.0 / 8.3).abs() < 0.1, "{t}");
+        let direct = r.travel_time(Mode::Car, from[0], to).unwrap();
+        assert!((direct - 1010.0 / 8.3).abs() < 0.1, "{direct}");
     }
 
     #[test]

@@ -44,7 +44,7 @@ fn joint_incident_closes_only_after_every_agency_finished() {
 }
 
 #[test]
-fn busy_agency_queues_and_serves_in_priority_order() {
+fn busy_agency_queues_and_serves_the_nearest_waiting_job() {
     let (scene, mut sim) = quiet_tiny("merged-grid");
     // One market-supervision unit: three vending incidents, so two must wait.
     let a = sim
@@ -70,11 +70,8 @@ fn busy_agency_queues_and_serves_in_priority_order() {
         .filter(|e| e.unit == Some(market))
         .map(|e| e.incident.unwrap())
         .collect();
-    assert_eq!(
-        order,
-        vec![a, b, c],
-        "same priority: first reported, first served"
-    );
+    // Same priority: after `a` at x = 230 the nearest waiting job is `c` (x = 400), then `b`.
+    assert_eq!(order, vec![a, c, b], "same priority: nearest first");
     assert!(sim
         .incidents()
         .iter()
@@ -214,4 +211,29 @@ fn units_move_along_roads_while_en_route() {
         p[0] < 750.0 && p[0] > 100.0,
         "between start and incident: {p:?}"
     );
+}
+
+#[test]
+fn queued_urgent_work_goes_before_nearer_routine_work() {
+    let (scene, mut sim) = quiet_tiny("separate-grids");
+    let police = unit_index(&scene, "police-north");
+    // North bank has one police car. Keep it busy, then queue a routine job next to it and
+    // an urgent one farther away: the urgent one is served first.
+    let busy = sim
+        .inject("parking", at(700.0, 300.0), Source::Hotline12345)
+        .unwrap();
+    sim.advance_to(sim.now() + 120.0);
+    let routine = sim
+        .inject("parking", at(690.0, 300.0), Source::Hotline12345)
+        .unwrap();
+    let urgent = sim
+        .inject("fight", at(150.0, 300.0), Source::Hotline110)
+        .unwrap();
+    sim.advance_to(6.0 * 3600.0);
+    let order: Vec<u32> = events_of(&sim, EventKind::Dispatched)
+        .iter()
+        .filter(|e| e.unit == Some(police))
+        .map(|e| e.incident.unwrap())
+        .collect();
+    assert_eq!(&order[..3], &[busy, urgent, routine]);
 }

@@ -64,6 +64,11 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
         self.class_of.get(&id).copied()
     }
 
+    /// Number of objects in `class`.
+    pub fn len_of(&self, class: C) -> usize {
+        self.classes.get(&class).map_or(0, MovingIndex::len)
+    }
+
     /// Number of objects.
     pub fn len(&self) -> usize {
         self.class_of.len()

@@ -26,6 +26,8 @@ enum Command {
     },
     /// Run the joint-dispatch simulation on a scene and print its metrics.
     Simulate(commands::simulate::Args),
+    /// Write a valid synthetic scene of any size (a grid city on a river), for scaling benchmarks.
+    Synth(commands::synth::Args),
     /// Print a scene's figures: grid, roads, buildings, assets, units.
     Info {
         /// The scene folder (holding scene.ron).
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Validate { scene } => commands::validate::run(&scene),
         Command::Info { scene, json } => commands::info::run(&scene, json),
         Command::Simulate(args) => commands::simulate::run(&args),
+        Command::Synth(args) => commands::synth::run(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -3,10 +3,13 @@
 
 use super::incident::IncidentStatus;
 use super::unit::UnitStatus;
-use super::{Action, Simulation};
+use super::{Action, Simulation, PRIORITIES};
 use crate::catalogue::Source;
 use crate::event::{Event, EventKind};
 use crate::scheduler::ms;
+
+/// Queued parts considered per priority when a unit frees up (nearest first).
+const QUEUE_CANDIDATES: usize = 4;
 
 impl Simulation {
     /// The control room learns of incident `i`; `finder` is the patrol that found it.
@@ -69,12 +72,19 @@ impl Simulation {
             .map(|h| *h.data)
             .collect();
         let mut best: Option<(f64, u32)> = None;
-        for u in candidates {
-            let unit = &self.units[u as usize];
-            let (mode, from) = (unit.mode, unit.position(now));
-            if let Some(t) = self.router.travel_time(mode, from, p) {
-                if best.is_none_or(|(bt, bu)| (t, u) < (bt, bu)) {
-                    best = Some((t, u));
+        for mode in binjiang_scene::Mode::ALL {
+            let of_mode: Vec<u32> = candidates
+                .iter()
+                .copied()
+                .filter(|u| self.units[*u as usize].mode == *mode)
+                .collect();
+            let starts: Vec<geo::Coord> = of_mode
+                .iter()
+                .map(|u| self.units[*u as usize].position(now))
+                .collect();
+            if let Some((i, t)) = self.router.fastest_of(*mode, &starts, p) {
+                if best.is_none_or(|(bt, bu)| (t, of_mode[i]) < (bt, bu)) {
+                    best = Some((t, of_mode[i]));
                 }
             }
         }
@@ -91,13 +101,20 @@ impl Simulation {
         {
             return;
         }
+        // Rebuilding in bulk is cheaper than moving every unit one by one.
         let now = self.now();
-        for (u, unit) in self.units.iter().enumerate() {
-            if unit.available() {
-                let p = unit.position(now);
-                self.index.set(u as u32, (unit.agency, true), [p.x, p.y]);
-            }
-        }
+        let on_duty = self
+            .units
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| u.on_duty || u.job.is_some());
+        let items = on_duty
+            .map(|(i, u)| {
+                let p = u.position(now);
+                (i as u32, (u.agency, u.available()), [p.x, p.y])
+            })
+            .collect();
+        self.index = binjiang_spatial::ClassedIndex::bulk_load(items);
         self.last_refresh_ms = Some(self.now_ms);
     }
 
@@ -137,10 +154,12 @@ impl Simulation {
 
     fn enqueue(&mut self, i: u32, k: usize) {
         let inc = &self.incidents[i as usize];
-        let agency = inc.needs[k].agency;
-        let key = (inc.priority, ms(inc.reported_at.unwrap_or(0.0)), i);
-        let p = inc.position;
-        self.queues[agency as usize].insert(key);
+        let (agency, p) = (inc.needs[k].agency, inc.position);
+        self.queued.set(
+            (i, agency),
+            (agency, inc.priority.clamp(1, PRIORITIES)),
+            [p.x, p.y],
+        );
         self.log(
             Event::at(self.now(), EventKind::Queued, p)
                 .incident(i)
@@ -148,29 +167,42 @@ impl Simulation {
         );
     }
 
-    /// The first queued incident part this (free) unit may take and can reach.
+    /// Queued work for a freed unit: the most urgent first, then the nearest it may serve
+    /// and can reach (a dispatcher does not send a cleaner across the city for old litter
+    /// while fresh litter waits next to them).
     pub(super) fn take_queued(&mut self, u: u32) -> Option<(u32, usize)> {
         let unit = &self.units[u as usize];
         let (agency, mode, from, area) =
             (unit.agency, unit.mode, unit.position(self.now()), unit.area);
-        let queue = &self.queues[agency as usize];
-        let mut chosen = None;
-        for key in queue.iter() {
-            let inc = &self.incidents[key.2 as usize];
-            if self.policy.may_serve(area, inc.area)
-                && self.router.travel_time(mode, from, inc.position).is_some()
-            {
-                chosen = Some(*key);
-                break;
+        for priority in 1..=PRIORITIES {
+            let incidents = &self.incidents;
+            let policy = &self.policy;
+            let nearest: Vec<u32> = self
+                .queued
+                .nearest_in_matching(
+                    (agency, priority),
+                    [from.x, from.y],
+                    QUEUE_CANDIDATES,
+                    |(i, _)| policy.may_serve(area, incidents[*i as usize].area),
+                )
+                .iter()
+                .map(|h| h.data.0)
+                .collect();
+            for i in nearest {
+                if self
+                    .router
+                    .connected(mode, from, self.incidents[i as usize].position)
+                {
+                    self.queued.remove((i, agency));
+                    let k = self.incidents[i as usize]
+                        .needs
+                        .iter()
+                        .position(|n| n.agency == agency)?;
+                    return Some((i, k));
+                }
             }
         }
-        let key = chosen?;
-        self.queues[agency as usize].remove(&key);
-        let k = self.incidents[key.2 as usize]
-            .needs
-            .iter()
-            .position(|n| n.agency == agency)?;
-        Some((key.2, k))
+        None
     }
 
     /// For an urgent incident with nobody free: the nearest unit of the agency that is still

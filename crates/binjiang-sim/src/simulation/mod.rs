@@ -23,8 +23,10 @@ use geo::{Centroid, Coord};
 use incident::Incident;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeSet;
 use unit::{Destination, UnitState, UnitStatus, UnitView};
+
+/// Priorities run from 1 (urgent) to this (routine).
+pub const PRIORITIES: u8 = 4;
 
 /// Options of a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,7 +130,8 @@ pub struct Simulation {
     places: Places,
     units: Vec<UnitState>,
     incidents: Vec<Incident>,
-    queues: Vec<BTreeSet<(u8, u64, u32)>>,
+    /// Incident parts waiting for a unit, by (agency, priority), keyed by (incident, agency).
+    queued: ClassedIndex<(Agency, u8), (u32, Agency)>,
     index: ClassedIndex<(Agency, bool), u32>,
     last_refresh_ms: Option<u64>,
     scheduler: Scheduler<Action>,
@@ -185,7 +188,7 @@ impl Simulation {
             router,
             units,
             incidents: Vec::new(),
-            queues: vec![BTreeSet::new(); Agency::ALL.len()],
+            queued: ClassedIndex::default(),
             index: ClassedIndex::default(),
             last_refresh_ms: None,
             scheduler: Scheduler::default(),
@@ -311,7 +314,12 @@ impl Simulation {
     pub fn queue_lengths(&self) -> Vec<(Agency, usize)> {
         Agency::ALL
             .iter()
-            .map(|a| (*a, self.queues[*a as usize].len()))
+            .map(|a| {
+                (
+                    *a,
+                    (1..=PRIORITIES).map(|p| self.queued.len_of((*a, p))).sum(),
+                )
+            })
             .collect()
     }
 

@@ -2,6 +2,7 @@
 
 pub mod info;
 pub mod simulate;
+pub mod synth;
 pub mod validate;
 
 use binjiang_scene::{LoadError, Scene};
