@@ -76,9 +76,9 @@ fn bench_scheduler(c: &mut Criterion) {
             for t in times.iter().take(10_000) {
                 s.push(*t, 0u32);
             }
-            for step in 0..N {
+            for delay in &times {
                 let (t, _) = s.pop_due(u64::MAX).unwrap();
-                s.push(t + times[step] % 600_000, 0);
+                s.push(t + delay % 600_000, 0);
             }
             black_box(s.len())
         })
