@@ -144,3 +144,60 @@ fn bad_catalogue_and_bad_options_are_clear_errors() {
     let out = binjiang(&["simulate", "tests/scenes/tiny-river", "--hours", "-3"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn synth_writes_a_scene_that_validates_and_simulates() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("synth");
+    let made = binjiang(&[
+        "synth",
+        "--area-km2",
+        "2",
+        "--units",
+        "30",
+        "--incidents-per-day",
+        "400",
+        "--seed",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        made.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let valid = binjiang(&["validate", out.to_str().unwrap()]);
+    assert_eq!(
+        valid.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&valid.stderr)
+    );
+    let v = json(&binjiang(&[
+        "simulate",
+        out.to_str().unwrap(),
+        "--json",
+        "--seed",
+        "4",
+    ]));
+    let n = v["incidents"].as_u64().unwrap();
+    assert!(
+        (300..500).contains(&n),
+        "about 400 incidents a day, got {n}"
+    );
+    assert_eq!(v["per_agency"].as_object().unwrap().len(), 6);
+    let bad = binjiang(&[
+        "synth",
+        "--area-km2",
+        "0",
+        "--units",
+        "30",
+        "--incidents-per-day",
+        "400",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}

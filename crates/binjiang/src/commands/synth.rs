@@ -52,7 +52,10 @@ const FLEET: [(Agency, f64, &str); 6] = [
 
 /// Runs the command.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    if !(0.5..=400.0).contains(&args.area_km2) || args.units < 6 || !(args.incidents_per_day >= 0.0)
+    if !(0.5..=400.0).contains(&args.area_km2)
+        || args.units < 6
+        || args.incidents_per_day.is_nan()
+        || args.incidents_per_day < 0.0
     {
         anyhow::bail!("need --area-km2 in [0.5, 400], --units ≥ 6 (one per agency) and --incidents-per-day ≥ 0");
     }
@@ -280,117 +283,154 @@ impl City {
     }
 }
 
+/// One incident type of the synthetic catalogue and its share of the daily total.
+struct TypeMix {
+    key: &'static str,
+    agencies: &'static str,
+    priority: u8,
+    on_scene_min: &'static str,
+    origin: &'static str,
+    source: &'static str,
+    share: f64,
+    street_cleaning: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+const fn mix(
+    key: &'static str,
+    agencies: &'static str,
+    priority: u8,
+    on_scene_min: &'static str,
+    origin: &'static str,
+    source: &'static str,
+    share: f64,
+    street_cleaning: bool,
+) -> TypeMix {
+    TypeMix {
+        key,
+        agencies,
+        priority,
+        on_scene_min,
+        origin,
+        source,
+        share,
+        street_cleaning,
+    }
+}
+
+/// The Yangpu-like mix; shares add up to 1.
+const MIX: [TypeMix; 10] = [
+    mix(
+        "bin_overflow",
+        "cleaning",
+        3,
+        "(3.0, 5.0, 9.0)",
+        "Asset(\"bin\")",
+        "sensor",
+        0.42,
+        true,
+    ),
+    mix(
+        "litter",
+        "cleaning",
+        4,
+        "(2.0, 4.0, 8.0)",
+        "NearAsset(\"bin\", 60.0)",
+        "patrol",
+        0.32,
+        true,
+    ),
+    mix(
+        "road_dust",
+        "urban_management",
+        4,
+        "(10.0, 15.0, 30.0)",
+        "Asset(\"dust_sensor\")",
+        "sensor",
+        0.03,
+        false,
+    ),
+    mix(
+        "illegal_vending",
+        "urban_management, market_supervision",
+        3,
+        "(10.0, 15.0, 30.0)",
+        "NearAsset(\"pier\", 200.0)",
+        "camera",
+        0.04,
+        false,
+    ),
+    mix(
+        "fight_or_theft",
+        "police",
+        1,
+        "(15.0, 25.0, 60.0)",
+        "NearLandmark(250.0)",
+        "hotline110",
+        0.03,
+        false,
+    ),
+    mix(
+        "crowd_surge",
+        "police, security",
+        1,
+        "(20.0, 35.0, 80.0)",
+        "NearLandmark(100.0)",
+        "camera",
+        0.02,
+        false,
+    ),
+    mix(
+        "manhole_displaced",
+        "urban_management, property",
+        2,
+        "(15.0, 20.0, 40.0)",
+        "Asset(\"manhole\")",
+        "sensor",
+        0.02,
+        false,
+    ),
+    mix(
+        "standing_water",
+        "urban_management, cleaning",
+        2,
+        "(20.0, 30.0, 60.0)",
+        "Asset(\"water_sensor\")",
+        "sensor",
+        0.02,
+        false,
+    ),
+    mix(
+        "electric_box_open",
+        "property",
+        2,
+        "(5.0, 10.0, 20.0)",
+        "Asset(\"electric_box\")",
+        "sensor",
+        0.04,
+        false,
+    ),
+    mix(
+        "hotline_complaint",
+        "urban_management",
+        4,
+        "(10.0, 20.0, 40.0)",
+        "AnyCell",
+        "hotline12345",
+        0.06,
+        false,
+    ),
+];
+
 /// The Yangpu-like catalogue, scaled to `per_day` incidents in total.
 fn catalogue(per_day: f64) -> String {
-    let types: [(&str, &str, u8, &str, &str, &str, f64, bool); 10] = [
-        (
-            "bin_overflow",
-            "cleaning",
-            3,
-            "(3.0, 5.0, 9.0)",
-            "Asset(\"bin\")",
-            "sensor",
-            0.42,
-            true,
-        ),
-        (
-            "litter",
-            "cleaning",
-            4,
-            "(2.0, 4.0, 8.0)",
-            "NearAsset(\"bin\", 60.0)",
-            "patrol",
-            0.32,
-            true,
-        ),
-        (
-            "road_dust",
-            "urban_management",
-            4,
-            "(10.0, 15.0, 30.0)",
-            "Asset(\"dust_sensor\")",
-            "sensor",
-            0.03,
-            false,
-        ),
-        (
-            "illegal_vending",
-            "urban_management, market_supervision",
-            3,
-            "(10.0, 15.0, 30.0)",
-            "NearAsset(\"pier\", 200.0)",
-            "camera",
-            0.04,
-            false,
-        ),
-        (
-            "fight_or_theft",
-            "police",
-            1,
-            "(15.0, 25.0, 60.0)",
-            "NearLandmark(250.0)",
-            "hotline110",
-            0.03,
-            false,
-        ),
-        (
-            "crowd_surge",
-            "police, security",
-            1,
-            "(20.0, 35.0, 80.0)",
-            "NearLandmark(100.0)",
-            "camera",
-            0.02,
-            false,
-        ),
-        (
-            "manhole_displaced",
-            "urban_management, property",
-            2,
-            "(15.0, 20.0, 40.0)",
-            "Asset(\"manhole\")",
-            "sensor",
-            0.02,
-            false,
-        ),
-        (
-            "standing_water",
-            "urban_management, cleaning",
-            2,
-            "(20.0, 30.0, 60.0)",
-            "Asset(\"water_sensor\")",
-            "sensor",
-            0.02,
-            false,
-        ),
-        (
-            "electric_box_open",
-            "property",
-            2,
-            "(5.0, 10.0, 20.0)",
-            "Asset(\"electric_box\")",
-            "sensor",
-            0.04,
-            false,
-        ),
-        (
-            "hotline_complaint",
-            "urban_management",
-            4,
-            "(10.0, 20.0, 40.0)",
-            "AnyCell",
-            "hotline12345",
-            0.06,
-            false,
-        ),
-    ];
     let profile = "[1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 9, 9, 9, 9, 9, 9, 10, 10, 9, 7, 5, 3, 2]";
     let mut s = String::from("// Written by `binjiang synth`: the Yangpu catalogue scaled to the requested daily total.\n(\n    escalate_after_min: 30.0,\n    patrol_discovery_m: 40.0,\n    undiscovered_report_min: 45.0,\n    report_delay_s: (20.0, 90.0),\n    types: [\n");
-    for (key, agencies, priority, on_scene, origin, source, share, cleaning) in types {
+    for t in &MIX {
         let _ = writeln!(
             s,
-            "        (key: \"{key}\", name: \"{key}\", agencies: [{agencies}], priority: {priority}, on_scene_min: {on_scene}, origin: {origin}, source: {source}, per_day: {:.3}, street_cleaning: {cleaning}, profile: {profile}),",
-            per_day * share
+            "        (key: \"{}\", name: \"{}\", agencies: [{}], priority: {}, on_scene_min: {}, origin: {}, source: {}, per_day: {:.3}, street_cleaning: {}, profile: {profile}),",
+            t.key, t.key, t.agencies, t.priority, t.on_scene_min, t.origin, t.source, per_day * t.share, t.street_cleaning
         );
     }
     s.push_str("    ],\n)\n");
