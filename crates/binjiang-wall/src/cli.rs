@@ -1,0 +1,163 @@
+//! Command line of the wall display, and what to do when there is no display.
+
+use clap::Parser;
+use std::path::PathBuf;
+
+/// The control-room wall display of a Binjiang scene.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "binjiang-wall", version, about)]
+pub struct Options {
+    /// The scene folder (holding scene.ron and incident_types.ron).
+    pub scene: PathBuf,
+    /// Start the day at this time of day (HH:MM).
+    #[arg(long, default_value = "08:00")]
+    pub at: String,
+    /// Simulation speed: 0 (paused), 1, 10, 60 or 600 times real time.
+    #[arg(long, default_value_t = 60.0)]
+    pub speed: f64,
+    /// Random seed of the simulated day.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Dispatch policy: merged-grid or separate-grids.
+    #[arg(long, default_value = "merged-grid")]
+    pub policy: String,
+    /// Render one frame at `--at` to this PNG and exit (works without a screen, under Xvfb).
+    #[arg(long)]
+    pub screenshot: Option<PathBuf>,
+    /// Window size in pixels, WxH.
+    #[arg(long, default_value = "1920x1080")]
+    pub window: String,
+    /// Borderless fullscreen on the current monitor.
+    #[arg(long)]
+    pub fullscreen: bool,
+    /// One borderless window spanning a COLSxROWS grid of monitors of `--window` size each.
+    #[arg(long)]
+    pub wall: Option<String>,
+    /// Hide the operator panels (a clean 3D view, e.g. for pixel checks or a video wall).
+    #[arg(long)]
+    pub hide_hud: bool,
+    /// Render this many frames, print mean and p99 frame time, and exit.
+    #[arg(long)]
+    pub bench_frames: Option<u32>,
+}
+
+impl Options {
+    /// The window size in physical pixels, wall included.
+    pub fn window_size(&self) -> Result<(u32, u32), String> {
+        let (w, h) = parse_pair(&self.window, "--window")?;
+        match &self.wall {
+            Some(wall) => {
+                let (cols, rows) = parse_pair(wall, "--wall")?;
+                Ok((w * cols, h * rows))
+            }
+            None => Ok((w, h)),
+        }
+    }
+
+    /// Seconds after midnight of `--at`.
+    pub fn start_s(&self) -> Result<f64, String> {
+        binjiang_scene::shift::parse_clock(&self.at)
+            .map(f64::from)
+            .map_err(|e| format!("--at: {e}"))
+    }
+
+    /// Whether the run ends by itself (screenshot or benchmark) rather than with an operator.
+    pub fn unattended(&self) -> bool {
+        self.screenshot.is_some() || self.bench_frames.is_some()
+    }
+}
+
+fn parse_pair(text: &str, flag: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("{flag} \"{text}\" must look like 1920x1080");
+    let (a, b) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (a, b): (u32, u32) = (
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    );
+    if a == 0 || b == 0 || a > 32_768 || b > 32_768 {
+        return Err(bad());
+    }
+    Ok((a, b))
+}
+
+/// Environment variable set when the wall re-runs itself under Xvfb.
+const UNDER_XVFB: &str = "BINJIANG_WALL_UNDER_XVFB";
+
+/// What to do about the display before starting Bevy.
+pub enum DisplayPlan {
+    /// A display is there: go on.
+    Ready,
+    /// No display, unattended run: it re-ran itself under Xvfb and exited with this code.
+    RanUnderXvfb(i32),
+}
+
+/// Finds a display, or re-runs an unattended job under `xvfb-run` with Mesa's software Vulkan.
+pub fn plan_display(opts: &Options) -> Result<DisplayPlan, String> {
+    let has_display =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    if has_display {
+        return Ok(DisplayPlan::Ready);
+    }
+    if !opts.unattended() {
+        return Err("no display found (neither DISPLAY nor WAYLAND_DISPLAY is set).\n\
+             To get a picture without a screen, render one frame to a PNG:\n    \
+             binjiang-wall <scene> --screenshot out.png [--at 08:30] [--window 1920x1080]\n\
+             It runs itself under Xvfb with Mesa's software Vulkan driver \
+             (Debian: apt install xvfb xauth mesa-vulkan-drivers libvulkan1; `bash scripts/deps.sh` does it)."
+            .into());
+    }
+    if std::env::var_os(UNDER_XVFB).is_some() {
+        return Err("still no display under Xvfb: is xvfb-run working?".into());
+    }
+    let (w, h) = opts.window_size()?;
+    let runtime = std::env::temp_dir().join(format!("binjiang-wall-xdg-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&runtime);
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let status = std::process::Command::new("xvfb-run")
+        .args(["-a", "-s", &format!("-screen 0 {w}x{h}x24")])
+        .arg(exe)
+        .args(std::env::args_os().skip(1))
+        .env(UNDER_XVFB, "1")
+        .env("WGPU_BACKEND", std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "vulkan".into()))
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .status()
+        .map_err(|e| format!("no display, and xvfb-run could not be started ({e}); install xvfb and xauth, or run under a display"))?;
+    Ok(DisplayPlan::RanUnderXvfb(status.code().unwrap_or(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_and_wall_sizes() {
+        let mut o = Options::parse_from(["binjiang-wall", "scene"]);
+        assert_eq!(o.window_size(), Ok((1920, 1080)));
+        o.wall = Some("3x2".into());
+        assert_eq!(o.window_size(), Ok((5760, 2160)));
+        o.window = "banana".into();
+        assert!(o.window_size().is_err());
+        assert_eq!(
+            Options::parse_from(["w", "s", "--at", "08:30"]).start_s(),
+            Ok(30_600.0)
+        );
+        assert!(Options::parse_from(["w", "s", "--at", "8h"])
+            .start_s()
+            .is_err());
+    }
+
+    #[test]
+    fn no_display_names_screenshot_and_xvfb() {
+        if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some() {
+            return; // only meaningful without a display
+        }
+        let o = Options::parse_from(["binjiang-wall", "scene"]);
+        let Err(msg) = plan_display(&o) else {
+            panic!("must refuse")
+        };
+        assert!(
+            msg.contains("--screenshot") && msg.contains("Xvfb"),
+            "{msg}"
+        );
+    }
+}

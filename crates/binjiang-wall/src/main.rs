@@ -1,0 +1,152 @@
+//! `binjiang-wall`: the control room's wall display.
+//!
+//! The district in 3D from its scene files, every patrol unit and incident moving with the
+//! simulated day (run in-process), KPIs per agency, the incident queue and an operator
+//! surface. `--screenshot` renders one frame to a PNG with no screen (under Xvfb), which is
+//! how CI checks it. The app is a list of plugins, one per concern, each reading the one
+//! state interface [`feed::WallState`].
+
+mod camera;
+mod capture;
+mod cli;
+mod colours;
+mod feed;
+mod hud;
+mod incidents;
+mod meshes;
+mod scene_view;
+mod units;
+
+use anyhow::Context;
+use bevy::picking::mesh_picking::MeshPickingPlugin;
+use bevy::prelude::*;
+use bevy::window::{MonitorSelection, PresentMode, WindowMode, WindowPosition, WindowResolution};
+use binjiang_scene::{LoadError, Scene};
+use binjiang_sim::{IncidentCatalogue, SimOptions};
+use clap::Parser;
+use cli::{DisplayPlan, Options};
+use std::process::ExitCode;
+
+/// The loaded scene, shared read-only by every view.
+#[derive(Resource)]
+pub struct SceneData(pub Scene);
+
+fn main() -> ExitCode {
+    let opts = Options::parse();
+    match cli::plan_display(&opts) {
+        Ok(DisplayPlan::Ready) => {}
+        Ok(DisplayPlan::RanUnderXvfb(code)) => return ExitCode::from(code.clamp(0, 255) as u8),
+        Err(msg) => {
+            eprintln!("binjiang-wall: {msg}");
+            return ExitCode::from(2);
+        }
+    }
+    match run(&opts) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("binjiang-wall: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(opts: &Options) -> anyhow::Result<ExitCode> {
+    let (w, h) = opts.window_size().map_err(anyhow::Error::msg)?;
+    let start_s = opts.start_s().map_err(anyhow::Error::msg)?;
+    let scene = match Scene::load(&opts.scene) {
+        Ok(s) => s,
+        Err(LoadError::Invalid(problems)) => {
+            eprint!("{problems}");
+            anyhow::bail!(
+                "{} is not a valid scene (run `binjiang validate` for details)",
+                opts.scene.display()
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let path = opts.scene.join("incident_types.ron");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let catalogue = IncidentCatalogue::from_ron(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let sim_options = SimOptions {
+        seed: opts.seed,
+        policy: opts.policy.clone(),
+        ..SimOptions::default()
+    };
+    let sim = feed::EmbeddedSim::new(&scene, catalogue, sim_options, start_s)
+        .map_err(anyhow::Error::msg)?;
+    let models = scene.dir.join(&scene.manifest.models_dir);
+    let models = models.canonicalize().unwrap_or(models);
+
+    let mut app = App::new();
+    app.add_plugins(
+        DefaultPlugins
+            .set(WindowPlugin {
+                primary_window: Some(window(opts, w, h)),
+                ..default()
+            })
+            .set(AssetPlugin {
+                file_path: models.to_string_lossy().into_owned(),
+                ..default()
+            }),
+    )
+    .insert_resource(feed::Clock {
+        sim_s: start_s,
+        speed: if opts.unattended() { 0.0 } else { opts.speed },
+    })
+    .insert_resource(sim.initial_state())
+    .insert_resource(sim)
+    .insert_resource(SceneData(scene))
+    .add_plugins((
+        MeshPickingPlugin,
+        feed::FeedPlugin,
+        scene_view::ScenePlugin,
+        units::UnitsPlugin,
+        incidents::IncidentsPlugin,
+        camera::CameraPlugin,
+        capture::CapturePlugin,
+    ));
+    if !opts.hide_hud {
+        app.add_plugins(hud::HudPlugin);
+    } else {
+        app.init_resource::<hud::Selection>();
+    }
+    if let Some(p) = &opts.screenshot {
+        app.insert_resource(capture::ScreenshotJob::new(p.clone()));
+    }
+    if let Some(n) = opts.bench_frames {
+        app.insert_resource(capture::FrameBench::new(n));
+    }
+    Ok(match app.run() {
+        AppExit::Success => ExitCode::SUCCESS,
+        AppExit::Error(code) => ExitCode::from(code.get()),
+    })
+}
+
+fn window(opts: &Options, w: u32, h: u32) -> Window {
+    let mut resolution = WindowResolution::new(w, h);
+    resolution.set_scale_factor_override(Some(1.0));
+    let spanning = opts.wall.is_some();
+    Window {
+        title: "Binjiang 滨江 — riverfront control room".into(),
+        resolution,
+        mode: if opts.fullscreen {
+            WindowMode::BorderlessFullscreen(MonitorSelection::Current)
+        } else {
+            WindowMode::Windowed
+        },
+        decorations: !(spanning || opts.unattended()),
+        position: if spanning {
+            WindowPosition::At(IVec2::ZERO)
+        } else {
+            WindowPosition::Automatic
+        },
+        present_mode: if opts.bench_frames.is_some() {
+            PresentMode::AutoNoVsync
+        } else {
+            PresentMode::AutoVsync
+        },
+        ..default()
+    }
+}

@@ -1,0 +1,98 @@
+//! The wall display really renders: a frame of the Yangpu scene, taken under Xvfb with Mesa's
+//! software Vulkan driver when there is no screen, checked pixel by pixel.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Renders one frame; returns the image.
+fn render(extra: &[&str], name: &str) -> image::RgbImage {
+    let out = std::env::temp_dir().join(format!(
+        "binjiang-wall-test-{}-{name}.png",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&out);
+    let status = Command::new(env!("CARGO_BIN_EXE_binjiang-wall"))
+        .args([
+            "scenes/yangpu-riverfront",
+            "--at",
+            "10:00",
+            "--window",
+            "1280x720",
+            "--screenshot",
+        ])
+        .arg(&out)
+        .args(extra)
+        .current_dir(repo())
+        .status()
+        .expect("binjiang-wall runs");
+    assert!(status.success(), "binjiang-wall --screenshot failed: {status} (needs a display, or xvfb-run + Mesa Vulkan: bash scripts/deps.sh)");
+    let img = image::open(&out).expect("a PNG was written").to_rgb8();
+    assert_eq!((img.width(), img.height()), (1280, 720));
+    img
+}
+
+fn near(p: &image::Rgb<u8>, rgb: [u8; 3], tol: i32) -> bool {
+    (0..3).all(|i| (p[i] as i32 - rgb[i] as i32).abs() <= tol)
+}
+
+fn count(img: &image::RgbImage, pred: impl Fn(&image::Rgb<u8>) -> bool) -> usize {
+    img.pixels().filter(|p| pred(p)).count()
+}
+
+// The palette of crates/binjiang-wall/src/colours.rs, as the test expects to see it.
+const WATER: [u8; 3] = [22, 58, 92];
+const AGENCIES: [(&str, [u8; 3]); 6] = [
+    ("police", [0, 114, 178]),
+    ("market_supervision", [230, 159, 0]),
+    ("urban_management", [0, 158, 115]),
+    ("security", [240, 228, 66]),
+    ("cleaning", [86, 180, 233]),
+    ("property", [204, 121, 167]),
+];
+
+#[test]
+fn the_wall_renders_water_buildings_and_every_agency() {
+    let img = render(&["--hide-hud"], "3d");
+    let total = (img.width() * img.height()) as usize;
+    let distinct: std::collections::HashSet<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+    assert!(
+        distinct.len() > 200,
+        "image looks blank: {} colours",
+        distinct.len()
+    );
+    let water = count(&img, |p| near(p, WATER, 4));
+    assert!(
+        water > total / 50,
+        "river missing: {water} water pixels of {total}"
+    );
+    // Lit building walls and roofs: neutral greys brighter than the ground and roads.
+    let buildings = count(&img, |p| {
+        let (r, g, b) = (p[0] as i32, p[1] as i32, p[2] as i32);
+        (r - g).abs() < 14 && (g - b).abs() < 18 && (95..235).contains(&g)
+    });
+    assert!(
+        buildings > total / 200,
+        "buildings missing: {buildings} grey pixels"
+    );
+    for (agency, rgb) in AGENCIES {
+        let n = count(&img, |p| near(p, rgb, 10));
+        assert!(n >= 8, "no {agency} marker visible ({n} pixels of {rgb:?})");
+    }
+}
+
+#[test]
+fn the_full_wall_with_panels_renders() {
+    let img = render(&[], "hud");
+    let distinct: std::collections::HashSet<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+    assert!(distinct.len() > 200, "image looks blank");
+    // The panels are drawn over the top-left corner: it is no longer the plain background.
+    let corner = (20..200)
+        .flat_map(|x| (20..60).map(move |y| (x, y)))
+        .filter(|(x, y)| img.get_pixel(*x, *y).0 != [12, 14, 18])
+        .count();
+    assert!(corner > 1000, "no clock panel in the top-left corner");
+}
