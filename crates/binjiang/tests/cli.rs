@@ -1,24 +1,10 @@
 //! The `binjiang` command as a user runs it: exit codes, messages and `info --json`.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn binjiang(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_binjiang"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::*;
+use std::process::Output;
 
 #[test]
 fn validate_accepts_the_bundled_yangpu_scene() {

@@ -1,20 +1,10 @@
 //! `binjiang simulate` as a user runs it, with a golden report for the tiny scene.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn binjiang(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_binjiang"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap()
-}
+use common::*;
+use std::process::Output;
 
 fn json(out: &Output) -> Value {
     assert_eq!(

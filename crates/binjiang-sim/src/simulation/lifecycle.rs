@@ -52,11 +52,7 @@ impl Simulation {
     }
 
     pub(super) fn shift_start(&mut self, u: u32) {
-        let now = self.now();
-        let unit = &mut self.units[u as usize];
-        unit.on_duty = true;
-        let (agency, p, idle) = (unit.agency, unit.position(now), unit.job.is_none());
-        self.log(Event::at(self.now(), EventKind::ShiftStarted, p).unit(u, agency));
+        let idle = self.set_duty(u, true);
         self.schedule_shift_end(u);
         if idle {
             self.free_unit(u);
@@ -64,15 +60,26 @@ impl Simulation {
     }
 
     pub(super) fn shift_end(&mut self, u: u32) {
-        let now = self.now();
-        let unit = &mut self.units[u as usize];
-        unit.on_duty = false;
-        let (agency, p, idle) = (unit.agency, unit.position(now), unit.job.is_none());
-        self.log(Event::at(self.now(), EventKind::ShiftEnded, p).unit(u, agency));
+        let idle = self.set_duty(u, false);
         self.schedule_shift_start(u);
         if idle {
             self.go_home(u);
         }
+    }
+
+    /// Puts a unit on or off duty and logs it; returns whether it has no job.
+    fn set_duty(&mut self, u: u32, on_duty: bool) -> bool {
+        let now = self.now();
+        let unit = &mut self.units[u as usize];
+        unit.on_duty = on_duty;
+        let (agency, p, idle) = (unit.agency, unit.position(now), unit.job.is_none());
+        let kind = if on_duty {
+            EventKind::ShiftStarted
+        } else {
+            EventKind::ShiftEnded
+        };
+        self.log(Event::at(now, kind, p).unit(u, agency));
+        idle
     }
 
     /// A unit with no job: takes queued work, else returns to patrol (or home, off duty).
