@@ -4,7 +4,6 @@ use serde_json::Value;
 mod common;
 
 use common::*;
-use std::process::Output;
 
 #[test]
 fn validate_accepts_the_bundled_yangpu_scene() {
