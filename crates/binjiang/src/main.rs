@@ -26,6 +26,9 @@ enum Command {
     },
     /// Run the joint-dispatch simulation on a scene and print its metrics.
     Simulate(commands::simulate::Args),
+    /// Import real geodata into a scene.
+    #[command(subcommand)]
+    Import(commands::import::Source),
     /// Write a valid synthetic scene of any size (a grid city on a river), for scaling benchmarks.
     Synth(commands::synth::Args),
     /// Print a scene's figures: grid, roads, buildings, assets, units.
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Info { scene, json } => commands::info::run(&scene, json),
         Command::Simulate(args) => commands::simulate::run(&args),
         Command::Synth(args) => commands::synth::run(&args),
+        Command::Import(source) => commands::import::run(&source),
     };
     match outcome {
         Ok(code) => code,

@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns the process exit code.
 
+pub mod import;
 pub mod info;
 pub mod simulate;
 pub mod synth;

@@ -1,0 +1,323 @@
+//! Writing the imported scene, and the stated default deployment that makes it run: units of
+//! every agency placed on the largest connected piece of the network each can use, patrolling
+//! between two junctions about 400 m apart, round the clock; and an incident catalogue with
+//! only the types whose places exist in the extract.
+
+use crate::import::{Bbox, ImportReport};
+use crate::ImportError;
+use binjiang_scene::{Agency, AssetKind, LoadError, Mode, RoadGraph, Scene};
+use geo::Coord;
+use petgraph::unionfind::UnionFind;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Division code of the single grid part when the extract has no usable boundaries.
+pub const BBOX_CODE: &str = "000000001";
+
+/// Default deployment: (agency, mode, count).
+pub const DEPLOYMENT: [(Agency, Mode, usize); 9] = [
+    (Agency::Police, Mode::Car, 2),
+    (Agency::Police, Mode::Bike, 2),
+    (Agency::MarketSupervision, Mode::Bike, 2),
+    (Agency::UrbanManagement, Mode::Bike, 3),
+    (Agency::Security, Mode::Foot, 4),
+    (Agency::Cleaning, Mode::Foot, 3),
+    (Agency::Cleaning, Mode::Bike, 1),
+    (Agency::Property, Mode::Bike, 2),
+    (Agency::Property, Mode::Foot, 1),
+];
+
+/// Distance between a unit's two patrol junctions, metres.
+const PATROL_SPAN_M: f64 = 400.0;
+
+/// The layers of an imported scene, as GeoJSON features.
+pub struct Layers {
+    /// Roads.
+    pub roads: Vec<Value>,
+    /// Buildings.
+    pub buildings: Vec<Value>,
+    /// Water.
+    pub water: Vec<Value>,
+    /// Assets.
+    pub assets: Vec<Value>,
+    /// Subdistrict parts.
+    pub subdistricts: Vec<Value>,
+}
+
+fn write(path: &Path, text: &str) -> Result<(), ImportError> {
+    std::fs::write(path, text).map_err(|e| ImportError::Write(path.to_owned(), e))
+}
+
+fn collection(features: &[Value]) -> String {
+    json!({"type": "FeatureCollection", "features": features}).to_string() + "\n"
+}
+
+/// Writes the scene folder, deploys units and checks the result loads.
+pub fn write_scene(
+    out: &Path,
+    name: &str,
+    bbox: &Bbox,
+    cell_m: f64,
+    layers: &Layers,
+    input: &Path,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    std::fs::create_dir_all(out).map_err(|e| ImportError::Write(out.to_owned(), e))?;
+    for (file, features) in [
+        ("roads.geojson", &layers.roads),
+        ("buildings.geojson", &layers.buildings),
+        ("water.geojson", &layers.water),
+        ("assets.geojson", &layers.assets),
+        ("subdistricts.geojson", &layers.subdistricts),
+    ] {
+        write(&out.join(file), &collection(features))?;
+    }
+    let origin = ((bbox.w + bbox.e) / 2.0, (bbox.s + bbox.n) / 2.0);
+    write(&out.join("scene.ron"), &manifest(name, origin, cell_m, &[]))?;
+    let scene = load(out)?;
+    let (units, share) = units(&scene);
+    report.units = units.len();
+    report.largest_piece_share = share;
+    write(
+        &out.join("scene.ron"),
+        &manifest(name, origin, cell_m, &units),
+    )?;
+    write(&out.join("incident_types.ron"), &catalogue(&scene))?;
+    write(&out.join("README.md"), &readme(name, input, report))?;
+    load(out).map(|_| ())
+}
+
+fn load(dir: &Path) -> Result<Scene, ImportError> {
+    Scene::load(dir).map_err(|e| match e {
+        LoadError::Invalid(p) => ImportError::Invalid(p.to_string()),
+        other => ImportError::Invalid(other.to_string()),
+    })
+}
+
+/// A unit to write: id, agency, mode, home and one other patrol junction (lon, lat).
+type UnitLine = (String, Agency, Mode, (f64, f64), (f64, f64));
+
+fn manifest(name: &str, origin: (f64, f64), cell_m: f64, units: &[UnitLine]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "// Imported from OpenStreetMap by `binjiang import osm` (© OpenStreetMap contributors, ODbL).");
+    let _ = writeln!(
+        s,
+        "// Units are the importer's stated default deployment (see README.md).\n("
+    );
+    let _ = writeln!(s, "    name: {name:?},\n    origin: ({}, {}),\n    grid: (parts: [\"{BBOX_CODE}\"], cell_size_m: {cell_m:?}),\n    agencies: [", origin.0, origin.1);
+    for a in Agency::ALL {
+        let _ = writeln!(
+            s,
+            "        (key: \"{a}\", name: \"{a} (default deployment)\"),"
+        );
+    }
+    let _ = writeln!(s, "    ],\n    units: [");
+    for (id, agency, mode, a, b) in units {
+        let _ = writeln!(s, "        (id: \"{id}\", agency: \"{agency}\", mode: \"{mode}\", home: ({}, {}), shift: \"00:00-24:00\", patrol: [({}, {}), ({}, {})]),", a.0, a.1, a.0, a.1, b.0, b.1);
+    }
+    let _ = writeln!(s, "    ],\n)");
+    s
+}
+
+/// Places the default deployment; returns the units and the largest piece's share of nodes.
+fn units(scene: &Scene) -> (Vec<UnitLine>, f64) {
+    let g = &scene.road_graph;
+    let mut out = Vec::new();
+    let share = pieces(g, None)
+        .first()
+        .map_or(0.0, |p| p.len() as f64 / g.nodes.len().max(1) as f64);
+    for (agency, mode, count) in DEPLOYMENT {
+        let mode = if pieces(g, Some(mode)).is_empty() {
+            Mode::Foot
+        } else {
+            mode
+        };
+        let Some(piece) = pieces(g, Some(mode)).into_iter().next() else {
+            continue;
+        };
+        for i in 0..count {
+            let home = piece[(2 * i + 1) * piece.len() / (2 * count)];
+            let p = g.nodes[home as usize];
+            let other = piece
+                .iter()
+                .copied()
+                .filter(|n| *n != home)
+                .min_by(|a, b| {
+                    span_error(g.nodes[*a as usize], p)
+                        .total_cmp(&span_error(g.nodes[*b as usize], p))
+                })
+                .unwrap_or(home);
+            let ll = |c: Coord| scene.frame.to_wgs84(c);
+            let id = format!(
+                "{}-{}-{:02}",
+                agency,
+                mode,
+                out.iter().filter(|u: &&UnitLine| u.1 == agency).count() + 1
+            );
+            out.push((id, agency, mode, ll(p), ll(g.nodes[other as usize])));
+        }
+    }
+    (out, share)
+}
+
+fn span_error(a: Coord, b: Coord) -> f64 {
+    ((a.x - b.x).hypot(a.y - b.y) - PATROL_SPAN_M).abs()
+}
+
+/// Connected pieces of the network usable by `mode` (any mode when `None`), largest first,
+/// each as its node ids sorted west to east (ties south to north).
+fn pieces(g: &RoadGraph, mode: Option<Mode>) -> Vec<Vec<u32>> {
+    let mut sets = UnionFind::<u32>::new(g.nodes.len());
+    let mut used = vec![false; g.nodes.len()];
+    for e in g
+        .edges
+        .iter()
+        .filter(|e| mode.is_none_or(|m| e.modes.allows(m)))
+    {
+        sets.union(e.from, e.to);
+        used[e.from as usize] = true;
+        used[e.to as usize] = true;
+    }
+    let mut groups: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for n in (0..g.nodes.len() as u32).filter(|n| used[*n as usize]) {
+        groups.entry(sets.find(n)).or_default().push(n);
+    }
+    let mut out: Vec<Vec<u32>> = groups.into_values().collect();
+    for p in &mut out {
+        p.sort_by(|a, b| {
+            let (ca, cb) = (g.nodes[*a as usize], g.nodes[*b as usize]);
+            ca.x.total_cmp(&cb.x).then(ca.y.total_cmp(&cb.y))
+        });
+    }
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
+    out
+}
+
+/// Incident types whose places exist here, at rates per km² of grid.
+fn catalogue(scene: &Scene) -> String {
+    let km2 = scene.grid.area_km2().max(0.1);
+    let has = |k: AssetKind| scene.assets.iter().any(|a| a.kind == k);
+    let landmark = if scene.buildings.iter().any(|b| b.landmark) {
+        "NearLandmark(200.0)"
+    } else {
+        "AnyCell"
+    };
+    let bin = if has(AssetKind::Bin) {
+        "Asset(\"bin\")"
+    } else {
+        "AnyCell"
+    };
+    let vending = if has(AssetKind::Pier) {
+        "NearAsset(\"pier\", 200.0)"
+    } else {
+        landmark
+    };
+    let types = [
+        (
+            "overflowing_bin_or_litter",
+            "cleaning",
+            3,
+            "(3.0, 5.0, 9.0)",
+            bin,
+            "sensor",
+            12.0,
+            true,
+        ),
+        (
+            "litter",
+            "cleaning",
+            4,
+            "(2.0, 4.0, 8.0)",
+            "AnyCell",
+            "patrol",
+            8.0,
+            true,
+        ),
+        (
+            "hotline_complaint",
+            "urban_management",
+            4,
+            "(10.0, 20.0, 40.0)",
+            "AnyCell",
+            "hotline12345",
+            4.0,
+            false,
+        ),
+        (
+            "illegal_vending",
+            "urban_management, market_supervision",
+            3,
+            "(10.0, 15.0, 30.0)",
+            vending,
+            "camera",
+            2.0,
+            false,
+        ),
+        (
+            "fight_or_theft",
+            "police",
+            1,
+            "(15.0, 25.0, 60.0)",
+            landmark,
+            "hotline110",
+            1.0,
+            false,
+        ),
+        (
+            "crowd_surge",
+            "police, security",
+            1,
+            "(20.0, 35.0, 80.0)",
+            landmark,
+            "camera",
+            0.5,
+            false,
+        ),
+        (
+            "uncivil_behaviour",
+            "security",
+            4,
+            "(3.0, 5.0, 10.0)",
+            "AnyCell",
+            "patrol",
+            3.0,
+            false,
+        ),
+        (
+            "facility_damage",
+            "property, urban_management",
+            2,
+            "(15.0, 20.0, 40.0)",
+            "AnyCell",
+            "hotline12345",
+            1.0,
+            false,
+        ),
+    ];
+    let mut s = String::from("// Written by `binjiang import osm`: generic types at rates per km² of this grid (estimates to tune).\n(\n    escalate_after_min: 30.0,\n    patrol_discovery_m: 40.0,\n    undiscovered_report_min: 45.0,\n    report_delay_s: (20.0, 90.0),\n    types: [\n");
+    for (key, agencies, priority, on_scene, origin, source, per_km2, cleaning) in types {
+        let _ = writeln!(s, "        (key: \"{key}\", name: \"{key}\", agencies: [{agencies}], priority: {priority}, on_scene_min: {on_scene}, origin: {origin}, source: {source}, per_day: {:.2}, street_cleaning: {cleaning}, profile: [1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 9, 9, 9, 9, 9, 9, 10, 10, 9, 7, 5, 3, 2]),", per_km2 * km2);
+    }
+    s.push_str("    ],\n)\n");
+    s
+}
+
+fn readme(name: &str, input: &Path, r: &ImportReport) -> String {
+    let assets: Vec<String> = r.assets.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    format!(
+        "# Scene: {name}\n\nImported from OpenStreetMap by `binjiang import osm` from `{}`.\n\n\
+         **Map data © OpenStreetMap contributors, available under the Open Database License (ODbL) 1.0.**\n\
+         Every feature keeps `source: osm` and its OSM id (`osm_id`).\n\n\
+         - bounding box (W,S,E,N): {}\n- roads: {} features from {} highway ways (largest connected piece: {:.1} % of road nodes)\n\
+         - buildings: {} of {} in the file (left out: {} outside the box or with broken geometry)\n- water areas: {}\n\
+         - coastline ways seen but not turned into water: {}\n- assets: {}\n\n\
+         The grid is the bounding box as one part (code {BBOX_CODE}). The {} units are the importer's stated default\n\
+         deployment (police 2 cars + 2 bikes, market supervision 2, urban management 3, security 4 on foot,\n\
+         cleaning 3 on foot + 1 bike, property 3), round the clock, each patrolling between two junctions ~400 m\n\
+         apart; `incident_types.ron` holds generic types at estimated rates per km². Edit both for real planning.\n",
+        input.file_name().map_or(String::new(), |f| f.to_string_lossy().into_owned()),
+        r.bbox, r.road_features, r.highway_ways, r.largest_piece_share * 100.0, r.buildings, r.buildings_in_file, r.buildings_left_out, r.water, r.coastline_ways, assets.join(", "), r.units
+    )
+}
