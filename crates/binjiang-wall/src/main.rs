@@ -116,7 +116,9 @@ fn run(opts: &Options) -> anyhow::Result<ExitCode> {
         app.insert_resource(capture::ScreenshotJob::new(p.clone()));
     }
     if let Some(n) = opts.bench_frames {
-        app.insert_resource(capture::FrameBench::new(n));
+        // Render flat out, focused or not: the benchmark measures the renderer, not pacing.
+        app.insert_resource(bevy::winit::WinitSettings::continuous())
+            .insert_resource(capture::FrameBench::new(n));
     }
     Ok(match app.run() {
         AppExit::Success => ExitCode::SUCCESS,
