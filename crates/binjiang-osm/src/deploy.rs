@@ -75,14 +75,26 @@ pub fn write_scene(
         write(&out.join(file), &collection(features))?;
     }
     let origin = ((bbox.w + bbox.e) / 2.0, (bbox.s + bbox.n) / 2.0);
-    write(&out.join("scene.ron"), &manifest(name, origin, cell_m, &[]))?;
+    let parts: Vec<String> = layers
+        .subdistricts
+        .iter()
+        .filter_map(|f| {
+            f.pointer("/properties/code")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect();
+    write(
+        &out.join("scene.ron"),
+        &manifest(name, origin, cell_m, &parts, &[]),
+    )?;
     let scene = load(out)?;
     let (units, share) = units(&scene);
     report.units = units.len();
     report.largest_piece_share = share;
     write(
         &out.join("scene.ron"),
-        &manifest(name, origin, cell_m, &units),
+        &manifest(name, origin, cell_m, &parts, &units),
     )?;
     write(&out.join("incident_types.ron"), &catalogue(&scene))?;
     write(&out.join("README.md"), &readme(name, input, report))?;
@@ -99,14 +111,21 @@ fn load(dir: &Path) -> Result<Scene, ImportError> {
 /// A unit to write: id, agency, mode, home and one other patrol junction (lon, lat).
 type UnitLine = (String, Agency, Mode, (f64, f64), (f64, f64));
 
-fn manifest(name: &str, origin: (f64, f64), cell_m: f64, units: &[UnitLine]) -> String {
+fn manifest(
+    name: &str,
+    origin: (f64, f64),
+    cell_m: f64,
+    parts: &[String],
+    units: &[UnitLine],
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "// Imported from OpenStreetMap by `binjiang import osm` (© OpenStreetMap contributors, ODbL).");
     let _ = writeln!(
         s,
         "// Units are the importer's stated default deployment (see README.md).\n("
     );
-    let _ = writeln!(s, "    name: {name:?},\n    origin: ({}, {}),\n    grid: (parts: [\"{BBOX_CODE}\"], cell_size_m: {cell_m:?}),\n    agencies: [", origin.0, origin.1);
+    let parts: Vec<String> = parts.iter().map(|p| format!("{p:?}")).collect();
+    let _ = writeln!(s, "    name: {name:?},\n    origin: ({}, {}),\n    grid: (parts: [{}], cell_size_m: {cell_m:?}),\n    agencies: [", origin.0, origin.1, parts.join(", "));
     for a in Agency::ALL {
         let _ = writeln!(
             s,
@@ -313,7 +332,7 @@ fn readme(name: &str, input: &Path, r: &ImportReport) -> String {
          - bounding box (W,S,E,N): {}\n- roads: {} features from {} highway ways (largest connected piece: {:.1} % of road nodes)\n\
          - buildings: {} of {} in the file (left out: {} outside the box or with broken geometry)\n- water areas: {}\n\
          - coastline ways seen but not turned into water: {}\n- assets: {}\n\n\
-         The grid is the bounding box as one part (code {BBOX_CODE}). The {} units are the importer's stated default\n\
+         The grid is the bounding box as one part (code {BBOX_CODE}) unless `--grid` gave its parts. The {} units are the importer's stated default\n\
          deployment (police 2 cars + 2 bikes, market supervision 2, urban management 3, security 4 on foot,\n\
          cleaning 3 on foot + 1 bike, property 3), round the clock, each patrolling between two junctions ~400 m\n\
          apart; `incident_types.ron` holds generic types at estimated rates per km². Edit both for real planning.\n",

@@ -77,6 +77,8 @@ pub struct ImportOptions {
     pub name: Option<String>,
     /// Grid cell size, metres.
     pub cell_m: f64,
+    /// Grid parts from a GeoJSON file of polygons with `code` and `name` (default: the box).
+    pub grid: Option<PathBuf>,
 }
 
 /// What an import read and wrote.
@@ -182,9 +184,13 @@ pub fn import(
             }
         }
     })?;
-    let bbox = match opts.bbox {
-        Some(b) => b,
-        None => road_extent(&k).ok_or_else(|| ImportError::NoData("(whole file)".into()))?,
+    let grid = opts.grid.as_deref().map(read_grid).transpose()?;
+    let bbox = match (opts.bbox, &grid) {
+        (Some(b), _) => b,
+        (None, Some((_, extent))) => *extent,
+        (None, None) => {
+            road_extent(&k).ok_or_else(|| ImportError::NoData("(whole file)".into()))?
+        }
     };
     let mut report = ImportReport {
         bbox: bbox.text(),
@@ -204,12 +210,13 @@ pub fn import(
             s.to_string_lossy().trim_end_matches(".osm").to_owned()
         })
     });
+    let subdistricts = grid.map_or_else(|| vec![subdistrict(&bbox)], |(parts, _)| parts);
     let layers = deploy::Layers {
         roads,
         buildings,
         water,
         assets,
-        subdistricts: vec![subdistrict(&bbox)],
+        subdistricts,
     };
     deploy::write_scene(
         &opts.out,
@@ -418,6 +425,67 @@ fn assets(k: &Kept, bbox: &Bbox, report: &mut ImportReport) -> Vec<Value> {
         }
     }
     out
+}
+
+/// Reads `--grid`: polygon features with `code` and `name`, and their extent.
+fn read_grid(path: &Path) -> Result<(Vec<Value>, Bbox), ImportError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| ImportError::Unreadable(path.to_owned(), e))?;
+    let bad = |m: String| ImportError::Malformed(path.to_owned(), m);
+    let root: Value = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("{}:{}: malformed JSON: {e}", e.line(), e.column())))?;
+    let features = root
+        .get("features")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("not a GeoJSON FeatureCollection".into()))?;
+    let mut extent: Option<Bbox> = None;
+    let mut out = Vec::new();
+    for (i, f) in features.iter().enumerate() {
+        let props = f
+            .get("properties")
+            .and_then(Value::as_object)
+            .ok_or_else(|| bad(format!("feature #{i} has no properties")))?;
+        if props.get("code").and_then(Value::as_str).is_none() {
+            return Err(bad(format!(
+                "feature #{i} has no \"code\" (a 9-digit division code)"
+            )));
+        }
+        let mut f = f.clone();
+        if props.get("source").is_none() {
+            f["properties"]["source"] = json!("survey");
+        }
+        if props.get("id").is_none() {
+            f["properties"]["id"] = json!(format!("part-{i}"));
+        }
+        let coords = f
+            .pointer("/geometry/coordinates")
+            .cloned()
+            .unwrap_or(Value::Null);
+        for p in flatten(&coords) {
+            let x = extent.get_or_insert(Bbox {
+                w: p.0,
+                s: p.1,
+                e: p.0,
+                n: p.1,
+            });
+            (x.w, x.s, x.e, x.n) = (x.w.min(p.0), x.s.min(p.1), x.e.max(p.0), x.n.max(p.1));
+        }
+        out.push(f);
+    }
+    let extent = extent
+        .filter(|b| b.e > b.w && b.n > b.s)
+        .ok_or_else(|| bad("no polygon coordinates".into()))?;
+    Ok((out, extent))
+}
+
+fn flatten(v: &Value) -> Vec<(f64, f64)> {
+    match v.as_array() {
+        Some(a) if a.len() >= 2 && a[0].is_number() => {
+            vec![(a[0].as_f64().unwrap_or(0.0), a[1].as_f64().unwrap_or(0.0))]
+        }
+        Some(a) => a.iter().flat_map(flatten).collect(),
+        None => Vec::new(),
+    }
 }
 
 fn subdistrict(b: &Bbox) -> Value {

@@ -17,6 +17,7 @@ fn options(out: &Path) -> ImportOptions {
         bbox: None,
         name: Some("test".into()),
         cell_m: 100.0,
+        grid: None,
     }
 }
 
@@ -285,4 +286,39 @@ proptest! {
         std::fs::write(&path, &bytes[..cut.min(bytes.len())]).unwrap();
         let _ = for_each(&path, Pass::Ways, &mut |_| {});
     }
+}
+
+#[test]
+fn grid_parts_come_from_a_geojson_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = dir.path().join("grid.geojson");
+    let part = |code: &str, w: f64, e: f64| {
+        format!(
+            r#"{{"type":"Feature","properties":{{"code":"{code}","name":"Part {code}"}},"geometry":{{"type":"Polygon","coordinates":[[[{w},60.522],[{e},60.522],[{e},60.538],[{w},60.538],[{w},60.522]]]}}}}"#
+        )
+    };
+    std::fs::write(
+        &grid,
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{},{}]}}"#,
+            part("111111111", 26.935, 26.95),
+            part("222222222", 26.95, 26.965)
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("scene");
+    let opts = ImportOptions {
+        grid: Some(grid),
+        ..options(&out)
+    };
+    import(&kotka(), &opts, &mut |_| {}).unwrap();
+    let scene = Scene::load(&out).unwrap();
+    let mut codes: Vec<&str> = scene.grid.parts.iter().map(|p| p.code.as_str()).collect();
+    codes.sort();
+    assert_eq!(codes, vec!["111111111", "222222222"]);
+    assert!(scene
+        .grid
+        .cells
+        .iter()
+        .any(|c| c.subdistrict == "222222222"));
 }

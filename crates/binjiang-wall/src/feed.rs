@@ -238,3 +238,70 @@ fn kpis(sim: &Simulation, state: &WallState) -> Kpis {
         per_cell: m.per_cell,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn tiny_sim(start_s: f64) -> EmbeddedSim {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenes/tiny-river");
+        let scene = binjiang_scene::Scene::load(&dir).unwrap();
+        let catalogue = IncidentCatalogue::from_ron(
+            &std::fs::read_to_string(dir.join("incident_types.ron")).unwrap(),
+        )
+        .unwrap();
+        EmbeddedSim::new(&scene, catalogue, SimOptions::default(), start_s).unwrap()
+    }
+
+    /// The feed plugin in a headless app (no window, no renderer) keeps `WallState` current.
+    #[test]
+    fn feed_plugin_fills_the_wall_state_headless() {
+        let sim = tiny_sim(6.0 * 3600.0);
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .insert_resource(Clock {
+                sim_s: 6.0 * 3600.0,
+                speed: 600.0,
+            })
+            .insert_resource(sim.initial_state())
+            .insert_resource(sim)
+            .add_plugins(FeedPlugin);
+        app.update();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        app.update();
+        let state = app.world().resource::<WallState>();
+        assert_eq!(state.units.len(), 8);
+        assert!(
+            state.now_s > 6.0 * 3600.0,
+            "the clock advanced: {}",
+            state.now_s
+        );
+        assert!(!state.log.is_empty(), "the day so far is in the log");
+        assert_eq!(state.kpis.agencies.len(), Agency::ALL.len());
+        let on_duty: usize = state
+            .kpis
+            .agencies
+            .values()
+            .map(|k| k.patrolling + k.busy)
+            .sum();
+        assert_eq!(on_duty, 8, "every tiny-river unit works at 06:00");
+    }
+
+    #[test]
+    fn paused_clock_does_not_advance() {
+        let sim = tiny_sim(3600.0);
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .insert_resource(Clock {
+                sim_s: 3600.0,
+                speed: 0.0,
+            })
+            .insert_resource(sim.initial_state())
+            .insert_resource(sim)
+            .add_plugins(FeedPlugin);
+        app.update();
+        app.update();
+        assert_eq!(app.world().resource::<WallState>().now_s, 3600.0);
+    }
+}

@@ -24,6 +24,9 @@ pub struct OsmArgs {
     /// Clip to W,S,E,N degrees (default: the extent of the roads in the file).
     #[arg(long, allow_hyphen_values = true)]
     pub bbox: Option<String>,
+    /// Grid parts: a GeoJSON file of polygons with `code` (9 digits) and `name`.
+    #[arg(long)]
+    pub grid: Option<PathBuf>,
     /// Scene name (default: the file's name).
     #[arg(long)]
     pub name: Option<String>,
@@ -47,6 +50,7 @@ pub fn run(source: &Source) -> anyhow::Result<ExitCode> {
         bbox,
         name: args.name.clone(),
         cell_m: args.cell,
+        grid: args.grid.clone(),
     };
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new_spinner();
