@@ -285,7 +285,9 @@ mod tests {
             .values()
             .map(|k| k.patrolling + k.busy)
             .sum();
-        assert_eq!(on_duty, 8, "every tiny-river unit works at 06:00");
+        let off: usize = state.kpis.agencies.values().map(|k| k.off_duty).sum();
+        // property-south works 07:00-19:00; the other seven round the clock.
+        assert_eq!((on_duty, off), (7, 1));
     }
 
     #[test]
