@@ -55,7 +55,10 @@ impl Plugin for CameraPlugin {
             .insert_resource(MarkerScale(1.0))
             .init_resource::<FlyTo>()
             .add_systems(Startup, spawn_camera)
-            .add_systems(Update, (keys, tour, auto_focus, fly, marker_scale).chain());
+            .add_systems(
+                Update,
+                (keys, keyboard_orbit, tour, auto_focus, fly, marker_scale).chain(),
+            );
     }
 }
 
@@ -179,6 +182,43 @@ fn keys(input: Res<ButtonInput<KeyCode>>, mut mode: ResMut<CameraMode>, mut fly:
     }
 }
 
+/// Keyboard camera control for a wall without a mouse: arrows pan, Q/E orbit, W/S tilt,
+/// PageUp/PageDown zoom. Rates are per second, panning scaled by the zoom.
+fn keyboard_orbit(
+    input: Res<ButtonInput<KeyCode>>,
+    time: Res<Time>,
+    mut cameras: Query<&mut PanOrbitCamera>,
+) {
+    let dt = time.delta_secs();
+    let axis = |neg: KeyCode, pos: KeyCode| {
+        input.pressed(pos) as i8 as f32 - input.pressed(neg) as i8 as f32
+    };
+    let (pan_x, pan_z) = (
+        axis(KeyCode::ArrowLeft, KeyCode::ArrowRight),
+        axis(KeyCode::ArrowUp, KeyCode::ArrowDown),
+    );
+    let (orbit, tilt, zoom) = (
+        axis(KeyCode::KeyQ, KeyCode::KeyE),
+        axis(KeyCode::KeyS, KeyCode::KeyW),
+        axis(KeyCode::PageUp, KeyCode::PageDown),
+    );
+    if pan_x == 0.0 && pan_z == 0.0 && orbit == 0.0 && tilt == 0.0 && zoom == 0.0 {
+        return;
+    }
+    for mut cam in &mut cameras {
+        let yaw = cam.target_yaw;
+        let (right, back) = (
+            Vec3::new(yaw.cos(), 0.0, -yaw.sin()),
+            Vec3::new(yaw.sin(), 0.0, yaw.cos()),
+        );
+        let speed = cam.target_radius * 0.6 * dt;
+        cam.target_focus += (right * pan_x + back * pan_z) * speed;
+        cam.target_yaw += orbit * 1.2 * dt;
+        cam.target_pitch = (cam.target_pitch + tilt * 0.8 * dt).clamp(0.15, 1.5);
+        cam.target_radius = (cam.target_radius * (1.0 + zoom * 1.5 * dt)).max(80.0);
+    }
+}
+
 fn tour(time: Res<Time>, mut mode: ResMut<CameraMode>, mut fly: ResMut<FlyTo>) {
     if !mode.tour || !mode.timer.tick(time.delta()).just_finished() {
         return;
@@ -223,5 +263,57 @@ fn marker_scale(cameras: Query<&PanOrbitCamera>, mut scale: ResMut<MarkerScale>)
         if (scale.0 - s).abs() > 1e-3 {
             scale.0 = s;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keyboard control in a headless app: holding keys moves the camera's targets.
+    #[test]
+    fn keys_pan_orbit_and_zoom_the_camera_headless() {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .init_resource::<ButtonInput<KeyCode>>()
+            .add_systems(Update, keyboard_orbit);
+        let cam = app
+            .world_mut()
+            .spawn(PanOrbitCamera {
+                target_radius: 1000.0,
+                target_pitch: 0.9,
+                ..default()
+            })
+            .id();
+        app.update();
+        {
+            let mut keys = app.world_mut().resource_mut::<ButtonInput<KeyCode>>();
+            keys.press(KeyCode::ArrowRight);
+            keys.press(KeyCode::KeyE);
+            keys.press(KeyCode::PageUp);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        app.update();
+        let c = app.world().get::<PanOrbitCamera>(cam).unwrap();
+        assert!(c.target_focus.x > 0.0, "panned right: {:?}", c.target_focus);
+        assert!(c.target_yaw > 0.0, "orbited");
+        assert!(c.target_radius < 1000.0, "zoomed in");
+    }
+
+    #[test]
+    fn presets_cover_the_strip_and_find_the_bridge() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenes/yangpu-riverfront");
+        let scene = binjiang_scene::Scene::load(&dir).unwrap();
+        let p = presets(&scene);
+        assert_eq!(
+            p.iter().map(|p| p.name).collect::<Vec<_>>(),
+            vec!["whole strip", "west", "bridge", "east"]
+        );
+        assert!(p[0].radius > p[1].radius && p[1].focus.x < p[3].focus.x);
+        assert_ne!(
+            p[2].focus, p[0].focus,
+            "the Yangpu Bridge landmark was found for the bridge preset"
+        );
     }
 }

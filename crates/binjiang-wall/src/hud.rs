@@ -421,6 +421,10 @@ fn help(mut contexts: EguiContexts, help: Res<Help>) -> Result {
         .show(ctx, |ui| {
             for (k, what) in [
                 ("mouse left / right / wheel", "orbit / pan / zoom"),
+                (
+                    "arrows · Q/E · W/S · PgUp/PgDn",
+                    "pan · orbit · tilt · zoom",
+                ),
                 ("1 2 3 4", "whole strip / west / bridge / east"),
                 ("T", "tour: cycle the presets unattended"),
                 ("F", "auto-focus on new urgent incidents"),
