@@ -96,7 +96,7 @@ pub fn write_scene(
         &out.join("scene.ron"),
         &manifest(name, origin, cell_m, &parts, &units),
     )?;
-    write(&out.join("incident_types.ron"), &catalogue(&scene))?;
+    write(&out.join("incident_types.ron"), &catalogue(&scene)?)?;
     write(&out.join("README.md"), &readme(name, input, report))?;
     load(out).map(|_| ())
 }
@@ -215,112 +215,135 @@ fn pieces(g: &RoadGraph, mode: Option<Mode>) -> Vec<Vec<u32>> {
 }
 
 /// Incident types whose places exist here, at rates per km² of grid.
-fn catalogue(scene: &Scene) -> String {
+fn catalogue(scene: &Scene) -> Result<String, ImportError> {
+    use binjiang_sim::{IncidentCatalogue, IncidentType, Origin, Source};
+    use Agency::*;
     let km2 = scene.grid.area_km2().max(0.1);
     let has = |k: AssetKind| scene.assets.iter().any(|a| a.kind == k);
-    let landmark = if scene.buildings.iter().any(|b| b.landmark) {
-        "NearLandmark(200.0)"
-    } else {
-        "AnyCell"
+    let landmark = || {
+        if scene.buildings.iter().any(|b| b.landmark) {
+            Origin::NearLandmark(200.0)
+        } else {
+            Origin::AnyCell
+        }
     };
     let bin = if has(AssetKind::Bin) {
-        "Asset(\"bin\")"
+        Origin::Asset("bin".into())
     } else {
-        "AnyCell"
+        Origin::AnyCell
     };
     let vending = if has(AssetKind::Pier) {
-        "NearAsset(\"pier\", 200.0)"
+        Origin::NearAsset("pier".into(), 200.0)
     } else {
-        landmark
+        landmark()
     };
-    let types = [
+    let per_km2 = [
         (
-            "overflowing_bin_or_litter",
-            "cleaning",
-            3,
-            "(3.0, 5.0, 9.0)",
-            bin,
-            "sensor",
+            (
+                "overflowing_bin_or_litter",
+                &[Cleaning][..],
+                3,
+                (3.0, 5.0, 9.0),
+                bin,
+                Source::Sensor,
+            ),
             12.0,
             true,
         ),
         (
-            "litter",
-            "cleaning",
-            4,
-            "(2.0, 4.0, 8.0)",
-            "AnyCell",
-            "patrol",
+            (
+                "litter",
+                &[Cleaning][..],
+                4,
+                (2.0, 4.0, 8.0),
+                Origin::AnyCell,
+                Source::Patrol,
+            ),
             8.0,
             true,
         ),
         (
-            "hotline_complaint",
-            "urban_management",
-            4,
-            "(10.0, 20.0, 40.0)",
-            "AnyCell",
-            "hotline12345",
+            (
+                "hotline_complaint",
+                &[UrbanManagement][..],
+                4,
+                (10.0, 20.0, 40.0),
+                Origin::AnyCell,
+                Source::Hotline12345,
+            ),
             4.0,
             false,
         ),
         (
-            "illegal_vending",
-            "urban_management, market_supervision",
-            3,
-            "(10.0, 15.0, 30.0)",
-            vending,
-            "camera",
+            (
+                "illegal_vending",
+                &[UrbanManagement, MarketSupervision][..],
+                3,
+                (10.0, 15.0, 30.0),
+                vending,
+                Source::Camera,
+            ),
             2.0,
             false,
         ),
         (
-            "fight_or_theft",
-            "police",
-            1,
-            "(15.0, 25.0, 60.0)",
-            landmark,
-            "hotline110",
+            (
+                "fight_or_theft",
+                &[Police][..],
+                1,
+                (15.0, 25.0, 60.0),
+                landmark(),
+                Source::Hotline110,
+            ),
             1.0,
             false,
         ),
         (
-            "crowd_surge",
-            "police, security",
-            1,
-            "(20.0, 35.0, 80.0)",
-            landmark,
-            "camera",
+            (
+                "crowd_surge",
+                &[Police, Security][..],
+                1,
+                (20.0, 35.0, 80.0),
+                landmark(),
+                Source::Camera,
+            ),
             0.5,
             false,
         ),
         (
-            "uncivil_behaviour",
-            "security",
-            4,
-            "(3.0, 5.0, 10.0)",
-            "AnyCell",
-            "patrol",
+            (
+                "uncivil_behaviour",
+                &[Security][..],
+                4,
+                (3.0, 5.0, 10.0),
+                Origin::AnyCell,
+                Source::Patrol,
+            ),
             3.0,
             false,
         ),
         (
-            "facility_damage",
-            "property, urban_management",
-            2,
-            "(15.0, 20.0, 40.0)",
-            "AnyCell",
-            "hotline12345",
+            (
+                "facility_damage",
+                &[Property, UrbanManagement][..],
+                2,
+                (15.0, 20.0, 40.0),
+                Origin::AnyCell,
+                Source::Hotline12345,
+            ),
             1.0,
             false,
         ),
     ];
-    let mut s = String::from("// Written by `binjiang import osm`: generic types at rates per km² of this grid (estimates to tune).\n(\n    escalate_after_min: 30.0,\n    patrol_discovery_m: 40.0,\n    undiscovered_report_min: 45.0,\n    report_delay_s: (20.0, 90.0),\n    types: [\n");
-    for (key, agencies, priority, on_scene, origin, source, per_km2, cleaning) in types {
-        let _ = writeln!(s, "        (key: \"{key}\", name: \"{key}\", agencies: [{agencies}], priority: {priority}, on_scene_min: {on_scene}, origin: {origin}, source: {source}, per_day: {:.2}, street_cleaning: {cleaning}, profile: [1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 9, 9, 9, 9, 9, 9, 10, 10, 9, 7, 5, 3, 2]),", per_km2 * km2);
-    }
-    s.push_str("    ],\n)\n");
-    s
+    let types = per_km2
+        .into_iter()
+        .map(|(spec, rate, cleaning)| {
+            IncidentType::generated(spec, (rate * km2 * 100.0).round() / 100.0, cleaning)
+        })
+        .collect();
+    IncidentCatalogue::generated(types)
+        .to_ron("Written by `binjiang import osm`: generic types at rates per km² of this grid (estimates to tune).")
+        .map_err(|e| ImportError::Invalid(format!("incident catalogue: {e}")))
 }
 
 fn readme(name: &str, input: &Path, r: &ImportReport) -> String {

@@ -117,7 +117,57 @@ pub enum CatalogueError {
     },
 }
 
+/// Hourly weights of generated catalogues: quiet nights, busy afternoons and evenings.
+pub const DAYTIME_PROFILE: [f64; 24] = [
+    1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 3.0, 5.0, 7.0, 8.0, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0, 10.0,
+    10.0, 9.0, 7.0, 5.0, 3.0, 2.0,
+];
+
+/// What defines a generated type: key, agencies, priority, on-scene minutes (min, mode,
+/// max), origin and source.
+pub type TypeSpec<'a> = (&'a str, &'a [Agency], u8, (f64, f64, f64), Origin, Source);
+
+impl IncidentType {
+    /// A generated type (synthetic or imported scenes): the daytime profile, no escalation
+    /// override. `spec` is (key, agencies, priority, on-scene minutes, origin, source).
+    pub fn generated(spec: TypeSpec, per_day: f64, street_cleaning: bool) -> Self {
+        let (key, agencies, priority, on_scene_min, origin, source) = spec;
+        IncidentType {
+            key: key.to_owned(),
+            name: key.replace('_', " "),
+            agencies: agencies.to_vec(),
+            priority,
+            on_scene_min,
+            origin,
+            source,
+            per_day,
+            profile: DAYTIME_PROFILE.to_vec(),
+            street_cleaning,
+            escalate_after_min: None,
+        }
+    }
+}
+
 impl IncidentCatalogue {
+    /// A catalogue of generated types with the shared defaults (30 min escalation, 40 m
+    /// discovery, 45 min until a citizen calls, 20–90 s report delay).
+    pub fn generated(types: Vec<IncidentType>) -> Self {
+        IncidentCatalogue {
+            escalate_after_min: 30.0,
+            patrol_discovery_m: 40.0,
+            undiscovered_report_min: 45.0,
+            report_delay_s: (20.0, 90.0),
+            types,
+        }
+    }
+
+    /// The catalogue as RON, the format of `incident_types.ron`, under a `//` header.
+    pub fn to_ron(&self, header: &str) -> Result<String, ron::Error> {
+        let body = ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::new().depth_limit(3))?;
+        let header: String = header.lines().map(|l| format!("// {l}\n")).collect();
+        Ok(format!("{header}{body}\n"))
+    }
+
     /// Parses a catalogue from RON text.
     pub fn from_ron(text: &str) -> Result<Self, CatalogueError> {
         ron::from_str(text).map_err(|e| CatalogueError::Syntax {
@@ -194,5 +244,30 @@ impl IncidentCatalogue {
     /// Index of a type by key.
     pub fn index_of(&self, key: &str) -> Option<usize> {
         self.types.iter().position(|t| t.key == key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_catalogues_round_trip_through_ron() {
+        let t = IncidentType::generated(
+            (
+                "bin_overflow",
+                &[Agency::Cleaning],
+                3,
+                (3.0, 5.0, 9.0),
+                Origin::NearAsset("bin".into(), 60.0),
+                Source::Patrol,
+            ),
+            12.5,
+            true,
+        );
+        let cat = IncidentCatalogue::generated(vec![t]);
+        let text = cat.to_ron("written by a test\nsecond line").unwrap();
+        assert!(text.starts_with("// written by a test\n// second line\n"));
+        assert_eq!(IncidentCatalogue::from_ron(&text).unwrap(), cat);
     }
 }

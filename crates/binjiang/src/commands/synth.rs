@@ -73,7 +73,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     )?;
     std::fs::write(
         args.out.join("incident_types.ron"),
-        catalogue(args.incidents_per_day),
+        catalogue(args.incidents_per_day)?,
     )?;
     println!(
         "{}: {} km², {} junctions, {} units, {} incidents/day",
@@ -283,156 +283,139 @@ impl City {
     }
 }
 
-/// One incident type of the synthetic catalogue and its share of the daily total.
-struct TypeMix {
-    key: &'static str,
-    agencies: &'static str,
-    priority: u8,
-    on_scene_min: &'static str,
-    origin: &'static str,
-    source: &'static str,
-    share: f64,
-    street_cleaning: bool,
-}
-
-#[allow(clippy::too_many_arguments)]
-const fn mix(
-    key: &'static str,
-    agencies: &'static str,
-    priority: u8,
-    on_scene_min: &'static str,
-    origin: &'static str,
-    source: &'static str,
-    share: f64,
-    street_cleaning: bool,
-) -> TypeMix {
-    TypeMix {
-        key,
-        agencies,
-        priority,
-        on_scene_min,
-        origin,
-        source,
-        share,
-        street_cleaning,
-    }
-}
-
-/// The Yangpu-like mix; shares add up to 1.
-const MIX: [TypeMix; 10] = [
-    mix(
-        "bin_overflow",
-        "cleaning",
-        3,
-        "(3.0, 5.0, 9.0)",
-        "Asset(\"bin\")",
-        "sensor",
-        0.42,
-        true,
-    ),
-    mix(
-        "litter",
-        "cleaning",
-        4,
-        "(2.0, 4.0, 8.0)",
-        "NearAsset(\"bin\", 60.0)",
-        "patrol",
-        0.32,
-        true,
-    ),
-    mix(
-        "road_dust",
-        "urban_management",
-        4,
-        "(10.0, 15.0, 30.0)",
-        "Asset(\"dust_sensor\")",
-        "sensor",
-        0.03,
-        false,
-    ),
-    mix(
-        "illegal_vending",
-        "urban_management, market_supervision",
-        3,
-        "(10.0, 15.0, 30.0)",
-        "NearAsset(\"pier\", 200.0)",
-        "camera",
-        0.04,
-        false,
-    ),
-    mix(
-        "fight_or_theft",
-        "police",
-        1,
-        "(15.0, 25.0, 60.0)",
-        "NearLandmark(250.0)",
-        "hotline110",
-        0.03,
-        false,
-    ),
-    mix(
-        "crowd_surge",
-        "police, security",
-        1,
-        "(20.0, 35.0, 80.0)",
-        "NearLandmark(100.0)",
-        "camera",
-        0.02,
-        false,
-    ),
-    mix(
-        "manhole_displaced",
-        "urban_management, property",
-        2,
-        "(15.0, 20.0, 40.0)",
-        "Asset(\"manhole\")",
-        "sensor",
-        0.02,
-        false,
-    ),
-    mix(
-        "standing_water",
-        "urban_management, cleaning",
-        2,
-        "(20.0, 30.0, 60.0)",
-        "Asset(\"water_sensor\")",
-        "sensor",
-        0.02,
-        false,
-    ),
-    mix(
-        "electric_box_open",
-        "property",
-        2,
-        "(5.0, 10.0, 20.0)",
-        "Asset(\"electric_box\")",
-        "sensor",
-        0.04,
-        false,
-    ),
-    mix(
-        "hotline_complaint",
-        "urban_management",
-        4,
-        "(10.0, 20.0, 40.0)",
-        "AnyCell",
-        "hotline12345",
-        0.06,
-        false,
-    ),
-];
-
-/// The Yangpu-like catalogue, scaled to `per_day` incidents in total.
-fn catalogue(per_day: f64) -> String {
-    let profile = "[1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 9, 9, 9, 9, 9, 9, 10, 10, 9, 7, 5, 3, 2]";
-    let mut s = String::from("// Written by `binjiang synth`: the Yangpu catalogue scaled to the requested daily total.\n(\n    escalate_after_min: 30.0,\n    patrol_discovery_m: 40.0,\n    undiscovered_report_min: 45.0,\n    report_delay_s: (20.0, 90.0),\n    types: [\n");
-    for t in &MIX {
-        let _ = writeln!(
-            s,
-            "        (key: \"{}\", name: \"{}\", agencies: [{}], priority: {}, on_scene_min: {}, origin: {}, source: {}, per_day: {:.3}, street_cleaning: {}, profile: {profile}),",
-            t.key, t.key, t.agencies, t.priority, t.on_scene_min, t.origin, t.source, per_day * t.share, t.street_cleaning
-        );
-    }
-    s.push_str("    ],\n)\n");
-    s
+/// The Yangpu-like catalogue, scaled to `per_day` incidents in total (shares add up to 1).
+fn catalogue(per_day: f64) -> anyhow::Result<String> {
+    use binjiang_sim::{IncidentCatalogue, IncidentType, Origin, Source};
+    use Agency::*;
+    let near = |kind: &str, r: f64| Origin::NearAsset(kind.into(), r);
+    let at = |kind: &str| Origin::Asset(kind.into());
+    let mix = [
+        (
+            (
+                "bin_overflow",
+                &[Cleaning][..],
+                3,
+                (3.0, 5.0, 9.0),
+                at("bin"),
+                Source::Sensor,
+            ),
+            0.42,
+            true,
+        ),
+        (
+            (
+                "litter",
+                &[Cleaning][..],
+                4,
+                (2.0, 4.0, 8.0),
+                near("bin", 60.0),
+                Source::Patrol,
+            ),
+            0.32,
+            true,
+        ),
+        (
+            (
+                "road_dust",
+                &[UrbanManagement][..],
+                4,
+                (10.0, 15.0, 30.0),
+                at("dust_sensor"),
+                Source::Sensor,
+            ),
+            0.03,
+            false,
+        ),
+        (
+            (
+                "illegal_vending",
+                &[UrbanManagement, MarketSupervision][..],
+                3,
+                (10.0, 15.0, 30.0),
+                near("pier", 200.0),
+                Source::Camera,
+            ),
+            0.04,
+            false,
+        ),
+        (
+            (
+                "fight_or_theft",
+                &[Police][..],
+                1,
+                (15.0, 25.0, 60.0),
+                Origin::NearLandmark(250.0),
+                Source::Hotline110,
+            ),
+            0.03,
+            false,
+        ),
+        (
+            (
+                "crowd_surge",
+                &[Police, Security][..],
+                1,
+                (20.0, 35.0, 80.0),
+                Origin::NearLandmark(100.0),
+                Source::Camera,
+            ),
+            0.02,
+            false,
+        ),
+        (
+            (
+                "manhole_displaced",
+                &[UrbanManagement, Property][..],
+                2,
+                (15.0, 20.0, 40.0),
+                at("manhole"),
+                Source::Sensor,
+            ),
+            0.02,
+            false,
+        ),
+        (
+            (
+                "standing_water",
+                &[UrbanManagement, Cleaning][..],
+                2,
+                (20.0, 30.0, 60.0),
+                at("water_sensor"),
+                Source::Sensor,
+            ),
+            0.02,
+            false,
+        ),
+        (
+            (
+                "electric_box_open",
+                &[Property][..],
+                2,
+                (5.0, 10.0, 20.0),
+                at("electric_box"),
+                Source::Sensor,
+            ),
+            0.04,
+            false,
+        ),
+        (
+            (
+                "hotline_complaint",
+                &[UrbanManagement][..],
+                4,
+                (10.0, 20.0, 40.0),
+                Origin::AnyCell,
+                Source::Hotline12345,
+            ),
+            0.06,
+            false,
+        ),
+    ];
+    let types = mix
+        .into_iter()
+        .map(|(spec, share, cleaning)| IncidentType::generated(spec, per_day * share, cleaning))
+        .collect();
+    Ok(IncidentCatalogue::generated(types).to_ron(
+        "Written by `binjiang synth`: the Yangpu catalogue scaled to the requested daily total.",
+    )?)
 }
