@@ -7,9 +7,7 @@ use crate::import::{Bbox, ImportReport};
 use crate::ImportError;
 use binjiang_scene::{Agency, AssetKind, LoadError, Mode, RoadGraph, Scene};
 use geo::Coord;
-use petgraph::unionfind::UnionFind;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -144,16 +142,16 @@ fn manifest(
 fn units(scene: &Scene) -> (Vec<UnitLine>, f64) {
     let g = &scene.road_graph;
     let mut out = Vec::new();
-    let share = pieces(g, None)
+    let share = g
+        .pieces()
         .first()
-        .map_or(0.0, |p| p.len() as f64 / g.nodes.len().max(1) as f64);
-    for (agency, mode, count) in DEPLOYMENT {
-        let mode = if pieces(g, Some(mode)).is_empty() {
-            Mode::Foot
-        } else {
-            mode
-        };
-        let Some(piece) = pieces(g, Some(mode)).into_iter().next() else {
+        .map_or(0.0, |n| *n as f64 / g.nodes.len().max(1) as f64);
+    for (agency, wanted, count) in DEPLOYMENT {
+        // A mode with no network here (no car roads, say) deploys on foot instead.
+        let Some((mode, piece)) = largest_piece(g, wanted)
+            .map(|p| (wanted, p))
+            .or_else(|| largest_piece(g, Mode::Foot).map(|p| (Mode::Foot, p)))
+        else {
             continue;
         };
         for i in 0..count {
@@ -185,33 +183,15 @@ fn span_error(a: Coord, b: Coord) -> f64 {
     ((a.x - b.x).hypot(a.y - b.y) - PATROL_SPAN_M).abs()
 }
 
-/// Connected pieces of the network usable by `mode` (any mode when `None`), largest first,
-/// each as its node ids sorted west to east (ties south to north).
-fn pieces(g: &RoadGraph, mode: Option<Mode>) -> Vec<Vec<u32>> {
-    let mut sets = UnionFind::<u32>::new(g.nodes.len());
-    let mut used = vec![false; g.nodes.len()];
-    for e in g
-        .edges
-        .iter()
-        .filter(|e| mode.is_none_or(|m| e.modes.allows(m)))
-    {
-        sets.union(e.from, e.to);
-        used[e.from as usize] = true;
-        used[e.to as usize] = true;
-    }
-    let mut groups: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    for n in (0..g.nodes.len() as u32).filter(|n| used[*n as usize]) {
-        groups.entry(sets.find(n)).or_default().push(n);
-    }
-    let mut out: Vec<Vec<u32>> = groups.into_values().collect();
-    for p in &mut out {
-        p.sort_by(|a, b| {
-            let (ca, cb) = (g.nodes[*a as usize], g.nodes[*b as usize]);
-            ca.x.total_cmp(&cb.x).then(ca.y.total_cmp(&cb.y))
-        });
-    }
-    out.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
-    out
+/// The largest piece of the network `mode` may use, its nodes west to east (ties south to
+/// north), so units spread evenly along it.
+fn largest_piece(g: &RoadGraph, mode: Mode) -> Option<Vec<u32>> {
+    let mut piece = g.pieces_of(Some(mode)).into_iter().next()?;
+    piece.sort_by(|a, b| {
+        let (ca, cb) = (g.nodes[*a as usize], g.nodes[*b as usize]);
+        ca.x.total_cmp(&cb.x).then(ca.y.total_cmp(&cb.y))
+    });
+    Some(piece)
 }
 
 /// Incident types whose places exist here, at rates per km² of grid.

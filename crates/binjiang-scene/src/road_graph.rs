@@ -152,17 +152,32 @@ impl RoadGraph {
 
     /// Sizes (in nodes) of the connected pieces of the network, largest first.
     pub fn pieces(&self) -> Vec<usize> {
-        let mut uf = UnionFind::<u32>::new(self.nodes.len());
-        for e in &self.edges {
-            uf.union(e.from, e.to);
+        self.pieces_of(None).iter().map(Vec::len).collect()
+    }
+
+    /// The connected pieces of the network `mode` may use (directions ignored), each as its
+    /// node ids in ascending order, largest piece first (ties: lowest first node id). With
+    /// `None` every node counts and every segment joins; with a mode, only the nodes and
+    /// segments open to it.
+    pub fn pieces_of(&self, mode: Option<Mode>) -> Vec<Vec<u32>> {
+        let mut sets = UnionFind::<u32>::new(self.nodes.len());
+        let mut used = vec![mode.is_none(); self.nodes.len()];
+        for e in self
+            .edges
+            .iter()
+            .filter(|e| mode.is_none_or(|m| e.modes.allows(m)))
+        {
+            sets.union(e.from, e.to);
+            used[e.from as usize] = true;
+            used[e.to as usize] = true;
         }
-        let mut sizes: HashMap<u32, usize> = HashMap::new();
-        for n in 0..self.nodes.len() as u32 {
-            *sizes.entry(uf.find(n)).or_default() += 1;
+        let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
+        for n in (0..self.nodes.len() as u32).filter(|n| used[*n as usize]) {
+            groups.entry(sets.find(n)).or_default().push(n);
         }
-        let mut sizes: Vec<usize> = sizes.into_values().collect();
-        sizes.sort_unstable_by(|a, b| b.cmp(a));
-        sizes
+        let mut pieces: Vec<Vec<u32>> = groups.into_values().collect();
+        pieces.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
+        pieces
     }
 
     /// The closest segment usable by `mode` (any mode when `None`).
@@ -213,6 +228,10 @@ mod tests {
         let g = RoadGraph::build(&roads);
         assert_eq!(g.nodes.len(), 5);
         assert_eq!(g.pieces(), vec![3, 2]);
+        assert_eq!(g.pieces_of(None), vec![vec![0, 1, 2], vec![3, 4]]);
+        // The promenade piece is foot/bike only: cars see the street piece alone.
+        assert_eq!(g.pieces_of(Some(Mode::Car)), vec![vec![0, 1, 2]]);
+        assert_eq!(g.pieces_of(Some(Mode::Foot)).len(), 2);
         assert!((g.length_km() - 0.25).abs() < 1e-9);
     }
 

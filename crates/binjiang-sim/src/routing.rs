@@ -11,7 +11,6 @@ use crate::route::Route;
 use binjiang_scene::{Mode, RoadGraph};
 use fast_paths::{FastGraph, InputGraph, PathCalculator};
 use geo::Coord;
-use petgraph::unionfind::UnionFind;
 use std::collections::HashMap;
 
 /// Travel times are kept in tenths of a second inside the hierarchies.
@@ -270,7 +269,6 @@ impl Router {
 impl ModeRouter {
     fn new(roads: &RoadGraph, mode: Mode) -> Self {
         let mut input = InputGraph::new();
-        let mut pieces = UnionFind::<u32>::new(roads.nodes.len());
         let mut hops: HashMap<(u32, u32), u32> = HashMap::new();
         let mut hop = |a: u32, b: u32, t: usize| {
             let t = t as u32;
@@ -280,9 +278,6 @@ impl ModeRouter {
         };
         for e in &roads.edges {
             let (from, to) = (e.from as usize, e.to as usize);
-            if e.modes.allows(mode) {
-                pieces.union(e.from, e.to);
-            }
             if let Some(t) = e.travel_time_s(mode, true) {
                 input.add_edge(from, to, ticks(t));
                 hop(e.from, e.to, ticks(t));
@@ -297,9 +292,12 @@ impl ModeRouter {
         input.freeze();
         let graph = fast_paths::prepare(&input);
         let calculator = fast_paths::create_calculator(&graph);
-        let piece = (0..roads.nodes.len() as u32)
-            .map(|n| pieces.find(n))
-            .collect();
+        let mut piece = vec![u32::MAX; roads.nodes.len()];
+        for (i, nodes) in roads.pieces_of(Some(mode)).iter().enumerate() {
+            for n in nodes {
+                piece[*n as usize] = i as u32;
+            }
+        }
         ModeRouter {
             graph,
             calculator,
