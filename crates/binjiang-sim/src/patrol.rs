@@ -70,11 +70,9 @@ impl PatrolLoop {
             return within(self.route.start(), p, radius).then_some(0.0);
         }
         let phase = phase.rem_euclid(d);
-        let verts: Vec<(Coord, f64)> = self.route.vertices().collect();
         // Two passes over the segments: the rest of this lap, then the next lap up to `phase`.
         for lap in 0..2 {
-            for w in verts.windows(2) {
-                let ((a, ta), (b, tb)) = (w[0], w[1]);
+            for ((a, ta), (b, tb)) in self.route.legs() {
                 let lap_off = lap as f64 * d;
                 if lap_off + tb < phase {
                     continue;
@@ -123,7 +121,7 @@ mod tests {
 
     fn square() -> PatrolLoop {
         // 100 m square, 10 s per side, counter-clockwise from the origin.
-        let mut r = Route::starting_at(Coord { x: 0.0, y: 0.0 });
+        let mut r = Route::stay(Coord { x: 0.0, y: 0.0 });
         for (x, y) in [(100.0, 0.0), (100.0, 100.0), (0.0, 100.0), (0.0, 0.0)] {
             r.push(Coord { x, y }, 10.0);
         }

@@ -10,17 +10,12 @@ pub struct Route {
 }
 
 impl Route {
-    /// A route standing still at `p`.
+    /// A route at `p` that has not moved yet: standing still, or the start to `push` onto.
     pub fn stay(p: Coord) -> Self {
         Route {
             points: vec![p],
             times: vec![0.0],
         }
-    }
-
-    /// Starts a route at `p`.
-    pub fn starting_at(p: Coord) -> Self {
-        Route::stay(p)
     }
 
     /// Appends a vertex reached `seconds` after the previous one.
@@ -62,6 +57,14 @@ impl Route {
         self.points.iter().copied().zip(self.times.iter().copied())
     }
 
+    /// Consecutive vertex pairs with their times: the segments travelled, in order.
+    pub fn legs(&self) -> impl Iterator<Item = ((Coord, f64), (Coord, f64))> + '_ {
+        self.points
+            .windows(2)
+            .zip(self.times.windows(2))
+            .map(|(p, t)| ((p[0], t[0]), (p[1], t[1])))
+    }
+
     /// Position `dt` seconds after departure (clamped to the route's ends).
     pub fn position_at(&self, dt: f64) -> Coord {
         if dt <= 0.0 {
@@ -87,7 +90,7 @@ mod tests {
 
     #[test]
     fn interpolates_between_vertices() {
-        let mut r = Route::starting_at(Coord { x: 0.0, y: 0.0 });
+        let mut r = Route::stay(Coord { x: 0.0, y: 0.0 });
         r.push(Coord { x: 100.0, y: 0.0 }, 10.0);
         r.push(Coord { x: 100.0, y: 50.0 }, 10.0);
         assert_eq!(r.duration(), 20.0);

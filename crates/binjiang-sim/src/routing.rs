@@ -164,7 +164,7 @@ impl Router {
             self.anchor(mode, to, false)?,
         );
         let way = self.best_way(mode, &a, &b)?;
-        let mut route = Route::starting_at(from);
+        let mut route = Route::stay(from);
         route.push(a.point, a.access_s);
         match way {
             Way::SameEdge(s) => route.push(b.point, s),

@@ -125,7 +125,7 @@ impl Simulation {
         let unit = &self.units[u as usize];
         let from = unit.position(now);
         let route = self.router.route(unit.mode, from, p).unwrap_or_else(|| {
-            let mut r = crate::route::Route::starting_at(from);
+            let mut r = crate::route::Route::stay(from);
             r.push(
                 p,
                 ((p.x - from.x).hypot(p.y - from.y)) / unit.mode.speed_mps(),

@@ -336,7 +336,7 @@ fn rng_stream(seed: u64, stream: u64) -> ChaCha8Rng {
 
 fn patrol_loop(router: &mut Router, u: &binjiang_scene::Unit) -> Result<PatrolLoop, SimError> {
     let n = u.patrol.len();
-    let mut route = crate::route::Route::starting_at(u.patrol[0]);
+    let mut route = crate::route::Route::stay(u.patrol[0]);
     for i in 0..n {
         let (a, b) = (u.patrol[i], u.patrol[(i + 1) % n]);
         let leg = router
