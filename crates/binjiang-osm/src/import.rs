@@ -8,7 +8,7 @@ use crate::{deploy, ImportError};
 use binjiang_scene::AssetKind;
 use geo::Polygon;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -117,7 +117,8 @@ pub struct ImportReport {
 struct Kept {
     relations: Vec<(i64, Tags, Vec<i64>, Vec<i64>)>,
     member_ways: HashSet<i64>,
-    ways: HashMap<i64, (Vec<i64>, Tags)>,
+    /// Kept ways by id; ordered, so every layer is written in id order.
+    ways: BTreeMap<i64, (Vec<i64>, Tags)>,
     needed_nodes: HashSet<i64>,
     nodes: Nodes,
     tagged_nodes: Vec<(i64, f64, f64, AssetKind)>,
@@ -270,15 +271,9 @@ fn feature(id: String, props: Value, geometry: Value) -> Value {
     json!({"type": "Feature", "properties": props, "geometry": geometry})
 }
 
-fn sorted<T>(map: &HashMap<i64, T>) -> Vec<(&i64, &T)> {
-    let mut v: Vec<_> = map.iter().collect();
-    v.sort_by_key(|(id, _)| **id);
-    v
-}
-
 fn roads(k: &Kept, bbox: &Bbox, report: &mut ImportReport) -> Vec<Value> {
     let mut out = Vec::new();
-    for (id, (refs, tags)) in sorted(&k.ways) {
+    for (id, (refs, tags)) in &k.ways {
         let Some(r) = mapping::road(tags) else {
             continue;
         };
@@ -315,7 +310,7 @@ fn roads(k: &Kept, bbox: &Bbox, report: &mut ImportReport) -> Vec<Value> {
 /// Closed ways and multipolygon relations whose tags satisfy `keep`, as (id, tags, polygons, left out).
 fn areas(k: &Kept, keep: impl Fn(&Tags) -> bool) -> Vec<(String, &Tags, Vec<Polygon>, usize)> {
     let mut out = Vec::new();
-    for (id, (refs, tags)) in sorted(&k.ways) {
+    for (id, (refs, tags)) in &k.ways {
         if !keep(tags) {
             continue;
         }
@@ -416,7 +411,7 @@ fn assets(k: &Kept, bbox: &Bbox, report: &mut ImportReport) -> Vec<Value> {
     for (id, lon, lat, kind) in &k.tagged_nodes {
         add(format!("n{id}"), *kind, (*lon, *lat));
     }
-    for (id, (refs, tags)) in sorted(&k.ways) {
+    for (id, (refs, tags)) in &k.ways {
         if let (Some(kind), Some(p)) = (
             mapping::asset(tags),
             refs.first().and_then(|r| k.nodes.get(r)),
