@@ -25,12 +25,11 @@ impl Simulation {
     pub(super) fn start_unit(&mut self, u: u32) {
         let unit = &mut self.units[u as usize];
         if unit.shift.on_duty(0) {
-            unit.on_duty = true;
             unit.status = UnitStatus::Patrolling;
             unit.patrol_epoch = 0.0;
             let (agency, p) = (unit.agency, unit.position(0.0));
             self.index.set(u, (agency, true), [p.x, p.y]);
-            self.log(Event::at(0.0, EventKind::ShiftStarted, p).unit(u, agency));
+            self.set_duty(u, true);
             self.schedule_shift_end(u);
         } else {
             self.schedule_shift_start(u);
