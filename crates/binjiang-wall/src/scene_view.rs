@@ -8,7 +8,7 @@ use crate::meshes::{world, MeshBuilder};
 use crate::SceneData;
 use bevy::prelude::*;
 use binjiang_scene::{AssetKind, RoadClass, Scene};
-use geo::{BoundingRect, Centroid, Coord, Polygon};
+use geo::{BoundingRect, Centroid, Coord};
 use std::collections::BTreeMap;
 
 /// Which optional layers are shown.
@@ -318,14 +318,16 @@ fn spawn_heat(
             })
         })
         .collect();
+    // Every cell is the same square: one mesh, placed per cell at its south-west corner.
+    let size = scene.0.grid.cell_size_m;
+    let mut square = MeshBuilder::default();
+    square.flat_polygon(&geo::Rect::new((0.0, 0.0), (size, size)).to_polygon(), 2.0);
+    let square = meshes.add(square.build());
     for (i, cell) in scene.0.grid.cells.iter().enumerate() {
-        let mut b = MeshBuilder::default();
-        let sq: Polygon = cell.square.to_polygon();
-        b.flat_polygon(&sq, 2.0);
         commands.spawn((
-            Mesh3d(meshes.add(b.build())),
+            Mesh3d(square.clone()),
             MeshMaterial3d(palette[0].clone()),
-            Transform::default(),
+            Transform::from_translation(Vec3::from(world(cell.square.min(), 0.0))),
             Visibility::Hidden,
             HeatTile(i as u32),
         ));
