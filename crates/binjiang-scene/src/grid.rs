@@ -164,19 +164,21 @@ impl MergedGrid {
         let mut parts: Vec<GridPart> = Vec::new();
         let mut unknown = Vec::new();
         for code in codes {
-            let polys: Vec<Polygon> = subdistricts
+            let matching: Vec<&Subdistrict> =
+                subdistricts.iter().filter(|s| &s.code == code).collect();
+            let Some(first) = matching.first() else {
+                unknown.push(code.clone());
+                continue;
+            };
+            let polys: Vec<Polygon> = matching
                 .iter()
-                .filter(|s| &s.code == code)
-                .flat_map(|s| s.area.0.clone())
+                .flat_map(|s| s.area.0.iter().cloned())
                 .collect();
-            match subdistricts.iter().find(|s| &s.code == code) {
-                Some(s) => parts.push(GridPart {
-                    code: code.clone(),
-                    name: s.name.clone(),
-                    area: geo::unary_union(&polys),
-                }),
-                None => unknown.push(code.clone()),
-            }
+            parts.push(GridPart {
+                code: code.clone(),
+                name: first.name.clone(),
+                area: geo::unary_union(&polys),
+            });
         }
         (parts, unknown)
     }

@@ -96,7 +96,15 @@ impl Problems {
 
     /// Whether any problem is an error.
     pub fn has_errors(&self) -> bool {
-        self.items.iter().any(|p| p.severity == Severity::Error)
+        self.error_count() > 0
+    }
+
+    /// How many problems are errors.
+    pub fn error_count(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .count()
     }
 
     /// Every problem, in the order found.

@@ -23,11 +23,7 @@ pub fn load_scene(dir: &Path) -> anyhow::Result<Result<Scene, ExitCode>> {
             Ok(Ok(scene))
         }
         Err(LoadError::Invalid(problems)) => {
-            let errors = problems
-                .all()
-                .iter()
-                .filter(|p| p.severity == binjiang_scene::Severity::Error)
-                .count();
+            let errors = problems.error_count();
             eprint!("{problems}");
             eprintln!(
                 "{}: {errors} error(s); the scene is not valid",
