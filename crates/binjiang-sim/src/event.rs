@@ -32,6 +32,10 @@ pub enum EventKind {
     BackOnPatrol,
     /// A unit reached home after its shift.
     OffDuty,
+    /// An operator acknowledged an incident.
+    Acknowledged,
+    /// An operator took a unit off an incident part to send another.
+    Reassigned,
 }
 
 /// One event of the log.

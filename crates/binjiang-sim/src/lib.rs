@@ -22,5 +22,6 @@ pub use metrics::Metrics;
 pub use policy::{DispatchPolicy, MergedGrid, SeparateGrids};
 pub use routing::Router;
 pub use simulation::incident::{Incident, IncidentStatus, Need};
+pub use simulation::operator::OperatorError;
 pub use simulation::unit::{UnitStatus, UnitView};
 pub use simulation::{SimError, SimOptions, Simulation};

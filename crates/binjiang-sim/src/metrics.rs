@@ -193,7 +193,7 @@ impl Metrics {
                         }
                     }
                 }
-                EventKind::Finished | EventKind::Preempted => {
+                EventKind::Finished | EventKind::Preempted | EventKind::Reassigned => {
                     let u = e.unit.unwrap_or(0);
                     if let (Some(a), Some(s)) = (tally, busy_since.remove(&u)) {
                         a.busy_s += e.t - s;
@@ -217,7 +217,7 @@ impl Metrics {
                         a.duty_s += e.t - s;
                     }
                 }
-                EventKind::BackOnPatrol | EventKind::OffDuty => {}
+                EventKind::BackOnPatrol | EventKind::OffDuty | EventKind::Acknowledged => {}
             }
         }
         close_open_intervals(events, &mut agencies, &duty_since, &busy_since, end);

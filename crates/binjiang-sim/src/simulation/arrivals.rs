@@ -80,6 +80,7 @@ impl Simulation {
             source: source.unwrap_or(t.source),
             report_delay_s,
             reported_at: None,
+            acknowledged_at: None,
             closed_at: None,
             needs,
         });

@@ -239,21 +239,24 @@ impl Simulation {
 
     /// Takes unit `u` off its job; the job's part goes back to the queue.
     fn preempt(&mut self, u: u32) {
-        let now = self.now();
-        let unit = &mut self.units[u as usize];
-        let Some((j, k)) = unit.job.take() else {
+        let Some((j, k)) = self.release(u, EventKind::Preempted) else {
             return;
         };
-        unit.version += 1;
-        let (agency, from) = (unit.agency, unit.position(now));
         let need = &mut self.incidents[j as usize].needs[k];
         need.unit = None;
         need.dispatched_at = None;
-        self.log(
-            Event::at(now, EventKind::Preempted, from)
-                .incident(j)
-                .unit(u, agency),
-        );
         self.enqueue(j, k);
+    }
+
+    /// Takes unit `u` off its job, logging `why`; its pending arrival or finish becomes void.
+    /// Returns the (incident, part) it was serving. The caller says what the unit does next.
+    pub(super) fn release(&mut self, u: u32, why: EventKind) -> Option<(u32, usize)> {
+        let now = self.now();
+        let unit = &mut self.units[u as usize];
+        let (j, k) = unit.job.take()?;
+        unit.version += 1;
+        let (agency, from) = (unit.agency, unit.position(now));
+        self.log(Event::at(now, why, from).incident(j).unit(u, agency));
+        Some((j, k))
     }
 }

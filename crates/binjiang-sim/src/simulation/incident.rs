@@ -60,6 +60,8 @@ pub struct Incident {
     pub report_delay_s: f64,
     /// When the control room learnt of it.
     pub reported_at: Option<f64>,
+    /// When an operator acknowledged it.
+    pub acknowledged_at: Option<f64>,
     /// When it closed.
     pub closed_at: Option<f64>,
     /// One part per required agency.

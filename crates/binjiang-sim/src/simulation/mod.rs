@@ -9,6 +9,7 @@ mod arrivals;
 mod dispatch;
 pub mod incident;
 mod lifecycle;
+pub mod operator;
 pub mod unit;
 
 use crate::catalogue::{IncidentCatalogue, Source};
