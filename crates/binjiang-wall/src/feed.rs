@@ -48,6 +48,8 @@ pub struct IncidentMark {
     pub closed_at: Option<f64>,
     /// Agencies required, each with the unit serving it (if any) and whether it finished.
     pub parts: Vec<(Agency, Option<u32>, bool)>,
+    /// Whether an operator has acknowledged it.
+    pub acknowledged: bool,
 }
 
 impl IncidentMark {
@@ -104,7 +106,25 @@ pub struct WallState {
     pub new_urgent: Vec<u32>,
     /// The event log of the day so far (timelines of selected incidents).
     pub log: Vec<Event>,
+    /// Why the last operator command was refused, if it was.
+    pub refusal: Option<String>,
 }
+
+/// What an operator asks of an incident from the wall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorCommand {
+    /// Mark it as seen.
+    Acknowledge(u32),
+    /// Send this free unit (by index) for this agency's part.
+    Reassign(u32, Agency, u32),
+    /// Close it now.
+    Close(u32),
+}
+
+/// Commands from the panels, applied by the feed before the next step (in a live mode they
+/// would go to the server instead).
+#[derive(Resource, Debug, Default, Clone, PartialEq)]
+pub struct OperatorCommands(pub Vec<OperatorCommand>);
 
 /// The in-process simulation feeding the wall.
 #[derive(Resource)]
@@ -146,7 +166,25 @@ pub struct FeedPlugin;
 
 impl Plugin for FeedPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(PreUpdate, advance_embedded);
+        app.init_resource::<OperatorCommands>()
+            .add_systems(PreUpdate, (apply_commands, advance_embedded).chain());
+    }
+}
+
+/// Applies operators' commands to the embedded simulation; a refusal is shown on the wall.
+fn apply_commands(
+    mut commands: ResMut<OperatorCommands>,
+    feed: Option<ResMut<EmbeddedSim>>,
+    mut state: ResMut<WallState>,
+) {
+    let Some(mut feed) = feed else { return };
+    for c in commands.0.drain(..) {
+        let done = match c {
+            OperatorCommand::Acknowledge(i) => feed.sim.acknowledge(i),
+            OperatorCommand::Reassign(i, a, u) => feed.sim.reassign(i, a, u),
+            OperatorCommand::Close(i) => feed.sim.close(i),
+        };
+        state.refusal = done.err().map(|e| e.to_string());
     }
 }
 
@@ -160,9 +198,11 @@ fn advance_embedded(
     let Some(mut feed) = feed else { return };
     let step = (time.delta_secs_f64() * clock.speed).min(MAX_SIM_STEP_S);
     clock.sim_s = clock.sim_s.max(feed.sim.now()) + step;
-    let before = feed.sim.events().len();
     feed.sim.advance_to(clock.sim_s);
-    let fresh = &feed.sim.events()[before..];
+    // `state.log` is a prefix copy of the simulation's log: copy whatever is new since, the
+    // events of operators' commands included.
+    let copied = state.log.len().min(feed.sim.events().len());
+    let fresh = &feed.sim.events()[copied..];
     state.new_urgent = fresh
         .iter()
         .filter(|e| e.kind == EventKind::Reported)
@@ -201,6 +241,7 @@ fn marks(sim: &Simulation, now: f64) -> Vec<IncidentMark> {
                 .iter()
                 .map(|n| (n.agency, n.unit, n.finished_at.is_some()))
                 .collect(),
+            acknowledged: i.acknowledged_at.is_some(),
         })
         .collect()
 }
@@ -288,6 +329,54 @@ mod tests {
         let off: usize = state.kpis.agencies.values().map(|k| k.off_duty).sum();
         // property-south works 07:00-19:00; the other seven round the clock.
         assert_eq!((on_duty, off), (7, 1));
+    }
+
+    /// Commands from the panels reach the simulation, and refusals come back to the wall.
+    #[test]
+    fn operator_commands_reach_the_simulation_headless() {
+        let mut sim = tiny_sim(3600.0);
+        let id = sim
+            .sim
+            .inject(
+                "fight",
+                geo::Coord { x: 100.0, y: 300.0 },
+                Source::Hotline110,
+            )
+            .unwrap();
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .insert_resource(Clock {
+                sim_s: 3600.0,
+                speed: 0.0,
+            })
+            .insert_resource(sim.initial_state())
+            .insert_resource(sim)
+            .add_plugins(FeedPlugin);
+        app.world_mut()
+            .resource_mut::<OperatorCommands>()
+            .0
+            .push(OperatorCommand::Acknowledge(id));
+        app.update();
+        let state = app.world().resource::<WallState>();
+        assert!(state
+            .log
+            .iter()
+            .any(|e| e.kind == EventKind::Acknowledged && e.incident == Some(id)));
+        assert!(state.incidents.iter().any(|m| m.id == id && m.acknowledged));
+        app.world_mut()
+            .resource_mut::<OperatorCommands>()
+            .0
+            .extend([OperatorCommand::Close(id), OperatorCommand::Close(id)]);
+        app.update();
+        let state = app.world().resource::<WallState>();
+        assert!(state
+            .incidents
+            .iter()
+            .any(|m| m.id == id && m.closed_at.is_some()));
+        assert_eq!(
+            state.refusal.as_deref(),
+            Some(format!("incident #{id} is not open").as_str())
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::camera::{CameraMode, FlyTo};
 use crate::colours::{agency_rgb, priority_rgb};
-use crate::feed::{Clock, IncidentMark, WallState};
+use crate::feed::{Clock, IncidentMark, OperatorCommand, OperatorCommands, WallState};
 use crate::scene_view::Layers;
 use crate::SceneData;
 use bevy::prelude::*;
@@ -11,6 +11,7 @@ use bevy::window::PrimaryWindow;
 use bevy_egui::egui::{self, Align2, Color32, RichText};
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass};
 use binjiang_scene::{Agency, AssetKind};
+use binjiang_sim::{UnitStatus, UnitView};
 use geo::Coord;
 
 /// What the operator has selected.
@@ -260,7 +261,11 @@ fn queue_panel(
                 .max_height(320.0)
                 .show(ui, |ui| {
                     for m in open.iter().take(40) {
-                        let waiting = if m.waiting() { " · WAITING" } else { "" };
+                        let waiting = match (m.waiting(), m.acknowledged) {
+                            (true, _) => " · WAITING",
+                            (false, false) => " · new",
+                            (false, true) => "",
+                        };
                         let text = RichText::new(format!(
                             "P{} {}  {}{}",
                             m.priority,
@@ -293,6 +298,7 @@ fn details(
     state: Res<WallState>,
     mut selection: ResMut<Selection>,
     scene: Res<SceneData>,
+    mut commands: ResMut<OperatorCommands>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let mut open = *selection != Selection::None;
@@ -302,7 +308,10 @@ fn details(
         .anchor(Align2::LEFT_BOTTOM, [12.0, -150.0])
         .show(ctx, |ui| match *selection {
             Selection::Unit(u) => unit_details(ui, &state, u),
-            Selection::Incident(i) => incident_details(ui, &state, &scene.0, i),
+            Selection::Incident(i) => {
+                incident_details(ui, &state, &scene.0, i);
+                incident_actions(ui, &state, &scene.0, i, &mut commands.0);
+            }
             Selection::None => {}
         });
     if !open {
@@ -329,6 +338,74 @@ fn unit_details(ui: &mut egui::Ui, state: &WallState, u: u32) {
     ));
     if let Some(i) = v.incident {
         ui.label(format!("serving incident #{i}"));
+    }
+}
+
+/// Acknowledge, close, and per unfinished part a choice of free units of its agency.
+fn incident_actions(
+    ui: &mut egui::Ui,
+    state: &WallState,
+    scene: &binjiang_scene::Scene,
+    id: u32,
+    commands: &mut Vec<OperatorCommand>,
+) {
+    let Some(m) = state
+        .incidents
+        .iter()
+        .find(|m| m.id == id && m.closed_at.is_none())
+    else {
+        return;
+    };
+    ui.separator();
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(
+                !m.acknowledged,
+                egui::Button::new(if m.acknowledged {
+                    "acknowledged"
+                } else {
+                    "Acknowledge"
+                }),
+            )
+            .clicked()
+        {
+            commands.push(OperatorCommand::Acknowledge(id));
+        }
+        if ui.button("Close incident").clicked() {
+            commands.push(OperatorCommand::Close(id));
+        }
+    });
+    for (agency, current, _) in m.parts.iter().filter(|p| !p.2) {
+        let free: Vec<&UnitView> = state
+            .units
+            .iter()
+            .filter(|u| {
+                u.agency == *agency
+                    && u.status == UnitStatus::Patrolling
+                    && Some(u.index) != *current
+            })
+            .collect();
+        egui::ComboBox::from_id_salt(("send", id, agency.key()))
+            .selected_text(format!("send another {} unit…", agency_name(*agency)))
+            .show_ui(ui, |ui| {
+                for u in free {
+                    if ui
+                        .selectable_label(
+                            false,
+                            scene
+                                .units
+                                .get(u.index as usize)
+                                .map_or(u.id.as_str(), |s| s.id.as_str()),
+                        )
+                        .clicked()
+                    {
+                        commands.push(OperatorCommand::Reassign(id, *agency, u.index));
+                    }
+                }
+            });
+    }
+    if let Some(why) = &state.refusal {
+        ui.label(RichText::new(format!("refused: {why}")).color(Color32::from_rgb(255, 120, 120)));
     }
 }
 
@@ -455,6 +532,7 @@ mod tests {
             reported_at,
             closed_at: None,
             parts: vec![],
+            acknowledged: false,
         }
     }
 
