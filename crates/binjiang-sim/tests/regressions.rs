@@ -1,0 +1,183 @@
+//! One regression test per defect of issue #8 ("A dispatch core a control room can trust").
+//! Each failed on the core before the fix (see the commit that added this file).
+
+mod common;
+
+use binjiang_scene::{Agency, Mode, RoadGraph, Scene, Unit};
+use binjiang_sim::{EventKind, SimOptions, Simulation, Source};
+use common::*;
+
+/// The tiny river scene with its cleaners replaced: six foot cleaners on the south bank,
+/// close to the north bank as the crow flies, and one bike cleaner 700 m away on the north
+/// bank. `bridge` keeps or removes the only bridge (x = 900 m).
+fn cleaners_across_the_water(bridge: bool) -> (Scene, Simulation) {
+    let (mut scene, mut cat) = tiny();
+    for t in &mut cat.types {
+        t.per_day = 0.0;
+    }
+    let template = scene.units[0].clone();
+    scene.units.retain(|u| u.agency != Agency::Cleaning);
+    let unit = |id: &str, mode: Mode, x: f64, y: f64| Unit {
+        id: id.into(),
+        agency: Agency::Cleaning,
+        mode,
+        home: at(x, y),
+        patrol: vec![at(x, y), at(x + 50.0, y)],
+        ..template.clone()
+    };
+    for i in 0..6 {
+        let x = 100.0 + 50.0 * i as f64;
+        scene
+            .units
+            .push(unit(&format!("foot-south-{i}"), Mode::Foot, x, -300.0));
+    }
+    scene
+        .units
+        .push(unit("bike-north", Mode::Bike, 800.0, 300.0));
+    if !bridge {
+        scene.roads.retain(|r| r.id != "bridge");
+        scene.road_graph = RoadGraph::build(&scene.roads);
+    }
+    let sim = Simulation::new(&scene, cat, SimOptions::default()).unwrap();
+    (scene, sim)
+}
+
+#[test]
+fn defect_1_the_road_nearest_unit_is_found_beyond_six_straight_line_candidates() {
+    let (scene, mut sim) = cleaners_across_the_water(true);
+    sim.inject("bin_overflow", at(100.0, 290.0), Source::Sensor)
+        .unwrap();
+    let sent = events_of(&sim, EventKind::Dispatched);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].unit, Some(unit_index(&scene, "bike-north")));
+}
+
+#[test]
+fn defect_1_with_no_bridge_the_reachable_unit_goes_instead_of_queueing() {
+    let (scene, mut sim) = cleaners_across_the_water(false);
+    sim.inject("bin_overflow", at(100.0, 290.0), Source::Sensor)
+        .unwrap();
+    sim.advance_to(3600.0);
+    let sent = events_of(&sim, EventKind::Dispatched);
+    assert_eq!(sent.len(), 1, "{:?}", events_of(&sim, EventKind::Queued));
+    assert_eq!(sent[0].unit, Some(unit_index(&scene, "bike-north")));
+}
+
+#[test]
+fn defect_2_an_operator_cannot_send_a_unit_that_has_no_road_there() {
+    let (scene, mut sim) = cleaners_across_the_water(false);
+    let id = sim
+        .inject("bin_overflow", at(100.0, 290.0), Source::Sensor)
+        .unwrap();
+    let south = unit_index(&scene, "foot-south-0");
+    assert!(
+        sim.reassign(id, Agency::Cleaning, south).is_err(),
+        "a foot cleaner on the south bank would swim the river"
+    );
+}
+
+#[test]
+fn defect_2_a_point_is_never_joined_to_a_road_across_the_water() {
+    // Without South Street and the bridge, the south bank has no road at all: a bin there
+    // must not be served from the north-bank promenade by walking across the river.
+    let (mut scene, mut cat) = tiny();
+    for t in &mut cat.types {
+        t.per_day = 0.0;
+    }
+    scene
+        .roads
+        .retain(|r| r.id != "bridge" && r.id != "south-st");
+    scene.road_graph = RoadGraph::build(&scene.roads);
+    scene
+        .units
+        .retain(|u| u.id != "clean-south" && u.id != "police-south");
+    for u in scene.units.iter_mut().filter(|u| u.id == "property-south") {
+        u.home = at(800.0, 300.0);
+        u.patrol = vec![at(800.0, 300.0), at(900.0, 300.0)];
+    }
+    let mut sim = Simulation::new(&scene, cat, SimOptions::default()).unwrap();
+    let id = sim
+        .inject("bin_overflow", at(500.0, -300.0), Source::Sensor)
+        .unwrap();
+    sim.advance_to(3600.0);
+    assert!(
+        events_of(&sim, EventKind::Dispatched)
+            .iter()
+            .all(|e| e.incident != Some(id)),
+        "a cleaner was sent across the river"
+    );
+}
+
+#[test]
+fn defect_4_two_policies_see_the_same_on_scene_times() {
+    let durations = |policy: &str| {
+        let (scene, cat) = yangpu();
+        let mut sim = Simulation::new(
+            &scene,
+            cat,
+            SimOptions {
+                policy: policy.into(),
+                ..SimOptions::default()
+            },
+        )
+        .unwrap();
+        sim.advance_to(86_400.0);
+        let mut arrived = std::collections::HashMap::new();
+        let mut out = std::collections::BTreeMap::new();
+        for e in sim.events() {
+            let key = (e.incident, e.agency.map(|a| a.key()));
+            match e.kind {
+                EventKind::Arrived => {
+                    arrived.insert(key, e.t);
+                }
+                EventKind::Finished => {
+                    if let Some(a) = arrived.remove(&key) {
+                        out.insert(key, ((e.t - a) * 1000.0).round() as i64);
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    };
+    let (merged, separate) = (durations("merged-grid"), durations("separate-grids"));
+    let both: Vec<_> = merged.keys().filter(|k| separate.contains_key(k)).collect();
+    assert!(both.len() > 100, "{}", both.len());
+    let same = both.iter().filter(|k| merged[k] == separate[k]).count();
+    assert_eq!(same, both.len(), "on-scene times differ between policies");
+}
+
+#[test]
+fn defect_6_a_unit_passing_on_its_way_to_a_job_finds_litter() {
+    let (scene, mut sim) = quiet_tiny("merged-grid");
+    // clean-north walks from its promenade loop to the bin at (100, 290) along the
+    // promenade and up the lane at x = 100; the litter lies on that lane.
+    sim.inject("bin_overflow", at(100.0, 290.0), Source::Sensor)
+        .unwrap();
+    let t0 = sim.now();
+    sim.advance_to(t0 + 30.0);
+    let litter = sim
+        .inject("litter", at(100.0, 200.0), Source::Patrol)
+        .unwrap();
+    sim.advance_to(t0 + 3600.0);
+    let reported: Vec<_> = events_of(&sim, EventKind::Reported)
+        .into_iter()
+        .filter(|e| e.incident == Some(litter))
+        .collect();
+    assert_eq!(reported.len(), 1);
+    assert_eq!(reported[0].source, Some(Source::Patrol));
+    assert_eq!(reported[0].unit, Some(unit_index(&scene, "clean-north")));
+    assert!(reported[0].t < t0 + 600.0, "found at {}", reported[0].t);
+}
+
+#[test]
+fn defect_7_a_grid_with_no_cells_is_refused_not_a_panic() {
+    let (mut scene, cat) = tiny();
+    scene.grid.cells.clear();
+    let result = std::panic::catch_unwind(move || {
+        Simulation::new(&scene, cat, SimOptions::default()).map(|mut sim| {
+            sim.advance_to(86_400.0);
+        })
+    });
+    assert!(matches!(result, Ok(Err(_))), "panicked or ran");
+}
