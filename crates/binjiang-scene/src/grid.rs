@@ -5,7 +5,10 @@
 //! `separate-grids` policy can still tell where the old boundaries ran.
 
 use crate::layers::Subdistrict;
-use geo::{Area, BooleanOps, BoundingRect, Contains, Coord, MultiPolygon, Point, Polygon, Rect};
+use geo::{
+    Area, BooleanOps, BoundingRect, Contains, Coord, Distance, Euclidean, MultiPolygon, Point,
+    Polygon, Rect,
+};
 use std::collections::HashMap;
 
 /// Cells with less than this share of their square inside the grid are dropped as slivers.
@@ -156,6 +159,24 @@ impl MergedGrid {
         self.by_col_row.get(&(col, row)).copied()
     }
 
+    /// Index of the part (subdistrict) whose polygon holds `p`; off the grid, the part
+    /// nearest to it. Membership is the polygon's, not a cell's majority, so a point just
+    /// across a boundary inside a mostly-other cell still belongs where it is.
+    pub fn part_at(&self, p: Coord) -> Option<usize> {
+        let point = Point::from(p);
+        self.parts
+            .iter()
+            .position(|part| part.area.contains(&point))
+            .or_else(|| {
+                self.parts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, part)| (i, Euclidean.distance(&point, &part.area)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(i, _)| i)
+            })
+    }
+
     /// Builds the parts named by `codes` from the subdistrict layer; unknown codes are returned.
     pub fn parts_from(
         codes: &[String],
@@ -215,5 +236,13 @@ mod tests {
             g.contains(Coord { x: 599.0, y: 249.0 }) && !g.contains(Coord { x: 601.0, y: 10.0 })
         );
         assert!(g.cell_at(Coord { x: 700.0, y: 10.0 }).is_none());
+        // x = 350 lies in A's polygon; x = 365 in a cell A mostly holds, but in B's polygon.
+        assert_eq!(g.part_at(Coord { x: 350.0, y: 10.0 }), Some(0));
+        assert_eq!(g.part_at(Coord { x: 365.0, y: 10.0 }), Some(1));
+        assert_eq!(
+            g.part_at(Coord { x: 700.0, y: 10.0 }),
+            Some(1),
+            "off the grid: nearest"
+        );
     }
 }

@@ -182,11 +182,17 @@ impl RoadGraph {
 
     /// The closest segment usable by `mode` (any mode when `None`).
     pub fn snap(&self, p: Coord, mode: Option<Mode>) -> Option<Snap> {
+        self.snaps(p, mode).next()
+    }
+
+    /// Every segment usable by `mode` (any mode when `None`), closest first, lazily: a caller
+    /// that must refuse some attachments (never across water) takes the first it accepts.
+    pub fn snaps(&self, p: Coord, mode: Option<Mode>) -> impl Iterator<Item = Snap> + '_ {
         let query = Point::from(p);
         self.segments
             .nearest_neighbor_iter(&query)
-            .find(|s| mode.is_none_or(|m| self.edges[s.data as usize].modes.allows(m)))
-            .map(|s| {
+            .filter(move |s| mode.is_none_or(|m| self.edges[s.data as usize].modes.allows(m)))
+            .map(move |s| {
                 let point = match s.geom().closest_point(&Point::from(p)) {
                     Closest::Intersection(q) | Closest::SinglePoint(q) => q.0,
                     Closest::Indeterminate => s.geom().start,
@@ -197,6 +203,45 @@ impl RoadGraph {
                     distance_m: Euclidean.distance(Point::from(p), Point::from(point)),
                 }
             })
+    }
+
+    /// The strongly connected pieces of the network `mode` may use, directions respected
+    /// (one-way streets bind cars): within a piece every node reaches every other. Each piece
+    /// is its node ids ascending, largest piece first (ties: lowest first node id). A patrol
+    /// loop or a default deployment on one piece can always be driven.
+    pub fn strong_pieces_of(&self, mode: Mode) -> Vec<Vec<u32>> {
+        let mut g = petgraph::graph::DiGraph::<(), ()>::with_capacity(self.nodes.len(), 0);
+        for _ in 0..self.nodes.len() {
+            g.add_node(());
+        }
+        let mut used = vec![false; self.nodes.len()];
+        for e in &self.edges {
+            let (a, b) = (
+                petgraph::graph::NodeIndex::new(e.from as usize),
+                petgraph::graph::NodeIndex::new(e.to as usize),
+            );
+            if e.travel_time_s(mode, true).is_some() {
+                g.add_edge(a, b, ());
+            }
+            if e.travel_time_s(mode, false).is_some() {
+                g.add_edge(b, a, ());
+            }
+            if e.modes.allows(mode) {
+                used[e.from as usize] = true;
+                used[e.to as usize] = true;
+            }
+        }
+        let mut pieces: Vec<Vec<u32>> = petgraph::algo::tarjan_scc(&g)
+            .into_iter()
+            .map(|c| {
+                let mut v: Vec<u32> = c.into_iter().map(|n| n.index() as u32).collect();
+                v.sort_unstable();
+                v
+            })
+            .filter(|v| used[v[0] as usize])
+            .collect();
+        pieces.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
+        pieces
     }
 }
 
@@ -245,6 +290,22 @@ mod tests {
         let p = Coord { x: 50.0, y: 10.0 };
         assert!((g.snap(p, None).unwrap().distance_m - 10.0).abs() < 1e-9);
         assert!((g.snap(p, Some(Mode::Car)).unwrap().distance_m - 40.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn strong_pieces_respect_one_way_streets() {
+        // A one-way spur out of a two-way street: cars can leave along it but never come back,
+        // so its far end is a piece of its own for cars, while walkers join everything.
+        let mut spur = road("spur", &[(100.0, 0.0), (100.0, 100.0)], RoadClass::Street);
+        spur.oneway = true;
+        let roads = vec![
+            road("a", &[(0.0, 0.0), (100.0, 0.0)], RoadClass::Street),
+            spur,
+        ];
+        let g = RoadGraph::build(&roads);
+        assert_eq!(g.strong_pieces_of(Mode::Car), vec![vec![0, 1], vec![2]]);
+        assert_eq!(g.strong_pieces_of(Mode::Foot), vec![vec![0, 1, 2]]);
+        assert_eq!(g.pieces_of(Some(Mode::Car)), vec![vec![0, 1, 2]]);
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! A scene ships `incident_types.ron`; a what-if scenario can swap it. Nothing about a
 //! particular incident type is written in code.
 
-use binjiang_scene::{Agency, AssetKind, Scene};
+use crate::policy::DispatchRules;
+use crate::simulation::PRIORITIES;
+use binjiang_scene::{Agency, AssetKind, Location, Problems, Scene};
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// How an incident comes to the control room's attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -32,6 +35,25 @@ impl Source {
             Source::Hotline12345 => "hotline12345",
             Source::Patrol => "patrol",
         }
+    }
+
+    /// Every source.
+    pub const ALL: [Source; 5] = [
+        Source::Sensor,
+        Source::Camera,
+        Source::Hotline110,
+        Source::Hotline12345,
+        Source::Patrol,
+    ];
+
+    /// The source named `key`.
+    pub fn parse(key: &str) -> Option<Self> {
+        Source::ALL.into_iter().find(|s| s.key() == key)
+    }
+
+    /// The accepted names, for messages.
+    pub fn expected() -> String {
+        Source::ALL.map(|s| s.key()).join(", ")
     }
 }
 
@@ -82,40 +104,23 @@ pub struct IncidentType {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentCatalogue {
-    /// Default escalation time, minutes: closed sooner counts as handled "in the bud".
+    /// Default "in the bud" limit, minutes from arising to closing, for types that set none.
     pub escalate_after_min: f64,
-    /// A patrolling unit passing within this many metres discovers a patrol-sourced incident.
+    /// A unit passing within this many metres discovers a patrol-sourced incident.
     pub patrol_discovery_m: f64,
     /// Minutes after which an undiscovered patrol-sourced incident is phoned in to 12345.
     pub undiscovered_report_min: f64,
     /// Seconds between an incident arising and a sensor/camera/hotline report: (min, max).
     pub report_delay_s: (f64, f64),
+    /// How each agency's units are chosen (zone first, maximum travel); see `docs/dispatch.md`.
+    #[serde(default)]
+    pub dispatch: DispatchRules,
     /// The types.
     pub types: Vec<IncidentType>,
 }
 
-/// Something wrong with a catalogue.
-#[derive(Debug, thiserror::Error)]
-pub enum CatalogueError {
-    /// The RON did not parse.
-    #[error("incident_types.ron:{line}:{column}: {message}")]
-    Syntax {
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What the parser said.
-        message: String,
-    },
-    /// A type is inconsistent or refers to something the scene lacks.
-    #[error("incident_types.ron: type \"{key}\": {message}")]
-    Type {
-        /// The type's key.
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-}
+/// The catalogue's file in a scene folder.
+pub const CATALOGUE_FILE: &str = "incident_types.ron";
 
 /// Hourly weights of generated catalogues: quiet nights, busy afternoons and evenings.
 pub const DAYTIME_PROFILE: [f64; 24] = [
@@ -157,6 +162,7 @@ impl IncidentCatalogue {
             patrol_discovery_m: 40.0,
             undiscovered_report_min: 45.0,
             report_delay_s: (20.0, 90.0),
+            dispatch: DispatchRules::default(),
             types,
         }
     }
@@ -168,82 +174,219 @@ impl IncidentCatalogue {
         Ok(format!("{header}{body}\n"))
     }
 
-    /// Parses a catalogue from RON text.
-    pub fn from_ron(text: &str) -> Result<Self, CatalogueError> {
-        ron::from_str(text).map_err(|e| CatalogueError::Syntax {
-            line: e.span.start.line,
-            column: e.span.start.col,
-            message: e.code.to_string(),
+    /// Parses a catalogue from RON text; a syntax error names `file`, line and column.
+    pub fn from_ron(file: &str, text: &str) -> Result<Self, Problems> {
+        ron::from_str(text).map_err(|e| {
+            let mut problems = Problems::default();
+            problems.error(
+                file,
+                Location::Text {
+                    line: e.span.start.line,
+                    column: e.span.start.col,
+                },
+                e.code.to_string(),
+            );
+            problems
         })
     }
 
-    /// Checks the catalogue against a scene: every origin exists, every agency has units.
-    pub fn check(&self, scene: &Scene) -> Result<(), CatalogueError> {
-        for t in &self.types {
-            let err = |message: String| CatalogueError::Type {
-                key: t.key.clone(),
-                message,
-            };
-            if t.agencies.is_empty() {
-                return Err(err("needs at least one agency".into()));
-            }
-            if t.profile.len() != 24
-                || t.profile.iter().any(|w| !w.is_finite() || *w < 0.0)
-                || t.profile.iter().sum::<f64>() <= 0.0
-            {
-                return Err(err(
-                    "profile must be 24 non-negative hourly weights, not all zero".into(),
-                ));
-            }
-            if !(t.per_day.is_finite() && t.per_day >= 0.0) {
-                return Err(err(format!(
-                    "per_day {} must be a non-negative number",
-                    t.per_day
-                )));
-            }
-            let (a, m, b) = t.on_scene_min;
-            if !(a > 0.0 && a <= m && m <= b && b.is_finite()) {
-                return Err(err(format!(
-                    "on_scene_min {:?} must be (min <= mode <= max), all > 0",
-                    t.on_scene_min
-                )));
-            }
-            for agency in &t.agencies {
-                if !scene.units.iter().any(|u| u.agency == *agency) {
-                    return Err(err(format!(
-                        "agency \"{agency}\" has no units in the scene"
-                    )));
-                }
-            }
-            self.check_origin(t, scene).map_err(err)?;
+    /// Reads, parses and checks the catalogue at `path` against `scene`: every problem at
+    /// once, each naming the file and the type or setting.
+    pub fn load(path: &Path, scene: &Scene) -> Result<Self, Problems> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let mut problems = Problems::default();
+            problems.error(&file, Location::File, format!("cannot read: {e}"));
+            problems
+        })?;
+        let catalogue = Self::from_ron(&file, &text)?;
+        let problems = catalogue.check(&file, scene);
+        if problems.has_errors() {
+            Err(problems)
+        } else {
+            Ok(catalogue)
         }
-        Ok(())
     }
 
-    fn check_origin(&self, t: &IncidentType, scene: &Scene) -> Result<(), String> {
-        match &t.origin {
-            Origin::Asset(kind) | Origin::NearAsset(kind, _) => {
-                let k = AssetKind::parse(kind).ok_or_else(|| {
-                    format!(
-                        "unknown asset kind \"{kind}\" (expected one of: {})",
-                        AssetKind::expected()
-                    )
-                })?;
-                if !scene.assets.iter().any(|a| a.kind == k) {
-                    return Err(format!("the scene has no \"{kind}\" assets"));
+    /// Every problem of the catalogue against a scene, all at once, each naming `file` and
+    /// the type or setting (errors make it unusable; warnings say where a figure cannot mean
+    /// what its author likely meant).
+    pub fn check(&self, file: &str, scene: &Scene) -> Problems {
+        let mut p = Problems::default();
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        if !positive(self.escalate_after_min) {
+            p.error(
+                file,
+                setting("escalate_after_min"),
+                "must be a positive number of minutes",
+            );
+        }
+        if !(self.patrol_discovery_m.is_finite() && self.patrol_discovery_m >= 0.0) {
+            p.error(
+                file,
+                setting("patrol_discovery_m"),
+                "must be a non-negative number of metres",
+            );
+        }
+        if !positive(self.undiscovered_report_min) {
+            p.error(
+                file,
+                setting("undiscovered_report_min"),
+                "must be a positive number of minutes",
+            );
+        }
+        let (lo, hi) = self.report_delay_s;
+        if !(lo.is_finite() && hi.is_finite() && 0.0 <= lo && lo <= hi) {
+            p.error(
+                file,
+                setting("report_delay_s"),
+                format!("({lo}, {hi}) must be (min <= max), both >= 0"),
+            );
+        }
+        for (agency, rule) in &self.dispatch.0 {
+            for (name, v) in [
+                ("zone_first_s", rule.zone_first_s),
+                ("max_travel_s", rule.max_travel_s),
+            ] {
+                if v.is_some_and(|v| !positive(v)) {
+                    p.error(
+                        file,
+                        setting(&format!("dispatch.{agency}.{name}")),
+                        "must be a positive number of seconds",
+                    );
                 }
             }
-            Origin::NearLandmark(_) if !scene.buildings.iter().any(|b| b.landmark) => {
-                return Err("the scene has no landmarks".into())
-            }
-            _ => {}
         }
-        Ok(())
+        let mut seen = std::collections::HashSet::new();
+        for t in &self.types {
+            if !seen.insert(t.key.as_str()) {
+                p.error(file, type_at(&t.key), "key used by an earlier type");
+            }
+            self.check_type(t, file, scene, &mut p);
+        }
+        p
+    }
+
+    fn check_type(&self, t: &IncidentType, file: &str, scene: &Scene, p: &mut Problems) {
+        let mut errors = Vec::new();
+        if t.key.trim().is_empty() {
+            errors.push("key must not be empty".to_owned());
+        }
+        if t.agencies.is_empty() {
+            errors.push("needs at least one agency".into());
+        }
+        for (i, agency) in t.agencies.iter().enumerate() {
+            if t.agencies[..i].contains(agency) {
+                errors.push(format!("agency \"{agency}\" listed twice"));
+            } else if !scene.units.iter().any(|u| u.agency == *agency) {
+                errors.push(format!("agency \"{agency}\" has no units in the scene"));
+            }
+        }
+        if !(1..=PRIORITIES).contains(&t.priority) {
+            errors.push(format!(
+                "priority {} must be 1 (urgent) to {PRIORITIES} (routine)",
+                t.priority
+            ));
+        }
+        if t.profile.len() != 24
+            || t.profile.iter().any(|w| !w.is_finite() || *w < 0.0)
+            || t.profile.iter().sum::<f64>() <= 0.0
+        {
+            errors.push("profile must be 24 non-negative hourly weights, not all zero".into());
+        }
+        if !(t.per_day.is_finite() && t.per_day >= 0.0) {
+            errors.push(format!(
+                "per_day {} must be a non-negative number",
+                t.per_day
+            ));
+        }
+        let (a, m, b) = t.on_scene_min;
+        if !(a > 0.0 && a <= m && m <= b && b.is_finite()) {
+            errors.push(format!(
+                "on_scene_min {:?} must be (min <= mode <= max), all > 0",
+                t.on_scene_min
+            ));
+        }
+        if let Some(limit) = t
+            .escalate_after_min
+            .filter(|l| !(l.is_finite() && *l > 0.0))
+        {
+            errors.push(format!(
+                "escalate_after_min {limit} must be a positive number of minutes"
+            ));
+        }
+        if let Err(message) = check_origin(&t.origin, scene) {
+            errors.push(message);
+        }
+        for message in errors {
+            p.error(file, type_at(&t.key), message);
+        }
+        let limit = t.escalate_after_min.unwrap_or(self.escalate_after_min);
+        if limit.is_finite() && m.is_finite() && limit < m {
+            p.warning(
+                file,
+                type_at(&t.key),
+                format!("its \"in the bud\" limit ({limit} min) is below its typical on-scene time ({m} min): most can never count; set escalate_after_min for the type"),
+            );
+        }
+    }
+
+    /// The "in the bud" limit of type `ti`, seconds from arising to closing.
+    pub fn in_bud_limit_s(&self, ti: usize) -> f64 {
+        self.types
+            .get(ti)
+            .and_then(|t| t.escalate_after_min)
+            .unwrap_or(self.escalate_after_min)
+            * 60.0
     }
 
     /// Index of a type by key.
     pub fn index_of(&self, key: &str) -> Option<usize> {
         self.types.iter().position(|t| t.key == key)
+    }
+}
+
+fn setting(id: &str) -> Location {
+    Location::Item {
+        kind: "setting",
+        id: id.to_owned(),
+    }
+}
+
+fn type_at(key: &str) -> Location {
+    Location::Item {
+        kind: "type",
+        id: key.to_owned(),
+    }
+}
+
+/// Whether incidents of `origin` can be placed in `scene`.
+fn check_origin(origin: &Origin, scene: &Scene) -> Result<(), String> {
+    match origin {
+        Origin::Asset(kind) | Origin::NearAsset(kind, _) => {
+            let k = AssetKind::parse(kind).ok_or_else(|| {
+                format!(
+                    "unknown asset kind \"{kind}\" (expected one of: {})",
+                    AssetKind::expected()
+                )
+            })?;
+            if !scene.assets.iter().any(|a| a.kind == k) {
+                return Err(format!("the scene has no \"{kind}\" assets"));
+            }
+        }
+        Origin::NearLandmark(_) if !scene.buildings.iter().any(|b| b.landmark) => {
+            return Err("the scene has no landmarks".into())
+        }
+        Origin::AnyCell if scene.grid.cells.is_empty() => {
+            return Err("AnyCell needs a grid with cells; this scene's grid has none".into())
+        }
+        _ => {}
+    }
+    match origin {
+        Origin::NearAsset(_, r) | Origin::NearLandmark(r) if !(r.is_finite() && *r >= 0.0) => Err(
+            format!("radius {r} must be a non-negative number of metres"),
+        ),
+        _ => Ok(()),
     }
 }
 
@@ -268,6 +411,6 @@ mod tests {
         let cat = IncidentCatalogue::generated(vec![t]);
         let text = cat.to_ron("written by a test\nsecond line").unwrap();
         assert!(text.starts_with("// written by a test\n// second line\n"));
-        assert_eq!(IncidentCatalogue::from_ron(&text).unwrap(), cat);
+        assert_eq!(IncidentCatalogue::from_ron("t.ron", &text).unwrap(), cat);
     }
 }

@@ -1,10 +1,11 @@
 //! Joint-dispatch simulation of a riverfront grid: the heart of Binjiang.
 //!
-//! Units of six agencies patrol their loops; incidents arise from a data-driven catalogue,
-//! are reported by sensors, cameras, hotlines or passing patrols, and are dispatched, one
-//! ticket per incident, to the nearest available unit of every agency they need, by road
-//! travel time. A discrete-event core makes runs fast and byte-for-byte reproducible.
-//! The simulation knows nothing of rendering, servers or files: it advances and emits events.
+//! Units of six agencies patrol their loops; incidents arise from a data-driven catalogue (or
+//! a recorded list, or reports from outside), are reported by sensors, cameras, hotlines or
+//! passing units, and are dispatched, one ticket per incident, to the best available unit of
+//! every agency they need by road travel time, found exactly, under a typed policy. A
+//! discrete-event core makes runs fast and byte-for-byte reproducible. The simulation knows
+//! nothing of rendering, servers or files: it advances and emits typed events.
 
 pub mod catalogue;
 pub mod event;
@@ -15,13 +16,17 @@ pub mod route;
 pub mod routing;
 pub mod scheduler;
 pub mod simulation;
+pub mod source;
 
-pub use catalogue::{IncidentCatalogue, IncidentType, Origin, Source};
-pub use event::{Event, EventKind};
-pub use metrics::Metrics;
-pub use policy::{DispatchPolicy, MergedGrid, SeparateGrids};
+pub use catalogue::{IncidentCatalogue, IncidentType, Origin, Source, CATALOGUE_FILE};
+pub use event::{Event, EventKind, Name, QueueReason, What, WithdrawReason};
+pub use metrics::{IncidentKpis, Metrics, MetricsFold};
+pub use policy::{
+    AgencyRule, DispatchPolicy, DispatchRules, MergedDispatch, PolicyKind, Rank, SeparateDispatch,
+};
 pub use routing::Router;
 pub use simulation::incident::{Incident, IncidentStatus, Need};
-pub use simulation::operator::OperatorError;
+pub use simulation::operator::{Command, Operator, OperatorError};
 pub use simulation::unit::{UnitStatus, UnitView};
-pub use simulation::{SimError, SimOptions, Simulation};
+pub use simulation::{SimError, SimOptions, Simulation, PRIORITIES};
+pub use source::{parse_recorded, IncidentSource, Input, InputRecord, Place, Report, ReportError};

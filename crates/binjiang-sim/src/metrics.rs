@@ -1,20 +1,25 @@
-//! Control-room figures computed from the event log alone.
+//! Control-room figures computed from the event log alone, folded one event at a time.
 //!
 //! Like A/B Street's analytics, nothing here is a counter sprinkled through the engine: feed
-//! it the events (from a run, a file, or the live service) and the catalogue, get the figures.
+//! a [`MetricsFold`] the events (from a run, a file, or the live service) as they come, and
+//! ask it for the figures at any time. Every figure's exact definition is in `docs/kpis.md`;
+//! one rule holds for every response figure: each *reported* incident counts, and one not
+//! reached by the end counts as never reached — it fails every time target and sorts last,
+//! so a percentile that lands on it is `null` ("not reached within the run").
 
 use crate::catalogue::IncidentCatalogue;
-use crate::event::{Event, EventKind};
+use crate::event::{Event, Name, QueueReason, What};
 use binjiang_scene::Agency;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// A unit counts as "on site within 3 minutes" below this many seconds after the report.
+/// "On site within 3 minutes" of the report: the control room's benchmark.
 pub const ON_SITE_S: f64 = 180.0;
-/// Street-cleaning incidents should be closed within this many seconds of the report.
+/// Street-cleaning incidents should be closed within 10 minutes of the report.
 pub const CLEANED_S: f64 = 600.0;
 
-/// p50 / p90 / p99 of a set of durations, seconds (`None` when empty).
+/// p50 / p90 / p99 of a set of durations, seconds (`None`: no values, or the rank falls on
+/// one that never ended within the run).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Percentiles {
     /// Median.
@@ -26,7 +31,7 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    /// Nearest-rank percentiles of `values`.
+    /// Nearest-rank percentiles of `values` (infinite values: never ended).
     pub fn of(values: &mut [f64]) -> Self {
         values.sort_by(f64::total_cmp);
         let rank = |q: f64| -> Option<f64> {
@@ -34,7 +39,8 @@ impl Percentiles {
                 return None;
             }
             let r = (q * values.len() as f64).ceil() as usize;
-            Some(round1(values[r.clamp(1, values.len()) - 1]))
+            let v = values[r.clamp(1, values.len()) - 1];
+            v.is_finite().then(|| round1(v))
         };
         Percentiles {
             p50: rank(0.50),
@@ -44,10 +50,41 @@ impl Percentiles {
     }
 }
 
+/// The incident figures of a set of incidents (the whole run, a subdistrict, a type).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IncidentKpis {
+    /// Incidents that arose.
+    pub incidents: usize,
+    /// Of which reported to the control room.
+    pub reported: usize,
+    /// Closed.
+    pub closed: usize,
+    /// Not closed at the end (reported or not).
+    pub open_at_end: usize,
+    /// Reported, but no unit on site by the end.
+    pub unreached: usize,
+    /// Arising → report (detection), over reported incidents.
+    pub detection_s: Percentiles,
+    /// Report → first unit on site.
+    pub first_on_site_s: Percentiles,
+    /// Report → every required agency on site ("on site" for joint incidents).
+    pub response_s: Percentiles,
+    /// Share of reported incidents with every required agency on site within 3 minutes.
+    pub on_site_3min_share: Option<f64>,
+    /// Share of reported incidents with a first unit on site within 3 minutes.
+    pub first_on_site_3min_share: Option<f64>,
+    /// Share of reported street-cleaning incidents closed within 10 minutes of the report.
+    pub cleaned_10min_share: Option<f64>,
+    /// Share of incidents closed within their type's "in the bud" limit of arising.
+    pub in_the_bud_share: Option<f64>,
+    /// Report → closed.
+    pub report_to_close_s: Percentiles,
+}
+
 /// Figures of one agency.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AgencyMetrics {
-    /// Units that worked at all.
+    /// Units that came on duty.
     pub units: usize,
     /// Dispatches.
     pub dispatches: usize,
@@ -55,301 +92,416 @@ pub struct AgencyMetrics {
     pub utilisation: f64,
     /// Dispatch → arrival.
     pub dispatch_to_arrival_s: Percentiles,
-    /// Report → arrival.
+    /// Report → this agency's unit on site, over its parts of reported incidents.
     pub response_s: Percentiles,
-    /// p90 of report → arrival, seconds.
-    pub response_p90_s: Option<f64>,
+    /// Share of its parts of reported incidents on site within 3 minutes.
+    pub on_site_3min_share: Option<f64>,
+    /// Queued → dequeued, over every spell in the queue (still waiting: never).
+    pub queue_wait_s: Percentiles,
     /// Longest queue of waiting parts.
     pub max_queue: usize,
-}
-
-/// Figures of one incident type.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct TypeMetrics {
-    /// Incidents that arose.
-    pub incidents: usize,
-    /// Of which closed.
-    pub closed: usize,
-    /// Report → first arrival.
-    pub response_s: Percentiles,
-    /// Report → closed.
-    pub report_to_close_s: Percentiles,
+    /// Parts queued because no free unit could arrive within the maximum travel time.
+    pub queued_beyond_max_travel: usize,
+    /// Parts queued because no free unit had a road there.
+    pub queued_unreachable: usize,
 }
 
 /// The figures of a run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Metrics {
-    /// Incidents that arose.
-    pub incidents: usize,
-    /// Reported to the control room.
-    pub reported: usize,
-    /// Closed.
-    pub closed: usize,
-    /// Still open (reported or not) at the end.
-    pub open_at_end: usize,
-    /// Report → first unit on site: p50.
+    /// The whole grid.
+    #[serde(flatten)]
+    pub all: IncidentKpis,
+    /// Report → every required agency on site: p50 (as `all.response_s`).
     pub response_p50_s: Option<f64>,
-    /// Report → first unit on site: p90.
+    /// p90 of the same.
     pub response_p90_s: Option<f64>,
-    /// Report → first unit on site: p99.
+    /// p99 of the same.
     pub response_p99_s: Option<f64>,
-    /// Share of reported incidents with a unit on site within 3 minutes of the report.
-    pub on_site_3min_share: Option<f64>,
-    /// Share of street-cleaning incidents closed within 10 minutes of the report.
-    pub cleaned_10min_share: Option<f64>,
-    /// Share of incidents closed before their escalation time ("handled in the bud").
-    pub in_the_bud_share: Option<f64>,
+    /// Queued → dequeued, every agency.
+    pub queue_wait_s: Percentiles,
     /// Preemptions.
     pub preemptions: usize,
     /// Longest queue of any agency.
     pub max_queue: usize,
     /// Per agency.
     pub per_agency: BTreeMap<String, AgencyMetrics>,
-    /// Per incident type.
-    pub per_type: BTreeMap<String, TypeMetrics>,
-    /// Incidents that arose per grid cell index (cells with none are left out).
-    pub per_cell: BTreeMap<u32, usize>,
+    /// Per subdistrict code (the polygon holding the incident).
+    pub per_subdistrict: BTreeMap<String, IncidentKpis>,
+    /// Per incident type key.
+    pub per_type: BTreeMap<String, IncidentKpis>,
+    /// Incidents that arose per grid cell id (cells with none are left out).
+    pub per_cell: BTreeMap<String, usize>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Clone)]
 struct Ticket {
-    incident_type: usize,
+    incident_type: Name,
+    subdistrict: Name,
+    agencies: Vec<Agency>,
     arose: f64,
     reported: Option<f64>,
-    first_arrival: Option<f64>,
+    /// First arrival of each agency.
+    arrivals: Vec<(Agency, f64)>,
     closed: Option<f64>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct AgencyTally {
-    units: std::collections::BTreeSet<u32>,
+    units: BTreeSet<Name>,
     dispatches: usize,
     dispatch_to_arrival: Vec<f64>,
-    response: Vec<f64>,
     busy_s: f64,
     duty_s: f64,
     queue: usize,
     max_queue: usize,
+    queue_waits: Vec<f64>,
+    beyond_max_travel: usize,
+    unreachable: usize,
+}
+
+/// The figures of a log so far, kept up to date one event at a time.
+#[derive(Debug, Clone)]
+pub struct MetricsFold {
+    /// (street cleaning, "in the bud" limit in seconds) by type key.
+    types: HashMap<Name, (bool, f64)>,
+    tickets: BTreeMap<u32, Ticket>,
+    agencies: BTreeMap<Agency, AgencyTally>,
+    dispatched_at: HashMap<(u32, Name), f64>,
+    queued_since: HashMap<(u32, Agency), f64>,
+    duty_since: HashMap<Name, (Agency, f64)>,
+    busy_since: HashMap<Name, (Agency, f64)>,
+    preemptions: usize,
+    per_cell: BTreeMap<String, usize>,
+}
+
+impl MetricsFold {
+    /// An empty fold for logs of runs with `catalogue`.
+    pub fn new(catalogue: &IncidentCatalogue) -> Self {
+        let types = catalogue
+            .types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                (
+                    Name::from(t.key.as_str()),
+                    (t.street_cleaning, catalogue.in_bud_limit_s(i)),
+                )
+            })
+            .collect();
+        MetricsFold {
+            types,
+            tickets: BTreeMap::new(),
+            agencies: BTreeMap::new(),
+            dispatched_at: HashMap::new(),
+            queued_since: HashMap::new(),
+            duty_since: HashMap::new(),
+            busy_since: HashMap::new(),
+            preemptions: 0,
+            per_cell: BTreeMap::new(),
+        }
+    }
+
+    /// Folds every event of `events`.
+    pub fn extend<'a>(&mut self, events: impl IntoIterator<Item = &'a Event>) {
+        for e in events {
+            self.push(e);
+        }
+    }
+
+    /// Folds one event.
+    pub fn push(&mut self, e: &Event) {
+        let t = e.t;
+        match &e.what {
+            What::Arose {
+                incident,
+                incident_type,
+                subdistrict,
+                cell,
+                agencies,
+                ..
+            } => {
+                self.tickets.insert(
+                    *incident,
+                    Ticket {
+                        incident_type: incident_type.clone(),
+                        subdistrict: subdistrict.clone(),
+                        agencies: agencies.clone(),
+                        arose: t,
+                        reported: None,
+                        arrivals: Vec::new(),
+                        closed: None,
+                    },
+                );
+                if let Some(c) = cell {
+                    *self.per_cell.entry(c.to_string()).or_default() += 1;
+                }
+            }
+            What::Reported { incident, .. } => {
+                if let Some(k) = self.tickets.get_mut(incident) {
+                    k.reported = Some(t);
+                }
+            }
+            What::Queued {
+                incident,
+                agency,
+                reason,
+            } => {
+                self.queued_since.insert((*incident, *agency), t);
+                let a = self.agencies.entry(*agency).or_default();
+                a.queue += 1;
+                a.max_queue = a.max_queue.max(a.queue);
+                match reason {
+                    QueueReason::BeyondMaxTravel => a.beyond_max_travel += 1,
+                    QueueReason::Unreachable => a.unreachable += 1,
+                    QueueReason::NoUnitFree | QueueReason::Preempted => {}
+                }
+            }
+            What::Dequeued { incident, agency }
+            | What::Withdrawn {
+                incident, agency, ..
+            } => {
+                let since = self.queued_since.remove(&(*incident, *agency));
+                let a = self.agencies.entry(*agency).or_default();
+                a.queue = a.queue.saturating_sub(1);
+                if let (What::Dequeued { .. }, Some(s)) = (&e.what, since) {
+                    a.queue_waits.push(t - s);
+                }
+            }
+            What::Dispatched {
+                incident,
+                agency,
+                unit,
+                ..
+            } => {
+                self.dispatched_at.insert((*incident, unit.clone()), t);
+                self.busy_since.entry(unit.clone()).or_insert((*agency, t));
+                self.agencies.entry(*agency).or_default().dispatches += 1;
+            }
+            What::Arrived {
+                incident,
+                agency,
+                unit,
+            } => {
+                if let Some(k) = self.tickets.get_mut(incident) {
+                    if !k.arrivals.iter().any(|(a, _)| a == agency) {
+                        k.arrivals.push((*agency, t));
+                    }
+                }
+                if let Some(d) = self.dispatched_at.remove(&(*incident, unit.clone())) {
+                    let a = self.agencies.entry(*agency).or_default();
+                    a.dispatch_to_arrival.push(t - d);
+                }
+            }
+            What::Finished { agency, unit, .. }
+            | What::Preempted { agency, unit, .. }
+            | What::Reassigned { agency, unit, .. } => {
+                if let Some((_, s)) = self.busy_since.remove(unit) {
+                    self.agencies.entry(*agency).or_default().busy_s += t - s;
+                }
+                self.preemptions += usize::from(matches!(e.what, What::Preempted { .. }));
+            }
+            What::Closed { incident, .. } => {
+                if let Some(k) = self.tickets.get_mut(incident) {
+                    k.closed = Some(t);
+                }
+            }
+            What::ShiftStarted { unit, agency } => {
+                self.duty_since.insert(unit.clone(), (*agency, t));
+                self.agencies
+                    .entry(*agency)
+                    .or_default()
+                    .units
+                    .insert(unit.clone());
+            }
+            What::ShiftEnded { unit, agency } => {
+                if let Some((_, s)) = self.duty_since.remove(unit) {
+                    self.agencies.entry(*agency).or_default().duty_s += t - s;
+                }
+            }
+            What::BackOnPatrol { .. } | What::OffDuty { .. } | What::Acknowledged { .. } => {}
+        }
+    }
+
+    /// The figures of the log so far, as of `end` seconds.
+    pub fn summary(&self, end: f64) -> Metrics {
+        let all: Vec<&Ticket> = self.tickets.values().collect();
+        let mut per_subdistrict: BTreeMap<String, Vec<&Ticket>> = BTreeMap::new();
+        let mut per_type: BTreeMap<String, Vec<&Ticket>> = self
+            .types
+            .keys()
+            .map(|k| (k.to_string(), Vec::new()))
+            .collect();
+        for k in &all {
+            per_subdistrict
+                .entry(k.subdistrict.to_string())
+                .or_default()
+                .push(k);
+            per_type
+                .entry(k.incident_type.to_string())
+                .or_default()
+                .push(k);
+        }
+        let kpis = self.kpis(&all);
+        let mut waits: Vec<f64> = Vec::new();
+        let mut m = Metrics {
+            response_p50_s: kpis.response_s.p50,
+            response_p90_s: kpis.response_s.p90,
+            response_p99_s: kpis.response_s.p99,
+            all: kpis,
+            preemptions: self.preemptions,
+            per_subdistrict: per_subdistrict
+                .into_iter()
+                .map(|(k, v)| (k, self.kpis(&v)))
+                .collect(),
+            per_type: per_type
+                .into_iter()
+                .map(|(k, v)| (k, self.kpis(&v)))
+                .collect(),
+            per_cell: self.per_cell.clone(),
+            ..Metrics::default()
+        };
+        for (agency, tally) in &self.agencies {
+            let mut tally_waits = tally.queue_waits.clone();
+            tally_waits.extend(
+                self.queued_since
+                    .keys()
+                    .filter(|(_, a)| a == agency)
+                    .map(|_| f64::INFINITY),
+            );
+            waits.extend(&tally_waits);
+            let (mut response, on_site) = self.agency_response(*agency);
+            let parts = response.len();
+            m.max_queue = m.max_queue.max(tally.max_queue);
+            m.per_agency.insert(
+                agency.key().to_owned(),
+                AgencyMetrics {
+                    units: tally.units.len(),
+                    dispatches: tally.dispatches,
+                    utilisation: self.utilisation(*agency, tally, end),
+                    dispatch_to_arrival_s: Percentiles::of(&mut tally.dispatch_to_arrival.clone()),
+                    response_s: Percentiles::of(&mut response),
+                    on_site_3min_share: share(on_site, parts),
+                    queue_wait_s: Percentiles::of(&mut tally_waits),
+                    max_queue: tally.max_queue,
+                    queued_beyond_max_travel: tally.beyond_max_travel,
+                    queued_unreachable: tally.unreachable,
+                },
+            );
+        }
+        m.queue_wait_s = Percentiles::of(&mut waits);
+        m
+    }
+
+    /// Report → this agency's arrival over its parts of reported incidents, and how many
+    /// were within 3 minutes.
+    fn agency_response(&self, agency: Agency) -> (Vec<f64>, usize) {
+        let times: Vec<f64> = self
+            .tickets
+            .values()
+            .filter(|k| k.agencies.contains(&agency))
+            .filter_map(|k| {
+                let r = k.reported?;
+                Some(
+                    k.arrivals
+                        .iter()
+                        .find(|(a, _)| *a == agency)
+                        .map_or(f64::INFINITY, |(_, t)| t - r),
+                )
+            })
+            .collect();
+        let within = times.iter().filter(|t| **t <= ON_SITE_S).count();
+        (times, within)
+    }
+
+    fn utilisation(&self, agency: Agency, tally: &AgencyTally, end: f64) -> f64 {
+        let open = |m: &HashMap<Name, (Agency, f64)>| -> f64 {
+            m.values()
+                .filter(|(a, _)| *a == agency)
+                .map(|(_, s)| end - s)
+                .sum()
+        };
+        let duty = tally.duty_s + open(&self.duty_since);
+        let busy = tally.busy_s + open(&self.busy_since);
+        if duty > 0.0 {
+            round3(busy / duty)
+        } else {
+            0.0
+        }
+    }
+
+    fn kpis(&self, tickets: &[&Ticket]) -> IncidentKpis {
+        let reported: Vec<&&Ticket> = tickets.iter().filter(|k| k.reported.is_some()).collect();
+        let since_report = |k: &Ticket, t: Option<f64>| match (k.reported, t) {
+            (Some(r), Some(t)) => t - r,
+            _ => f64::INFINITY,
+        };
+        let mut detection: Vec<f64> = reported
+            .iter()
+            .filter_map(|k| Some(k.reported? - k.arose))
+            .collect();
+        let mut first: Vec<f64> = reported
+            .iter()
+            .map(|k| {
+                let t = k.arrivals.iter().map(|(_, t)| *t).reduce(f64::min);
+                since_report(k, t)
+            })
+            .collect();
+        let mut all_on_site: Vec<f64> = reported
+            .iter()
+            .map(|k| {
+                let every = k
+                    .agencies
+                    .iter()
+                    .all(|a| k.arrivals.iter().any(|(b, _)| a == b));
+                let t = every
+                    .then(|| k.arrivals.iter().map(|(_, t)| *t).reduce(f64::max))
+                    .flatten();
+                since_report(k, t)
+            })
+            .collect();
+        let mut to_close: Vec<f64> = reported.iter().map(|k| since_report(k, k.closed)).collect();
+        let within = |v: &[f64], limit: f64| v.iter().filter(|t| **t <= limit).count();
+        let cleaning: Vec<&&&Ticket> = reported
+            .iter()
+            .filter(|k| self.types.get(&k.incident_type).is_some_and(|t| t.0))
+            .collect();
+        let cleaned = cleaning
+            .iter()
+            .filter(|k| since_report(k, k.closed) <= CLEANED_S)
+            .count();
+        let in_bud = tickets
+            .iter()
+            .filter(|k| {
+                let limit = self.types.get(&k.incident_type).map_or(0.0, |t| t.1);
+                k.closed.is_some_and(|c| c - k.arose <= limit)
+            })
+            .count();
+        let closed = tickets.iter().filter(|k| k.closed.is_some()).count();
+        IncidentKpis {
+            incidents: tickets.len(),
+            reported: reported.len(),
+            closed,
+            open_at_end: tickets.len() - closed,
+            unreached: first.iter().filter(|t| t.is_infinite()).count(),
+            on_site_3min_share: share(within(&all_on_site, ON_SITE_S), reported.len()),
+            first_on_site_3min_share: share(within(&first, ON_SITE_S), reported.len()),
+            cleaned_10min_share: share(cleaned, cleaning.len()),
+            in_the_bud_share: share(in_bud, tickets.len()),
+            detection_s: Percentiles::of(&mut detection),
+            first_on_site_s: Percentiles::of(&mut first),
+            response_s: Percentiles::of(&mut all_on_site),
+            report_to_close_s: Percentiles::of(&mut to_close),
+        }
+    }
 }
 
 impl Metrics {
     /// Computes the figures of `events`, a log that ends at `end` seconds.
     pub fn from_events(events: &[Event], catalogue: &IncidentCatalogue, end: f64) -> Metrics {
-        let mut tickets: BTreeMap<u32, Ticket> = BTreeMap::new();
-        let mut agencies: HashMap<Agency, AgencyTally> = HashMap::new();
-        let mut dispatched: HashMap<(u32, u32), f64> = HashMap::new();
-        let mut duty_since: HashMap<u32, f64> = HashMap::new();
-        let mut busy_since: HashMap<u32, f64> = HashMap::new();
-        let mut m = Metrics::default();
-        for e in events {
-            let tally = e.agency.map(|a| agencies.entry(a).or_default());
-            match e.kind {
-                EventKind::Arose => {
-                    let t = Ticket {
-                        incident_type: e.incident_type.unwrap_or(0) as usize,
-                        arose: e.t,
-                        ..Ticket::default()
-                    };
-                    tickets.insert(e.incident.unwrap_or(0), t);
-                    if let Some(c) = e.cell {
-                        *m.per_cell.entry(c).or_default() += 1;
-                    }
-                }
-                EventKind::Reported => {
-                    if let Some(t) = e.incident.and_then(|i| tickets.get_mut(&i)) {
-                        t.reported = Some(e.t);
-                    }
-                }
-                EventKind::Queued => {
-                    if let Some(a) = tally {
-                        a.queue += 1;
-                        a.max_queue = a.max_queue.max(a.queue);
-                    }
-                }
-                EventKind::Dispatched => {
-                    let (i, u) = (e.incident.unwrap_or(0), e.unit.unwrap_or(0));
-                    dispatched.insert((i, u), e.t);
-                    busy_since.entry(u).or_insert(e.t);
-                    if let Some(a) = tally {
-                        a.dispatches += 1;
-                        if e.t > tickets.get(&i).and_then(|t| t.reported).unwrap_or(e.t) {
-                            a.queue = a.queue.saturating_sub(1); // taken from the queue later
-                        }
-                    }
-                }
-                EventKind::Arrived => {
-                    let (i, u) = (e.incident.unwrap_or(0), e.unit.unwrap_or(0));
-                    let ticket = tickets.get_mut(&i);
-                    let reported = ticket.as_ref().and_then(|t| t.reported);
-                    if let Some(t) = ticket {
-                        t.first_arrival.get_or_insert(e.t);
-                    }
-                    if let Some(a) = tally {
-                        if let Some(d) = dispatched.get(&(i, u)) {
-                            a.dispatch_to_arrival.push(e.t - d);
-                        }
-                        if let Some(r) = reported {
-                            a.response.push(e.t - r);
-                        }
-                    }
-                }
-                EventKind::Finished | EventKind::Preempted | EventKind::Reassigned => {
-                    let u = e.unit.unwrap_or(0);
-                    if let (Some(a), Some(s)) = (tally, busy_since.remove(&u)) {
-                        a.busy_s += e.t - s;
-                    }
-                    m.preemptions += usize::from(e.kind == EventKind::Preempted);
-                }
-                EventKind::Closed => {
-                    if let Some(t) = e.incident.and_then(|i| tickets.get_mut(&i)) {
-                        t.closed = Some(e.t);
-                    }
-                }
-                EventKind::ShiftStarted => {
-                    let u = e.unit.unwrap_or(0);
-                    duty_since.insert(u, e.t);
-                    if let Some(a) = tally {
-                        a.units.insert(u);
-                    }
-                }
-                EventKind::ShiftEnded => {
-                    if let (Some(a), Some(s)) = (tally, duty_since.remove(&e.unit.unwrap_or(0))) {
-                        a.duty_s += e.t - s;
-                    }
-                }
-                EventKind::BackOnPatrol | EventKind::OffDuty | EventKind::Acknowledged => {}
-            }
-        }
-        close_open_intervals(events, &mut agencies, &duty_since, &busy_since, end);
-        m.summarise_tickets(&tickets, catalogue);
-        m.summarise_agencies(agencies);
-        m
-    }
-
-    fn summarise_tickets(
-        &mut self,
-        tickets: &BTreeMap<u32, Ticket>,
-        catalogue: &IncidentCatalogue,
-    ) {
-        self.incidents = tickets.len();
-        self.reported = tickets.values().filter(|t| t.reported.is_some()).count();
-        self.closed = tickets.values().filter(|t| t.closed.is_some()).count();
-        self.open_at_end = self.incidents - self.closed;
-        let mut response: Vec<f64> = tickets
-            .values()
-            .filter_map(|t| Some(t.first_arrival? - t.reported?))
-            .collect();
-        let reported_with_arrival = response.len();
-        let on_site = response.iter().filter(|r| **r <= ON_SITE_S).count();
-        self.on_site_3min_share = share(on_site, self.reported.max(reported_with_arrival));
-        let p = Percentiles::of(&mut response);
-        (
-            self.response_p50_s,
-            self.response_p90_s,
-            self.response_p99_s,
-        ) = (p.p50, p.p90, p.p99);
-        let cleaning: Vec<&Ticket> = tickets
-            .values()
-            .filter(|t| {
-                t.reported.is_some()
-                    && catalogue
-                        .types
-                        .get(t.incident_type)
-                        .is_some_and(|ty| ty.street_cleaning)
-            })
-            .collect();
-        let cleaned = cleaning
-            .iter()
-            .filter(|t| {
-                t.closed
-                    .zip(t.reported)
-                    .is_some_and(|(c, r)| c - r <= CLEANED_S)
-            })
-            .count();
-        self.cleaned_10min_share = share(cleaned, cleaning.len());
-        let in_bud = tickets
-            .values()
-            .filter(|t| {
-                let limit = catalogue
-                    .types
-                    .get(t.incident_type)
-                    .and_then(|ty| ty.escalate_after_min)
-                    .unwrap_or(catalogue.escalate_after_min);
-                t.closed.is_some_and(|c| c - t.arose <= limit * 60.0)
-            })
-            .count();
-        self.in_the_bud_share = share(in_bud, tickets.len());
-        for (ti, ty) in catalogue.types.iter().enumerate() {
-            let of_type: Vec<&Ticket> =
-                tickets.values().filter(|t| t.incident_type == ti).collect();
-            let mut resp: Vec<f64> = of_type
-                .iter()
-                .filter_map(|t| Some(t.first_arrival? - t.reported?))
-                .collect();
-            let mut close: Vec<f64> = of_type
-                .iter()
-                .filter_map(|t| Some(t.closed? - t.reported?))
-                .collect();
-            self.per_type.insert(
-                ty.key.clone(),
-                TypeMetrics {
-                    incidents: of_type.len(),
-                    closed: of_type.iter().filter(|t| t.closed.is_some()).count(),
-                    response_s: Percentiles::of(&mut resp),
-                    report_to_close_s: Percentiles::of(&mut close),
-                },
-            );
-        }
-    }
-
-    fn summarise_agencies(&mut self, mut agencies: HashMap<Agency, AgencyTally>) {
-        for a in Agency::ALL {
-            let Some(mut t) = agencies.remove(a) else {
-                continue;
-            };
-            let response = Percentiles::of(&mut t.response);
-            self.max_queue = self.max_queue.max(t.max_queue);
-            self.per_agency.insert(
-                a.key().to_owned(),
-                AgencyMetrics {
-                    units: t.units.len(),
-                    dispatches: t.dispatches,
-                    utilisation: if t.duty_s > 0.0 {
-                        round3(t.busy_s / t.duty_s)
-                    } else {
-                        0.0
-                    },
-                    dispatch_to_arrival_s: Percentiles::of(&mut t.dispatch_to_arrival),
-                    response_s: response,
-                    response_p90_s: response.p90,
-                    max_queue: t.max_queue,
-                },
-            );
-        }
-    }
-}
-
-/// Units still on duty or busy at the end of the log count up to `end`.
-fn close_open_intervals(
-    events: &[Event],
-    agencies: &mut HashMap<Agency, AgencyTally>,
-    duty_since: &HashMap<u32, f64>,
-    busy_since: &HashMap<u32, f64>,
-    end: f64,
-) {
-    let agency_of: HashMap<u32, Agency> = events
-        .iter()
-        .filter_map(|e| Some((e.unit?, e.agency?)))
-        .collect();
-    for (u, s) in duty_since {
-        if let Some(a) = agency_of.get(u).and_then(|a| agencies.get_mut(a)) {
-            a.duty_s += end - s;
-        }
-    }
-    for (u, s) in busy_since {
-        if let Some(a) = agency_of.get(u).and_then(|a| agencies.get_mut(a)) {
-            a.busy_s += end - s;
-        }
+        let mut fold = MetricsFold::new(catalogue);
+        fold.extend(events);
+        fold.summary(end)
     }
 }
 
@@ -376,5 +528,9 @@ mod tests {
         assert_eq!((p.p50, p.p90, p.p99), (Some(50.0), Some(90.0), Some(99.0)));
         assert_eq!(Percentiles::of(&mut []).p50, None);
         assert_eq!(Percentiles::of(&mut [7.0]).p99, Some(7.0));
+        // Never reached sorts last: a percentile on it is "not reached".
+        let mut v = vec![10.0, f64::INFINITY, 20.0];
+        let p = Percentiles::of(&mut v);
+        assert_eq!((p.p50, p.p90), (Some(20.0), None));
     }
 }

@@ -67,52 +67,24 @@ impl PatrolLoop {
         }
         let d = self.duration();
         if d <= 0.0 {
-            return within(self.route.start(), p, radius).then_some(0.0);
+            return self.route.first_within(0.0, p, radius).map(|_| 0.0);
         }
         let phase = phase.rem_euclid(d);
-        // Two passes over the segments: the rest of this lap, then the next lap up to `phase`.
-        for lap in 0..2 {
-            for ((a, ta), (b, tb)) in self.route.legs() {
-                let lap_off = lap as f64 * d;
-                if lap_off + tb < phase {
-                    continue;
-                }
-                let from_u = if lap_off + ta < phase && tb > ta {
-                    (phase - lap_off - ta) / (tb - ta)
-                } else {
-                    0.0
-                };
-                if let Some(u) = first_within(a, b, p, radius, from_u) {
-                    return Some(lap_off + ta + u * (tb - ta) - phase);
-                }
-            }
-        }
-        None
+        // The rest of this lap, then the next lap up to `phase`.
+        self.route
+            .first_within(phase, p, radius)
+            .map(|t| t - phase)
+            .or_else(|| {
+                self.route
+                    .first_within(0.0, p, radius)
+                    .map(|t| d + t - phase)
+            })
     }
-}
 
-fn within(a: Coord, p: Coord, r: f64) -> bool {
-    (a.x - p.x).powi(2) + (a.y - p.y).powi(2) <= r * r
-}
-
-/// Smallest u in [from_u, 1] with |a + u (b - a) - p| <= r.
-fn first_within(a: Coord, b: Coord, p: Coord, r: f64, from_u: f64) -> Option<f64> {
-    let (dx, dy) = (b.x - a.x, b.y - a.y);
-    let (fx, fy) = (a.x - p.x, a.y - p.y);
-    let qa = dx * dx + dy * dy;
-    let qb = 2.0 * (fx * dx + fy * dy);
-    let qc = fx * fx + fy * fy - r * r;
-    if qa == 0.0 {
-        return (qc <= 0.0).then_some(from_u);
+    /// The smallest rectangle holding the loop, as (min, max) corners.
+    pub fn bounds(&self) -> (Coord, Coord) {
+        (self.min, self.max)
     }
-    let disc = qb * qb - 4.0 * qa * qc;
-    if disc < 0.0 {
-        return None;
-    }
-    let s = disc.sqrt();
-    let (u0, u1) = ((-qb - s) / (2.0 * qa), (-qb + s) / (2.0 * qa));
-    let u = u0.max(from_u);
-    (u <= u1 && u <= 1.0).then_some(u)
 }
 
 #[cfg(test)]

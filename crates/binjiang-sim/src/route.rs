@@ -65,6 +65,44 @@ impl Route {
             .map(|(p, t)| ((p[0], t[0]), (p[1], t[1])))
     }
 
+    /// Seconds after departure at which the route first comes within `radius` of `p`, at or
+    /// after `from_dt`; `None` if it never does.
+    pub fn first_within(&self, from_dt: f64, p: Coord, radius: f64) -> Option<f64> {
+        if self.points.len() == 1 {
+            return within(self.start(), p, radius).then_some(from_dt.max(0.0));
+        }
+        for ((a, ta), (b, tb)) in self.legs() {
+            if tb < from_dt {
+                continue;
+            }
+            let from_u = if ta < from_dt && tb > ta {
+                (from_dt - ta) / (tb - ta)
+            } else {
+                0.0
+            };
+            if let Some(u) = first_within(a, b, p, radius, from_u) {
+                return Some(ta + u * (tb - ta));
+            }
+        }
+        None
+    }
+
+    /// The smallest rectangle holding the route, as (min, max) corners.
+    pub fn bounds(&self) -> (Coord, Coord) {
+        let (mut min, mut max) = (self.start(), self.start());
+        for p in &self.points {
+            min = Coord {
+                x: min.x.min(p.x),
+                y: min.y.min(p.y),
+            };
+            max = Coord {
+                x: max.x.max(p.x),
+                y: max.y.max(p.y),
+            };
+        }
+        (min, max)
+    }
+
     /// Position `dt` seconds after departure (clamped to the route's ends).
     pub fn position_at(&self, dt: f64) -> Coord {
         if dt <= 0.0 {
@@ -82,6 +120,30 @@ impl Route {
             y: a.y + (b.y - a.y) * u,
         }
     }
+}
+
+fn within(a: Coord, p: Coord, r: f64) -> bool {
+    (a.x - p.x).powi(2) + (a.y - p.y).powi(2) <= r * r
+}
+
+/// Smallest u in [from_u, 1] with |a + u (b - a) - p| <= r.
+fn first_within(a: Coord, b: Coord, p: Coord, r: f64, from_u: f64) -> Option<f64> {
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let (fx, fy) = (a.x - p.x, a.y - p.y);
+    let qa = dx * dx + dy * dy;
+    let qb = 2.0 * (fx * dx + fy * dy);
+    let qc = fx * fx + fy * fy - r * r;
+    if qa == 0.0 {
+        return (qc <= 0.0).then_some(from_u);
+    }
+    let disc = qb * qb - 4.0 * qa * qc;
+    if disc < 0.0 {
+        return None;
+    }
+    let s = disc.sqrt();
+    let (u0, u1) = ((-qb - s) / (2.0 * qa), (-qb + s) / (2.0 * qa));
+    let u = u0.max(from_u);
+    (u <= u1 && u <= 1.0).then_some(u)
 }
 
 #[cfg(test)]

@@ -3,15 +3,21 @@
 //! Each mode (foot, bike, car) gets its own directed graph with only the segments it may use
 //! (the promenade is foot/bike only; one-way streets bind cars), prepared once with
 //! `fast_paths`. A point is attached to the network at the closest point of the closest
-//! segment its mode may use, and leaves or enters that segment through either end (as the
+//! segment its mode may use whose access walk does not cross water and is at most
+//! [`MAX_ACCESS_M`] long; it leaves or enters that segment through either end (as the
 //! segment's direction allows); the gap between the point and the segment is walked, which
-//! is how a car crew reaches something on the promenade.
+//! is how a car crew reaches something on the promenade. A point with no such segment is
+//! unreachable in that mode: there is no straight-line fallback anywhere, so nobody swims.
+//!
+//! One rule decides reachability everywhere (dispatch, queue, reassign, patrol loops): a
+//! directed, one-way-aware road search finds a route, or the unit is not eligible.
 
 use crate::route::Route;
 use binjiang_scene::{Mode, RoadGraph};
 use fast_paths::{FastGraph, InputGraph, PathCalculator};
-use geo::Coord;
+use geo::{BoundingRect, Contains, Coord, Intersects, Line, MultiPolygon, Point, Polygon, Rect};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Travel times are kept in tenths of a second inside the hierarchies.
 const TICKS_PER_S: f64 = 10.0;
@@ -19,14 +25,63 @@ const TICKS_PER_S: f64 = 10.0;
 /// Speed of the walk between a point and the network, m/s.
 const ACCESS_SPEED_MPS: f64 = 1.3;
 
+/// Longest walk between a point and the network, metres: farther, the point is reported as
+/// off the network rather than silently joined to a distant road.
+pub const MAX_ACCESS_M: f64 = 400.0;
+
+/// Node-to-node times kept per mode before the cache is emptied (bounded memory for runs of
+/// weeks; a miss costs one contraction-hierarchy query).
+const TIME_CACHE_ENTRIES: usize = 1 << 20;
+
 struct ModeRouter {
-    graph: FastGraph,
+    graph: Arc<FastGraph>,
     calculator: PathCalculator,
     times: HashMap<(u32, u32), Option<u32>>,
-    /// Connected piece of each node for this mode (ignoring direction).
-    piece: Vec<u32>,
     /// Ticks of the fastest direct edge between two adjacent nodes (path hops).
-    hops: HashMap<(u32, u32), u32>,
+    hops: Arc<HashMap<(u32, u32), u32>>,
+}
+
+impl Clone for ModeRouter {
+    /// Shares the prepared hierarchy; a fresh calculator and an empty cache (a clone answers
+    /// exactly as the original would).
+    fn clone(&self) -> Self {
+        ModeRouter {
+            graph: Arc::clone(&self.graph),
+            calculator: fast_paths::create_calculator(&self.graph),
+            times: HashMap::new(),
+            hops: Arc::clone(&self.hops),
+        }
+    }
+}
+
+/// The water bodies a walk to the road must not cross, with their bounding boxes.
+#[derive(Debug, Clone, Default)]
+struct WaterMask {
+    polygons: Vec<(Rect, Polygon)>,
+}
+
+impl WaterMask {
+    fn new(water: &[MultiPolygon]) -> Self {
+        let polygons = water
+            .iter()
+            .flat_map(|m| m.0.iter())
+            .filter_map(|p| Some((p.bounding_rect()?, p.clone())))
+            .collect();
+        WaterMask { polygons }
+    }
+
+    /// Whether the straight walk from `a` to `b` crosses water. A point standing on water
+    /// (a pier, a pontoon) may still step to its nearest road; a road on water is a bridge.
+    fn crosses(&self, a: Coord, b: Coord) -> bool {
+        let line = Line::new(a, b);
+        let bounds = line.bounding_rect();
+        self.polygons.iter().any(|(r, p)| {
+            r.intersects(&bounds)
+                && !p.contains(&Point::from(a))
+                && !p.contains(&Point::from(b))
+                && p.intersects(&line)
+        })
+    }
 }
 
 /// A point attached to the network: where it meets a segment and how to get on or off.
@@ -42,8 +97,10 @@ struct Anchor {
 }
 
 /// Shortest-time routing over a scene's road graph.
+#[derive(Clone)]
 pub struct Router {
-    roads: RoadGraph,
+    roads: Arc<RoadGraph>,
+    water: Arc<WaterMask>,
     modes: Vec<ModeRouter>,
 }
 
@@ -62,16 +119,29 @@ enum Way {
 }
 
 impl Router {
-    /// Prepares one hierarchy per mode.
-    pub fn new(roads: &RoadGraph) -> Self {
+    /// Prepares one hierarchy per mode; walks to the network never cross `water`.
+    pub fn new(roads: &RoadGraph, water: &[MultiPolygon]) -> Self {
         let modes = Mode::ALL
             .iter()
             .map(|m| ModeRouter::new(roads, *m))
             .collect();
         Router {
-            roads: roads.clone(),
+            roads: Arc::new(roads.clone()),
+            water: Arc::new(WaterMask::new(water)),
             modes,
         }
+    }
+
+    /// The router of a scene: its roads and its water.
+    pub fn of_scene(scene: &binjiang_scene::Scene) -> Self {
+        let water: Vec<MultiPolygon> = scene.water.iter().map(|w| w.area.clone()).collect();
+        Router::new(&scene.road_graph, &water)
+    }
+
+    /// Whether `p` can be attached to the network of `mode` (a road within
+    /// [`MAX_ACCESS_M`], not across water).
+    pub fn on_network(&self, mode: Mode, p: Coord) -> bool {
+        self.anchor(mode, p, true).is_some()
     }
 
     /// Seconds from `from` to `to` in `mode`, access walks included; `None` if unreachable.
@@ -143,20 +213,6 @@ impl Router {
         best.map(|(t, i)| (i, t))
     }
 
-    /// Whether `to` can be reached from `from` at all in `mode` (same piece of the network,
-    /// one-way restrictions aside): a cheap test before a search.
-    pub fn connected(&self, mode: Mode, from: Coord, to: Coord) -> bool {
-        let (Some(a), Some(b)) = (
-            self.roads.snap(from, Some(mode)),
-            self.roads.snap(to, Some(mode)),
-        ) else {
-            return false;
-        };
-        let piece = &self.modes[mode as usize].piece;
-        piece[self.roads.edges[a.edge as usize].from as usize]
-            == piece[self.roads.edges[b.edge as usize].from as usize]
-    }
-
     /// The fastest route from `from` to `to` in `mode`; `None` if unreachable.
     pub fn route(&mut self, mode: Mode, from: Coord, to: Coord) -> Option<Route> {
         let (a, b) = (
@@ -201,7 +257,11 @@ impl Router {
     /// Attaches `p` to the closest segment `mode` may use; `leaving` picks the directions
     /// that matter (leaving the point towards a node, or arriving from a node).
     fn anchor(&self, mode: Mode, p: Coord, leaving: bool) -> Option<Anchor> {
-        let snap = self.roads.snap(p, Some(mode))?;
+        let snap = self
+            .roads
+            .snaps(p, Some(mode))
+            .take_while(|s| s.distance_m <= MAX_ACCESS_M)
+            .find(|s| !self.water.crosses(p, s.point))?;
         let e = &self.roads.edges[snap.edge as usize];
         let start = self.roads.nodes[e.from as usize];
         let u = if e.length_m > 0.0 {
@@ -292,18 +352,11 @@ impl ModeRouter {
         input.freeze();
         let graph = fast_paths::prepare(&input);
         let calculator = fast_paths::create_calculator(&graph);
-        let mut piece = vec![u32::MAX; roads.nodes.len()];
-        for (i, nodes) in roads.pieces_of(Some(mode)).iter().enumerate() {
-            for n in nodes {
-                piece[*n as usize] = i as u32;
-            }
-        }
         ModeRouter {
-            graph,
+            graph: Arc::new(graph),
             calculator,
             times: HashMap::new(),
-            piece,
-            hops,
+            hops: Arc::new(hops),
         }
     }
 
@@ -313,6 +366,9 @@ impl ModeRouter {
         }
         if let Some(t) = self.times.get(&(a, b)) {
             return *t;
+        }
+        if self.times.len() >= TIME_CACHE_ENTRIES {
+            self.times.clear();
         }
         let t = self
             .calculator
@@ -349,7 +405,7 @@ mod tests {
     #[test]
     fn mid_edge_points_travel_along_the_edge_not_via_a_node_behind() {
         let roads = RoadGraph::build(&[street(&[(0.0, 0.0), (1000.0, 0.0)], false)]);
-        let mut r = Router::new(&roads);
+        let mut r = Router::new(&roads, &[]);
         let t = r
             .travel_time(
                 Mode::Car,
@@ -375,7 +431,7 @@ mod tests {
             &[(0.0, 0.0), (0.0, 500.0), (100.0, 500.0), (100.0, 0.0)],
             false,
         )]);
-        let mut r = Router::new(&roads);
+        let mut r = Router::new(&roads, &[]);
         let to = Coord { x: 0.0, y: 50.0 };
         let from = [Coord { x: 100.0, y: 40.0 }, Coord { x: 0.0, y: 300.0 }];
         let (i, t) = r.fastest_of(Mode::Car, &from, to).unwrap();
@@ -383,6 +439,26 @@ mod tests {
         assert!((t - 250.0 / 8.3).abs() < 0.1, "{t}");
         let direct = r.travel_time(Mode::Car, from[0], to).unwrap();
         assert!((direct - 1010.0 / 8.3).abs() < 0.1, "{direct}");
+    }
+
+    #[test]
+    fn the_walk_to_a_road_never_crosses_water() {
+        // A street north of a river; a point on the south bank is 150 m from it as the crow
+        // flies, across the water.
+        let roads = RoadGraph::build(&[street(&[(0.0, 100.0), (1000.0, 100.0)], false)]);
+        let river = MultiPolygon(vec![Rect::new((-100.0, -50.0), (1100.0, 50.0)).to_polygon()]);
+        let south = Coord { x: 500.0, y: -50.5 };
+        let north = Coord { x: 200.0, y: 100.0 };
+        let dry = Router::new(&roads, &[]);
+        assert!(dry.on_network(Mode::Foot, south));
+        let mut wet = Router::new(&roads, &[river]);
+        assert!(!wet.on_network(Mode::Foot, south));
+        assert_eq!(wet.travel_time(Mode::Foot, south, north), None);
+        assert!(wet.route(Mode::Foot, north, south).is_none());
+        // A pier standing on the water still steps onto its road.
+        assert!(wet.on_network(Mode::Foot, Coord { x: 500.0, y: 40.0 }));
+        // Too far from any road: off the network.
+        assert!(!dry.on_network(Mode::Foot, Coord { x: 500.0, y: 600.0 }));
     }
 
     #[test]
@@ -395,7 +471,7 @@ mod tests {
                 false,
             ),
         ]);
-        let mut r = Router::new(&roads);
+        let mut r = Router::new(&roads, &[]);
         let (east, west) = (Coord { x: 800.0, y: 0.0 }, Coord { x: 200.0, y: 0.0 });
         let forwards = r.travel_time(Mode::Car, west, east).unwrap();
         let backwards = r.travel_time(Mode::Car, east, west).unwrap();

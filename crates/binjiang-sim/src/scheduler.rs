@@ -5,6 +5,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+#[derive(Clone)]
 struct Entry<A> {
     at_ms: u64,
     seq: u64,
@@ -30,6 +31,7 @@ impl<A> Ord for Entry<A> {
 }
 
 /// A queue of actions by time.
+#[derive(Clone)]
 pub struct Scheduler<A> {
     heap: BinaryHeap<Entry<A>>,
     seq: u64,

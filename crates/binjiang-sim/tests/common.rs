@@ -2,7 +2,10 @@
 #![allow(dead_code)]
 
 use binjiang_scene::{Scene, Unit};
-use binjiang_sim::{Event, EventKind, IncidentCatalogue, SimOptions, Simulation};
+use binjiang_sim::{
+    Event, EventKind, Incident, IncidentCatalogue, Operator, Place, PolicyKind, Report, SimOptions,
+    Simulation, Source, CATALOGUE_FILE,
+};
 use std::path::{Path, PathBuf};
 
 pub fn repo() -> PathBuf {
@@ -12,8 +15,8 @@ pub fn repo() -> PathBuf {
 pub fn load(scene: &str) -> (Scene, IncidentCatalogue) {
     let dir = repo().join(scene);
     let scene = Scene::load(&dir).unwrap();
-    let text = std::fs::read_to_string(dir.join("incident_types.ron")).unwrap();
-    (scene, IncidentCatalogue::from_ron(&text).unwrap())
+    let catalogue = IncidentCatalogue::load(&dir.join(CATALOGUE_FILE), &scene).unwrap();
+    (scene, catalogue)
 }
 
 pub fn yangpu() -> (Scene, IncidentCatalogue) {
@@ -24,23 +27,60 @@ pub fn tiny() -> (Scene, IncidentCatalogue) {
     load("tests/scenes/tiny-river")
 }
 
-/// The tiny scene with no random incidents: tests inject exactly what they need.
-pub fn quiet_tiny(policy: &str) -> (Scene, Simulation) {
+pub fn policy(name: &str) -> PolicyKind {
+    name.parse().unwrap()
+}
+
+/// The tiny scene with no random incidents: tests report exactly what they need.
+pub fn quiet_tiny(policy_name: &str) -> (Scene, Simulation) {
+    quiet_tiny_with(policy_name, |_| {})
+}
+
+/// [`quiet_tiny`] with the catalogue changed by `edit` first (dispatch rules, types).
+pub fn quiet_tiny_with(
+    policy_name: &str,
+    edit: impl FnOnce(&mut IncidentCatalogue),
+) -> (Scene, Simulation) {
     let (scene, mut cat) = tiny();
     for t in &mut cat.types {
         t.per_day = 0.0;
     }
+    edit(&mut cat);
     let sim = Simulation::new(
         &scene,
         cat,
         SimOptions {
-            policy: policy.into(),
+            policy: policy(policy_name),
             ..SimOptions::default()
         },
     )
     .unwrap();
     (scene, sim)
 }
+
+/// Reports an incident of type `key` now at `p` (local metres) by `source`.
+pub fn inject(sim: &mut Simulation, key: &str, p: geo::Coord, source: Source) -> u32 {
+    let now = sim.now();
+    sim.report(Report {
+        external_id: None,
+        time: now,
+        source,
+        incident_type: key.into(),
+        place: Place::At([p.x, p.y]),
+        text: String::new(),
+    })
+    .unwrap()
+}
+
+pub fn incident(sim: &Simulation, id: u32) -> &Incident {
+    sim.incident(id).unwrap()
+}
+
+/// The operator of the tests.
+pub const OP: Operator<'static> = Operator {
+    id: "op-7",
+    reason: "test",
+};
 
 pub fn unit_index(scene: &Scene, id: &str) -> u32 {
     scene.units.iter().position(|u: &Unit| u.id == id).unwrap() as u32
@@ -49,7 +89,7 @@ pub fn unit_index(scene: &Scene, id: &str) -> u32 {
 pub fn events_of(sim: &Simulation, kind: EventKind) -> Vec<Event> {
     sim.events()
         .iter()
-        .filter(|e| e.kind == kind)
+        .filter(|e| e.kind() == kind)
         .cloned()
         .collect()
 }
@@ -65,4 +105,12 @@ pub fn log_bytes(sim: &Simulation) -> Vec<u8> {
 
 pub fn at(x: f64, y: f64) -> geo::Coord {
     geo::Coord { x, y }
+}
+
+/// The source of a `Reported` event.
+pub fn source_of(e: &Event) -> Option<Source> {
+    match &e.what {
+        binjiang_sim::What::Reported { source, .. } => Some(*source),
+        _ => None,
+    }
 }

@@ -14,7 +14,7 @@ fn day(seed: u64, policy: &str) -> Simulation {
         cat,
         SimOptions {
             seed,
-            policy: policy.into(),
+            policy: policy.parse().unwrap(),
             ..SimOptions::default()
         },
     )
@@ -59,8 +59,8 @@ fn policies_see_the_same_incidents() {
     let arose = |s: &Simulation| {
         s.events()
             .iter()
-            .filter(|e| e.kind == EventKind::Arose)
-            .map(|e| (e.t.to_bits(), e.incident_type))
+            .filter(|e| e.kind() == EventKind::Arose)
+            .map(|e| (e.t.to_bits(), e.x.to_bits(), e.incident()))
             .collect::<Vec<_>>()
     };
     assert_eq!(
@@ -75,7 +75,6 @@ fn every_incident_is_closed_or_still_open_and_every_dispatch_is_accounted_for() 
         let sim = day(11, policy);
         let arisen: Vec<_> = sim
             .incidents()
-            .iter()
             .filter(|i| i.status != IncidentStatus::Pending)
             .collect();
         let closed = arisen
@@ -91,10 +90,10 @@ fn every_incident_is_closed_or_still_open_and_every_dispatch_is_accounted_for() 
         assert_eq!(events_of(&sim, EventKind::Closed).len(), closed);
         assert!(closed > 100, "{policy}: only {closed} closed");
         // Every dispatch ends in an arrival, a preemption, or is still under way at the end.
-        let mut open_dispatches: HashMap<(u32, u32), usize> = HashMap::new();
+        let mut open_dispatches: HashMap<(u32, &str), usize> = HashMap::new();
         for e in sim.events() {
-            let key = (e.incident.unwrap_or(u32::MAX), e.unit.unwrap_or(u32::MAX));
-            match e.kind {
+            let key = (e.incident().unwrap_or(u32::MAX), e.unit().unwrap_or(""));
+            match e.kind() {
                 EventKind::Dispatched => *open_dispatches.entry(key).or_default() += 1,
                 EventKind::Arrived | EventKind::Preempted => {
                     *open_dispatches
@@ -117,13 +116,14 @@ fn every_incident_is_closed_or_still_open_and_every_dispatch_is_accounted_for() 
 #[test]
 fn separate_grids_keeps_every_unit_in_its_subdistrict_all_day() {
     let sim = day(5, "separate-grids");
-    let area_of_unit: Vec<u16> = sim.units().iter().map(|u| u.area).collect();
+    let area_of_unit: HashMap<String, u16> =
+        sim.units().into_iter().map(|u| (u.id, u.area)).collect();
     let dispatched = events_of(&sim, EventKind::Dispatched);
     assert!(dispatched.len() > 100);
     for e in dispatched {
-        let inc = &sim.incidents()[e.incident.unwrap() as usize];
+        let inc = sim.incident(e.incident().unwrap()).unwrap();
         assert_eq!(
-            area_of_unit[e.unit.unwrap() as usize],
+            area_of_unit[e.unit().unwrap()],
             inc.area,
             "incident {} served across a subdistrict line",
             inc.id

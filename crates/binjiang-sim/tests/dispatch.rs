@@ -7,165 +7,153 @@ use common::*;
 
 #[test]
 fn nearest_by_road_not_across_the_water() {
-    let (scene, mut sim) = quiet_tiny("merged-grid");
+    let (_, mut sim) = quiet_tiny("merged-grid");
     // North bank, x = 100: police-south is 600 m away across the river (2.2 km by the bridge
     // at x = 900); police-north is 650 m away along North Street.
-    let id = sim
-        .inject("fight", at(100.0, 300.0), Source::Hotline110)
-        .unwrap();
+    let id = inject(&mut sim, "fight", at(100.0, 300.0), Source::Hotline110);
     let sent = events_of(&sim, EventKind::Dispatched);
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].incident, Some(id));
-    assert_eq!(sent[0].unit, Some(unit_index(&scene, "police-north")));
+    assert_eq!(sent[0].incident(), Some(id));
+    assert_eq!(sent[0].unit(), Some("police-north"));
 }
 
 #[test]
 fn joint_incident_closes_only_after_every_agency_finished() {
     let (scene, mut sim) = quiet_tiny("merged-grid");
-    let id = sim
-        .inject("crowd_surge", at(230.0, 330.0), Source::Camera)
-        .unwrap();
+    let id = inject(&mut sim, "crowd_surge", at(230.0, 330.0), Source::Camera);
     sim.advance_to(3.0 * 3600.0);
     let finished = events_of(&sim, EventKind::Finished);
     let closed = events_of(&sim, EventKind::Closed);
     assert_eq!(finished.len(), 2, "police and security each finish");
-    let agencies: Vec<_> = finished.iter().map(|e| e.agency.unwrap().key()).collect();
+    let agencies: Vec<_> = finished.iter().map(|e| e.agency().unwrap().key()).collect();
     assert!(agencies.contains(&"police") && agencies.contains(&"security"));
     assert_eq!(closed.len(), 1);
-    assert_eq!(closed[0].incident, Some(id));
+    assert_eq!(closed[0].incident(), Some(id));
     assert!(finished.iter().all(|f| f.t <= closed[0].t));
     assert_eq!(
         closed[0].t,
         finished.iter().map(|f| f.t).fold(0.0, f64::max)
     );
-    assert_eq!(sim.incidents()[id as usize].status, IncidentStatus::Closed);
+    assert_eq!(incident(&sim, id).status, IncidentStatus::Closed);
     // The security guard walks; it cannot have arrived before the police car's dispatch.
     assert!(scene.units.iter().any(|u| u.id == "security-north"));
 }
 
 #[test]
 fn busy_agency_queues_and_serves_the_nearest_waiting_job() {
-    let (scene, mut sim) = quiet_tiny("merged-grid");
+    let (_, mut sim) = quiet_tiny("merged-grid");
     // One market-supervision unit: three vending incidents, so two must wait.
-    let a = sim
-        .inject("vending", at(230.0, 300.0), Source::Camera)
-        .unwrap();
-    let b = sim
-        .inject("vending", at(600.0, 300.0), Source::Camera)
-        .unwrap();
-    let c = sim
-        .inject("vending", at(400.0, 300.0), Source::Camera)
-        .unwrap();
+    let a = inject(&mut sim, "vending", at(230.0, 300.0), Source::Camera);
+    let b = inject(&mut sim, "vending", at(600.0, 300.0), Source::Camera);
+    let c = inject(&mut sim, "vending", at(400.0, 300.0), Source::Camera);
     assert_eq!(
         events_of(&sim, EventKind::Queued)
             .iter()
-            .filter(|e| e.agency.unwrap().key() == "market_supervision")
+            .filter(|e| e.agency().unwrap().key() == "market_supervision")
             .count(),
         2
     );
     sim.advance_to(6.0 * 3600.0);
-    let market = unit_index(&scene, "market-north");
+    let market = "market-north";
     let order: Vec<u32> = events_of(&sim, EventKind::Dispatched)
         .iter()
-        .filter(|e| e.unit == Some(market))
-        .map(|e| e.incident.unwrap())
+        .filter(|e| e.unit() == Some(market))
+        .map(|e| e.incident().unwrap())
         .collect();
     // Same priority: after `a` at x = 230 the nearest waiting job is `c` (x = 400), then `b`.
     assert_eq!(order, vec![a, c, b], "same priority: nearest first");
-    assert!(sim
-        .incidents()
-        .iter()
-        .all(|i| i.status == IncidentStatus::Closed));
+    assert!(sim.incidents().all(|i| i.status == IncidentStatus::Closed));
 }
 
 #[test]
 fn urgent_incident_preempts_routine_work() {
-    let (scene, mut sim) = quiet_tiny("merged-grid");
-    let north = unit_index(&scene, "police-north");
-    let south = unit_index(&scene, "police-south");
+    let (_, mut sim) = quiet_tiny("merged-grid");
+    let (north, south) = ("police-north", "police-south");
     // Both police cars go to routine parking jobs far away...
-    let p1 = sim
-        .inject("parking", at(50.0, 550.0), Source::Hotline12345)
-        .unwrap();
-    let p2 = sim
-        .inject("parking", at(950.0, -550.0), Source::Hotline12345)
-        .unwrap();
+    let p1 = inject(&mut sim, "parking", at(50.0, 550.0), Source::Hotline12345);
+    let p2 = inject(&mut sim, "parking", at(950.0, -550.0), Source::Hotline12345);
     sim.advance_to(sim.now() + 5.0);
     // ...then a fight: the nearest car still en route is taken off its parking job.
-    let fight = sim
-        .inject("fight", at(700.0, 300.0), Source::Hotline110)
-        .unwrap();
+    let fight = inject(&mut sim, "fight", at(700.0, 300.0), Source::Hotline110);
     let pre = events_of(&sim, EventKind::Preempted);
     assert_eq!(pre.len(), 1);
-    assert!([Some(p1), Some(p2)].contains(&pre[0].incident));
+    assert!([Some(p1), Some(p2)].contains(&pre[0].incident()));
     let to_fight: Vec<_> = events_of(&sim, EventKind::Dispatched)
         .into_iter()
-        .filter(|e| e.incident == Some(fight))
+        .filter(|e| e.incident() == Some(fight))
         .collect();
     assert_eq!(to_fight.len(), 1);
-    assert!([Some(north), Some(south)].contains(&to_fight[0].unit));
+    assert!([Some(north), Some(south)].contains(&to_fight[0].unit()));
     sim.advance_to(8.0 * 3600.0);
     assert!(
-        sim.incidents()
-            .iter()
-            .all(|i| i.status == IncidentStatus::Closed),
+        sim.incidents().all(|i| i.status == IncidentStatus::Closed),
         "the preempted job is served later"
     );
 }
 
 #[test]
 fn separate_grids_never_crosses_a_subdistrict_line() {
-    let (scene, mut sim) = quiet_tiny("separate-grids");
+    let (_, mut sim) = quiet_tiny("separate-grids");
     // North-bank cleaning unit is the only one allowed north; the south one must not come.
-    let north = unit_index(&scene, "clean-north");
-    let a = sim
-        .inject("bin_overflow", at(100.0, 290.0), Source::Sensor)
-        .unwrap();
-    let b = sim
-        .inject("bin_overflow", at(100.0, 290.0), Source::Sensor)
-        .unwrap();
+    let north = "clean-north";
+    let a = inject(&mut sim, "bin_overflow", at(100.0, 290.0), Source::Sensor);
+    let b = inject(&mut sim, "bin_overflow", at(100.0, 290.0), Source::Sensor);
     sim.advance_to(3.0 * 3600.0);
     for e in events_of(&sim, EventKind::Dispatched) {
         assert_eq!(
-            e.unit,
+            e.unit(),
             Some(north),
             "incident {:?} got a unit from the other bank",
-            e.incident
+            e.incident()
         );
     }
     assert_eq!(events_of(&sim, EventKind::Queued).len(), 1);
     assert!([a, b]
         .iter()
-        .all(|i| sim.incidents()[*i as usize].status == IncidentStatus::Closed));
+        .all(|i| incident(&sim, *i).status == IncidentStatus::Closed));
 }
 
 #[test]
-fn merged_grid_lets_the_other_bank_help() {
-    let (scene, mut sim) = quiet_tiny("merged-grid");
-    let south = unit_index(&scene, "clean-south");
-    sim.inject("bin_overflow", at(100.0, 290.0), Source::Sensor)
-        .unwrap();
-    sim.inject("bin_overflow", at(100.0, 290.0), Source::Sensor)
-        .unwrap();
-    let units: Vec<_> = events_of(&sim, EventKind::Dispatched)
-        .iter()
-        .map(|e| e.unit)
-        .collect();
-    assert!(
-        units.contains(&Some(south)),
-        "with one grid the south-bank cleaner takes the second bin"
-    );
+fn merged_grid_lets_the_other_bank_help_within_the_travel_limit() {
+    // With no limit, the south-bank cleaner walks round by the bridge for the second bin.
+    let (_, mut sim) = quiet_tiny_with("merged-grid", |c| {
+        c.dispatch = binjiang_sim::DispatchRules::fastest_always()
+    });
+    inject(&mut sim, "bin_overflow", at(100.0, 290.0), Source::Sensor);
+    inject(&mut sim, "bin_overflow", at(100.0, 290.0), Source::Sensor);
+    let sent = events_of(&sim, EventKind::Dispatched);
+    let units: Vec<_> = sent.iter().map(|e| e.unit()).collect();
+    assert_eq!(units, vec![Some("clean-north"), Some("clean-south")]);
     assert!(events_of(&sim, EventKind::Queued).is_empty());
+    // With the default 15-minute limit for cleaners, a 2.2 km walk (28 min) is refused:
+    // the part waits, flagged, for the north-bank cleaner.
+    let (_, mut sim) = quiet_tiny("merged-grid");
+    inject(&mut sim, "bin_overflow", at(100.0, 290.0), Source::Sensor);
+    let second = inject(&mut sim, "bin_overflow", at(100.0, 290.0), Source::Sensor);
+    let queued = events_of(&sim, EventKind::Queued);
+    assert_eq!(queued.len(), 1);
+    assert!(matches!(
+        queued[0].what,
+        binjiang_sim::What::Queued {
+            reason: binjiang_sim::QueueReason::BeyondMaxTravel,
+            ..
+        }
+    ));
+    sim.advance_to(3.0 * 3600.0);
+    let second_by: Vec<_> = events_of(&sim, EventKind::Dispatched)
+        .into_iter()
+        .filter(|e| e.incident() == Some(second))
+        .map(|e| e.unit().unwrap().to_owned())
+        .collect();
+    assert_eq!(second_by, vec!["clean-north"]);
 }
 
 #[test]
 fn a_passing_patrol_discovers_litter_and_handles_it() {
-    let (scene, mut sim) = quiet_tiny("merged-grid");
-    let cleaner = unit_index(&scene, "clean-north");
+    let (_, mut sim) = quiet_tiny("merged-grid");
+    let cleaner = "clean-north";
     // On the promenade loop of clean-north (300..500, y = 120), 10 m off it.
-    let id = sim
-        .inject("litter", at(450.0, 130.0), Source::Patrol)
-        .unwrap();
+    let id = inject(&mut sim, "litter", at(450.0, 130.0), Source::Patrol);
     assert!(
         events_of(&sim, EventKind::Reported).is_empty(),
         "nobody knows yet"
@@ -173,36 +161,34 @@ fn a_passing_patrol_discovers_litter_and_handles_it() {
     sim.advance_to(3600.0);
     let reported = events_of(&sim, EventKind::Reported);
     assert_eq!(reported.len(), 1);
-    assert_eq!(reported[0].unit, Some(cleaner));
-    assert_eq!(reported[0].source, Some(Source::Patrol));
+    assert_eq!(reported[0].unit(), Some(cleaner));
+    assert_eq!(source_of(&reported[0]), Some(Source::Patrol));
     let arrived = events_of(&sim, EventKind::Arrived);
-    assert_eq!(arrived[0].unit, Some(cleaner));
+    assert_eq!(arrived[0].unit(), Some(cleaner));
     // At most 40 m along its loop, then the step off the promenade (10 m here).
     assert!(
         arrived[0].t - reported[0].t <= 50.0 / 1.3,
         "the finder is close by"
     );
-    assert_eq!(sim.incidents()[id as usize].status, IncidentStatus::Closed);
+    assert_eq!(incident(&sim, id).status, IncidentStatus::Closed);
 }
 
 #[test]
 fn unpatrolled_litter_is_phoned_in_after_the_deadline() {
     let (_, mut sim) = quiet_tiny("merged-grid");
     // Far corner of the south bank: no loop passes within 40 m.
-    sim.inject("litter", at(50.0, -580.0), Source::Patrol)
-        .unwrap();
+    inject(&mut sim, "litter", at(50.0, -580.0), Source::Patrol);
     sim.advance_to(2.0 * 3600.0);
     let reported = events_of(&sim, EventKind::Reported);
     assert_eq!(reported.len(), 1);
-    assert_eq!(reported[0].source, Some(Source::Hotline12345));
+    assert_eq!(source_of(&reported[0]), Some(Source::Hotline12345));
     assert_eq!(reported[0].t, 45.0 * 60.0);
 }
 
 #[test]
 fn units_move_along_roads_while_en_route() {
     let (scene, mut sim) = quiet_tiny("merged-grid");
-    sim.inject("fight", at(100.0, 300.0), Source::Hotline110)
-        .unwrap();
+    inject(&mut sim, "fight", at(100.0, 300.0), Source::Hotline110);
     let north = unit_index(&scene, "police-north") as usize;
     sim.advance_to(sim.now() + 20.0);
     let p = sim.units()[north].position;
@@ -215,25 +201,19 @@ fn units_move_along_roads_while_en_route() {
 
 #[test]
 fn queued_urgent_work_goes_before_nearer_routine_work() {
-    let (scene, mut sim) = quiet_tiny("separate-grids");
-    let police = unit_index(&scene, "police-north");
+    let (_, mut sim) = quiet_tiny("separate-grids");
+    let police = "police-north";
     // North bank has one police car. Keep it busy, then queue a routine job next to it and
     // an urgent one farther away: the urgent one is served first.
-    let busy = sim
-        .inject("parking", at(700.0, 300.0), Source::Hotline12345)
-        .unwrap();
+    let busy = inject(&mut sim, "parking", at(700.0, 300.0), Source::Hotline12345);
     sim.advance_to(sim.now() + 120.0);
-    let routine = sim
-        .inject("parking", at(690.0, 300.0), Source::Hotline12345)
-        .unwrap();
-    let urgent = sim
-        .inject("fight", at(150.0, 300.0), Source::Hotline110)
-        .unwrap();
+    let routine = inject(&mut sim, "parking", at(690.0, 300.0), Source::Hotline12345);
+    let urgent = inject(&mut sim, "fight", at(150.0, 300.0), Source::Hotline110);
     sim.advance_to(6.0 * 3600.0);
     let order: Vec<u32> = events_of(&sim, EventKind::Dispatched)
         .iter()
-        .filter(|e| e.unit == Some(police))
-        .map(|e| e.incident.unwrap())
+        .filter(|e| e.unit() == Some(police))
+        .map(|e| e.incident().unwrap())
         .collect();
     assert_eq!(&order[..3], &[busy, urgent, routine]);
 }

@@ -9,19 +9,15 @@ use common::*;
 #[test]
 fn acknowledge_is_logged_once_and_only_for_open_incidents() {
     let (_, mut sim) = quiet_tiny("merged-grid");
-    let id = sim
-        .inject("fight", at(100.0, 300.0), Source::Hotline110)
-        .unwrap();
-    sim.acknowledge(id).unwrap();
-    sim.acknowledge(id).unwrap();
+    let id = inject(&mut sim, "fight", at(100.0, 300.0), Source::Hotline110);
+    sim.acknowledge(id, &OP).unwrap();
+    sim.acknowledge(id, &OP).unwrap();
     assert_eq!(events_of(&sim, EventKind::Acknowledged).len(), 1);
-    assert!(sim.incidents()[id as usize].acknowledged_at.is_some());
-    assert_eq!(sim.acknowledge(99), Err(OperatorError::NoIncident(99)));
-    let unreported = sim
-        .inject("litter", at(50.0, -580.0), Source::Patrol)
-        .unwrap();
+    assert!(incident(&sim, id).acknowledged_at.is_some());
+    assert_eq!(sim.acknowledge(99, &OP), Err(OperatorError::NoIncident(99)));
+    let unreported = inject(&mut sim, "litter", at(50.0, -580.0), Source::Patrol);
     assert_eq!(
-        sim.acknowledge(unreported),
+        sim.acknowledge(unreported, &OP),
         Err(OperatorError::NotOpen(unreported))
     );
 }
@@ -33,14 +29,15 @@ fn reassign_sends_the_chosen_unit_and_frees_the_first() {
         unit_index(&scene, "police-north"),
         unit_index(&scene, "police-south"),
     );
-    let id = sim
-        .inject("fight", at(100.0, 300.0), Source::Hotline110)
-        .unwrap();
-    assert_eq!(sim.incidents()[id as usize].needs[0].unit, Some(north));
+    let id = inject(&mut sim, "fight", at(100.0, 300.0), Source::Hotline110);
+    assert_eq!(incident(&sim, id).needs[0].unit, Some(north));
     sim.advance_to(sim.now() + 10.0);
-    sim.reassign(id, Agency::Police, south).unwrap();
-    assert_eq!(sim.incidents()[id as usize].needs[0].unit, Some(south));
-    assert_eq!(events_of(&sim, EventKind::Reassigned)[0].unit, Some(north));
+    sim.reassign(id, Agency::Police, south, &OP).unwrap();
+    assert_eq!(incident(&sim, id).needs[0].unit, Some(south));
+    assert_eq!(
+        events_of(&sim, EventKind::Reassigned)[0].unit(),
+        Some("police-north")
+    );
     assert_eq!(
         sim.units()[north as usize].status,
         UnitStatus::Returning,
@@ -49,53 +46,46 @@ fn reassign_sends_the_chosen_unit_and_frees_the_first() {
     sim.advance_to(4.0 * 3600.0);
     let arrived: Vec<_> = events_of(&sim, EventKind::Arrived)
         .iter()
-        .map(|e| e.unit)
+        .map(|e| e.unit().map(str::to_owned))
         .collect();
     assert_eq!(
         arrived,
-        vec![Some(south)],
+        vec![Some("police-south".to_owned())],
         "only the reassigned unit arrives"
     );
-    assert_eq!(sim.incidents()[id as usize].status, IncidentStatus::Closed);
+    assert_eq!(incident(&sim, id).status, IncidentStatus::Closed);
     // Refusals: a unit of another agency, or a part the incident does not have.
-    let id = sim
-        .inject("fight", at(100.0, 300.0), Source::Hotline110)
-        .unwrap();
+    let id = inject(&mut sim, "fight", at(100.0, 300.0), Source::Hotline110);
     let cleaner = unit_index(&scene, "clean-north");
     assert_eq!(
-        sim.reassign(id, Agency::Police, cleaner),
+        sim.reassign(id, Agency::Police, cleaner, &OP),
         Err(OperatorError::UnitUnavailable(cleaner, Agency::Police))
     );
     assert_eq!(
-        sim.reassign(id, Agency::Cleaning, cleaner),
+        sim.reassign(id, Agency::Cleaning, cleaner, &OP),
         Err(OperatorError::NoPart(id, Agency::Cleaning))
     );
 }
 
 #[test]
 fn close_finishes_every_part_and_frees_the_units() {
-    let (scene, mut sim) = quiet_tiny("merged-grid");
+    let (_, mut sim) = quiet_tiny("merged-grid");
     // Two vending incidents: the single market unit takes one, the other part queues.
-    let a = sim
-        .inject("vending", at(230.0, 300.0), Source::Camera)
-        .unwrap();
-    let b = sim
-        .inject("vending", at(600.0, 300.0), Source::Camera)
-        .unwrap();
+    let a = inject(&mut sim, "vending", at(230.0, 300.0), Source::Camera);
+    let b = inject(&mut sim, "vending", at(600.0, 300.0), Source::Camera);
     sim.advance_to(sim.now() + 30.0);
-    sim.close(b).unwrap();
-    assert_eq!(sim.incidents()[b as usize].status, IncidentStatus::Closed);
-    assert!(sim.incidents()[b as usize]
+    sim.close(b, &OP).unwrap();
+    assert_eq!(incident(&sim, b).status, IncidentStatus::Closed);
+    assert!(incident(&sim, b)
         .needs
         .iter()
         .all(|n| n.finished_at.is_some()));
-    assert_eq!(sim.close(b), Err(OperatorError::NotOpen(b)));
+    assert_eq!(sim.close(b, &OP), Err(OperatorError::NotOpen(b)));
     sim.advance_to(6.0 * 3600.0);
-    assert_eq!(sim.incidents()[a as usize].status, IncidentStatus::Closed);
-    let market = unit_index(&scene, "market-north");
+    assert_eq!(incident(&sim, a).status, IncidentStatus::Closed);
     let to_b = events_of(&sim, EventKind::Dispatched)
         .into_iter()
-        .filter(|e| e.incident == Some(b) && e.unit == Some(market))
+        .filter(|e| e.incident() == Some(b) && e.unit() == Some("market-north"))
         .count();
     assert_eq!(to_b, 0, "the closed incident's queued part is never served");
     assert_eq!(events_of(&sim, EventKind::Closed).len(), 2);

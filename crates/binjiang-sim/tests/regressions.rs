@@ -44,34 +44,30 @@ fn cleaners_across_the_water(bridge: bool) -> (Scene, Simulation) {
 
 #[test]
 fn defect_1_the_road_nearest_unit_is_found_beyond_six_straight_line_candidates() {
-    let (scene, mut sim) = cleaners_across_the_water(true);
-    sim.inject("bin_overflow", at(100.0, 290.0), Source::Sensor)
-        .unwrap();
+    let (_, mut sim) = cleaners_across_the_water(true);
+    inject(&mut sim, "bin_overflow", at(100.0, 290.0), Source::Sensor);
     let sent = events_of(&sim, EventKind::Dispatched);
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].unit, Some(unit_index(&scene, "bike-north")));
+    assert_eq!(sent[0].unit(), Some("bike-north"));
 }
 
 #[test]
 fn defect_1_with_no_bridge_the_reachable_unit_goes_instead_of_queueing() {
-    let (scene, mut sim) = cleaners_across_the_water(false);
-    sim.inject("bin_overflow", at(100.0, 290.0), Source::Sensor)
-        .unwrap();
+    let (_, mut sim) = cleaners_across_the_water(false);
+    inject(&mut sim, "bin_overflow", at(100.0, 290.0), Source::Sensor);
     sim.advance_to(3600.0);
     let sent = events_of(&sim, EventKind::Dispatched);
     assert_eq!(sent.len(), 1, "{:?}", events_of(&sim, EventKind::Queued));
-    assert_eq!(sent[0].unit, Some(unit_index(&scene, "bike-north")));
+    assert_eq!(sent[0].unit(), Some("bike-north"));
 }
 
 #[test]
 fn defect_2_an_operator_cannot_send_a_unit_that_has_no_road_there() {
     let (scene, mut sim) = cleaners_across_the_water(false);
-    let id = sim
-        .inject("bin_overflow", at(100.0, 290.0), Source::Sensor)
-        .unwrap();
+    let id = inject(&mut sim, "bin_overflow", at(100.0, 290.0), Source::Sensor);
     let south = unit_index(&scene, "foot-south-0");
     assert!(
-        sim.reassign(id, Agency::Cleaning, south).is_err(),
+        sim.reassign(id, Agency::Cleaning, south, &OP).is_err(),
         "a foot cleaner on the south bank would swim the river"
     );
 }
@@ -96,14 +92,12 @@ fn defect_2_a_point_is_never_joined_to_a_road_across_the_water() {
         u.patrol = vec![at(800.0, 300.0), at(900.0, 300.0)];
     }
     let mut sim = Simulation::new(&scene, cat, SimOptions::default()).unwrap();
-    let id = sim
-        .inject("bin_overflow", at(500.0, -300.0), Source::Sensor)
-        .unwrap();
+    let id = inject(&mut sim, "bin_overflow", at(500.0, -300.0), Source::Sensor);
     sim.advance_to(3600.0);
     assert!(
         events_of(&sim, EventKind::Dispatched)
             .iter()
-            .all(|e| e.incident != Some(id)),
+            .all(|e| e.incident() != Some(id)),
         "a cleaner was sent across the river"
     );
 }
@@ -116,7 +110,7 @@ fn defect_4_two_policies_see_the_same_on_scene_times() {
             &scene,
             cat,
             SimOptions {
-                policy: policy.into(),
+                policy: policy.parse().unwrap(),
                 ..SimOptions::default()
             },
         )
@@ -125,8 +119,8 @@ fn defect_4_two_policies_see_the_same_on_scene_times() {
         let mut arrived = std::collections::HashMap::new();
         let mut out = std::collections::BTreeMap::new();
         for e in sim.events() {
-            let key = (e.incident, e.agency.map(|a| a.key()));
-            match e.kind {
+            let key = (e.incident(), e.agency().map(|a| a.key()));
+            match e.kind() {
                 EventKind::Arrived => {
                     arrived.insert(key, e.t);
                 }
@@ -149,24 +143,21 @@ fn defect_4_two_policies_see_the_same_on_scene_times() {
 
 #[test]
 fn defect_6_a_unit_passing_on_its_way_to_a_job_finds_litter() {
-    let (scene, mut sim) = quiet_tiny("merged-grid");
+    let (_, mut sim) = quiet_tiny("merged-grid");
     // clean-north walks from its promenade loop to the bin at (100, 290) along the
     // promenade and up the lane at x = 100; the litter lies on that lane.
-    sim.inject("bin_overflow", at(100.0, 290.0), Source::Sensor)
-        .unwrap();
+    inject(&mut sim, "bin_overflow", at(100.0, 290.0), Source::Sensor);
     let t0 = sim.now();
     sim.advance_to(t0 + 30.0);
-    let litter = sim
-        .inject("litter", at(100.0, 200.0), Source::Patrol)
-        .unwrap();
+    let litter = inject(&mut sim, "litter", at(100.0, 200.0), Source::Patrol);
     sim.advance_to(t0 + 3600.0);
     let reported: Vec<_> = events_of(&sim, EventKind::Reported)
         .into_iter()
-        .filter(|e| e.incident == Some(litter))
+        .filter(|e| e.incident() == Some(litter))
         .collect();
     assert_eq!(reported.len(), 1);
-    assert_eq!(reported[0].source, Some(Source::Patrol));
-    assert_eq!(reported[0].unit, Some(unit_index(&scene, "clean-north")));
+    assert_eq!(source_of(&reported[0]), Some(Source::Patrol));
+    assert_eq!(reported[0].unit(), Some("clean-north"));
     assert!(reported[0].t < t0 + 600.0, "found at {}", reported[0].t);
 }
 

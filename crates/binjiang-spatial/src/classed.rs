@@ -96,6 +96,21 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
             .get(&class)
             .map_or_else(Vec::new, |i| i.nearest_matching(at, k, matches))
     }
+
+    /// Every object of `class` whose id satisfies `matches`, nearest first, lazily: the
+    /// caller stops when a bound says no farther object can win.
+    pub fn nearest_iter_in<'a>(
+        &'a self,
+        class: C,
+        at: [f64; 2],
+        matches: impl Fn(&K) -> bool + 'a,
+    ) -> impl Iterator<Item = Hit<'a, K>> + 'a {
+        self.classes
+            .get(&class)
+            .map(|i| i.nearest_iter(at, matches))
+            .into_iter()
+            .flatten()
+    }
 }
 
 #[cfg(test)]
@@ -112,5 +127,21 @@ mod tests {
         assert_eq!(idx.remove(2), Some([1.0, 0.0]));
         assert_eq!(idx.class_of(1), Some('b'));
         assert_eq!(idx.len(), 1);
+    }
+
+    #[test]
+    fn nearest_iter_walks_one_class_nearest_first() {
+        let idx = ClassedIndex::bulk_load(vec![
+            (1u32, 'a', [5.0, 0.0]),
+            (2, 'a', [1.0, 0.0]),
+            (3, 'b', [0.0, 0.0]),
+            (4, 'a', [3.0, 0.0]),
+        ]);
+        let ids: Vec<u32> = idx
+            .nearest_iter_in('a', [0.0, 0.0], |k| *k != 4)
+            .map(|h| *h.data)
+            .collect();
+        assert_eq!(ids, vec![2, 1]);
+        assert_eq!(idx.nearest_iter_in('z', [0.0, 0.0], |_| true).count(), 0);
     }
 }

@@ -76,6 +76,15 @@ impl<K: Copy + Eq + Hash> MovingIndex<K> {
     ) -> Vec<Hit<'_, K>> {
         self.index.nearest_matching(at, k, matches)
     }
+
+    /// Every object whose id satisfies `matches`, nearest first, lazily.
+    pub fn nearest_iter<'a>(
+        &'a self,
+        at: [f64; 2],
+        matches: impl Fn(&K) -> bool + 'a,
+    ) -> impl Iterator<Item = Hit<'a, K>> + 'a {
+        self.index.nearest_iter(at, matches)
+    }
 }
 
 #[cfg(test)]

@@ -113,6 +113,19 @@ impl<T, P: RTreeParams> PointIndex<T, P> {
             .collect()
     }
 
+    /// Every point whose payload satisfies `matches`, nearest first, lazily: for searches
+    /// that widen until a bound says the rest cannot win (exact road-time dispatch).
+    pub fn nearest_iter<'a>(
+        &'a self,
+        at: [f64; 2],
+        matches: impl Fn(&T) -> bool + 'a,
+    ) -> impl Iterator<Item = Hit<'a, T>> + 'a {
+        self.tree
+            .nearest_neighbor_iter(&at)
+            .filter(move |e| matches(&e.data))
+            .map(move |e| hit(e, at))
+    }
+
     /// Every point within `radius_m` of `at`, in no particular order.
     pub fn within_radius(&self, at: [f64; 2], radius_m: f64) -> impl Iterator<Item = Hit<'_, T>> {
         self.tree

@@ -1,22 +1,35 @@
-//! Where and when incidents arise, and how patrols come across them.
+//! Incidents entering the run: drawn from the catalogue, replayed from a record, or reported
+//! from outside; every random quantity of an incident is drawn when it is created.
 
 use super::incident::{Incident, IncidentStatus, Need};
-use super::unit::UnitStatus;
-use super::{area_of, Action, Simulation};
+use super::{area_of, asset_kind, Action, Simulation};
 use crate::catalogue::{Origin, Source};
-use crate::event::{Event, EventKind};
+use crate::event::{Name, What};
 use crate::scheduler::ms;
-use binjiang_scene::AssetKind;
+use crate::source::{Input, InputRecord, Place, Report, ReportError};
 use geo::Coord;
 use rand::Rng;
-use rand_distr::{Distribution, Poisson};
+use rand_distr::{Distribution, Poisson, Triangular};
 
 /// Tries at placing a point on the grid before falling back to the anchor itself.
 const PLACEMENT_TRIES: usize = 8;
 
+/// What a new incident is, before it is numbered.
+struct NewIncident {
+    ti: usize,
+    position: Coord,
+    at: f64,
+    source: Source,
+    report_delay_s: Option<f64>,
+    external_id: Option<Name>,
+}
+
 impl Simulation {
-    /// Draws the incidents of hour `h` for every type and schedules them.
+    /// Draws the incidents of hour `h` for every type and schedules them (those before the
+    /// run's start are drawn too, so a run started at 08:00 sees the same later incidents as
+    /// one started at midnight, but they never happen).
     pub(super) fn generate_hour(&mut self, h: u32) {
+        let start = self.options.start_s;
         for ti in 0..self.catalogue.types.len() {
             let t = &self.catalogue.types[ti];
             let rate = t.per_day * t.profile[(h % 24) as usize] / t.profile.iter().sum::<f64>();
@@ -30,84 +43,188 @@ impl Simulation {
             for _ in 0..n {
                 let at = h as f64 * 3600.0 + self.arrivals_rng.random_range(0.0..3600.0);
                 let position = self.draw_origin(ti);
-                self.add_incident(ti, position, at, None, None);
+                let source = self.catalogue.types[ti].source;
+                let new = NewIncident {
+                    ti,
+                    position,
+                    at,
+                    source,
+                    report_delay_s: None,
+                    external_id: None,
+                };
+                let draws = self.draw_incident(&new);
+                if at >= start {
+                    self.add_incident(new, draws);
+                }
             }
         }
         self.scheduler
             .push(ms((h + 1) as f64 * 3600.0), Action::GenerateHour(h + 1));
     }
 
-    /// Creates a pending incident of type `ti` at `position`, arising at `at` seconds;
-    /// `source` and `report_delay_s` default to the type's source and a random delay.
-    pub(super) fn add_incident(
-        &mut self,
-        ti: usize,
-        position: Coord,
-        at: f64,
-        source: Option<Source>,
-        report_delay_s: Option<f64>,
-    ) -> u32 {
-        let (lo, hi) = self.catalogue.report_delay_s;
-        let report_delay_s = report_delay_s.unwrap_or_else(|| {
-            if hi > lo {
-                self.arrivals_rng.random_range(lo..hi)
-            } else {
-                lo
-            }
+    /// Replays recorded report `k` at its time.
+    pub(super) fn recorded(&mut self, k: usize) {
+        let report = self.world.recorded[k].clone();
+        if let Err(e) = self.report(report) {
+            // The list was checked when parsed; an asset or type it names is in the scene.
+            debug_assert!(false, "recorded report {k} refused: {e}");
+        }
+    }
+
+    /// An incident reported from outside (a hotline call, a camera alert, an operator's
+    /// entry, a live service). Returns its number; a report whose `external_id` was seen
+    /// before returns the first one's number and changes nothing (idempotent). A report in
+    /// the future waits for its time; one stamped in the past is taken as arising then, but
+    /// the clock never moves back: it is reported and dispatched now.
+    pub fn report(&mut self, report: Report) -> Result<u32, ReportError> {
+        let ti = self
+            .catalogue
+            .index_of(&report.incident_type)
+            .ok_or_else(|| ReportError::UnknownType(report.incident_type.clone()))?;
+        if !report.time.is_finite() {
+            return Err(ReportError::NotFinite("time"));
+        }
+        let position = match &report.place {
+            Place::At([x, y]) if x.is_finite() && y.is_finite() => Coord { x: *x, y: *y },
+            Place::At(_) => return Err(ReportError::NotFinite("position")),
+            Place::Asset(id) => *self
+                .world
+                .asset_at
+                .get(id)
+                .ok_or_else(|| ReportError::UnknownAsset(id.clone()))?,
+        };
+        let external_id = report.external_id.as_deref().map(Name::from);
+        if let Some(i) = external_id.as_ref().and_then(|e| self.external_ids.get(e)) {
+            return Ok(*i);
+        }
+        // A patrol "report" is an incident a unit must still come across.
+        let delay = (report.source != Source::Patrol).then_some(0.0);
+        let future = report.time > self.now();
+        let new = NewIncident {
+            ti,
+            position,
+            at: report.time.max(0.0),
+            source: report.source,
+            report_delay_s: delay,
+            external_id: external_id.clone(),
+        };
+        let draws = self.draw_incident(&new);
+        let id = self.add_incident(new, draws);
+        if let Some(e) = external_id {
+            self.external_ids.insert(e, id);
+        }
+        self.inputs.push(InputRecord {
+            t: self.now(),
+            input: Input::Report {
+                report,
+                incident: id,
+            },
         });
-        let t = &self.catalogue.types[ti];
-        let id = self.incidents.len() as u32;
+        if !future {
+            // Past or present: it happens now as far as the clock goes.
+            let now = self.now();
+            self.advance_to(now);
+        }
+        Ok(id)
+    }
+
+    /// The random quantities of an incident: report delay and on-scene seconds per agency.
+    fn draw_incident(&mut self, new: &NewIncident) -> (f64, Vec<f64>) {
+        let (lo, hi) = self.catalogue.report_delay_s;
+        let drawn_delay = if hi > lo {
+            self.arrivals_rng.random_range(lo..hi)
+        } else {
+            lo
+        };
+        let t = &self.catalogue.types[new.ti];
+        let (a, m, b) = t.on_scene_min;
+        let on_scene = t
+            .agencies
+            .iter()
+            .map(|_| {
+                let minutes = if b > a {
+                    Triangular::new(a, b, m)
+                        .map(|d| d.sample(&mut self.arrivals_rng))
+                        .unwrap_or(m)
+                } else {
+                    a
+                };
+                let jitter_ms: u32 = self.arrivals_rng.random_range(0..1000);
+                minutes * 60.0 + f64::from(jitter_ms) / 1000.0
+            })
+            .collect();
+        (new.report_delay_s.unwrap_or(drawn_delay), on_scene)
+    }
+
+    /// Numbers a new incident and schedules its arising.
+    fn add_incident(
+        &mut self,
+        new: NewIncident,
+        (report_delay_s, on_scene): (f64, Vec<f64>),
+    ) -> u32 {
+        let t = &self.catalogue.types[new.ti];
+        let id = self.next_incident;
+        self.next_incident += 1;
         let needs = t
             .agencies
             .iter()
-            .map(|a| Need {
+            .zip(on_scene)
+            .map(|(a, on_scene_s)| Need {
                 agency: *a,
+                on_scene_s,
                 unit: None,
                 dispatched_at: None,
                 arrived_at: None,
                 finished_at: None,
             })
             .collect();
-        self.incidents.push(Incident {
+        let grid = &self.world.grid;
+        let incident = Incident {
             id,
-            incident_type: ti as u16,
+            incident_type: new.ti as u16,
             priority: t.priority,
-            position,
-            cell: self.grid.cell_at(position).map(|c| c as u32),
-            area: area_of(&self.grid, &self.areas, position),
+            position: new.position,
+            cell: grid.cell_at(new.position).map(|c| c as u32),
+            area: area_of(grid, new.position),
             status: IncidentStatus::Pending,
-            arose_at: at,
-            source: source.unwrap_or(t.source),
+            arose_at: new.at,
+            source: new.source,
             report_delay_s,
+            external_id: new.external_id,
             reported_at: None,
             acknowledged_at: None,
             closed_at: None,
             needs,
-        });
-        self.scheduler.push(ms(at), Action::Arise(id));
+        };
+        self.incidents.insert(id, incident);
+        self.scheduler
+            .push(ms(new.at).max(self.now_ms), Action::Arise(id));
         id
     }
 
     fn draw_origin(&mut self, ti: usize) -> Coord {
-        match self.catalogue.types[ti].origin.clone() {
-            Origin::Asset(kind) => self.random_asset(&kind),
-            Origin::NearAsset(kind, r) => {
-                let anchor = self.random_asset(&kind);
+        let origin = self.catalogue.types[ti].origin.clone();
+        match origin {
+            Origin::Asset(_) => self.random_asset(ti),
+            Origin::NearAsset(_, r) => {
+                let anchor = self.random_asset(ti);
                 self.near(anchor, r)
             }
             Origin::NearLandmark(r) => {
                 let i = self
                     .arrivals_rng
-                    .random_range(0..self.places.landmarks.len());
-                self.near(self.places.landmarks[i], r)
+                    .random_range(0..self.world.landmarks.len());
+                self.near(self.world.landmarks[i], r)
             }
             Origin::AnyCell => self.random_cell_point(),
         }
     }
 
-    fn random_asset(&mut self, kind: &str) -> Coord {
-        let k = AssetKind::parse(kind).map_or(0, |k| k as usize);
-        let list = &self.places.assets[k];
+    /// A random asset of the kind type `ti` arises at (the catalogue check guarantees the
+    /// kind is known and present).
+    fn random_asset(&mut self, ti: usize) -> Coord {
+        let kind = asset_kind(&self.catalogue.types[ti].origin);
+        let list = &self.world.assets[kind.map_or(usize::MAX, |k| k as usize)];
         list[self.arrivals_rng.random_range(0..list.len())]
     }
 
@@ -122,24 +239,25 @@ impl Simulation {
                 x: anchor.x + d * a.cos(),
                 y: anchor.y + d * a.sin(),
             };
-            if self.grid.contains(p) {
+            if self.world.grid.contains(p) {
                 return p;
             }
         }
         anchor
     }
 
+    /// A point in a cell drawn by area (the catalogue check guarantees cells exist).
     fn random_cell_point(&mut self) -> Coord {
-        let total = *self.places.cell_cumulative_area.last().unwrap_or(&0.0);
+        let world = &self.world;
+        let total = *world.cell_cumulative_area.last().unwrap_or(&0.0);
         let pick = self
             .arrivals_rng
             .random_range(0.0..total.max(f64::MIN_POSITIVE));
-        let c = self
-            .places
+        let c = world
             .cell_cumulative_area
             .partition_point(|a| *a < pick)
-            .min(self.grid.cells.len() - 1);
-        let square = self.grid.cells[c].square;
+            .min(world.grid.cells.len().saturating_sub(1));
+        let square = world.grid.cells[c].square;
         for _ in 0..PLACEMENT_TRIES {
             let p = Coord {
                 x: self
@@ -149,78 +267,39 @@ impl Simulation {
                     .arrivals_rng
                     .random_range(square.min().y..square.max().y),
             };
-            if self.grid.contains(p) {
+            if self.world.grid.contains(p) {
                 return p;
             }
         }
-        self.grid.cells[c].centre()
+        self.world.grid.cells[c].centre()
     }
 
     pub(super) fn arise(&mut self, i: u32) {
         let now = self.now();
-        let inc = &mut self.incidents[i as usize];
+        let inc = self.incident_mut(i);
         inc.status = IncidentStatus::Unreported;
-        let mut event = Event::at(now, EventKind::Arose, inc.position).incident(i);
-        event.incident_type = Some(inc.incident_type);
-        event.cell = inc.cell;
-        let source = inc.source;
-        self.log(event);
+        let (ti, cell, area, p) = (inc.incident_type, inc.cell, inc.area, inc.position);
+        let (priority, source, delay) = (inc.priority, inc.source, inc.report_delay_s);
+        let external_id = inc.external_id.clone();
+        let world = &self.world;
+        let what = What::Arose {
+            incident: i,
+            incident_type: world.type_keys[ti as usize].clone(),
+            priority,
+            agencies: self.catalogue.types[ti as usize].agencies.clone(),
+            subdistrict: world
+                .areas
+                .get(area as usize)
+                .cloned()
+                .unwrap_or_else(|| "".into()),
+            cell: cell.map(|c| world.cells[c as usize].clone()),
+            external_id,
+        };
+        self.log(p, what);
         if source == Source::Patrol {
-            self.plan_discovery(i);
+            self.watch_for(i);
         } else {
-            let delay = self.incidents[i as usize].report_delay_s;
             self.scheduler.push(ms(now + delay), Action::Report(i));
         }
-    }
-
-    /// Schedules the first pass of a patrolling unit within discovery range, or a citizen's
-    /// 12345 call if nobody will pass before `undiscovered_report_min`.
-    fn plan_discovery(&mut self, i: u32) {
-        let now = self.now();
-        let inc = &self.incidents[i as usize];
-        let deadline = inc.arose_at + self.catalogue.undiscovered_report_min * 60.0;
-        let (p, r) = (inc.position, self.catalogue.patrol_discovery_m);
-        let mut best: Option<(f64, u32)> = None;
-        for (u, unit) in self.units.iter().enumerate() {
-            if unit.status != UnitStatus::Patrolling || !unit.on_duty {
-                continue;
-            }
-            if let Some(d) = unit
-                .patrol
-                .seconds_until_within(now - unit.patrol_epoch, p, r)
-            {
-                if best.is_none_or(|(bd, _)| d < bd) {
-                    best = Some((d, u as u32));
-                }
-            }
-        }
-        match best {
-            Some((d, u)) if now + d < deadline => {
-                let version = self.units[u as usize].version;
-                self.scheduler.push(
-                    ms(now + d),
-                    Action::Discover {
-                        incident: i,
-                        unit: u,
-                        version,
-                    },
-                );
-            }
-            _ => self
-                .scheduler
-                .push(ms(deadline.max(now)), Action::Report(i)),
-        }
-    }
-
-    pub(super) fn discover(&mut self, i: u32, u: u32, version: u64) {
-        if self.incidents[i as usize].status != IncidentStatus::Unreported {
-            return;
-        }
-        let unit = &self.units[u as usize];
-        if unit.version != version || unit.status != UnitStatus::Patrolling {
-            self.plan_discovery(i); // that unit was called away: who passes next?
-            return;
-        }
-        self.report(i, Some(u));
     }
 }

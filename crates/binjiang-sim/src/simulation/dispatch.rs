@@ -1,159 +1,249 @@
-//! Dispatch: who goes. R-tree candidates by straight line, ranked by road travel time;
-//! queues when nobody may go; optional preemption of routine work for urgent incidents.
+//! Dispatch: who goes. The best unit by the policy's rank of its road travel time, found
+//! exactly: straight-line candidates from the R-tree are widened until the straight-line
+//! lower bound (distance ÷ the mode's speed, less how far a unit may have moved since the
+//! index was refreshed) cannot beat the best road time found. Parts nobody may take wait in
+//! a queue, flagged with why, and are offered again whenever a unit becomes available and
+//! every minute while anything waits; urgent work may take a unit off less urgent work.
 
 use super::incident::IncidentStatus;
 use super::unit::UnitStatus;
-use super::{Action, Simulation, PRIORITIES};
+use super::{Action, Simulation, PRIORITIES, QUEUE_REVIEW_S};
 use crate::catalogue::Source;
-use crate::event::{Event, EventKind};
+use crate::event::{QueueReason, What};
+use crate::policy::Rank;
+use crate::route::Route;
 use crate::scheduler::ms;
+use binjiang_scene::{Agency, Mode};
 
-/// Queued parts considered per priority when a unit frees up (nearest first).
-const QUEUE_CANDIDATES: usize = 4;
+/// Candidates ranked by road in the first round of a search; each further round doubles.
+const FIRST_ROUND: usize = 4;
+
+/// A unit chosen for a part, with its route there.
+pub(super) struct Choice {
+    unit: u32,
+    rank: Rank,
+    route: Route,
+}
 
 impl Simulation {
-    /// The control room learns of incident `i`; `finder` is the patrol that found it.
-    pub(super) fn report(&mut self, i: u32, finder: Option<u32>) {
+    /// The control room learns of incident `i`; `finder` is the unit that came across it.
+    pub(super) fn learn_of(&mut self, i: u32, finder: Option<u32>) {
         let now = self.now();
-        let inc = &mut self.incidents[i as usize];
-        if inc.status != IncidentStatus::Unreported {
+        if self.inc(i).status != IncidentStatus::Unreported {
             return;
         }
+        self.stop_watching(i);
+        let inc = self.incident_mut(i);
         inc.status = IncidentStatus::Open;
         inc.reported_at = Some(now);
         if finder.is_none() && inc.source == Source::Patrol {
             inc.source = Source::Hotline12345; // nobody passed by in time: a citizen called
         }
-        let mut event = Event::at(now, EventKind::Reported, inc.position).incident(i);
-        event.source = Some(inc.source);
-        if let Some(u) = finder {
-            event = event.unit(u, self.units[u as usize].agency);
-        }
-        self.log(event);
-        for k in 0..self.incidents[i as usize].needs.len() {
-            let agency = self.incidents[i as usize].needs[k].agency;
-            match finder {
-                Some(u)
-                    if self.units[u as usize].agency == agency
-                        && self.units[u as usize].available() =>
-                {
-                    self.assign(u, i, k);
-                }
-                _ => self.dispatch_need(i, k),
+        let (p, source) = (inc.position, inc.source);
+        let finder_id = finder.map(|u| self.units[u as usize].id.clone());
+        self.log(
+            p,
+            What::Reported {
+                incident: i,
+                source,
+                finder: finder_id,
+            },
+        );
+        for k in 0..self.inc(i).needs.len() {
+            let taken = finder.is_some_and(|u| self.finder_takes(u, i, k));
+            if !taken {
+                self.dispatch_need(i, k);
             }
         }
+    }
+
+    /// A unit that found an incident handles its own agency's part on the spot, where the
+    /// policy lets it serve there and it is free.
+    fn finder_takes(&mut self, u: u32, i: u32, k: usize) -> bool {
+        let unit = &self.units[u as usize];
+        let inc = self.inc(i);
+        let agency = inc.needs[k].agency;
+        if unit.agency != agency
+            || !unit.available()
+            || !self.policy.eligible(agency, unit.area, inc.area)
+        {
+            return false;
+        }
+        let (mode, from, to, in_zone) = (
+            unit.mode,
+            unit.position(self.now()),
+            inc.position,
+            unit.area == inc.area,
+        );
+        let Some(route) = self.router.route(mode, from, to) else {
+            return false;
+        };
+        if self
+            .policy
+            .rank(agency, in_zone, route.duration())
+            .is_none()
+        {
+            return false;
+        }
+        self.assign(u, i, k, route);
+        true
     }
 
     fn dispatch_need(&mut self, i: u32, k: usize) {
-        if let Some(u) = self.choose_unit(i, k) {
-            self.assign(u, i, k);
-        } else if let Some(u) = self.preemptable(i, k) {
-            self.preempt(u);
-            self.assign(u, i, k);
-        } else {
-            self.enqueue(i, k);
+        match self.choose_unit(i, k) {
+            Ok(c) => self.assign(c.unit, i, k, c.route),
+            Err(reason) => match self.preemptable(i, k) {
+                Some(c) => {
+                    self.preempt(c.unit);
+                    self.assign(c.unit, i, k, c.route);
+                }
+                None => self.enqueue(i, k, reason),
+            },
         }
     }
 
-    /// The available unit with the smallest road travel time among the nearest candidates.
-    fn choose_unit(&mut self, i: u32, k: usize) -> Option<u32> {
+    /// The best available unit for part `k` of incident `i`, exactly, or why there is none.
+    fn choose_unit(&mut self, i: u32, k: usize) -> Result<Choice, QueueReason> {
         self.refresh_index_if_stale();
         let now = self.now();
-        let inc = &self.incidents[i as usize];
+        let inc = self.inc(i);
         let (agency, p, area) = (inc.needs[k].agency, inc.position, inc.area);
-        let units = &self.units;
-        let policy = &self.policy;
-        let candidates: Vec<u32> = self
-            .index
-            .nearest_in_matching((agency, true), [p.x, p.y], self.options.candidates, |u| {
-                policy.may_serve(units[*u as usize].area, area)
-            })
-            .iter()
-            .map(|h| *h.data)
-            .collect();
-        let mut best: Option<(f64, u32)> = None;
-        for mode in binjiang_scene::Mode::ALL {
-            let of_mode: Vec<u32> = candidates
-                .iter()
-                .copied()
-                .filter(|u| self.units[*u as usize].mode == *mode)
-                .collect();
-            let starts: Vec<geo::Coord> = of_mode
-                .iter()
-                .map(|u| self.units[*u as usize].position(now))
-                .collect();
-            if let Some((i, t)) = self.router.fastest_of(*mode, &starts, p) {
-                if best.is_none_or(|(bt, bu)| (t, of_mode[i]) < (bt, bu)) {
-                    best = Some((t, of_mode[i]));
+        let moved_s = (self.now_ms - self.last_refresh_ms) as f64 / 1000.0;
+        let mut best: Option<(Rank, u32)> = None;
+        let (mut any_free, mut any_reachable) = (false, false);
+        for mode in Mode::ALL {
+            let speed = mode.speed_mps();
+            let units = &self.units;
+            let policy = &self.policy;
+            let mut candidates =
+                self.index
+                    .nearest_iter_in((agency, *mode, true), [p.x, p.y], move |u| {
+                        policy.eligible(agency, units[*u as usize].area, area)
+                    });
+            let mut round = FIRST_ROUND;
+            loop {
+                let batch: Vec<(u32, f64)> = candidates
+                    .by_ref()
+                    .take(round)
+                    .map(|h| (*h.data, h.distance_m))
+                    .collect();
+                let Some(&(_, farthest)) = batch.last() else {
+                    break;
+                };
+                any_free = true;
+                for in_zone in [true, false] {
+                    let group: Vec<u32> = batch
+                        .iter()
+                        .map(|(u, _)| *u)
+                        .filter(|u| (units[*u as usize].area == area) == in_zone)
+                        .collect();
+                    let starts: Vec<geo::Coord> = group
+                        .iter()
+                        .map(|u| units[*u as usize].position(now))
+                        .collect();
+                    let Some((j, t)) = self.router.fastest_of(*mode, &starts, p) else {
+                        continue;
+                    };
+                    any_reachable = true;
+                    if let Some(rank) = policy.rank(agency, in_zone, t) {
+                        if best.is_none_or(|b| (rank, group[j]) < b) {
+                            best = Some((rank, group[j]));
+                        }
+                    }
+                }
+                // Every unit not yet ranked is at least this far now, as the crow flies.
+                let bound_s = (farthest - speed * moved_s).max(0.0) / speed;
+                match policy.best_possible(agency, bound_s) {
+                    None => break,
+                    Some(b) if best.is_some_and(|(r, _)| r <= b) => break,
+                    _ => round *= 2,
                 }
             }
         }
-        best.map(|(_, u)| u)
+        let Some((rank, u)) = best else {
+            return Err(match (any_free, any_reachable) {
+                (false, _) => QueueReason::NoUnitFree,
+                (true, false) => QueueReason::Unreachable,
+                (true, true) => QueueReason::BeyondMaxTravel,
+            });
+        };
+        let unit = &self.units[u as usize];
+        let route = self
+            .router
+            .route(unit.mode, unit.position(now), p)
+            .ok_or(QueueReason::Unreachable)?;
+        Ok(Choice {
+            unit: u,
+            rank,
+            route,
+        })
     }
 
-    /// Patrolling units' index positions drift as they move; refresh them at most every
-    /// `index_refresh_s` (candidates are then re-ranked with exact positions and road times).
+    /// Moving units' index positions drift; refresh them at most every `index_refresh_s`
+    /// (the exact search allows for the drift since).
     fn refresh_index_if_stale(&mut self) {
-        let refresh_ms = ms(self.options.index_refresh_s);
-        if self
-            .last_refresh_ms
-            .is_some_and(|t| self.now_ms < t + refresh_ms)
-        {
-            return;
+        if self.now_ms >= self.last_refresh_ms + ms(self.options.index_refresh_s) {
+            self.refresh_index();
         }
-        // Rebuilding in bulk is cheaper than moving every unit one by one.
+    }
+
+    /// Rebuilds the dispatch index from every on-duty or busy unit's position now (in bulk:
+    /// cheaper than moving every unit one by one).
+    pub(super) fn refresh_index(&mut self) {
         let now = self.now();
-        let on_duty = self
+        let items = self
             .units
             .iter()
             .enumerate()
-            .filter(|(_, u)| u.on_duty || u.job.is_some());
-        let items = on_duty
+            .filter(|(_, u)| u.on_duty || u.job.is_some())
             .map(|(i, u)| {
                 let p = u.position(now);
-                (i as u32, (u.agency, u.available()), [p.x, p.y])
+                (i as u32, (u.agency, u.mode, u.available()), [p.x, p.y])
             })
             .collect();
         self.index = binjiang_spatial::ClassedIndex::bulk_load(items);
-        self.last_refresh_ms = Some(self.now_ms);
+        self.last_refresh_ms = self.now_ms;
     }
 
-    /// Sends unit `u` to part `k` of incident `i`.
-    pub(super) fn assign(&mut self, u: u32, i: u32, k: usize) {
-        let now = self.now();
-        let p = self.incidents[i as usize].position;
+    /// Puts unit `u` in the dispatch index as it is now.
+    pub(super) fn index_unit(&mut self, u: u32) {
         let unit = &self.units[u as usize];
-        let from = unit.position(now);
-        let route = self.router.route(unit.mode, from, p).unwrap_or_else(|| {
-            let mut r = crate::route::Route::stay(from);
-            r.push(
-                p,
-                ((p.x - from.x).hypot(p.y - from.y)) / unit.mode.speed_mps(),
-            );
-            r
-        });
-        let arrive = now + route.duration();
+        let p = unit.position(self.now());
+        let class = (unit.agency, unit.mode, unit.available());
+        self.index.set(u, class, [p.x, p.y]);
+    }
+
+    /// Sends unit `u` along `route` to part `k` of incident `i`.
+    pub(super) fn assign(&mut self, u: u32, i: u32, k: usize, route: Route) {
+        let now = self.now();
+        let eta_s = route.duration();
+        let from = route.start();
         let unit = &mut self.units[u as usize];
         unit.status = UnitStatus::EnRoute;
         unit.job = Some((i, k));
         unit.leg = Some((route, now));
         unit.version += 1;
-        let (agency, version) = (unit.agency, unit.version);
-        self.index.set(u, (agency, false), [from.x, from.y]);
-        let need = &mut self.incidents[i as usize].needs[k];
+        let (agency, version, id) = (unit.agency, unit.version, unit.id.clone());
+        self.index_unit(u);
+        let need = &mut self.incident_mut(i).needs[k];
         need.unit = Some(u);
         need.dispatched_at = Some(now);
         self.log(
-            Event::at(now, EventKind::Dispatched, from)
-                .incident(i)
-                .unit(u, agency),
+            from,
+            What::Dispatched {
+                incident: i,
+                agency,
+                unit: id,
+                eta_s: (eta_s * 10.0).round() / 10.0,
+            },
         );
         self.scheduler
-            .push(ms(arrive), Action::Arrive { unit: u, version });
+            .push(ms(now + eta_s), Action::Arrive { unit: u, version });
+        self.replan_sightings(u);
     }
 
-    fn enqueue(&mut self, i: u32, k: usize) {
-        let inc = &self.incidents[i as usize];
+    pub(super) fn enqueue(&mut self, i: u32, k: usize, reason: QueueReason) {
+        let inc = self.inc(i);
         let (agency, p) = (inc.needs[k].agency, inc.position);
         self.queued.set(
             (i, agency),
@@ -161,102 +251,216 @@ impl Simulation {
             [p.x, p.y],
         );
         self.log(
-            Event::at(self.now(), EventKind::Queued, p)
-                .incident(i)
-                .agency(agency),
+            p,
+            What::Queued {
+                incident: i,
+                agency,
+                reason,
+            },
         );
+        if !self.review_pending {
+            self.review_pending = true;
+            self.scheduler
+                .push(self.now_ms + ms(QUEUE_REVIEW_S), Action::ReviewQueue);
+        }
     }
 
-    /// Queued work for a freed unit: the most urgent first, then the nearest it may serve
-    /// and can reach (a dispatcher does not send a cleaner across the city for old litter
-    /// while fresh litter waits next to them).
-    pub(super) fn take_queued(&mut self, u: u32) -> Option<(u32, usize)> {
+    /// Takes `agency`'s part of `i` out of the queue because a unit is being sent.
+    fn dequeue(&mut self, i: u32, agency: Agency) {
+        if self.queued.remove((i, agency)).is_some() {
+            let p = self.inc(i).position;
+            self.log(
+                p,
+                What::Dequeued {
+                    incident: i,
+                    agency,
+                },
+            );
+        }
+    }
+
+    /// Queued work for unit `u`, just available: the most urgent first, then the best rank
+    /// by road among the parts it may serve (a dispatcher does not send a cleaner across the
+    /// city for old litter while fresh litter waits next to them). Exact, like dispatch.
+    pub(super) fn take_queued(&mut self, u: u32) -> bool {
         let unit = &self.units[u as usize];
-        let (agency, mode, from, area) =
-            (unit.agency, unit.mode, unit.position(self.now()), unit.area);
+        let (agency, mode, area) = (unit.agency, unit.mode, unit.area);
+        let from = unit.position(self.now());
+        let speed = mode.speed_mps();
         for priority in 1..=PRIORITIES {
+            if self.queued.len_of((agency, priority)) == 0 {
+                continue;
+            }
             let incidents = &self.incidents;
             let policy = &self.policy;
-            let nearest: Vec<u32> = self
+            let parts: Vec<(u32, f64)> = self
                 .queued
-                .nearest_in_matching(
-                    (agency, priority),
-                    [from.x, from.y],
-                    QUEUE_CANDIDATES,
-                    |(i, _)| policy.may_serve(area, incidents[*i as usize].area),
-                )
-                .iter()
-                .map(|h| h.data.0)
+                .nearest_iter_in((agency, priority), [from.x, from.y], |(i, _)| {
+                    policy.eligible(agency, area, incidents[i].area)
+                })
+                .map(|h| (h.data.0, h.distance_m))
                 .collect();
-            for i in nearest {
-                if self
-                    .router
-                    .connected(mode, from, self.incidents[i as usize].position)
-                {
-                    self.queued.remove((i, agency));
-                    let k = self.incidents[i as usize]
-                        .needs
-                        .iter()
-                        .position(|n| n.agency == agency)?;
-                    return Some((i, k));
+            let mut best: Option<(Rank, u32, Route)> = None;
+            for (i, d) in parts {
+                let bound = self.policy.best_possible(agency, d / speed);
+                if bound.is_none_or(|b| best.as_ref().is_some_and(|(r, _, _)| *r <= b)) {
+                    break;
+                }
+                let to = self.inc(i).position;
+                let in_zone = self.inc(i).area == area;
+                let Some(route) = self.router.route(mode, from, to) else {
+                    continue;
+                };
+                if let Some(rank) = self.policy.rank(agency, in_zone, route.duration()) {
+                    if best.as_ref().is_none_or(|(r, j, _)| (rank, i) < (*r, *j)) {
+                        best = Some((rank, i, route));
+                    }
                 }
             }
+            if let Some((_, i, route)) = best {
+                let k = self.inc(i).part_of(agency).unwrap_or(0);
+                self.dequeue(i, agency);
+                self.assign(u, i, k, route);
+                return true;
+            }
         }
-        None
+        false
     }
 
-    /// For an urgent incident with nobody free: the nearest unit of the agency that is still
-    /// on its way to strictly less urgent work.
-    fn preemptable(&mut self, i: u32, k: usize) -> Option<u32> {
-        let inc = &self.incidents[i as usize];
+    /// Every minute while parts wait: offer each (most urgent first, then oldest) to the
+    /// units available now, wherever they have moved to.
+    pub(super) fn review_queue(&mut self) {
+        self.review_pending = false;
+        let mut waiting: Vec<(u8, u32, Agency)> = Vec::new();
+        for agency in Agency::ALL {
+            for priority in 1..=PRIORITIES {
+                if self.queued.len_of((*agency, priority)) == 0 {
+                    continue;
+                }
+                let idle = Mode::ALL
+                    .iter()
+                    .any(|m| self.index.len_of((*agency, *m, true)) > 0);
+                if !idle {
+                    continue;
+                }
+                let inc = &self.incidents;
+                waiting.extend(
+                    self.queued
+                        .nearest_iter_in((*agency, priority), [0.0, 0.0], |_| true)
+                        .map(|h| h.data.0)
+                        .filter(|i| inc.contains_key(i))
+                        .map(|i| (priority, i, *agency)),
+                );
+            }
+        }
+        waiting.sort_unstable();
+        for (_, i, agency) in waiting {
+            let Some(k) = self.inc(i).part_of(agency) else {
+                continue;
+            };
+            if let Ok(c) = self.choose_unit(i, k) {
+                self.dequeue(i, agency);
+                self.assign(c.unit, i, k, c.route);
+            }
+        }
+        let any_waiting = Agency::ALL
+            .iter()
+            .any(|a| (1..=PRIORITIES).any(|p| self.queued.len_of((*a, p)) > 0));
+        if any_waiting && !self.review_pending {
+            self.review_pending = true;
+            self.scheduler
+                .push(self.now_ms + ms(QUEUE_REVIEW_S), Action::ReviewQueue);
+        }
+    }
+
+    /// For an urgent incident with nobody free: the best-ranked unit of the agency that is
+    /// still on its way to strictly less urgent work.
+    fn preemptable(&mut self, i: u32, k: usize) -> Option<Choice> {
+        let inc = self.inc(i);
         if !self.options.preemption || inc.priority != 1 {
             return None;
         }
         let (agency, p, area, priority) =
             (inc.needs[k].agency, inc.position, inc.area, inc.priority);
         let now = self.now();
-        let mut best: Option<(f64, u32)> = None;
+        let mut best: Option<Choice> = None;
         for u in 0..self.units.len() as u32 {
             let unit = &self.units[u as usize];
             let Some((j, _)) = unit.job else { continue };
-            let busy_with = self.incidents[j as usize].priority;
             if unit.agency != agency
                 || unit.status != UnitStatus::EnRoute
-                || busy_with <= priority
-                || !self.policy.may_serve(unit.area, area)
+                || self.inc(j).priority <= priority
+                || !self.policy.eligible(agency, unit.area, area)
             {
                 continue;
             }
-            let (mode, from) = (unit.mode, unit.position(now));
-            if let Some(t) = self.router.travel_time(mode, from, p) {
-                if best.is_none_or(|(bt, bu)| (t, u) < (bt, bu)) {
-                    best = Some((t, u));
-                }
+            let (mode, from, in_zone) = (unit.mode, unit.position(now), unit.area == area);
+            let Some(route) = self.router.route(mode, from, p) else {
+                continue;
+            };
+            let Some(rank) = self.policy.rank(agency, in_zone, route.duration()) else {
+                continue;
+            };
+            if best.as_ref().is_none_or(|b| (rank, u) < (b.rank, b.unit)) {
+                best = Some(Choice {
+                    unit: u,
+                    rank,
+                    route,
+                });
             }
         }
-        best.map(|(_, u)| u)
+        best
     }
 
     /// Takes unit `u` off its job; the job's part goes back to the queue.
     fn preempt(&mut self, u: u32) {
-        let Some((j, k)) = self.release(u, EventKind::Preempted) else {
+        let Some((j, k)) = self.release(u, Release::Preempted) else {
             return;
         };
-        let need = &mut self.incidents[j as usize].needs[k];
+        let need = &mut self.incident_mut(j).needs[k];
         need.unit = None;
         need.dispatched_at = None;
-        self.enqueue(j, k);
+        self.enqueue(j, k, QueueReason::Preempted);
     }
 
-    /// Takes unit `u` off its job, logging `why`; its pending arrival or finish becomes void.
+    /// Takes unit `u` off its job, saying why; its pending arrival or finish becomes void.
     /// Returns the (incident, part) it was serving. The caller says what the unit does next.
-    pub(super) fn release(&mut self, u: u32, why: EventKind) -> Option<(u32, usize)> {
+    pub(super) fn release(&mut self, u: u32, why: Release) -> Option<(u32, usize)> {
         let now = self.now();
         let unit = &mut self.units[u as usize];
         let (j, k) = unit.job.take()?;
         unit.version += 1;
-        let (agency, from) = (unit.agency, unit.position(now));
-        self.log(Event::at(now, why, from).incident(j).unit(u, agency));
+        let (agency, from, id) = (unit.agency, unit.position(now), unit.id.clone());
+        let incident = j;
+        let what = match why {
+            Release::Preempted => What::Preempted {
+                incident,
+                agency,
+                unit: id,
+            },
+            Release::Reassigned(operator) => What::Reassigned {
+                incident,
+                agency,
+                unit: id,
+                operator,
+            },
+            Release::Closed => What::Finished {
+                incident,
+                agency,
+                unit: id,
+            },
+        };
+        self.log(from, what);
         Some((j, k))
     }
+}
+
+/// Why a unit is taken off its job.
+pub(super) enum Release {
+    /// For an urgent incident.
+    Preempted,
+    /// An operator sent another unit.
+    Reassigned(crate::event::Name),
+    /// An operator closed the incident: the unit's part is done.
+    Closed,
 }

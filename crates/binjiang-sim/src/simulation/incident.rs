@@ -1,6 +1,7 @@
 //! An incident ticket: one per event, however many agencies it needs.
 
 use crate::catalogue::Source;
+use crate::event::Name;
 use binjiang_scene::Agency;
 use geo::Coord;
 use serde::Serialize;
@@ -10,6 +11,9 @@ use serde::Serialize;
 pub struct Need {
     /// The agency.
     pub agency: Agency,
+    /// Seconds its unit will spend on scene, drawn when the incident was created (common
+    /// random numbers: every policy sees the same work).
+    pub on_scene_s: f64,
     /// The unit serving it, once dispatched.
     pub unit: Option<u32>,
     /// When it was dispatched, seconds.
@@ -30,14 +34,14 @@ pub enum IncidentStatus {
     Unreported,
     /// Known, some agency not yet finished.
     Open,
-    /// Every agency finished.
+    /// Every agency finished, or an operator closed it.
     Closed,
 }
 
 /// An incident ticket.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Incident {
-    /// Id: its index in the simulation's incident list.
+    /// Number, unique in the run.
     pub id: u32,
     /// Index of its type in the catalogue.
     pub incident_type: u16,
@@ -48,7 +52,7 @@ pub struct Incident {
     pub position: Coord,
     /// Grid cell, if on the grid.
     pub cell: Option<u32>,
-    /// Subdistrict (area) index, for `separate-grids`.
+    /// Subdistrict (area) index whose polygon holds it.
     pub area: u16,
     /// Lifecycle.
     pub status: IncidentStatus,
@@ -58,6 +62,8 @@ pub struct Incident {
     pub source: Source,
     /// Seconds from arising to a sensor, camera or hotline report.
     pub report_delay_s: f64,
+    /// The reporting system's id, for reports from outside.
+    pub external_id: Option<Name>,
     /// When the control room learnt of it.
     pub reported_at: Option<f64>,
     /// When an operator acknowledged it.
@@ -72,5 +78,10 @@ impl Incident {
     /// Whether every part is finished.
     pub fn all_finished(&self) -> bool {
         self.needs.iter().all(|n| n.finished_at.is_some())
+    }
+
+    /// The part of `agency`, if it needs one.
+    pub fn part_of(&self, agency: Agency) -> Option<usize> {
+        self.needs.iter().position(|n| n.agency == agency)
     }
 }

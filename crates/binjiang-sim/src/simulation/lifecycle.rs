@@ -1,13 +1,12 @@
 //! Units through the day: shifts, arriving, finishing, returning to patrol or going home.
 
+use super::incident::IncidentStatus;
 use super::unit::{Destination, UnitStatus};
 use super::{Action, Simulation};
-use crate::event::{Event, EventKind};
+use crate::event::What;
 use crate::route::Route;
 use crate::scheduler::ms;
 use binjiang_scene::DAY_S;
-use rand::Rng;
-use rand_distr::{Distribution, Triangular};
 
 /// The first time after `now` (seconds) that the clock shows `time_of_day` seconds.
 fn next_time_of_day(now: f64, time_of_day: u32) -> f64 {
@@ -21,14 +20,16 @@ fn next_time_of_day(now: f64, time_of_day: u32) -> f64 {
 }
 
 impl Simulation {
-    /// Puts a unit in its state at the start of the day and schedules its shift changes.
+    /// Puts a unit in its shift state at the run's start (on its loop, phase as if it had
+    /// patrolled since its shift began) and schedules its shift changes.
     pub(super) fn start_unit(&mut self, u: u32) {
+        let now = self.now();
         let unit = &mut self.units[u as usize];
-        if unit.shift.on_duty(0) {
+        let time_of_day = (now as u64 % u64::from(DAY_S)) as u32;
+        if unit.shift.on_duty(time_of_day) {
             unit.status = UnitStatus::Patrolling;
-            unit.patrol_epoch = 0.0;
-            let (agency, p) = (unit.agency, unit.position(0.0));
-            self.index.set(u, (agency, true), [p.x, p.y]);
+            let since = (time_of_day + DAY_S - unit.shift.start_s % DAY_S) % DAY_S;
+            unit.patrol_epoch = now - f64::from(since);
             self.set_duty(u, true);
             self.schedule_shift_end(u);
         } else {
@@ -71,13 +72,20 @@ impl Simulation {
         let now = self.now();
         let unit = &mut self.units[u as usize];
         unit.on_duty = on_duty;
-        let (agency, p, idle) = (unit.agency, unit.position(now), unit.job.is_none());
-        let kind = if on_duty {
-            EventKind::ShiftStarted
+        let (agency, p, idle, id) = (
+            unit.agency,
+            unit.position(now),
+            unit.job.is_none(),
+            unit.id.clone(),
+        );
+        let what = if on_duty {
+            What::ShiftStarted { unit: id, agency }
         } else {
-            EventKind::ShiftEnded
+            What::ShiftEnded { unit: id, agency }
         };
-        self.log(Event::at(now, kind, p).unit(u, agency));
+        self.log(p, what);
+        self.index_unit(u);
+        self.replan_sightings(u);
         idle
     }
 
@@ -85,9 +93,7 @@ impl Simulation {
     pub(super) fn free_unit(&mut self, u: u32) {
         if !self.units[u as usize].on_duty {
             self.go_home(u);
-        } else if let Some((i, k)) = self.take_queued(u) {
-            self.assign(u, i, k);
-        } else {
+        } else if !self.take_queued(u) {
             self.go_to_patrol(u);
         }
     }
@@ -96,14 +102,19 @@ impl Simulation {
         let now = self.now();
         let unit = &self.units[u as usize];
         let p = unit.position(now);
+        // The nearest point of the loop it can ride to (one-way streets may rule some out).
         let (phase, join) = unit.patrol.nearest_phase(p);
-        let route = self
-            .router
-            .route(unit.mode, p, join)
-            .unwrap_or_else(|| Route::stay(p));
+        let (mode, start) = (unit.mode, unit.patrol.position(0.0));
+        let (route, phase) = match self.router.route(mode, p, join) {
+            Some(r) => (r, phase),
+            None => (
+                self.router
+                    .route(mode, p, start)
+                    .unwrap_or_else(|| Route::stay(p)),
+                0.0,
+            ),
+        };
         self.set_leg(u, route, Destination::Patrol(phase));
-        let agency = self.units[u as usize].agency;
-        self.index.set(u, (agency, true), [p.x, p.y]);
     }
 
     fn go_home(&mut self, u: u32) {
@@ -127,8 +138,12 @@ impl Simulation {
         unit.leg = Some((route, now));
         unit.version += 1;
         let version = unit.version;
+        if matches!(destination, Destination::Patrol(_)) {
+            self.index_unit(u);
+        }
         self.scheduler
             .push(ms(arrive), Action::Rejoin { unit: u, version });
+        self.replan_sightings(u);
     }
 
     pub(super) fn rejoin(&mut self, u: u32, version: u64) {
@@ -139,16 +154,21 @@ impl Simulation {
         }
         let p = unit.position(now);
         unit.leg = None;
-        let agency = unit.agency;
+        let (agency, id) = (unit.agency, unit.id.clone());
         match unit.destination {
             Destination::Patrol(phase) => {
                 unit.status = UnitStatus::Patrolling;
                 unit.patrol_epoch = now - phase;
-                self.log(Event::at(now, EventKind::BackOnPatrol, p).unit(u, agency));
+                unit.version += 1;
+                self.log(p, What::BackOnPatrol { unit: id, agency });
+                self.index_unit(u);
+                self.replan_sightings(u);
+                // Available from a new place: waiting work it can now reach is its own.
+                self.take_queued(u);
             }
             Destination::Home => {
                 unit.status = UnitStatus::OffDuty;
-                self.log(Event::at(now, EventKind::OffDuty, p).unit(u, agency));
+                self.log(p, What::OffDuty { unit: id, agency });
             }
         }
     }
@@ -161,28 +181,22 @@ impl Simulation {
         }
         unit.status = UnitStatus::OnScene;
         let Some((i, k)) = unit.job else { return };
-        let agency = unit.agency;
-        let inc = &mut self.incidents[i as usize];
-        inc.needs[k].arrived_at = Some(now);
-        let (a, m, b) = self.catalogue.types[inc.incident_type as usize].on_scene_min;
-        let p = inc.position;
+        let (agency, id) = (unit.agency, unit.id.clone());
+        let need = &mut self.incident_mut(i).needs[k];
+        need.arrived_at = Some(now);
+        let on_scene_s = need.on_scene_s;
+        let p = self.inc(i).position;
         self.log(
-            Event::at(now, EventKind::Arrived, p)
-                .incident(i)
-                .unit(u, agency),
+            p,
+            What::Arrived {
+                incident: i,
+                agency,
+                unit: id,
+            },
         );
-        let minutes = if b > a {
-            Triangular::new(a, b, m)
-                .map(|d| d.sample(&mut self.service_rng))
-                .unwrap_or(m)
-        } else {
-            a
-        };
-        let jitter_ms: u64 = self.service_rng.random_range(0..1000);
-        self.scheduler.push(
-            ms(now + minutes * 60.0) + jitter_ms,
-            Action::Finish { unit: u, version },
-        );
+        self.scheduler
+            .push(ms(now + on_scene_s), Action::Finish { unit: u, version });
+        self.replan_sightings(u);
     }
 
     pub(super) fn finish(&mut self, u: u32, version: u64) {
@@ -194,21 +208,30 @@ impl Simulation {
         let Some((i, k)) = unit.job.take() else {
             return;
         };
-        let agency = unit.agency;
-        let inc = &mut self.incidents[i as usize];
+        let (agency, id) = (unit.agency, unit.id.clone());
+        let inc = self.incident_mut(i);
         inc.needs[k].finished_at = Some(now);
         let (p, closed) = (inc.position, inc.all_finished());
         if closed {
-            inc.status = super::incident::IncidentStatus::Closed;
+            inc.status = IncidentStatus::Closed;
             inc.closed_at = Some(now);
         }
         self.log(
-            Event::at(now, EventKind::Finished, p)
-                .incident(i)
-                .unit(u, agency),
+            p,
+            What::Finished {
+                incident: i,
+                agency,
+                unit: id,
+            },
         );
         if closed {
-            self.log(Event::at(now, EventKind::Closed, p).incident(i));
+            self.log(
+                p,
+                What::Closed {
+                    incident: i,
+                    operator: None,
+                },
+            );
         }
         self.free_unit(u);
     }

@@ -2,56 +2,68 @@
 //!
 //! [`Simulation`] is a library object with a step/advance API: the CLI runs a day in one go,
 //! a live service or the wall display advance it a frame at a time and read units and
-//! incidents at any instant. No wall clock, one seeded RNG, integer-millisecond event times:
-//! the same scene, catalogue, options and seed give the same event log, byte for byte.
+//! incidents at any instant. No wall clock, seeded RNG streams, integer-millisecond event
+//! times: the same scene, catalogue, options, seed and reports give the same event log, byte
+//! for byte. It is `Clone`: a clone is a snapshot that continues exactly as the original
+//! would (the basis of "fork now" what-ifs from a live state).
 
 mod arrivals;
+mod discovery;
 mod dispatch;
 pub mod incident;
 mod lifecycle;
 pub mod operator;
 pub mod unit;
 
-use crate::catalogue::{IncidentCatalogue, Source};
-use crate::event::Event;
+use crate::catalogue::{IncidentCatalogue, Origin};
+use crate::event::{Event, Name, What};
 use crate::patrol::PatrolLoop;
-use crate::policy::{self, DispatchPolicy};
+use crate::policy::{DispatchPolicy, PolicyKind};
 use crate::routing::Router;
 use crate::scheduler::{ms, Scheduler};
-use binjiang_scene::{Agency, AssetKind, MergedGrid, Scene};
-use binjiang_spatial::ClassedIndex;
+use crate::source::{IncidentSource, InputRecord, Report};
+use binjiang_scene::{Agency, AssetKind, MergedGrid, Mode, Scene};
+use binjiang_spatial::{ClassedIndex, PointIndex};
 use geo::{Centroid, Coord};
 use incident::Incident;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use unit::{Destination, UnitState, UnitStatus, UnitView};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use unit::{UnitState, UnitView};
 
 /// Priorities run from 1 (urgent) to this (routine).
 pub const PRIORITIES: u8 = 4;
+
+/// Seconds between reviews of the queue while anything waits: units move along their loops,
+/// so a part beyond an agency's maximum travel time can come within reach without any unit
+/// changing state.
+const QUEUE_REVIEW_S: f64 = 60.0;
 
 /// Options of a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimOptions {
     /// RNG seed.
     pub seed: u64,
-    /// `merged-grid` or `separate-grids`.
-    pub policy: String,
-    /// Let urgent (priority 1) incidents take units en route to routine work.
+    /// The dispatch policy (its per-agency rules come from the catalogue).
+    pub policy: PolicyKind,
+    /// Let urgent (priority 1) incidents take units en route to less urgent work.
     pub preemption: bool,
-    /// Straight-line candidates ranked by road time per dispatch.
-    pub candidates: usize,
-    /// Seconds between refreshes of patrolling units' positions in the dispatch index.
+    /// Seconds between refreshes of moving units' positions in the dispatch index (the
+    /// exact search widens by how far a unit may have moved since).
     pub index_refresh_s: f64,
+    /// Seconds since midnight the run starts at, units in their shift state at that time.
+    pub start_s: f64,
 }
 
 impl Default for SimOptions {
     fn default() -> Self {
         SimOptions {
             seed: 7,
-            policy: "merged-grid".into(),
+            policy: PolicyKind::MergedGrid,
             preemption: true,
-            candidates: 6,
             index_refresh_s: 30.0,
+            start_s: 0.0,
         }
     }
 }
@@ -59,35 +71,44 @@ impl Default for SimOptions {
 /// Why a simulation could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    /// Unknown policy name.
-    #[error("unknown dispatch policy \"{0}\" (expected one of: merged-grid, separate-grids)")]
-    Policy(String),
     /// The catalogue does not fit the scene.
-    #[error(transparent)]
-    Catalogue(#[from] crate::catalogue::CatalogueError),
+    #[error("{0}")]
+    Catalogue(binjiang_scene::Problems),
     /// A unit's patrol loop cannot be driven in its mode.
     #[error(
-        "unit \"{unit}\": patrol loop cannot be routed by {mode} between waypoints {from} and {to}"
+        "scene.ron: unit \"{unit}\": patrol loop cannot be routed by {mode} from waypoint {from} to {to} (one-way streets, water or no road within reach)"
     )]
     Unroutable {
         /// Unit id.
         unit: String,
         /// Its mode.
-        mode: binjiang_scene::Mode,
+        mode: Mode,
         /// Waypoint index.
         from: usize,
         /// Waypoint index.
         to: usize,
     },
+    /// A unit's home cannot reach its loop or the loop cannot reach home.
+    #[error("scene.ron: unit \"{unit}\": no {mode} route between its home and its patrol loop")]
+    HomeUnreachable {
+        /// Unit id.
+        unit: String,
+        /// Its mode.
+        mode: Mode,
+    },
     /// The scene has no units.
-    #[error("the scene has no units")]
+    #[error("scene.ron: the scene has no units")]
     NoUnits,
+    /// The start time is not a time.
+    #[error("start time {0} s must be a non-negative number of seconds")]
+    Start(f64),
 }
 
 /// Timed actions of the event loop.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Action {
     GenerateHour(u32),
+    Recorded(usize),
     Arise(u32),
     Report(u32),
     Discover {
@@ -109,106 +130,195 @@ enum Action {
     },
     ShiftStart(u32),
     ShiftEnd(u32),
+    ReviewQueue,
 }
 
-/// Where incidents may arise, prepared from the scene.
-#[derive(Debug, Clone)]
-struct Places {
+/// What a run never changes, shared by clones: places incidents arise at, names.
+#[derive(Debug)]
+struct World {
+    grid: MergedGrid,
+    /// Subdistrict codes, by part index.
+    areas: Vec<Name>,
+    /// Cell ids, by cell index.
+    cells: Vec<Name>,
+    /// Catalogue keys, by type index.
+    type_keys: Vec<Name>,
+    /// Asset positions by kind, and by id.
     assets: Vec<Vec<Coord>>,
+    asset_at: HashMap<String, Coord>,
     landmarks: Vec<Coord>,
     cell_cumulative_area: Vec<f64>,
+    /// The recorded reports replayed, for [`IncidentSource::Recorded`].
+    recorded: Arc<Vec<Report>>,
 }
 
 /// The running simulation.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Simulation {
-    catalogue: IncidentCatalogue,
+    catalogue: Arc<IncidentCatalogue>,
     options: SimOptions,
-    policy: Box<dyn DispatchPolicy>,
+    policy: Arc<dyn DispatchPolicy>,
     router: Router,
-    grid: MergedGrid,
-    areas: Vec<String>,
-    places: Places,
+    world: Arc<World>,
+    source: IncidentSource,
     units: Vec<UnitState>,
-    incidents: Vec<Incident>,
+    /// Incidents not yet retired, by number.
+    incidents: BTreeMap<u32, Incident>,
+    next_incident: u32,
+    /// External ids of reports seen, for idempotence.
+    external_ids: HashMap<Name, u32>,
     /// Incident parts waiting for a unit, by (agency, priority), keyed by (incident, agency).
     queued: ClassedIndex<(Agency, u8), (u32, Agency)>,
-    index: ClassedIndex<(Agency, bool), u32>,
-    last_refresh_ms: Option<u64>,
+    review_pending: bool,
+    /// Available and busy on-duty units by (agency, mode, available).
+    index: ClassedIndex<(Agency, Mode, bool), u32>,
+    last_refresh_ms: u64,
+    /// Patrol-sourced incidents nobody has found yet.
+    undiscovered: PointIndex<u32>,
+    /// For each undiscovered incident, the sighting planned (time, unit, unit version).
+    sightings: BTreeMap<u32, Option<(u64, u32, u64)>>,
+    /// Incidents whose planned sighting is by each unit.
+    sightings_by_unit: HashMap<u32, Vec<u32>>,
     scheduler: Scheduler<Action>,
-    /// Draws where and when incidents arise and how long reports take: the same whatever
-    /// the policy, so what-if runs compare the same day.
+    /// Draws where and when incidents arise and every random quantity of an incident (report
+    /// delay, on-scene time per agency) when it is created: the same whatever the policy, so
+    /// what-if runs compare the same day (common random numbers).
     arrivals_rng: ChaCha8Rng,
-    /// Draws on-scene times.
-    service_rng: ChaCha8Rng,
     now_ms: u64,
     log: Vec<Event>,
+    inputs: Vec<InputRecord>,
 }
 
 impl Simulation {
-    /// Sets up a simulation of `scene` from midnight of day 0.
+    /// Sets up a simulation of `scene` from `options.start_s`, incidents generated from the
+    /// catalogue, with the built-in policy `options.policy`.
     pub fn new(
         scene: &Scene,
         catalogue: IncidentCatalogue,
         options: SimOptions,
     ) -> Result<Self, SimError> {
-        let policy = policy::by_name(&options.policy)
-            .ok_or_else(|| SimError::Policy(options.policy.clone()))?;
-        catalogue.check(scene)?;
+        let policy = options.policy.build(catalogue.dispatch.clone());
+        Self::with_source(scene, catalogue, options, policy, IncidentSource::Generated)
+    }
+
+    /// Sets up a simulation with any policy and incident source.
+    pub fn with_source(
+        scene: &Scene,
+        catalogue: IncidentCatalogue,
+        options: SimOptions,
+        policy: Arc<dyn DispatchPolicy>,
+        source: IncidentSource,
+    ) -> Result<Self, SimError> {
+        let problems = catalogue.check(crate::catalogue::CATALOGUE_FILE, scene);
+        if problems.has_errors() {
+            return Err(SimError::Catalogue(problems));
+        }
         if scene.units.is_empty() {
             return Err(SimError::NoUnits);
         }
-        let mut router = Router::new(&scene.road_graph);
-        let areas: Vec<String> = scene.grid.parts.iter().map(|p| p.code.clone()).collect();
+        if !(options.start_s.is_finite() && options.start_s >= 0.0) {
+            return Err(SimError::Start(options.start_s));
+        }
+        let mut router = Router::of_scene(scene);
+        let areas: Vec<Name> = scene
+            .grid
+            .parts
+            .iter()
+            .map(|p| Name::from(p.code.as_str()))
+            .collect();
         let mut units = Vec::with_capacity(scene.units.len());
         for u in &scene.units {
             let patrol = patrol_loop(&mut router, u)?;
-            let area = area_of(&scene.grid, &areas, u.home);
-            units.push(UnitState {
-                id: u.id.clone(),
-                agency: u.agency,
-                mode: u.mode,
-                home: u.home,
-                shift: u.shift,
-                area,
-                patrol,
-                status: UnitStatus::OffDuty,
-                patrol_epoch: 0.0,
-                leg: None,
-                destination: Destination::Home,
-                job: None,
-                on_duty: false,
-                version: 0,
-            });
+            let area = area_of(&scene.grid, u.home);
+            units.push(UnitState::new(u, area, patrol));
         }
-        let mut sim = Simulation {
-            places: places(scene),
-            grid: scene.grid.clone(),
+        let recorded = match &source {
+            IncidentSource::Recorded(list) => Arc::clone(list),
+            _ => Arc::new(Vec::new()),
+        };
+        let world = World {
             areas,
+            cells: scene
+                .grid
+                .cells
+                .iter()
+                .map(|c| Name::from(c.id.as_str()))
+                .collect(),
+            type_keys: catalogue
+                .types
+                .iter()
+                .map(|t| Name::from(t.key.as_str()))
+                .collect(),
+            recorded,
+            ..places(scene)
+        };
+        let start_ms = ms(options.start_s);
+        let mut sim = Simulation {
+            world: Arc::new(world),
             policy,
             router,
+            source,
             units,
-            incidents: Vec::new(),
+            incidents: BTreeMap::new(),
+            next_incident: 0,
+            external_ids: HashMap::new(),
             queued: ClassedIndex::default(),
+            review_pending: false,
             index: ClassedIndex::default(),
-            last_refresh_ms: None,
+            last_refresh_ms: start_ms,
+            undiscovered: PointIndex::default(),
+            sightings: BTreeMap::new(),
+            sightings_by_unit: HashMap::new(),
             scheduler: Scheduler::default(),
             arrivals_rng: rng_stream(options.seed, 1),
-            service_rng: rng_stream(options.seed, 2),
-            now_ms: 0,
+            now_ms: start_ms,
             log: Vec::new(),
-            catalogue,
+            inputs: Vec::new(),
+            catalogue: Arc::new(catalogue),
             options,
         };
-        sim.start_day();
+        sim.check_homes()?;
+        sim.start();
         Ok(sim)
     }
 
-    fn start_day(&mut self) {
+    /// Every unit must be able to ride from home to its loop and back: otherwise it could
+    /// never start or end a shift without swimming.
+    fn check_homes(&mut self) -> Result<(), SimError> {
+        for u in &self.units {
+            let join = u.patrol.position(0.0);
+            let there = self.router.travel_time(u.mode, u.home, join).is_some();
+            let back = self.router.travel_time(u.mode, join, u.home).is_some();
+            if !(there && back) {
+                return Err(SimError::HomeUnreachable {
+                    unit: u.id.to_string(),
+                    mode: u.mode,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn start(&mut self) {
         for i in 0..self.units.len() as u32 {
             self.start_unit(i);
         }
-        self.scheduler.push(0, Action::GenerateHour(0));
+        self.refresh_index();
+        let start = self.now();
+        match &self.source {
+            IncidentSource::Generated => {
+                let hour = (start / 3600.0).floor() as u32;
+                self.scheduler.push(self.now_ms, Action::GenerateHour(hour));
+            }
+            IncidentSource::Recorded(list) => {
+                for (k, r) in list.iter().enumerate() {
+                    if r.time >= start {
+                        self.scheduler.push(ms(r.time), Action::Recorded(k));
+                    }
+                }
+            }
+            IncidentSource::External => {}
+        }
     }
 
     /// Current simulation time, seconds since the scene's midnight.
@@ -216,7 +326,7 @@ impl Simulation {
         self.now_ms as f64 / 1000.0
     }
 
-    /// Processes every action due by `t` seconds and sets the clock to `t`.
+    /// Processes every action due by `t` seconds and sets the clock to `t` (never back).
     pub fn advance_to(&mut self, t: f64) {
         let until = ms(t);
         while let Some((at, action)) = self.scheduler.pop_due(until) {
@@ -238,8 +348,9 @@ impl Simulation {
     fn handle(&mut self, action: Action) {
         match action {
             Action::GenerateHour(h) => self.generate_hour(h),
+            Action::Recorded(k) => self.recorded(k),
             Action::Arise(i) => self.arise(i),
-            Action::Report(i) => self.report(i, None),
+            Action::Report(i) => self.learn_of(i, None),
             Action::Discover {
                 incident,
                 unit,
@@ -250,33 +361,49 @@ impl Simulation {
             Action::Rejoin { unit, version } => self.rejoin(unit, version),
             Action::ShiftStart(u) => self.shift_start(u),
             Action::ShiftEnd(u) => self.shift_end(u),
+            Action::ReviewQueue => self.review_queue(),
         }
     }
 
-    /// An incident of type `key` reported now at `position` by `source` (a hotline call, an
-    /// operator's entry, a test). Returns its id, or `None` for an unknown type. A patrol
-    /// source means a unit must still come across it.
-    pub fn inject(&mut self, key: &str, position: Coord, source: Source) -> Option<u32> {
-        let ti = self.catalogue.index_of(key)?;
-        let now = self.now();
-        let id = self.add_incident(ti, position, now, Some(source), Some(0.0));
-        self.advance_to(now);
-        Some(id)
-    }
-
-    /// The event log so far.
+    /// The event log since the last [`Simulation::drain_events`].
     pub fn events(&self) -> &[Event] {
         &self.log
     }
 
-    /// Takes the events logged since the last call (for live views that stream them).
+    /// Takes the events logged since the last call: hand them to a sink (file, stream,
+    /// metrics fold) so a run of weeks keeps no log in memory.
     pub fn drain_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.log)
     }
 
-    /// Every incident generated so far (pending ones have not happened yet).
-    pub fn incidents(&self) -> &[Incident] {
-        &self.incidents
+    /// The inputs accepted since the last [`Simulation::drain_inputs`]: reports from outside
+    /// and operators' commands, with who and why (the input log, apart from what happened).
+    pub fn inputs(&self) -> &[InputRecord] {
+        &self.inputs
+    }
+
+    /// Takes the inputs logged since the last call.
+    pub fn drain_inputs(&mut self) -> Vec<InputRecord> {
+        std::mem::take(&mut self.inputs)
+    }
+
+    /// Incident `id`, unless retired.
+    pub fn incident(&self, id: u32) -> Option<&Incident> {
+        self.incidents.get(&id)
+    }
+
+    /// Every incident not retired (pending ones have not happened yet), by number.
+    pub fn incidents(&self) -> impl Iterator<Item = &Incident> {
+        self.incidents.values()
+    }
+
+    /// Forgets closed incidents (their story is in the event log): bounded memory for runs
+    /// of weeks. Returns how many were retired.
+    pub fn retire_closed(&mut self) -> usize {
+        let before = self.incidents.len();
+        self.incidents
+            .retain(|_, i| i.status != incident::IncidentStatus::Closed);
+        before - self.incidents.len()
     }
 
     /// The catalogue in use.
@@ -289,25 +416,23 @@ impl Simulation {
         &self.options
     }
 
+    /// The policy in use.
+    pub fn policy(&self) -> &dyn DispatchPolicy {
+        self.policy.as_ref()
+    }
+
+    /// Subdistrict codes by area index (as in [`UnitView::area`] and [`Incident::area`]).
+    pub fn areas(&self) -> &[Name] {
+        &self.world.areas
+    }
+
     /// Every unit as it is now.
     pub fn units(&self) -> Vec<UnitView> {
         let t = self.now();
         self.units
             .iter()
             .enumerate()
-            .map(|(i, u)| {
-                let p = u.position(t);
-                UnitView {
-                    index: i as u32,
-                    id: u.id.clone(),
-                    agency: u.agency,
-                    mode: u.mode,
-                    status: u.status,
-                    position: [p.x, p.y],
-                    incident: u.job.map(|j| j.0),
-                    area: u.area,
-                }
-            })
+            .map(|(i, u)| u.view(i as u32, t))
             .collect()
     }
 
@@ -324,8 +449,18 @@ impl Simulation {
             .collect()
     }
 
-    fn log(&mut self, event: Event) {
-        self.log.push(event);
+    fn log(&mut self, pos: Coord, what: What) {
+        self.log.push(Event::new(self.now(), pos, what));
+    }
+
+    fn incident_mut(&mut self, i: u32) -> &mut Incident {
+        self.incidents
+            .get_mut(&i)
+            .expect("live incidents are never retired")
+    }
+
+    fn inc(&self, i: u32) -> &Incident {
+        &self.incidents[&i]
     }
 }
 
@@ -353,26 +488,12 @@ fn patrol_loop(router: &mut Router, u: &binjiang_scene::Unit) -> Result<PatrolLo
     Ok(PatrolLoop::new(route))
 }
 
-/// The subdistrict index of the grid cell holding `p`, or of the nearest cell.
-fn area_of(grid: &MergedGrid, areas: &[String], p: Coord) -> u16 {
-    let cell = grid.cell_at(p).or_else(|| {
-        grid.cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                (
-                    i,
-                    (c.centre().x - p.x).powi(2) + (c.centre().y - p.y).powi(2),
-                )
-            })
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(i, _)| i)
-    });
-    cell.and_then(|c| areas.iter().position(|a| *a == grid.cells[c].subdistrict))
-        .unwrap_or(0) as u16
+/// The subdistrict (part) index whose polygon holds `p`, or the nearest part.
+fn area_of(grid: &MergedGrid, p: Coord) -> u16 {
+    grid.part_at(p).unwrap_or(0) as u16
 }
 
-fn places(scene: &Scene) -> Places {
+fn places(scene: &Scene) -> World {
     let mut assets = vec![Vec::new(); AssetKind::ALL.len()];
     for a in &scene.assets {
         assets[a.kind as usize].push(a.position.0);
@@ -394,9 +515,28 @@ fn places(scene: &Scene) -> Places {
             total
         })
         .collect();
-    Places {
+    World {
+        grid: scene.grid.clone(),
+        areas: Vec::new(),
+        cells: Vec::new(),
+        type_keys: Vec::new(),
+        asset_at: scene
+            .assets
+            .iter()
+            .map(|a| (a.id.clone(), a.position.0))
+            .collect(),
         assets,
         landmarks,
         cell_cumulative_area,
+        recorded: Arc::new(Vec::new()),
+    }
+}
+
+/// Where a type's incidents arise, with the asset kind resolved (the catalogue check
+/// guarantees it parses: there is no fallback kind).
+fn asset_kind(origin: &Origin) -> Option<AssetKind> {
+    match origin {
+        Origin::Asset(k) | Origin::NearAsset(k, _) => AssetKind::parse(k),
+        _ => None,
     }
 }

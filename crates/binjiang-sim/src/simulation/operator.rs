@@ -1,11 +1,49 @@
 //! What operators do to incidents, from the wall or the live service: acknowledge one,
-//! send another unit for one agency's part, or close it. Each is checked, logged as an
-//! event, and leaves units and queues consistent.
+//! send another unit for one agency's part, or close it. Each carries who did it and why, is
+//! checked, recorded in the input log, logged as an event, and leaves units and queues
+//! consistent. A refusal says why in words an operator can act on.
 
+use super::dispatch::Release;
 use super::incident::IncidentStatus;
 use super::Simulation;
-use crate::event::{Event, EventKind};
-use binjiang_scene::Agency;
+use crate::event::{What, WithdrawReason};
+use crate::source::{Input, InputRecord};
+use binjiang_scene::{Agency, Mode};
+use serde::{Deserialize, Serialize};
+
+/// Who acts, and why: every command carries both into the input log.
+#[derive(Debug, Clone, Copy)]
+pub struct Operator<'a> {
+    /// The operator's identity (login, badge number).
+    pub id: &'a str,
+    /// Why, in their words.
+    pub reason: &'a str,
+}
+
+/// An operator's command as recorded in the input log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Acknowledge an incident.
+    Acknowledge {
+        /// Incident number.
+        incident: u32,
+    },
+    /// Send a unit for an agency's part.
+    Reassign {
+        /// Incident number.
+        incident: u32,
+        /// The part's agency.
+        agency: Agency,
+        /// The unit sent.
+        unit: String,
+    },
+    /// Close an incident now.
+    Close {
+        /// Incident number.
+        incident: u32,
+    },
+}
 
 /// Why an operator's action was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,64 +60,113 @@ pub enum OperatorError {
     /// The unit cannot take it: wrong agency, off duty, or busy.
     #[error("unit #{0} is not a free {1} unit")]
     UnitUnavailable(u32, Agency),
+    /// No road leads from the unit to the incident in its mode.
+    #[error("unit \"{unit}\" cannot reach incident #{incident}: no {mode} route from where it is (water, one-way streets or no road within reach)")]
+    Unreachable {
+        /// The unit's id.
+        unit: String,
+        /// Incident number.
+        incident: u32,
+        /// The unit's mode.
+        mode: Mode,
+    },
 }
 
 impl Simulation {
     fn open_incident(&self, i: u32) -> Result<(), OperatorError> {
-        match self.incidents.get(i as usize).map(|inc| inc.status) {
+        match self.incidents.get(&i).map(|inc| inc.status) {
             None => Err(OperatorError::NoIncident(i)),
             Some(IncidentStatus::Open) => Ok(()),
             Some(_) => Err(OperatorError::NotOpen(i)),
         }
     }
 
+    fn record(&mut self, by: &Operator, command: Command) {
+        self.inputs.push(InputRecord {
+            t: self.now(),
+            input: Input::Command {
+                operator: by.id.to_owned(),
+                reason: by.reason.to_owned(),
+                command,
+            },
+        });
+    }
+
     /// Marks an open incident as seen by an operator (logged once).
-    pub fn acknowledge(&mut self, i: u32) -> Result<(), OperatorError> {
+    pub fn acknowledge(&mut self, i: u32, by: &Operator) -> Result<(), OperatorError> {
         self.open_incident(i)?;
+        self.record(by, Command::Acknowledge { incident: i });
         let now = self.now();
-        let inc = &mut self.incidents[i as usize];
+        let inc = self.incident_mut(i);
         if inc.acknowledged_at.is_none() {
             inc.acknowledged_at = Some(now);
             let p = inc.position;
-            self.log(Event::at(now, EventKind::Acknowledged, p).incident(i));
+            self.log(
+                p,
+                What::Acknowledged {
+                    incident: i,
+                    operator: by.id.into(),
+                },
+            );
         }
         Ok(())
     }
 
-    /// Sends free unit `u` for `agency`'s part of incident `i`; the unit serving it now (if
-    /// any) goes back to patrol, and a queued part leaves the queue.
-    pub fn reassign(&mut self, i: u32, agency: Agency, u: u32) -> Result<(), OperatorError> {
+    /// Sends free unit `u` for `agency`'s part of incident `i`, if a road leads there; the
+    /// unit serving it now (if any) goes back to patrol, and a queued part leaves the queue.
+    pub fn reassign(
+        &mut self,
+        i: u32,
+        agency: Agency,
+        u: u32,
+        by: &Operator,
+    ) -> Result<(), OperatorError> {
         self.open_incident(i)?;
-        let k = self.incidents[i as usize]
+        let k = self
+            .inc(i)
             .needs
             .iter()
             .position(|n| n.agency == agency && n.finished_at.is_none())
             .ok_or(OperatorError::NoPart(i, agency))?;
-        let free = self
+        let unit = self
             .units
             .get(u as usize)
-            .is_some_and(|unit| unit.agency == agency && unit.available());
-        if !free {
-            return Err(OperatorError::UnitUnavailable(u, agency));
-        }
-        match self.incidents[i as usize].needs[k].unit {
+            .filter(|unit| unit.agency == agency && unit.available())
+            .ok_or(OperatorError::UnitUnavailable(u, agency))?;
+        let (mode, from, id) = (unit.mode, unit.position(self.now()), unit.id.to_string());
+        let route = self.router.route(mode, from, self.inc(i).position).ok_or(
+            OperatorError::Unreachable {
+                unit: id.clone(),
+                incident: i,
+                mode,
+            },
+        )?;
+        self.record(
+            by,
+            Command::Reassign {
+                incident: i,
+                agency,
+                unit: id,
+            },
+        );
+        match self.inc(i).needs[k].unit {
             Some(old) => {
-                self.release(old, EventKind::Reassigned);
+                self.release(old, Release::Reassigned(by.id.into()));
                 self.free_unit(old);
             }
-            None => {
-                self.queued.remove((i, agency));
-            }
+            None => self.withdraw(i, agency, WithdrawReason::Reassigned),
         }
-        self.assign(u, i, k);
+        self.assign(u, i, k, route);
         Ok(())
     }
 
     /// Closes an open incident now: units still on it finish and are free again, and its
     /// queued parts leave the queue.
-    pub fn close(&mut self, i: u32) -> Result<(), OperatorError> {
+    pub fn close(&mut self, i: u32, by: &Operator) -> Result<(), OperatorError> {
         self.open_incident(i)?;
-        let serving: Vec<u32> = self.incidents[i as usize]
+        self.record(by, Command::Close { incident: i });
+        let serving: Vec<u32> = self
+            .inc(i)
             .needs
             .iter()
             .enumerate()
@@ -90,29 +177,51 @@ impl Simulation {
             })
             .collect();
         for u in &serving {
-            self.release(*u, EventKind::Finished);
+            self.release(*u, Release::Closed);
         }
-        let now = self.now();
-        let agencies: Vec<Agency> = self.incidents[i as usize]
+        let waiting: Vec<Agency> = self
+            .inc(i)
             .needs
             .iter()
-            .filter(|n| n.finished_at.is_none())
+            .filter(|n| n.finished_at.is_none() && n.unit.is_none())
             .map(|n| n.agency)
             .collect();
-        for a in agencies {
-            self.queued.remove((i, a));
+        for a in waiting {
+            self.withdraw(i, a, WithdrawReason::Closed);
         }
-        let inc = &mut self.incidents[i as usize];
+        let now = self.now();
+        let inc = self.incident_mut(i);
         for n in inc.needs.iter_mut().filter(|n| n.finished_at.is_none()) {
             n.finished_at = Some(now);
         }
         inc.status = IncidentStatus::Closed;
         inc.closed_at = Some(now);
         let p = inc.position;
-        self.log(Event::at(now, EventKind::Closed, p).incident(i));
+        self.log(
+            p,
+            What::Closed {
+                incident: i,
+                operator: Some(by.id.into()),
+            },
+        );
         for u in serving {
             self.free_unit(u);
         }
         Ok(())
+    }
+
+    /// Takes a queued part out of the queue without dispatch sending anyone.
+    fn withdraw(&mut self, i: u32, agency: Agency, reason: WithdrawReason) {
+        if self.queued.remove((i, agency)).is_some() {
+            let p = self.inc(i).position;
+            self.log(
+                p,
+                What::Withdrawn {
+                    incident: i,
+                    agency,
+                    reason,
+                },
+            );
+        }
     }
 }

@@ -1,13 +1,14 @@
 //! A unit's state through the day and where it is at any instant.
 
+use crate::event::Name;
 use crate::patrol::PatrolLoop;
 use crate::route::Route;
 use binjiang_scene::{Agency, Mode, Shift};
 use geo::Coord;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a unit is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnitStatus {
     /// Not working: at home.
@@ -34,12 +35,12 @@ pub(crate) enum Destination {
 /// The simulation's view of one unit.
 #[derive(Debug, Clone)]
 pub(crate) struct UnitState {
-    pub id: String,
+    pub id: Name,
     pub agency: Agency,
     pub mode: Mode,
     pub home: Coord,
     pub shift: Shift,
-    /// Subdistrict (area) index of the home base.
+    /// Subdistrict (area) index whose polygon holds the home base.
     pub area: u16,
     pub patrol: PatrolLoop,
     pub status: UnitStatus,
@@ -56,6 +57,26 @@ pub(crate) struct UnitState {
 }
 
 impl UnitState {
+    /// A unit off duty at home, before the run starts.
+    pub fn new(u: &binjiang_scene::Unit, area: u16, patrol: PatrolLoop) -> Self {
+        UnitState {
+            id: Name::from(u.id.as_str()),
+            agency: u.agency,
+            mode: u.mode,
+            home: u.home,
+            shift: u.shift,
+            area,
+            patrol,
+            status: UnitStatus::OffDuty,
+            patrol_epoch: 0.0,
+            leg: None,
+            destination: Destination::Home,
+            job: None,
+            on_duty: false,
+            version: 0,
+        }
+    }
+
     /// Where the unit is at time `t` (seconds).
     pub fn position(&self, t: f64) -> Coord {
         match self.status {
@@ -74,6 +95,51 @@ impl UnitState {
             && (self.status == UnitStatus::Patrolling
                 || (self.status == UnitStatus::Returning
                     && matches!(self.destination, Destination::Patrol(_))))
+    }
+
+    /// Seconds from `t` until the unit's current plan first takes it within `radius` of `p`
+    /// (its loop while patrolling, its leg while moving, where it stands on scene).
+    pub fn seconds_until_within(&self, t: f64, p: Coord, radius: f64) -> Option<f64> {
+        match (self.status, &self.leg) {
+            (UnitStatus::Patrolling, _) => {
+                self.patrol
+                    .seconds_until_within(t - self.patrol_epoch, p, radius)
+            }
+            (UnitStatus::EnRoute | UnitStatus::Returning, Some((route, start))) => route
+                .first_within(t - start, p, radius)
+                .map(|at| at + start - t),
+            _ => {
+                let q = self.position(t);
+                ((q.x - p.x).powi(2) + (q.y - p.y).powi(2) <= radius * radius).then_some(0.0)
+            }
+        }
+    }
+
+    /// The rectangle the unit's current plan stays in, as (min, max) corners.
+    pub fn plan_bounds(&self, t: f64) -> (Coord, Coord) {
+        match (self.status, &self.leg) {
+            (UnitStatus::Patrolling, _) => self.patrol.bounds(),
+            (UnitStatus::EnRoute | UnitStatus::Returning, Some((route, _))) => route.bounds(),
+            _ => {
+                let q = self.position(t);
+                (q, q)
+            }
+        }
+    }
+
+    /// The public view of the unit, as unit number `index`, at time `t`.
+    pub fn view(&self, index: u32, t: f64) -> UnitView {
+        let p = self.position(t);
+        UnitView {
+            index,
+            id: self.id.to_string(),
+            agency: self.agency,
+            mode: self.mode,
+            status: self.status,
+            position: [p.x, p.y],
+            incident: self.job.map(|j| j.0),
+            area: self.area,
+        }
     }
 }
 
@@ -94,6 +160,6 @@ pub struct UnitView {
     pub position: [f64; 2],
     /// Incident being served.
     pub incident: Option<u32>,
-    /// Index of the grid part (subdistrict) of its home base.
+    /// Index of the grid part (subdistrict) whose polygon holds its home base.
     pub area: u16,
 }
