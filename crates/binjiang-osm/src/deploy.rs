@@ -1,5 +1,6 @@
 //! Writing the imported scene, and the stated default deployment that makes it run: units of
-//! every agency placed on the largest connected piece of the network each can use, patrolling
+//! every agency placed on the largest strongly connected piece of the network each can use
+//! (one-way streets respected: every patrol can be driven, home and back), patrolling
 //! between two junctions about 400 m apart, round the clock; and an incident catalogue with
 //! only the types whose places exist in the extract.
 
@@ -183,10 +184,11 @@ fn span_error(a: Coord, b: Coord) -> f64 {
     ((a.x - b.x).hypot(a.y - b.y) - PATROL_SPAN_M).abs()
 }
 
-/// The largest piece of the network `mode` may use, its nodes west to east (ties south to
-/// north), so units spread evenly along it.
+/// The largest strongly connected piece of the network `mode` may use (a car there can reach
+/// every other node of it and come back, one-way streets respected), its nodes west to east
+/// (ties south to north), so units spread evenly along it.
 fn largest_piece(g: &RoadGraph, mode: Mode) -> Option<Vec<u32>> {
-    let mut piece = g.pieces_of(Some(mode)).into_iter().next()?;
+    let mut piece = g.strong_pieces_of(mode).into_iter().next()?;
     piece.sort_by(|a, b| {
         let (ca, cb) = (g.nodes[*a as usize], g.nodes[*b as usize]);
         ca.x.total_cmp(&cb.x).then(ca.y.total_cmp(&cb.y))

@@ -133,10 +133,13 @@ pub const DAYTIME_PROFILE: [f64; 24] = [
 pub type TypeSpec<'a> = (&'a str, &'a [Agency], u8, (f64, f64, f64), Origin, Source);
 
 impl IncidentType {
-    /// A generated type (synthetic or imported scenes): the daytime profile, no escalation
-    /// override. `spec` is (key, agencies, priority, on-scene minutes, origin, source).
+    /// A generated type (synthetic or imported scenes): the daytime profile; a type whose
+    /// typical on-scene time leaves no room inside the default 30-minute "in the bud" limit
+    /// gets its own limit of that time plus 25 minutes (for reporting, response and travel).
+    /// `spec` is (key, agencies, priority, on-scene minutes, origin, source).
     pub fn generated(spec: TypeSpec, per_day: f64, street_cleaning: bool) -> Self {
         let (key, agencies, priority, on_scene_min, origin, source) = spec;
+        let typical = on_scene_min.1;
         IncidentType {
             key: key.to_owned(),
             name: key.replace('_', " "),
@@ -148,7 +151,7 @@ impl IncidentType {
             per_day,
             profile: DAYTIME_PROFILE.to_vec(),
             street_cleaning,
-            escalate_after_min: None,
+            escalate_after_min: (typical + 25.0 > 30.0).then_some(typical + 25.0),
         }
     }
 }

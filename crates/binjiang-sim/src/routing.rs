@@ -29,6 +29,9 @@ const ACCESS_SPEED_MPS: f64 = 1.3;
 /// off the network rather than silently joined to a distant road.
 pub const MAX_ACCESS_M: f64 = 400.0;
 
+/// A snap this close to a segment's end (as a fraction of its length) is at the junction.
+const AT_NODE: f64 = 1e-9;
+
 /// Node-to-node times kept per mode before the cache is emptied (bounded memory for runs of
 /// weeks; a miss costs one contraction-hierarchy query).
 const TIME_CACHE_ENTRIES: usize = 1 << 20;
@@ -92,8 +95,9 @@ struct Anchor {
     edge: u32,
     /// Fraction along the edge from its `from` node.
     u: f64,
-    /// (node, seconds along the edge between the anchor point and that node).
-    ends: [Option<(u32, f64)>; 2],
+    /// (node, seconds along the edge between the anchor point and that node); a point at a
+    /// junction is at that node whichever way the segment it snapped to runs.
+    ends: [Option<(u32, f64)>; 3],
 }
 
 /// Shortest-time routing over a scene's road graph.
@@ -270,15 +274,24 @@ impl Router {
             0.0
         };
         let (fwd, back) = (e.travel_time_s(mode, true), e.travel_time_s(mode, false));
+        let at_node = if u <= AT_NODE {
+            Some((e.from, 0.0))
+        } else if u >= 1.0 - AT_NODE {
+            Some((e.to, 0.0))
+        } else {
+            None
+        };
         let ends = if leaving {
             [
                 fwd.map(|t| (e.to, (1.0 - u) * t)),
                 back.map(|t| (e.from, u * t)),
+                at_node,
             ]
         } else {
             [
                 fwd.map(|t| (e.from, u * t)),
                 back.map(|t| (e.to, (1.0 - u) * t)),
+                at_node,
             ]
         };
         Some(Anchor {

@@ -27,6 +27,27 @@ fn imported_kotka_validates_and_simulates_a_day() {
 }
 
 #[test]
+fn an_extract_with_one_way_streets_deploys_patrols_that_can_be_driven() {
+    // Defect 8 of issue #8: cars were deployed on side streets they could enter but never
+    // leave, and `simulate` failed on the freshly imported scene.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("centre");
+    let o = out.to_str().unwrap();
+    let made = binjiang(&[
+        "import",
+        "osm",
+        "tests/data/osm/oneway-centre.osm",
+        "--out",
+        o,
+    ]);
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made.stderr));
+    let sim = binjiang(&["simulate", o, "--json"]);
+    assert_eq!(sim.status.code(), Some(0), "{}", text(&sim.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&sim.stdout).unwrap();
+    assert!(v["closed"].as_u64().unwrap() > 0, "{v}");
+}
+
+#[test]
 fn bad_import_arguments_exit_with_clear_codes() {
     let dir = tempfile::tempdir().unwrap();
     let o = dir.path().join("x");

@@ -57,7 +57,7 @@ fn yangpu_day_reports_the_required_metrics_for_both_policies() {
             "property",
         ] {
             let a = &v["per_agency"][agency];
-            for key in ["units", "dispatches", "utilisation", "response_p90_s"] {
+            for key in ["units", "dispatches", "utilisation", "response_s"] {
                 assert!(a.get(key).is_some(), "{policy}: {agency} lacks {key}");
             }
         }
@@ -128,7 +128,12 @@ fn bad_catalogue_and_bad_options_are_clear_errors() {
         cat.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("incident_types.ron:1:"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.ron:1:"), "{err}");
+    assert!(
+        !err.contains("incident_types.ron"),
+        "names a file it did not read: {err}"
+    );
     let out = binjiang(&["simulate", "tests/scenes/tiny-river", "--policy", "anarchy"]);
     assert_eq!(out.status.code(), Some(2));
     let out = binjiang(&["simulate", "tests/scenes/tiny-river", "--hours", "-3"]);
@@ -190,4 +195,79 @@ fn synth_writes_a_scene_that_validates_and_simulates() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn every_catalogue_problem_is_named_with_its_file_and_type() {
+    // Defect 7 of issue #8: the check stopped at the first error and named
+    // incident_types.ron whatever the file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.ron");
+    let text = std::fs::read_to_string(repo().join("tests/scenes/tiny-river/incident_types.ron"))
+        .unwrap()
+        .replacen("priority: 1,", "priority: 9,", 1)
+        .replacen("Asset(\"bin\")", "Asset(\"bins\")", 1)
+        .replacen("key: \"parking\"", "key: \"fight\"", 1);
+    std::fs::write(&path, text).unwrap();
+    let out = binjiang(&[
+        "simulate",
+        "tests/scenes/tiny-river",
+        "--incidents",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for expected in [
+        "other.ron: type \"fight\": priority 9 must be 1 (urgent) to 4 (routine)",
+        "other.ron: type \"bin_overflow\": unknown asset kind \"bins\"",
+        "other.ron: type \"fight\": key used by an earlier type",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+    assert!(!err.contains("incident_types.ron"), "{err}");
+}
+
+#[test]
+fn a_recorded_incident_list_is_replayed_and_bad_rows_are_named_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("day.csv");
+    // Tiny-river: (121.5010498, 31.2527058) is x = 100 m on North Street.
+    std::fs::write(
+        &good,
+        "time,type,lon,lat,asset_id,external_id\n\
+         08:00:00,fight,121.5010498,31.2527058,,110-0001\n\
+         08:05:00,bin_overflow,,,bin-1,\n\
+         08:10:00,fight,121.5010498,31.2527058,,110-0001\n",
+    )
+    .unwrap();
+    let events = dir.path().join("events.jsonl");
+    let v = json(&binjiang(&[
+        "simulate",
+        "tests/scenes/tiny-river",
+        "--incidents-from",
+        good.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(v["incidents"], 2, "the repeated external id is one incident");
+    let log = std::fs::read_to_string(&events).unwrap();
+    assert!(log.contains("\"external_id\":\"110-0001\""));
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "time,type,lon,lat\n08:00:00,fight,121.5,31.25\n8h,fight,121.5,31.25\n09:00:00,alien,121.5,31.25\n09:10:00,fight,,\n",
+    )
+    .unwrap();
+    let out = binjiang(&[
+        "simulate",
+        "tests/scenes/tiny-river",
+        "--incidents-from",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for line in ["bad.csv:3:1: time \"8h\"", "bad.csv:4:1: type \"alien\"", "bad.csv:5:1: lon"] {
+        assert!(err.contains(line), "missing {line:?} in:\n{err}");
+    }
 }

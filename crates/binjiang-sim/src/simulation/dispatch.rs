@@ -29,7 +29,11 @@ impl Simulation {
     /// The control room learns of incident `i`; `finder` is the unit that came across it.
     pub(super) fn learn_of(&mut self, i: u32, finder: Option<u32>) {
         let now = self.now();
-        if self.inc(i).status != IncidentStatus::Unreported {
+        // Reported already (perhaps closed and retired since): the deadline call is moot.
+        if self
+            .incident(i)
+            .is_none_or(|inc| inc.status != IncidentStatus::Unreported)
+        {
             return;
         }
         self.stop_watching(i);

@@ -1,14 +1,21 @@
 //! `binjiang simulate <scene>`: run the joint-dispatch simulation and report its metrics.
+//!
+//! Events stream to `--events` and into the metrics fold hour by hour, and closed incidents
+//! are retired as the run goes, so a run of weeks keeps no day's log in memory.
 
 use super::{load_scene, INVALID};
 use anyhow::Context;
-use binjiang_scene::Scene;
-use binjiang_sim::{Event, IncidentCatalogue, Metrics, SimOptions, Simulation};
+use binjiang_scene::{LocalFrame, Scene};
+use binjiang_sim::{
+    Event, IncidentCatalogue, IncidentSource, InputRecord, Metrics, MetricsFold, PolicyKind,
+    SimOptions, Simulation, CATALOGUE_FILE,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Arguments of `binjiang simulate`.
@@ -16,27 +23,49 @@ use std::time::Instant;
 pub struct Args {
     /// The scene folder (holding scene.ron and incident_types.ron).
     pub scene: PathBuf,
-    /// Simulated hours from midnight.
+    /// Simulated hours from the start.
     #[arg(long, default_value_t = 24.0)]
     pub hours: f64,
+    /// Time of day the run starts at (HH:MM), units in their shift state then.
+    #[arg(long, default_value = "00:00", value_parser = parse_clock)]
+    pub at: f64,
     /// Random seed: same scene, options and seed give the same event log.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Dispatch policy.
-    #[arg(long, default_value = "merged-grid", value_parser = ["merged-grid", "separate-grids"])]
-    pub policy: String,
+    /// Dispatch policy (its per-agency rules are the catalogue's `dispatch` section).
+    #[arg(long, value_enum, default_value_t = PolicyKind::MergedGrid)]
+    pub policy: PolicyKind,
     /// Incident catalogue (default: <scene>/incident_types.ron).
     #[arg(long)]
     pub incidents: Option<PathBuf>,
-    /// Never take a unit off routine work for an urgent incident.
+    /// Replay a recorded incident list instead of generating incidents: CSV with a header,
+    /// columns time,type,lon,lat (time HH:MM:SS from the run's midnight, type a catalogue
+    /// key) and optional asset_id,external_id,source.
+    #[arg(long)]
+    pub incidents_from: Option<PathBuf>,
+    /// Never take a unit off less urgent work for an urgent incident.
     #[arg(long)]
     pub no_preemption: bool,
-    /// Write the event log here, one JSON object per line.
+    /// Write the event log here, one JSON object per line (docs/events.md).
     #[arg(long)]
     pub events: Option<PathBuf>,
+    /// Write the input log (reports replayed) here, one JSON object per line.
+    #[arg(long)]
+    pub inputs: Option<PathBuf>,
     /// Print exactly one JSON object of metrics instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `HH:MM` or `HH:MM:SS` as seconds since midnight.
+fn parse_clock(text: &str) -> Result<f64, String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let nums: Option<Vec<u32>> = parts.iter().map(|p| p.parse().ok()).collect();
+    match nums.as_deref() {
+        Some([h, m]) if *h < 24 && *m < 60 => Ok(f64::from(h * 3600 + m * 60)),
+        Some([h, m, s]) if *h < 24 && *m < 60 && *s < 60 => Ok(f64::from(h * 3600 + m * 60 + s)),
+        _ => Err(format!("\"{text}\" is not a time of day HH:MM")),
+    }
 }
 
 /// Runs the command.
@@ -51,54 +80,82 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let catalogue_path = args
         .incidents
         .clone()
-        .unwrap_or_else(|| args.scene.join("incident_types.ron"));
-    let text = std::fs::read_to_string(&catalogue_path)
-        .with_context(|| format!("cannot read {}", catalogue_path.display()))?;
-    let options = SimOptions {
-        seed: args.seed,
-        policy: args.policy.clone(),
-        preemption: !args.no_preemption,
-        ..SimOptions::default()
-    };
-    let sim = IncidentCatalogue::from_ron(&text)
-        .map_err(|e| e.to_string())
-        .and_then(|c| Simulation::new(&scene, c, options).map_err(|e| e.to_string()));
-    let mut sim = match sim {
-        Ok(sim) => sim,
-        Err(e) => {
-            eprintln!("{}: {e}", catalogue_path.display());
+        .unwrap_or_else(|| args.scene.join(CATALOGUE_FILE));
+    let catalogue = match IncidentCatalogue::load(&catalogue_path, &scene) {
+        Ok(c) => c,
+        Err(problems) => {
+            eprint!("{problems}");
             return Ok(ExitCode::from(INVALID));
         }
     };
-    let started = Instant::now();
-    advance_with_progress(&mut sim, args.hours);
-    let wall = started.elapsed();
-    let metrics = Metrics::from_events(sim.events(), sim.catalogue(), args.hours * 3600.0);
-    if let Some(path) = &args.events {
-        write_events(path, &scene, &sim)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+    for w in catalogue.check(&catalogue_path.display().to_string(), &scene).warnings() {
+        eprintln!("{w}");
     }
+    let source = match &args.incidents_from {
+        None => IncidentSource::Generated,
+        Some(path) => match recorded(path, &catalogue, &scene.frame)? {
+            Ok(list) => IncidentSource::Recorded(Arc::new(list)),
+            Err(code) => return Ok(code),
+        },
+    };
+    let options = SimOptions {
+        seed: args.seed,
+        policy: args.policy,
+        preemption: !args.no_preemption,
+        start_s: args.at,
+        ..SimOptions::default()
+    };
+    let policy = args.policy.build(catalogue.dispatch.clone());
+    let mut sim = match Simulation::with_source(&scene, catalogue, options, policy, source) {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("{}: {e}", args.scene.display());
+            return Ok(ExitCode::from(INVALID));
+        }
+    };
+    let mut sinks = Sinks::open(args, &scene, sim.catalogue())?;
+    let started = Instant::now();
+    let end = args.at + args.hours * 3600.0;
+    let events = run_with_progress(&mut sim, args.at, end, &mut sinks)?;
+    let wall = started.elapsed();
+    let metrics = sinks.fold.summary(end);
     eprintln!(
-        "simulated {} h in {:.1} ms ({} events, {:.0}× real time)",
+        "simulated {} h in {:.1} ms ({events} events, {:.0}× real time)",
         args.hours,
         wall.as_secs_f64() * 1000.0,
-        sim.events().len(),
         args.hours * 3600.0 / wall.as_secs_f64().max(1e-9)
     );
     if args.json {
         println!(
             "{}",
             serde_json::to_string(&Report {
-                policy: &args.policy,
+                policy: args.policy.name(),
                 seed: args.seed,
                 hours: args.hours,
                 metrics: &metrics
             })?
         );
     } else {
-        print_table(&metrics, &args.policy);
+        print_table(&metrics, args.policy.name());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads and checks a recorded incident list; bad rows are printed with their line numbers.
+fn recorded(
+    path: &std::path::Path,
+    catalogue: &IncidentCatalogue,
+    frame: &LocalFrame,
+) -> anyhow::Result<Result<Vec<binjiang_sim::Report>, ExitCode>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(
+        binjiang_sim::parse_recorded(&path.display().to_string(), &text, catalogue, frame)
+            .map_err(|problems| {
+                eprint!("{problems}");
+                ExitCode::from(INVALID)
+            }),
+    )
 }
 
 #[derive(Serialize)]
@@ -110,7 +167,67 @@ struct Report<'a> {
     metrics: &'a Metrics,
 }
 
-fn advance_with_progress(sim: &mut Simulation, hours: f64) {
+/// Where a run's events go as it runs: the metrics fold, and the log files asked for.
+struct Sinks {
+    fold: MetricsFold,
+    events: Option<BufWriter<std::fs::File>>,
+    inputs: Option<BufWriter<std::fs::File>>,
+    frame: LocalFrame,
+}
+
+impl Sinks {
+    fn open(args: &Args, scene: &Scene, catalogue: &IncidentCatalogue) -> anyhow::Result<Self> {
+        let create = |p: &Option<PathBuf>| -> anyhow::Result<Option<BufWriter<std::fs::File>>> {
+            p.as_ref()
+                .map(|p| {
+                    std::fs::File::create(p)
+                        .map(BufWriter::new)
+                        .with_context(|| format!("cannot write {}", p.display()))
+                })
+                .transpose()
+        };
+        Ok(Sinks {
+            fold: MetricsFold::new(catalogue),
+            events: create(&args.events)?,
+            inputs: create(&args.inputs)?,
+            frame: scene.frame,
+        })
+    }
+
+    fn take(&mut self, events: Vec<Event>, inputs: Vec<InputRecord>) -> anyhow::Result<()> {
+        self.fold.extend(&events);
+        if let Some(out) = &mut self.events {
+            for e in &events {
+                serde_json::to_writer(&mut *out, &EventLine::of(e, &self.frame))?;
+                out.write_all(b"\n")?;
+            }
+        }
+        if let Some(out) = &mut self.inputs {
+            for i in &inputs {
+                serde_json::to_writer(&mut *out, i)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> anyhow::Result<()> {
+        for out in [&mut self.events, &mut self.inputs].into_iter().flatten() {
+            out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Advances hour by hour, handing each hour's events to the sinks and retiring closed
+/// incidents; returns how many events there were.
+fn run_with_progress(
+    sim: &mut Simulation,
+    start: f64,
+    end: f64,
+    sinks: &mut Sinks,
+) -> anyhow::Result<usize> {
+    let hours = (end - start) / 3600.0;
     let bar = if std::io::stderr().is_terminal() && hours >= 48.0 {
         let bar = ProgressBar::new(hours.ceil() as u64);
         bar.set_style(
@@ -121,109 +238,109 @@ fn advance_with_progress(sim: &mut Simulation, hours: f64) {
     } else {
         None
     };
-    let mut h = 0.0;
-    while h < hours {
-        h = (h + 1.0).min(hours);
-        sim.advance_to(h * 3600.0);
+    let (mut t, mut count) = (start, 0);
+    while t < end {
+        t = (t + 3600.0).min(end);
+        sim.advance_to(t);
+        let (events, inputs) = (sim.drain_events(), sim.drain_inputs());
+        count += events.len();
+        sinks.take(events, inputs)?;
+        sim.retire_closed();
         if let Some(b) = &bar {
-            b.set_position(h as u64);
+            b.set_position(((t - start) / 3600.0) as u64);
         }
     }
+    sinks.finish()?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    Ok(count)
 }
 
-/// One line of the `--events` log: ids as the scene names them, position in WGS84.
+/// One line of the `--events` log: the event as the simulation writes it (docs/events.md),
+/// with its position also in WGS84.
 #[derive(Serialize)]
 struct EventLine<'a> {
-    t: f64,
-    kind: binjiang_sim::EventKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    incident: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    incident_type: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    unit: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    agency: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cell: Option<&'a str>,
+    #[serde(flatten)]
+    event: &'a Event,
     lon: f64,
     lat: f64,
 }
 
-fn write_events(path: &Path, scene: &Scene, sim: &Simulation) -> anyhow::Result<()> {
-    let mut out = BufWriter::new(std::fs::File::create(path)?);
-    for e in sim.events() {
-        serde_json::to_writer(&mut out, &event_line(e, scene, sim))?;
-        out.write_all(b"\n")?;
-    }
-    out.flush()?;
-    Ok(())
-}
-
-fn event_line<'a>(e: &Event, scene: &'a Scene, sim: &'a Simulation) -> EventLine<'a> {
-    let (lon, lat) = scene.frame.to_wgs84(geo::Coord { x: e.x, y: e.y });
-    let round7 = |v: f64| (v * 1e7).round() / 1e7;
-    EventLine {
-        t: e.t,
-        kind: e.kind,
-        incident: e.incident,
-        incident_type: e
-            .incident_type
-            .map(|i| sim.catalogue().types[i as usize].key.as_str()),
-        source: e.source.map(|s| s.key()),
-        unit: e.unit.map(|u| scene.units[u as usize].id.as_str()),
-        agency: e.agency.map(|a| a.key()),
-        cell: e.cell.map(|c| scene.grid.cells[c as usize].id.as_str()),
-        lon: round7(lon),
-        lat: round7(lat),
+impl<'a> EventLine<'a> {
+    fn of(event: &'a Event, frame: &LocalFrame) -> Self {
+        let (lon, lat) = frame.to_wgs84(geo::Coord {
+            x: event.x,
+            y: event.y,
+        });
+        let round7 = |v: f64| (v * 1e7).round() / 1e7;
+        EventLine {
+            event,
+            lon: round7(lon),
+            lat: round7(lat),
+        }
     }
 }
 
 fn print_table(m: &Metrics, policy: &str) {
     let s = |v: Option<f64>| v.map_or("–".to_owned(), |x| format!("{x:.0} s"));
     let pct = |v: Option<f64>| v.map_or("–".to_owned(), |x| format!("{:.1} %", x * 100.0));
+    let all = &m.all;
     println!(
-        "policy {policy}: {} incidents, {} reported, {} closed, {} open at the end",
-        m.incidents, m.reported, m.closed, m.open_at_end
+        "policy {policy}: {} incidents, {} reported, {} closed, {} open at the end, {} reported but never reached",
+        all.incidents, all.reported, all.closed, all.open_at_end, all.unreached
     );
     println!(
-        "  report → first unit on site   p50 {}  p90 {}  p99 {}",
-        s(m.response_p50_s),
-        s(m.response_p90_s),
-        s(m.response_p99_s)
+        "  report → every agency on site p50 {}  p90 {}  p99 {}   (– : not reached in the run)",
+        s(all.response_s.p50),
+        s(all.response_s.p90),
+        s(all.response_s.p99)
     );
     println!(
-        "  on site ≤ 3 min               {}",
-        pct(m.on_site_3min_share)
+        "  arising → report (detection)  p50 {}  p90 {}",
+        s(all.detection_s.p50),
+        s(all.detection_s.p90)
     );
     println!(
-        "  litter closed ≤ 10 min        {}",
-        pct(m.cleaned_10min_share)
+        "  on site ≤ 3 min (all / first) {} / {}",
+        pct(all.on_site_3min_share),
+        pct(all.first_on_site_3min_share)
+    );
+    println!("  litter closed ≤ 10 min        {}", pct(all.cleaned_10min_share));
+    println!("  handled in the bud            {}", pct(all.in_the_bud_share));
+    println!(
+        "  queue wait p50 {}  p90 {}   max queue {}   preemptions {}",
+        s(m.queue_wait_s.p50),
+        s(m.queue_wait_s.p90),
+        m.max_queue,
+        m.preemptions
     );
     println!(
-        "  handled in the bud            {}",
-        pct(m.in_the_bud_share)
-    );
-    println!(
-        "  max queue                     {}   preemptions {}",
-        m.max_queue, m.preemptions
-    );
-    println!(
-        "  {:<20} {:>5} {:>10} {:>11} {:>14}",
-        "agency", "units", "dispatches", "utilisation", "response p90"
+        "  {:<20} {:>5} {:>10} {:>11} {:>13} {:>9} {:>12}",
+        "agency", "units", "dispatches", "utilisation", "response p90", "≤ 3 min", "beyond limit"
     );
     for (a, x) in &m.per_agency {
         println!(
-            "  {a:<20} {:>5} {:>10} {:>10.1}% {:>14}",
+            "  {a:<20} {:>5} {:>10} {:>10.1}% {:>13} {:>9} {:>12}",
             x.units,
             x.dispatches,
             x.utilisation * 100.0,
-            s(x.response_p90_s)
+            s(x.response_s.p90),
+            pct(x.on_site_3min_share),
+            x.queued_beyond_max_travel
+        );
+    }
+    println!(
+        "  {:<20} {:>9} {:>13} {:>9} {:>9}",
+        "subdistrict", "incidents", "response p90", "≤ 3 min", "in bud"
+    );
+    for (code, k) in &m.per_subdistrict {
+        println!(
+            "  {code:<20} {:>9} {:>13} {:>9} {:>9}",
+            k.incidents,
+            s(k.response_s.p90),
+            pct(k.on_site_3min_share),
+            pct(k.in_the_bud_share)
         );
     }
 }
