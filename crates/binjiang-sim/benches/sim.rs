@@ -7,7 +7,7 @@
 
 use binjiang_scene::Scene;
 use binjiang_sim::scheduler::Scheduler;
-use binjiang_sim::{IncidentCatalogue, SimOptions, Simulation};
+use binjiang_sim::{IncidentCatalogue, SimOptions, Simulation, CATALOGUE_FILE};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -16,11 +16,9 @@ use std::path::{Path, PathBuf};
 
 fn load(dir: &Path) -> (Scene, IncidentCatalogue) {
     let scene = Scene::load(dir).expect("scene loads");
-    let text = std::fs::read_to_string(dir.join("incident_types.ron")).expect("catalogue");
-    (
-        scene,
-        IncidentCatalogue::from_ron(&text).expect("catalogue parses"),
-    )
+    let catalogue =
+        IncidentCatalogue::load(&dir.join(CATALOGUE_FILE), &scene).expect("catalogue is valid");
+    (scene, catalogue)
 }
 
 fn yangpu_dir() -> PathBuf {

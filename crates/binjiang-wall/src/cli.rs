@@ -18,9 +18,9 @@ pub struct Options {
     /// Random seed of the simulated day.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Dispatch policy: merged-grid or separate-grids.
-    #[arg(long, default_value = "merged-grid")]
-    pub policy: String,
+    /// Dispatch policy (its per-agency rules are the catalogue's `dispatch` section).
+    #[arg(long, value_enum, default_value_t = binjiang_sim::PolicyKind::MergedGrid)]
+    pub policy: binjiang_sim::PolicyKind,
     /// Render one frame at `--at` to this PNG and exit (works without a screen, under Xvfb).
     #[arg(long)]
     pub screenshot: Option<PathBuf>,

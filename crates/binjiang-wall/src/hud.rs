@@ -441,13 +441,10 @@ fn incident_details(ui: &mut egui::Ui, state: &WallState, scene: &binjiang_scene
         );
     }
     ui.separator();
-    for e in state.log.iter().filter(|e| e.incident == Some(id)) {
-        let who = e
-            .unit
-            .and_then(|u| scene.units.get(u as usize))
-            .map_or(String::new(), |u| format!(" {}", u.id));
+    for e in state.log.iter().filter(|e| e.incident() == Some(id)) {
+        let who = e.unit().map_or(String::new(), |u| format!(" {u}"));
         ui.label(
-            RichText::new(format!("{}  {:?}{who}", clock_text(e.t), e.kind))
+            RichText::new(format!("{}  {:?}{who}", clock_text(e.t), e.kind()))
                 .monospace()
                 .size(12.0),
         );

@@ -17,12 +17,11 @@ mod meshes;
 mod scene_view;
 mod units;
 
-use anyhow::Context;
 use bevy::picking::mesh_picking::MeshPickingPlugin;
 use bevy::prelude::*;
 use bevy::window::{MonitorSelection, PresentMode, WindowMode, WindowPosition, WindowResolution};
 use binjiang_scene::{LoadError, Scene};
-use binjiang_sim::{IncidentCatalogue, SimOptions};
+use binjiang_sim::{IncidentCatalogue, SimOptions, CATALOGUE_FILE};
 use clap::Parser;
 use cli::{DisplayPlan, Options};
 use std::process::ExitCode;
@@ -64,18 +63,17 @@ fn run(opts: &Options) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    let path = opts.scene.join("incident_types.ron");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let catalogue = IncidentCatalogue::from_ron(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let path = opts.scene.join(CATALOGUE_FILE);
+    let catalogue = IncidentCatalogue::load(&path, &scene)
+        .map_err(|problems| anyhow::anyhow!("{}the incident catalogue is not usable", problems))?;
     let sim_options = SimOptions {
         seed: opts.seed,
-        policy: opts.policy.clone(),
+        policy: opts.policy,
+        start_s,
         ..SimOptions::default()
     };
-    let sim = feed::EmbeddedSim::new(&scene, catalogue, sim_options, start_s)
-        .map_err(anyhow::Error::msg)?;
+    let sim = feed::EmbeddedSim::new(&scene, catalogue, sim_options).map_err(anyhow::Error::msg)?;
+    let (state, follower) = sim.initial_state(&scene);
     let models = scene.dir.join(&scene.manifest.models_dir);
     let models = models.canonicalize().unwrap_or(models);
 
@@ -95,7 +93,8 @@ fn run(opts: &Options) -> anyhow::Result<ExitCode> {
         sim_s: start_s,
         speed: if opts.unattended() { 0.0 } else { opts.speed },
     })
-    .insert_resource(sim.initial_state())
+    .insert_resource(state)
+    .insert_resource(follower)
     .insert_resource(sim)
     .insert_resource(SceneData(scene))
     .add_plugins((

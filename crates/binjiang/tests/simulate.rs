@@ -250,7 +250,10 @@ fn a_recorded_incident_list_is_replayed_and_bad_rows_are_named_by_line() {
         events.to_str().unwrap(),
         "--json",
     ]));
-    assert_eq!(v["incidents"], 2, "the repeated external id is one incident");
+    assert_eq!(
+        v["incidents"], 2,
+        "the repeated external id is one incident"
+    );
     let log = std::fs::read_to_string(&events).unwrap();
     assert!(log.contains("\"external_id\":\"110-0001\""));
     let bad = dir.path().join("bad.csv");
@@ -267,7 +270,11 @@ fn a_recorded_incident_list_is_replayed_and_bad_rows_are_named_by_line() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    for line in ["bad.csv:3:1: time \"8h\"", "bad.csv:4:1: type \"alien\"", "bad.csv:5:1: lon"] {
+    for line in [
+        "bad.csv:3:1: time \"8h\"",
+        "bad.csv:4:1: type \"alien\"",
+        "bad.csv:5:1: lon",
+    ] {
         assert!(err.contains(line), "missing {line:?} in:\n{err}");
     }
 }

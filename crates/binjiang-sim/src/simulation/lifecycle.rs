@@ -8,6 +8,10 @@ use crate::route::Route;
 use crate::scheduler::ms;
 use binjiang_scene::DAY_S;
 
+/// Spreads the patrol phases of units on duty at the start (the fractional parts of
+/// multiples of the golden ratio fill the unit interval evenly).
+const GOLDEN_FRACTION: f64 = 0.618_033_988_749_895;
+
 /// The first time after `now` (seconds) that the clock shows `time_of_day` seconds.
 fn next_time_of_day(now: f64, time_of_day: u32) -> f64 {
     let day = (now / DAY_S as f64).floor();
@@ -28,8 +32,9 @@ impl Simulation {
         let time_of_day = (now as u64 % u64::from(DAY_S)) as u32;
         if unit.shift.on_duty(time_of_day) {
             unit.status = UnitStatus::Patrolling;
-            let since = (time_of_day + DAY_S - unit.shift.start_s % DAY_S) % DAY_S;
-            unit.patrol_epoch = now - f64::from(since);
+            // Units sharing a loop do not walk it in lockstep: each starts its own way round.
+            let stagger = (f64::from(u) * GOLDEN_FRACTION).fract() * unit.patrol.duration();
+            unit.patrol_epoch = now - stagger;
             self.set_duty(u, true);
             self.schedule_shift_end(u);
         } else {

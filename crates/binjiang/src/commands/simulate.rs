@@ -88,7 +88,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(INVALID));
         }
     };
-    for w in catalogue.check(&catalogue_path.display().to_string(), &scene).warnings() {
+    for w in catalogue
+        .check(&catalogue_path.display().to_string(), &scene)
+        .warnings()
+    {
         eprintln!("{w}");
     }
     let source = match &args.incidents_from {
@@ -147,14 +150,15 @@ fn recorded(
     catalogue: &IncidentCatalogue,
     frame: &LocalFrame,
 ) -> anyhow::Result<Result<Vec<binjiang_sim::Report>, ExitCode>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     Ok(
-        binjiang_sim::parse_recorded(&path.display().to_string(), &text, catalogue, frame)
-            .map_err(|problems| {
+        binjiang_sim::parse_recorded(&path.display().to_string(), &text, catalogue, frame).map_err(
+            |problems| {
                 eprint!("{problems}");
                 ExitCode::from(INVALID)
-            }),
+            },
+        ),
     )
 }
 
@@ -306,8 +310,14 @@ fn print_table(m: &Metrics, policy: &str) {
         pct(all.on_site_3min_share),
         pct(all.first_on_site_3min_share)
     );
-    println!("  litter closed ≤ 10 min        {}", pct(all.cleaned_10min_share));
-    println!("  handled in the bud            {}", pct(all.in_the_bud_share));
+    println!(
+        "  litter closed ≤ 10 min        {}",
+        pct(all.cleaned_10min_share)
+    );
+    println!(
+        "  handled in the bud            {}",
+        pct(all.in_the_bud_share)
+    );
     println!(
         "  queue wait p50 {}  p90 {}   max queue {}   preemptions {}",
         s(m.queue_wait_s.p50),
