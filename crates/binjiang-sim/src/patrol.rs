@@ -11,25 +11,12 @@ use geo::Coord;
 #[derive(Debug, Clone)]
 pub struct PatrolLoop {
     route: Route,
-    min: Coord,
-    max: Coord,
 }
 
 impl PatrolLoop {
     /// Wraps a closed route (its end should be its start).
     pub fn new(route: Route) -> Self {
-        let (mut min, mut max) = (route.start(), route.start());
-        for (p, _) in route.vertices() {
-            min = Coord {
-                x: min.x.min(p.x),
-                y: min.y.min(p.y),
-            };
-            max = Coord {
-                x: max.x.max(p.x),
-                y: max.y.max(p.y),
-            };
-        }
-        PatrolLoop { route, min, max }
+        PatrolLoop { route }
     }
 
     /// Seconds for one lap.
@@ -58,13 +45,6 @@ impl PatrolLoop {
 
     /// Seconds after `phase` until the loop first comes within `radius` of `p`, if ever.
     pub fn seconds_until_within(&self, phase: f64, p: Coord, radius: f64) -> Option<f64> {
-        if p.x < self.min.x - radius
-            || p.x > self.max.x + radius
-            || p.y < self.min.y - radius
-            || p.y > self.max.y + radius
-        {
-            return None;
-        }
         let d = self.duration();
         if d <= 0.0 {
             return self.route.first_within(0.0, p, radius).map(|_| 0.0);
@@ -83,7 +63,7 @@ impl PatrolLoop {
 
     /// The smallest rectangle holding the loop, as (min, max) corners.
     pub fn bounds(&self) -> (Coord, Coord) {
-        (self.min, self.max)
+        self.route.bounds()
     }
 }
 

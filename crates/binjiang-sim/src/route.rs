@@ -7,6 +7,9 @@ use geo::Coord;
 pub struct Route {
     points: Vec<Coord>,
     times: Vec<f64>,
+    /// Corners of the smallest rectangle holding the points (quick "never near" tests).
+    min: Coord,
+    max: Coord,
 }
 
 impl Route {
@@ -15,6 +18,8 @@ impl Route {
         Route {
             points: vec![p],
             times: vec![0.0],
+            min: p,
+            max: p,
         }
     }
 
@@ -24,14 +29,27 @@ impl Route {
         if self.points.last() == Some(&p) && seconds <= 0.0 {
             return;
         }
+        self.grow(p);
         self.points.push(p);
         self.times.push(t);
+    }
+
+    fn grow(&mut self, p: Coord) {
+        self.min = Coord {
+            x: self.min.x.min(p.x),
+            y: self.min.y.min(p.y),
+        };
+        self.max = Coord {
+            x: self.max.x.max(p.x),
+            y: self.max.y.max(p.y),
+        };
     }
 
     /// Appends another route after this one (its first vertex joins this one's last).
     pub fn extend(&mut self, other: &Route) {
         let base = self.duration();
         for (p, t) in other.points.iter().zip(&other.times).skip(1) {
+            self.grow(*p);
             self.points.push(*p);
             self.times.push(base + t);
         }
@@ -68,6 +86,13 @@ impl Route {
     /// Seconds after departure at which the route first comes within `radius` of `p`, at or
     /// after `from_dt`; `None` if it never does.
     pub fn first_within(&self, from_dt: f64, p: Coord, radius: f64) -> Option<f64> {
+        if p.x < self.min.x - radius
+            || p.x > self.max.x + radius
+            || p.y < self.min.y - radius
+            || p.y > self.max.y + radius
+        {
+            return None;
+        }
         if self.points.len() == 1 {
             return within(self.start(), p, radius).then_some(from_dt.max(0.0));
         }
@@ -89,18 +114,7 @@ impl Route {
 
     /// The smallest rectangle holding the route, as (min, max) corners.
     pub fn bounds(&self) -> (Coord, Coord) {
-        let (mut min, mut max) = (self.start(), self.start());
-        for p in &self.points {
-            min = Coord {
-                x: min.x.min(p.x),
-                y: min.y.min(p.y),
-            };
-            max = Coord {
-                x: max.x.max(p.x),
-                y: max.y.max(p.y),
-            };
-        }
-        (min, max)
+        (self.min, self.max)
     }
 
     /// Position `dt` seconds after departure (clamped to the route's ends).

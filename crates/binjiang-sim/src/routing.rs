@@ -15,7 +15,9 @@
 use crate::route::Route;
 use binjiang_scene::{Mode, RoadGraph};
 use fast_paths::{FastGraph, InputGraph, PathCalculator};
-use geo::{BoundingRect, Contains, Coord, Intersects, Line, MultiPolygon, Point, Polygon, Rect};
+use geo::{Contains, Coord, Intersects, Line, MultiPolygon, Point, Polygon};
+use rstar::primitives::GeomWithData;
+use rstar::RTree;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -57,33 +59,50 @@ impl Clone for ModeRouter {
     }
 }
 
-/// The water bodies a walk to the road must not cross, with their bounding boxes.
+/// The water bodies a walk to the road must not cross: their polygons, and every edge of
+/// their rings in an R-tree, so a walk is tested against the few edges near it.
 #[derive(Debug, Clone, Default)]
 struct WaterMask {
-    polygons: Vec<(Rect, Polygon)>,
+    polygons: Vec<Polygon>,
+    edges: RTree<GeomWithData<Line, u32>>,
 }
 
 impl WaterMask {
     fn new(water: &[MultiPolygon]) -> Self {
-        let polygons = water
+        let polygons: Vec<Polygon> = water.iter().flat_map(|m| m.0.iter().cloned()).collect();
+        let edges = polygons
             .iter()
-            .flat_map(|m| m.0.iter())
-            .filter_map(|p| Some((p.bounding_rect()?, p.clone())))
+            .enumerate()
+            .flat_map(|(i, p)| {
+                std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .flat_map(|ring| ring.lines())
+                    .map(move |l| GeomWithData::new(l, i as u32))
+            })
             .collect();
-        WaterMask { polygons }
+        WaterMask {
+            polygons,
+            edges: RTree::bulk_load(edges),
+        }
     }
 
     /// Whether the straight walk from `a` to `b` crosses water. A point standing on water
     /// (a pier, a pontoon) may still step to its nearest road; a road on water is a bridge.
+    /// A walk between two dry points crosses water exactly when it crosses a shore.
     fn crosses(&self, a: Coord, b: Coord) -> bool {
-        let line = Line::new(a, b);
-        let bounds = line.bounding_rect();
-        self.polygons.iter().any(|(r, p)| {
-            r.intersects(&bounds)
-                && !p.contains(&Point::from(a))
-                && !p.contains(&Point::from(b))
-                && p.intersects(&line)
-        })
+        let walk = Line::new(a, b);
+        let envelope = rstar::AABB::from_corners(Point::from(a), Point::from(b));
+        let mut touched = self
+            .edges
+            .locate_in_envelope_intersecting(&envelope)
+            .filter(|e| e.geom().intersects(&walk))
+            .map(|e| e.data)
+            .peekable();
+        if touched.peek().is_none() {
+            return false;
+        }
+        let on_water = |p: Coord| self.polygons.iter().any(|w| w.contains(&Point::from(p)));
+        !on_water(a) && !on_water(b)
     }
 }
 
@@ -106,7 +125,13 @@ pub struct Router {
     roads: Arc<RoadGraph>,
     water: Arc<WaterMask>,
     modes: Vec<ModeRouter>,
+    /// Attachments already worked out, by (mode, leaving, x, y bits): incidents and loop
+    /// points are asked about again and again. Emptied when full (bounded memory).
+    anchors: HashMap<(u8, bool, u64, u64), Option<Anchor>>,
 }
+
+/// Attachments kept before the cache is emptied.
+const ANCHOR_CACHE_ENTRIES: usize = 1 << 16;
 
 impl std::fmt::Debug for Router {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -133,6 +158,7 @@ impl Router {
             roads: Arc::new(roads.clone()),
             water: Arc::new(WaterMask::new(water)),
             modes,
+            anchors: HashMap::new(),
         }
     }
 
@@ -145,7 +171,7 @@ impl Router {
     /// Whether `p` can be attached to the network of `mode` (a road within
     /// [`MAX_ACCESS_M`], not across water).
     pub fn on_network(&self, mode: Mode, p: Coord) -> bool {
-        self.anchor(mode, p, true).is_some()
+        self.attach(mode, p, true).is_some()
     }
 
     /// Seconds from `from` to `to` in `mode`, access walks included; `None` if unreachable.
@@ -260,7 +286,20 @@ impl Router {
 
     /// Attaches `p` to the closest segment `mode` may use; `leaving` picks the directions
     /// that matter (leaving the point towards a node, or arriving from a node).
-    fn anchor(&self, mode: Mode, p: Coord, leaving: bool) -> Option<Anchor> {
+    fn anchor(&mut self, mode: Mode, p: Coord, leaving: bool) -> Option<Anchor> {
+        let key = (mode as u8, leaving, p.x.to_bits(), p.y.to_bits());
+        if let Some(a) = self.anchors.get(&key) {
+            return *a;
+        }
+        if self.anchors.len() >= ANCHOR_CACHE_ENTRIES {
+            self.anchors.clear();
+        }
+        let a = self.attach(mode, p, leaving);
+        self.anchors.insert(key, a);
+        a
+    }
+
+    fn attach(&self, mode: Mode, p: Coord, leaving: bool) -> Option<Anchor> {
         let snap = self
             .roads
             .snaps(p, Some(mode))
@@ -459,7 +498,9 @@ mod tests {
         // A street north of a river; a point on the south bank is 150 m from it as the crow
         // flies, across the water.
         let roads = RoadGraph::build(&[street(&[(0.0, 100.0), (1000.0, 100.0)], false)]);
-        let river = MultiPolygon(vec![Rect::new((-100.0, -50.0), (1100.0, 50.0)).to_polygon()]);
+        let river = MultiPolygon(vec![
+            geo::Rect::new((-100.0, -50.0), (1100.0, 50.0)).to_polygon()
+        ]);
         let south = Coord { x: 500.0, y: -50.5 };
         let north = Coord { x: 200.0, y: 100.0 };
         let dry = Router::new(&roads, &[]);

@@ -25,10 +25,17 @@ struct NewIncident {
 }
 
 impl Simulation {
-    /// Draws the incidents of hour `h` for every type and schedules them (those before the
-    /// run's start are drawn too, so a run started at 08:00 sees the same later incidents as
-    /// one started at midnight, but they never happen).
+    /// Draws the incidents of hour `h` and schedules them, then the next hour's drawing.
     pub(super) fn generate_hour(&mut self, h: u32) {
+        self.draw_hour(h);
+        self.scheduler
+            .push(ms((h + 1) as f64 * 3600.0), Action::GenerateHour(h + 1));
+    }
+
+    /// Draws the incidents of hour `h` for every type; those before the run's start are
+    /// drawn but never happen, so a run started at 08:00 sees exactly the incidents a run
+    /// from midnight sees from 08:00 on.
+    pub(super) fn draw_hour(&mut self, h: u32) {
         let start = self.options.start_s;
         for ti in 0..self.catalogue.types.len() {
             let t = &self.catalogue.types[ti];
@@ -58,8 +65,6 @@ impl Simulation {
                 }
             }
         }
-        self.scheduler
-            .push(ms((h + 1) as f64 * 3600.0), Action::GenerateHour(h + 1));
     }
 
     /// Replays recorded report `k` at its time.

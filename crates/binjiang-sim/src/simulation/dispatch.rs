@@ -248,12 +248,12 @@ impl Simulation {
 
     pub(super) fn enqueue(&mut self, i: u32, k: usize, reason: QueueReason) {
         let inc = self.inc(i);
-        let (agency, p) = (inc.needs[k].agency, inc.position);
-        self.queued.set(
-            (i, agency),
-            (agency, inc.priority.clamp(1, PRIORITIES)),
-            [p.x, p.y],
+        let (agency, p, priority) = (
+            inc.needs[k].agency,
+            inc.position,
+            inc.priority.clamp(1, PRIORITIES),
         );
+        self.queued.set((i, agency), (agency, priority), [p.x, p.y]);
         self.log(
             p,
             What::Queued {
@@ -262,16 +262,29 @@ impl Simulation {
                 reason,
             },
         );
-        if !self.review_pending {
-            self.review_pending = true;
-            self.scheduler
-                .push(self.now_ms + ms(QUEUE_REVIEW_S), Action::ReviewQueue);
+        if reason == QueueReason::BeyondMaxTravel {
+            self.out_of_reach.insert((priority, i, agency));
+            if !self.review_pending {
+                self.review_pending = true;
+                self.scheduler
+                    .push(self.now_ms + ms(QUEUE_REVIEW_S), Action::ReviewQueue);
+            }
         }
+    }
+
+    /// Takes `agency`'s part of `i` out of the queue; `true` if it was there.
+    pub(super) fn unqueue(&mut self, i: u32, agency: Agency) -> bool {
+        if self.queued.remove((i, agency)).is_none() {
+            return false;
+        }
+        let priority = self.inc(i).priority.clamp(1, PRIORITIES);
+        self.out_of_reach.remove(&(priority, i, agency));
+        true
     }
 
     /// Takes `agency`'s part of `i` out of the queue because a unit is being sent.
     fn dequeue(&mut self, i: u32, agency: Agency) {
-        if self.queued.remove((i, agency)).is_some() {
+        if self.unqueue(i, agency) {
             let p = self.inc(i).position;
             self.log(
                 p,
@@ -285,7 +298,8 @@ impl Simulation {
 
     /// Queued work for unit `u`, just available: the most urgent first, then the best rank
     /// by road among the parts it may serve (a dispatcher does not send a cleaner across the
-    /// city for old litter while fresh litter waits next to them). Exact, like dispatch.
+    /// city for old litter while fresh litter waits next to them). Exact, like dispatch: parts
+    /// are ranked nearest first until the straight-line bound cannot beat the best found.
     pub(super) fn take_queued(&mut self, u: u32) -> bool {
         let unit = &self.units[u as usize];
         let (agency, mode, area) = (unit.agency, unit.mode, unit.area);
@@ -297,80 +311,61 @@ impl Simulation {
             }
             let incidents = &self.incidents;
             let policy = &self.policy;
-            let parts: Vec<(u32, f64)> = self
-                .queued
-                .nearest_iter_in((agency, priority), [from.x, from.y], |(i, _)| {
-                    policy.eligible(agency, area, incidents[i].area)
-                })
-                .map(|h| (h.data.0, h.distance_m))
-                .collect();
-            let mut best: Option<(Rank, u32, Route)> = None;
-            for (i, d) in parts {
-                let bound = self.policy.best_possible(agency, d / speed);
-                if bound.is_none_or(|b| best.as_ref().is_some_and(|(r, _, _)| *r <= b)) {
+            let candidates =
+                self.queued
+                    .nearest_iter_in((agency, priority), [from.x, from.y], move |(i, _)| {
+                        policy.eligible(agency, area, incidents[i].area)
+                    });
+            let mut best: Option<(Rank, u32)> = None;
+            for hit in candidates {
+                let (i, d) = (hit.data.0, hit.distance_m);
+                let bound = policy.best_possible(agency, d / speed);
+                if bound.is_none_or(|b| best.is_some_and(|(r, _)| r <= b)) {
                     break;
                 }
-                let to = self.inc(i).position;
-                let in_zone = self.inc(i).area == area;
-                let Some(route) = self.router.route(mode, from, to) else {
+                let inc = &incidents[&i];
+                let Some(t) = self.router.travel_time(mode, from, inc.position) else {
                     continue;
                 };
-                if let Some(rank) = self.policy.rank(agency, in_zone, route.duration()) {
-                    if best.as_ref().is_none_or(|(r, j, _)| (rank, i) < (*r, *j)) {
-                        best = Some((rank, i, route));
+                if let Some(rank) = policy.rank(agency, inc.area == area, t) {
+                    if best.is_none_or(|b| (rank, i) < b) {
+                        best = Some((rank, i));
                     }
                 }
             }
-            if let Some((_, i, route)) = best {
-                let k = self.inc(i).part_of(agency).unwrap_or(0);
-                self.dequeue(i, agency);
-                self.assign(u, i, k, route);
-                return true;
-            }
+            let Some((_, i)) = best else { continue };
+            let Some(route) = self.router.route(mode, from, self.inc(i).position) else {
+                continue;
+            };
+            let k = self.inc(i).part_of(agency).unwrap_or(0);
+            self.dequeue(i, agency);
+            self.assign(u, i, k, route);
+            return true;
         }
         false
     }
 
-    /// Every minute while parts wait: offer each (most urgent first, then oldest) to the
-    /// units available now, wherever they have moved to.
+    /// Every minute while parts wait beyond reach: offer each (most urgent first, then
+    /// oldest) to the units available now, wherever they have moved to.
     pub(super) fn review_queue(&mut self) {
         self.review_pending = false;
-        let mut waiting: Vec<(u8, u32, Agency)> = Vec::new();
-        for agency in Agency::ALL {
-            for priority in 1..=PRIORITIES {
-                if self.queued.len_of((*agency, priority)) == 0 {
-                    continue;
-                }
-                let idle = Mode::ALL
-                    .iter()
-                    .any(|m| self.index.len_of((*agency, *m, true)) > 0);
-                if !idle {
-                    continue;
-                }
-                let inc = &self.incidents;
-                waiting.extend(
-                    self.queued
-                        .nearest_iter_in((*agency, priority), [0.0, 0.0], |_| true)
-                        .map(|h| h.data.0)
-                        .filter(|i| inc.contains_key(i))
-                        .map(|i| (priority, i, *agency)),
-                );
-            }
-        }
-        waiting.sort_unstable();
+        let waiting: Vec<(u8, u32, Agency)> = self.out_of_reach.iter().copied().collect();
         for (_, i, agency) in waiting {
-            let Some(k) = self.inc(i).part_of(agency) else {
+            let idle = Mode::ALL
+                .iter()
+                .any(|m| self.index.len_of((agency, *m, true)) > 0);
+            let Some(k) = self.incident(i).and_then(|inc| inc.part_of(agency)) else {
                 continue;
             };
+            if !idle {
+                continue;
+            }
             if let Ok(c) = self.choose_unit(i, k) {
                 self.dequeue(i, agency);
                 self.assign(c.unit, i, k, c.route);
             }
         }
-        let any_waiting = Agency::ALL
-            .iter()
-            .any(|a| (1..=PRIORITIES).any(|p| self.queued.len_of((*a, p)) > 0));
-        if any_waiting && !self.review_pending {
+        if !self.out_of_reach.is_empty() && !self.review_pending {
             self.review_pending = true;
             self.scheduler
                 .push(self.now_ms + ms(QUEUE_REVIEW_S), Action::ReviewQueue);

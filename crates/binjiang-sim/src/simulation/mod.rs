@@ -35,9 +35,9 @@ use unit::{UnitState, UnitView};
 /// Priorities run from 1 (urgent) to this (routine).
 pub const PRIORITIES: u8 = 4;
 
-/// Seconds between reviews of the queue while anything waits: units move along their loops,
-/// so a part beyond an agency's maximum travel time can come within reach without any unit
-/// changing state.
+/// Seconds between reviews of the parts queued beyond an agency's maximum travel time: units
+/// move along their loops, so such a part can come within reach without any unit changing
+/// state. (Every other queued part is offered to each unit the moment it becomes available.)
 const QUEUE_REVIEW_S: f64 = 60.0;
 
 /// Options of a run.
@@ -62,7 +62,7 @@ impl Default for SimOptions {
             seed: 7,
             policy: PolicyKind::MergedGrid,
             preemption: true,
-            index_refresh_s: 30.0,
+            index_refresh_s: 60.0,
             start_s: 0.0,
         }
     }
@@ -169,6 +169,9 @@ pub struct Simulation {
     external_ids: HashMap<Name, u32>,
     /// Incident parts waiting for a unit, by (agency, priority), keyed by (incident, agency).
     queued: ClassedIndex<(Agency, u8), (u32, Agency)>,
+    /// Queued parts no free unit could reach in time, most urgent and oldest first: units
+    /// move along their loops, so these are offered again every minute.
+    out_of_reach: std::collections::BTreeSet<(u8, u32, Agency)>,
     review_pending: bool,
     /// Available and busy on-duty units by (agency, mode, available).
     index: ClassedIndex<(Agency, Mode, bool), u32>,
@@ -263,6 +266,7 @@ impl Simulation {
             next_incident: 0,
             external_ids: HashMap::new(),
             queued: ClassedIndex::default(),
+            out_of_reach: std::collections::BTreeSet::new(),
             review_pending: false,
             index: ClassedIndex::default(),
             last_refresh_ms: start_ms,
@@ -305,6 +309,12 @@ impl Simulation {
         }
         self.refresh_index();
         let start = self.now();
+        if matches!(self.source, IncidentSource::Generated) {
+            let hour = (start / 3600.0).floor() as u32;
+            for h in 0..hour {
+                self.draw_hour(h);
+            }
+        }
         match &self.source {
             IncidentSource::Generated => {
                 let hour = (start / 3600.0).floor() as u32;

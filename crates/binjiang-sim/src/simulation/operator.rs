@@ -212,7 +212,7 @@ impl Simulation {
 
     /// Takes a queued part out of the queue without dispatch sending anyone.
     fn withdraw(&mut self, i: u32, agency: Agency, reason: WithdrawReason) {
-        if self.queued.remove((i, agency)).is_some() {
+        if self.unqueue(i, agency) {
             let p = self.inc(i).position;
             self.log(
                 p,
