@@ -62,7 +62,7 @@ impl Default for SimOptions {
             seed: 7,
             policy: PolicyKind::MergedGrid,
             preemption: true,
-            index_refresh_s: 60.0,
+            index_refresh_s: 120.0,
             start_s: 0.0,
         }
     }

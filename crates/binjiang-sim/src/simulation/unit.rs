@@ -82,7 +82,9 @@ impl UnitState {
         match self.status {
             UnitStatus::OffDuty => self.home,
             UnitStatus::Patrolling => self.patrol.position(t - self.patrol_epoch),
-            UnitStatus::EnRoute | UnitStatus::Returning | UnitStatus::OnScene => match &self.leg {
+            // On scene: where its way there ended.
+            UnitStatus::OnScene => self.leg.as_ref().map_or(self.home, |(route, _)| route.end()),
+            UnitStatus::EnRoute | UnitStatus::Returning => match &self.leg {
                 Some((route, start)) => route.position_at(t - start),
                 None => self.home,
             },
