@@ -83,7 +83,10 @@ impl UnitState {
             UnitStatus::OffDuty => self.home,
             UnitStatus::Patrolling => self.patrol.position(t - self.patrol_epoch),
             // On scene: where its way there ended.
-            UnitStatus::OnScene => self.leg.as_ref().map_or(self.home, |(route, _)| route.end()),
+            UnitStatus::OnScene => self
+                .leg
+                .as_ref()
+                .map_or(self.home, |(route, _)| route.end()),
             UnitStatus::EnRoute | UnitStatus::Returning => match &self.leg {
                 Some((route, start)) => route.position_at(t - start),
                 None => self.home,
