@@ -17,8 +17,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// The figures compared, by name; `None` when a percentile falls on incidents never reached.
-const KPIS: [(&str, fn(&Metrics) -> Option<f64>); 7] = [
+/// Reads one figure of a run; `None` when a percentile falls on incidents never reached.
+type Kpi = fn(&Metrics) -> Option<f64>;
+
+/// The figures compared, by name.
+const KPIS: [(&str, Kpi); 7] = [
     ("response p50 (s)", |m| m.all.response_s.p50),
     ("response p90 (s)", |m| m.all.response_s.p90),
     ("response p99 (s)", |m| m.all.response_s.p99),
