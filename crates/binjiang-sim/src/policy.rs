@@ -42,7 +42,7 @@ pub struct DispatchRules(pub BTreeMap<Agency, AgencyRule>);
 impl Default for DispatchRules {
     /// The defaults argued for in `docs/dispatch.md`: response agencies always send the
     /// fastest unit and never refuse; foot-heavy agencies keep their own zone's unit when it
-    /// can make the 3-minute (security, urban management) or 5-minute (cleaning, property,
+    /// can make the 3-minute (security, urban management, cleaning) or 5-minute (property,
     /// market supervision) mark, and send nobody who would need more than 15–30 minutes.
     fn default() -> Self {
         let rule = |zone: f64, max: f64| AgencyRule {
@@ -53,7 +53,7 @@ impl Default for DispatchRules {
             (Agency::Police, AgencyRule::default()),
             (Agency::Security, rule(180.0, 900.0)),
             (Agency::UrbanManagement, rule(180.0, 1200.0)),
-            (Agency::Cleaning, rule(300.0, 900.0)),
+            (Agency::Cleaning, rule(180.0, 900.0)),
             (Agency::Property, rule(300.0, 1200.0)),
             (Agency::MarketSupervision, rule(300.0, 1800.0)),
         ]))
@@ -223,8 +223,8 @@ mod tests {
         let p = MergedDispatch {
             rules: DispatchRules::default(),
         };
-        let a = Agency::Cleaning; // zone first within 300 s, never beyond 900 s
-        let own = p.rank(a, true, 250.0).unwrap();
+        let a = Agency::Cleaning; // zone first within 180 s, never beyond 900 s
+        let own = p.rank(a, true, 170.0).unwrap();
         let other = p.rank(a, false, 60.0).unwrap();
         assert!(own < other, "own zone within 5 min beats a faster outsider");
         assert!(p.rank(a, false, 60.0).unwrap() < p.rank(a, true, 400.0).unwrap());
