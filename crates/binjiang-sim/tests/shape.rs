@@ -165,6 +165,28 @@ fn a_recorded_list_feeds_the_run_instead_of_the_catalogue() {
         "at the asset: {x} {y}"
     );
     assert_eq!(events_of(&sim, EventKind::Closed).len(), 2);
+    // A list naming an asset the scene lacks is refused when the run is set up.
+    let (scene, cat) = tiny();
+    let bad = vec![Report {
+        external_id: None,
+        time: 50.0,
+        source: Source::Sensor,
+        incident_type: "bin_overflow".into(),
+        place: Place::Asset("bin-404".into()),
+        text: String::new(),
+    }];
+    let policy = PolicyKind::MergedGrid.build(cat.dispatch.clone());
+    let refused = Simulation::with_source(
+        &scene,
+        cat,
+        SimOptions::default(),
+        policy,
+        IncidentSource::Recorded(std::sync::Arc::new(bad)),
+    );
+    assert_eq!(
+        refused.err().map(|e| e.to_string()),
+        Some("recorded report 0: asset_id: no asset \"bin-404\" in the scene".into())
+    );
 }
 
 #[test]

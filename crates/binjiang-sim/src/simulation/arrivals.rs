@@ -70,10 +70,8 @@ impl Simulation {
     /// Replays recorded report `k` at its time.
     pub(super) fn recorded(&mut self, k: usize) {
         let report = self.world.recorded[k].clone();
-        if let Err(e) = self.report(report) {
-            // The list was checked when parsed; an asset or type it names is in the scene.
-            debug_assert!(false, "recorded report {k} refused: {e}");
-        }
+        // The list was checked when the simulation was set up: this cannot be refused.
+        let _ = self.report(report);
     }
 
     /// An incident reported from outside (a hotline call, a camera alert, an operator's
@@ -82,22 +80,7 @@ impl Simulation {
     /// the future waits for its time; one stamped in the past is taken as arising then, but
     /// the clock never moves back: it is reported and dispatched now.
     pub fn report(&mut self, report: Report) -> Result<u32, ReportError> {
-        let ti = self
-            .catalogue
-            .index_of(&report.incident_type)
-            .ok_or_else(|| ReportError::UnknownType(report.incident_type.clone()))?;
-        if !report.time.is_finite() {
-            return Err(ReportError::NotFinite("time"));
-        }
-        let position = match &report.place {
-            Place::At([x, y]) if x.is_finite() && y.is_finite() => Coord { x: *x, y: *y },
-            Place::At(_) => return Err(ReportError::NotFinite("position")),
-            Place::Asset(id) => *self
-                .world
-                .asset_at
-                .get(id)
-                .ok_or_else(|| ReportError::UnknownAsset(id.clone()))?,
-        };
+        let (ti, position) = self.place_of(&report)?;
         let external_id = report.external_id.as_deref().map(Name::from);
         if let Some(i) = external_id.as_ref().and_then(|e| self.external_ids.get(e)) {
             return Ok(*i);
@@ -131,6 +114,27 @@ impl Simulation {
             self.advance_to(now);
         }
         Ok(id)
+    }
+
+    /// The type index and position of a report, or why it cannot be taken.
+    pub(super) fn place_of(&self, report: &Report) -> Result<(usize, Coord), ReportError> {
+        let ti = self
+            .catalogue
+            .index_of(&report.incident_type)
+            .ok_or_else(|| ReportError::UnknownType(report.incident_type.clone()))?;
+        if !report.time.is_finite() {
+            return Err(ReportError::NotFinite("time"));
+        }
+        let position = match &report.place {
+            Place::At([x, y]) if x.is_finite() && y.is_finite() => Coord { x: *x, y: *y },
+            Place::At(_) => return Err(ReportError::NotFinite("position")),
+            Place::Asset(id) => *self
+                .world
+                .asset_at
+                .get(id)
+                .ok_or_else(|| ReportError::UnknownAsset(id.clone()))?,
+        };
+        Ok((ti, position))
     }
 
     /// The random quantities of an incident: report delay and on-scene seconds per agency.

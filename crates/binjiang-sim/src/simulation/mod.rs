@@ -102,6 +102,14 @@ pub enum SimError {
     /// The start time is not a time.
     #[error("start time {0} s must be a non-negative number of seconds")]
     Start(f64),
+    /// A recorded report does not fit the scene or catalogue.
+    #[error("recorded report {index}: {error}")]
+    Recorded {
+        /// Its place in the list (0-based).
+        index: usize,
+        /// What is wrong.
+        error: crate::source::ReportError,
+    },
 }
 
 /// Timed actions of the event loop.
@@ -282,6 +290,7 @@ impl Simulation {
             options,
         };
         sim.check_homes()?;
+        sim.check_recorded()?;
         sim.start();
         Ok(sim)
     }
@@ -299,6 +308,16 @@ impl Simulation {
                     mode: u.mode,
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Every recorded report must name a known type and a real place: replaying it later
+    /// must not fail (or panic) halfway through a run.
+    fn check_recorded(&self) -> Result<(), SimError> {
+        for (index, r) in self.world.recorded.iter().enumerate() {
+            self.place_of(r)
+                .map_err(|error| SimError::Recorded { index, error })?;
         }
         Ok(())
     }
