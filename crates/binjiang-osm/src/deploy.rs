@@ -4,7 +4,7 @@
 //! between two junctions about 400 m apart, round the clock; and an incident catalogue with
 //! only the types whose places exist in the extract.
 
-use crate::import::{Bbox, ImportReport};
+use crate::extent::{Bbox, ImportReport};
 use crate::ImportError;
 use binjiang_scene::{Agency, AssetKind, LoadError, Mode, RoadGraph, Scene};
 use geo::Coord;
@@ -196,135 +196,36 @@ fn largest_piece(g: &RoadGraph, mode: Mode) -> Option<Vec<u32>> {
     Some(piece)
 }
 
-/// Incident types whose places exist here, at rates per km² of grid.
+/// Incidents per km² of grid per day in imported scenes (an estimate to tune).
+const INCIDENTS_PER_KM2: f64 = 31.5;
+
+/// The standard incident types at rates per km² of grid; a type whose place (an asset kind,
+/// landmarks) the extract lacks arises anywhere in the grid instead.
 fn catalogue(scene: &Scene) -> Result<String, ImportError> {
-    use binjiang_sim::{IncidentCatalogue, IncidentType, Origin, Source};
-    use Agency::*;
+    use binjiang_sim::{catalogue::standard_mix, IncidentCatalogue, IncidentType, Origin};
     let km2 = scene.grid.area_km2().max(0.1);
-    let has = |k: AssetKind| scene.assets.iter().any(|a| a.kind == k);
-    let landmark = || {
-        if scene.buildings.iter().any(|b| b.landmark) {
-            Origin::NearLandmark(200.0)
-        } else {
-            Origin::AnyCell
-        }
+    let has = |kind: &str| {
+        AssetKind::parse(kind).is_some_and(|k| scene.assets.iter().any(|a| a.kind == k))
     };
-    let bin = if has(AssetKind::Bin) {
-        Origin::Asset("bin".into())
-    } else {
-        Origin::AnyCell
-    };
-    let vending = if has(AssetKind::Pier) {
-        Origin::NearAsset("pier".into(), 200.0)
-    } else {
-        landmark()
-    };
-    let per_km2 = [
-        (
-            (
-                "overflowing_bin_or_litter",
-                &[Cleaning][..],
-                3,
-                (3.0, 5.0, 9.0),
-                bin,
-                Source::Sensor,
-            ),
-            12.0,
-            true,
-        ),
-        (
-            (
-                "litter",
-                &[Cleaning][..],
-                4,
-                (2.0, 4.0, 8.0),
-                Origin::AnyCell,
-                Source::Patrol,
-            ),
-            8.0,
-            true,
-        ),
-        (
-            (
-                "hotline_complaint",
-                &[UrbanManagement][..],
-                4,
-                (10.0, 20.0, 40.0),
-                Origin::AnyCell,
-                Source::Hotline12345,
-            ),
-            4.0,
-            false,
-        ),
-        (
-            (
-                "illegal_vending",
-                &[UrbanManagement, MarketSupervision][..],
-                3,
-                (10.0, 15.0, 30.0),
-                vending,
-                Source::Camera,
-            ),
-            2.0,
-            false,
-        ),
-        (
-            (
-                "fight_or_theft",
-                &[Police][..],
-                1,
-                (15.0, 25.0, 60.0),
-                landmark(),
-                Source::Hotline110,
-            ),
-            1.0,
-            false,
-        ),
-        (
-            (
-                "crowd_surge",
-                &[Police, Security][..],
-                1,
-                (20.0, 35.0, 80.0),
-                landmark(),
-                Source::Camera,
-            ),
-            0.5,
-            false,
-        ),
-        (
-            (
-                "uncivil_behaviour",
-                &[Security][..],
-                4,
-                (3.0, 5.0, 10.0),
-                Origin::AnyCell,
-                Source::Patrol,
-            ),
-            3.0,
-            false,
-        ),
-        (
-            (
-                "facility_damage",
-                &[Property, UrbanManagement][..],
-                2,
-                (15.0, 20.0, 40.0),
-                Origin::AnyCell,
-                Source::Hotline12345,
-            ),
-            1.0,
-            false,
-        ),
-    ];
-    let types = per_km2
+    let landmarks = scene.buildings.iter().any(|b| b.landmark);
+    let types: Vec<IncidentType> = standard_mix()
         .into_iter()
-        .map(|(spec, rate, cleaning)| {
-            IncidentType::generated(spec, (rate * km2 * 100.0).round() / 100.0, cleaning)
+        .map(|(t, share)| {
+            let origin = match &t.origin {
+                Origin::Asset(k) | Origin::NearAsset(k, _) if !has(k) => Origin::AnyCell,
+                Origin::NearLandmark(_) if !landmarks => Origin::AnyCell,
+                o => o.clone(),
+            };
+            let per_day = (INCIDENTS_PER_KM2 * km2 * share * 100.0).round() / 100.0;
+            IncidentType {
+                origin,
+                per_day,
+                ..t
+            }
         })
         .collect();
     IncidentCatalogue::generated(types)
-        .to_ron("Written by `binjiang import osm`: generic types at rates per km² of this grid (estimates to tune).")
+        .to_ron("Written by `binjiang import osm`: the standard types at rates per km² of this grid (estimates to tune); types whose places the extract lacks arise anywhere.")
         .map_err(|e| ImportError::Invalid(format!("incident catalogue: {e}")))
 }
 

@@ -1,6 +1,6 @@
 //! Node-id rings to checked WGS84 polygons, and bounding-box tests.
 
-use crate::import::Bbox;
+use crate::extent::Bbox;
 use crate::rings::Ring;
 use geo::{Contains, LineString, Point, Polygon, RemoveRepeatedPoints, Validation};
 use std::collections::HashMap;

@@ -8,12 +8,14 @@
 
 pub mod deploy;
 pub mod elements;
+pub mod extent;
 mod geometry;
 pub mod import;
 pub mod mapping;
 pub mod rings;
 
-pub use import::{import, Bbox, ImportOptions, ImportReport};
+pub use extent::{Bbox, ImportReport};
+pub use import::{import, ImportOptions};
 
 use std::path::PathBuf;
 

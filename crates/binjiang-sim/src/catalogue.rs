@@ -156,6 +156,140 @@ impl IncidentType {
     }
 }
 
+/// The standard incident types of generated scenes (synthetic, imported from OpenStreetMap):
+/// the Yangpu catalogue's types in generic form, each with its share of a day's incidents
+/// (the shares add up to 1) and no rate yet. The one table every generator draws from.
+pub fn standard_mix() -> Vec<(IncidentType, f64)> {
+    use Agency::*;
+    let near = |kind: &str, r: f64| Origin::NearAsset(kind.into(), r);
+    let at = |kind: &str| Origin::Asset(kind.into());
+    let mix: [(TypeSpec, f64, bool); 10] = [
+        (
+            (
+                "bin_overflow",
+                &[Cleaning],
+                3,
+                (3.0, 5.0, 9.0),
+                at("bin"),
+                Source::Sensor,
+            ),
+            0.42,
+            true,
+        ),
+        (
+            (
+                "litter",
+                &[Cleaning],
+                4,
+                (2.0, 4.0, 8.0),
+                near("bin", 60.0),
+                Source::Patrol,
+            ),
+            0.32,
+            true,
+        ),
+        (
+            (
+                "road_dust",
+                &[UrbanManagement],
+                4,
+                (10.0, 15.0, 30.0),
+                at("dust_sensor"),
+                Source::Sensor,
+            ),
+            0.03,
+            false,
+        ),
+        (
+            (
+                "illegal_vending",
+                &[UrbanManagement, MarketSupervision],
+                3,
+                (10.0, 15.0, 30.0),
+                near("pier", 200.0),
+                Source::Camera,
+            ),
+            0.04,
+            false,
+        ),
+        (
+            (
+                "fight_or_theft",
+                &[Police],
+                1,
+                (15.0, 25.0, 60.0),
+                Origin::NearLandmark(250.0),
+                Source::Hotline110,
+            ),
+            0.03,
+            false,
+        ),
+        (
+            (
+                "crowd_surge",
+                &[Police, Security],
+                1,
+                (20.0, 35.0, 80.0),
+                Origin::NearLandmark(100.0),
+                Source::Camera,
+            ),
+            0.02,
+            false,
+        ),
+        (
+            (
+                "manhole_displaced",
+                &[UrbanManagement, Property],
+                2,
+                (15.0, 20.0, 40.0),
+                at("manhole"),
+                Source::Sensor,
+            ),
+            0.02,
+            false,
+        ),
+        (
+            (
+                "standing_water",
+                &[UrbanManagement, Cleaning],
+                2,
+                (20.0, 30.0, 60.0),
+                at("water_sensor"),
+                Source::Sensor,
+            ),
+            0.02,
+            false,
+        ),
+        (
+            (
+                "electric_box_open",
+                &[Property],
+                2,
+                (5.0, 10.0, 20.0),
+                at("electric_box"),
+                Source::Sensor,
+            ),
+            0.04,
+            false,
+        ),
+        (
+            (
+                "hotline_complaint",
+                &[UrbanManagement],
+                4,
+                (10.0, 20.0, 40.0),
+                Origin::AnyCell,
+                Source::Hotline12345,
+            ),
+            0.06,
+            false,
+        ),
+    ];
+    mix.into_iter()
+        .map(|(spec, share, cleaning)| (IncidentType::generated(spec, 0.0, cleaning), share))
+        .collect()
+}
+
 impl IncidentCatalogue {
     /// A catalogue of generated types with the shared defaults (30 min escalation, 40 m
     /// discovery, 45 min until a citizen calls, 20–90 s report delay).
