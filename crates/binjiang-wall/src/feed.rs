@@ -268,11 +268,7 @@ impl EventFollower {
                 ..
             } => {
                 let u = unit(u);
-                if let Some(p) = self
-                    .marks
-                    .get_mut(incident)
-                    .and_then(|m| m.part_mut(*agency))
-                {
+                if let Some(p) = self.part_mut(*incident, *agency) {
                     p.1 = u;
                 }
             }
@@ -282,22 +278,14 @@ impl EventFollower {
             | What::Reassigned {
                 incident, agency, ..
             } => {
-                if let Some(p) = self
-                    .marks
-                    .get_mut(incident)
-                    .and_then(|m| m.part_mut(*agency))
-                {
+                if let Some(p) = self.part_mut(*incident, *agency) {
                     p.1 = None;
                 }
             }
             What::Finished {
                 incident, agency, ..
             } => {
-                if let Some(p) = self
-                    .marks
-                    .get_mut(incident)
-                    .and_then(|m| m.part_mut(*agency))
-                {
+                if let Some(p) = self.part_mut(*incident, *agency) {
                     p.2 = true;
                 }
             }
@@ -316,6 +304,15 @@ impl EventFollower {
             }
             _ => {}
         }
+    }
+
+    /// The part of `agency` of reported incident `incident`, if it is known.
+    fn part_mut(
+        &mut self,
+        incident: u32,
+        agency: Agency,
+    ) -> Option<&mut (Agency, Option<u32>, bool)> {
+        self.marks.get_mut(&incident)?.part_mut(agency)
     }
 
     /// The marks to show at `now`: reported and open, or closed within [`FADE_S`] (older

@@ -272,28 +272,24 @@ impl Simulation {
         }
     }
 
-    /// Takes `agency`'s part of `i` out of the queue; `true` if it was there.
-    pub(super) fn unqueue(&mut self, i: u32, agency: Agency) -> bool {
+    /// Takes `agency`'s part of `i` out of the queue, logging `why` (what it became) if it
+    /// was there.
+    pub(super) fn leave_queue(&mut self, i: u32, agency: Agency, why: impl FnOnce() -> What) {
         if self.queued.remove((i, agency)).is_none() {
-            return false;
+            return;
         }
-        let priority = self.inc(i).priority.clamp(1, PRIORITIES);
+        let inc = self.inc(i);
+        let (priority, p) = (inc.priority.clamp(1, PRIORITIES), inc.position);
         self.out_of_reach.remove(&(priority, i, agency));
-        true
+        self.log(p, why());
     }
 
     /// Takes `agency`'s part of `i` out of the queue because a unit is being sent.
     fn dequeue(&mut self, i: u32, agency: Agency) {
-        if self.unqueue(i, agency) {
-            let p = self.inc(i).position;
-            self.log(
-                p,
-                What::Dequeued {
-                    incident: i,
-                    agency,
-                },
-            );
-        }
+        self.leave_queue(i, agency, || What::Dequeued {
+            incident: i,
+            agency,
+        });
     }
 
     /// Queued work for unit `u`, just available: the most urgent first, then the best rank

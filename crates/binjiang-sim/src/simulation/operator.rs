@@ -212,16 +212,10 @@ impl Simulation {
 
     /// Takes a queued part out of the queue without dispatch sending anyone.
     fn withdraw(&mut self, i: u32, agency: Agency, reason: WithdrawReason) {
-        if self.unqueue(i, agency) {
-            let p = self.inc(i).position;
-            self.log(
-                p,
-                What::Withdrawn {
-                    incident: i,
-                    agency,
-                    reason,
-                },
-            );
-        }
+        self.leave_queue(i, agency, || What::Withdrawn {
+            incident: i,
+            agency,
+            reason,
+        });
     }
 }
