@@ -188,61 +188,6 @@ impl Router {
         Some(a.access_s + network + b.access_s)
     }
 
-    /// Of several departure points, the index of the one that reaches `to` soonest in `mode`,
-    /// and its travel time: one multi-source search instead of one search per candidate.
-    pub fn fastest_of(&mut self, mode: Mode, from: &[Coord], to: Coord) -> Option<(usize, f64)> {
-        let b = self.anchor(mode, to, false)?;
-        let mut best: Option<(f64, usize)> = None;
-        let mut sources: HashMap<u32, (usize, usize)> = HashMap::new();
-        for (i, p) in from.iter().enumerate() {
-            let Some(a) = self.anchor(mode, *p, true) else {
-                continue;
-            };
-            if let Some(Way::SameEdge(s)) = (a.edge == b.edge)
-                .then(|| self.best_way(mode, &a, &b))
-                .flatten()
-            {
-                let t = a.access_s + s + b.access_s;
-                if best.is_none_or(|(bt, bi)| (t, i) < (bt, bi)) {
-                    best = Some((t, i));
-                }
-            }
-            for (node, leave) in a.ends.iter().flatten() {
-                let offset = ticks(a.access_s + leave);
-                let entry = sources.entry(*node).or_insert((offset, i));
-                if (offset, i) < *entry {
-                    *entry = (offset, i);
-                }
-            }
-        }
-        let targets: Vec<(usize, usize)> = b
-            .ends
-            .iter()
-            .flatten()
-            .map(|(n, enter)| (*n as usize, ticks(*enter)))
-            .collect();
-        if !sources.is_empty() && !targets.is_empty() {
-            let mut starts: Vec<(usize, usize)> = sources
-                .iter()
-                .map(|(n, (w, _))| (*n as usize, *w))
-                .collect();
-            starts.sort_unstable();
-            let router = &mut self.modes[mode as usize];
-            if let Some(path) = router.calculator.calc_path_multiple_sources_and_targets(
-                &router.graph,
-                starts,
-                targets,
-            ) {
-                let i = sources[&(path.get_source() as u32)].1;
-                let t = path.get_weight() as f64 / TICKS_PER_S + b.access_s;
-                if best.is_none_or(|(bt, bi)| (t, i) < (bt, bi)) {
-                    best = Some((t, i));
-                }
-            }
-        }
-        best.map(|(t, i)| (i, t))
-    }
-
     /// The fastest route from `from` to `to` in `mode`; `None` if unreachable.
     pub fn route(&mut self, mode: Mode, from: Coord, to: Coord) -> Option<Route> {
         let (a, b) = (
@@ -477,7 +422,7 @@ mod tests {
     }
 
     #[test]
-    fn fastest_of_picks_the_quickest_by_road() {
+    fn the_quickest_by_road_is_not_the_nearest_as_the_crow_flies() {
         // A U-shaped street: the far arm's tip is close as the crow flies, far by road.
         let roads = RoadGraph::build(&[street(
             &[(0.0, 0.0), (0.0, 500.0), (100.0, 500.0), (100.0, 0.0)],
@@ -485,12 +430,14 @@ mod tests {
         )]);
         let mut r = Router::new(&roads, &[]);
         let to = Coord { x: 0.0, y: 50.0 };
-        let from = [Coord { x: 100.0, y: 40.0 }, Coord { x: 0.0, y: 300.0 }];
-        let (i, t) = r.fastest_of(Mode::Car, &from, to).unwrap();
-        assert_eq!(i, 1);
-        assert!((t - 250.0 / 8.3).abs() < 0.1, "{t}");
-        let direct = r.travel_time(Mode::Car, from[0], to).unwrap();
-        assert!((direct - 1010.0 / 8.3).abs() < 0.1, "{direct}");
+        let near = r
+            .travel_time(Mode::Car, Coord { x: 100.0, y: 40.0 }, to)
+            .unwrap();
+        let far = r
+            .travel_time(Mode::Car, Coord { x: 0.0, y: 300.0 }, to)
+            .unwrap();
+        assert!((far - 250.0 / 8.3).abs() < 0.1, "{far}");
+        assert!((near - 1010.0 / 8.3).abs() < 0.1, "{near}");
     }
 
     #[test]

@@ -135,23 +135,24 @@ impl Simulation {
                     break;
                 };
                 any_free = true;
-                for in_zone in [true, false] {
-                    let group: Vec<u32> = batch
-                        .iter()
-                        .map(|(u, _)| *u)
-                        .filter(|u| (units[*u as usize].area == area) == in_zone)
-                        .collect();
-                    let starts: Vec<geo::Coord> = group
-                        .iter()
-                        .map(|u| units[*u as usize].position(now))
-                        .collect();
-                    let Some((j, t)) = self.router.fastest_of(*mode, &starts, p) else {
+                for &(u, d) in &batch {
+                    let in_zone = units[u as usize].area == area;
+                    // Its straight-line bound: if even that cannot beat the best, skip it.
+                    let could =
+                        policy.rank(agency, in_zone, (d - speed * moved_s).max(0.0) / speed);
+                    if could.is_none_or(|c| best.is_some_and(|(r, _)| r <= c)) {
+                        continue;
+                    }
+                    let Some(t) =
+                        self.router
+                            .travel_time(*mode, units[u as usize].position(now), p)
+                    else {
                         continue;
                     };
                     any_reachable = true;
                     if let Some(rank) = policy.rank(agency, in_zone, t) {
-                        if best.is_none_or(|b| (rank, group[j]) < b) {
-                            best = Some((rank, group[j]));
+                        if best.is_none_or(|b| (rank, u) < b) {
+                            best = Some((rank, u));
                         }
                     }
                 }
@@ -320,10 +321,17 @@ impl Simulation {
                     break;
                 }
                 let inc = &incidents[&i];
+                let in_zone = inc.area == area;
+                // This part could rank no better than at its straight-line bound: if even
+                // that cannot beat the best, no road search is needed.
+                let could = policy.rank(agency, in_zone, d / speed);
+                if could.is_none_or(|c| best.is_some_and(|(r, _)| r <= c)) {
+                    continue;
+                }
                 let Some(t) = self.router.travel_time(mode, from, inc.position) else {
                     continue;
                 };
-                if let Some(rank) = policy.rank(agency, inc.area == area, t) {
+                if let Some(rank) = policy.rank(agency, in_zone, t) {
                     if best.is_none_or(|b| (rank, i) < b) {
                         best = Some((rank, i));
                     }
