@@ -114,7 +114,9 @@ impl Simulation {
         let (agency, p, area) = (inc.needs[k].agency, inc.position, inc.area);
         let moved_s = (self.now_ms - self.last_refresh_ms) as f64 / 1000.0;
         let mut best: Option<(Rank, u32)> = None;
-        let (mut any_free, mut any_reachable) = (false, false);
+        // Whether any free unit was allowed at all, and whether any was (or, by its straight-
+        // line bound, must be) merely too far rather than cut off.
+        let (mut any_free, mut any_in_reach_of_roads) = (false, false);
         for mode in Mode::ALL {
             let speed = mode.speed_mps();
             let units = &self.units;
@@ -140,7 +142,11 @@ impl Simulation {
                     // Its straight-line bound: if even that cannot beat the best, skip it.
                     let could =
                         policy.rank(agency, in_zone, (d - speed * moved_s).max(0.0) / speed);
-                    if could.is_none_or(|c| best.is_some_and(|(r, _)| r <= c)) {
+                    let Some(could) = could else {
+                        any_in_reach_of_roads = true; // beyond the travel limit however it goes
+                        continue;
+                    };
+                    if best.is_some_and(|(r, _)| r <= could) {
                         continue;
                     }
                     let Some(t) =
@@ -149,7 +155,7 @@ impl Simulation {
                     else {
                         continue;
                     };
-                    any_reachable = true;
+                    any_in_reach_of_roads = true;
                     if let Some(rank) = policy.rank(agency, in_zone, t) {
                         if best.is_none_or(|b| (rank, u) < b) {
                             best = Some((rank, u));
@@ -166,7 +172,7 @@ impl Simulation {
             }
         }
         let Some((rank, u)) = best else {
-            return Err(match (any_free, any_reachable) {
+            return Err(match (any_free, any_in_reach_of_roads) {
                 (false, _) => QueueReason::NoUnitFree,
                 (true, false) => QueueReason::Unreachable,
                 (true, true) => QueueReason::BeyondMaxTravel,
