@@ -6,10 +6,12 @@
 
 use crate::extent::{Bbox, ImportReport};
 use crate::ImportError;
-use binjiang_scene::{Agency, AssetKind, LoadError, Mode, RoadGraph, Scene};
+use binjiang_scene::manifest::{AgencySpec, GridSpec};
+use binjiang_scene::{
+    Agency, AssetKind, LoadError, LonLat, Manifest, Mode, RoadGraph, Scene, SceneTexts, UnitSpec,
+};
 use geo::Coord;
 use serde_json::{json, Value};
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// Division code of the single grid part when the extract has no usable boundaries.
@@ -53,7 +55,8 @@ fn collection(features: &[Value]) -> String {
     json!({"type": "FeatureCollection", "features": features}).to_string() + "\n"
 }
 
-/// Writes the scene folder, deploys units and checks the result loads.
+/// Builds the scene in memory, deploys units on it, writes the folder once and checks that
+/// what was written loads.
 pub fn write_scene(
     out: &Path,
     name: &str,
@@ -63,17 +66,16 @@ pub fn write_scene(
     input: &Path,
     report: &mut ImportReport,
 ) -> Result<(), ImportError> {
-    std::fs::create_dir_all(out).map_err(|e| ImportError::Write(out.to_owned(), e))?;
-    for (file, features) in [
+    let files: Vec<(&str, String)> = [
         ("roads.geojson", &layers.roads),
         ("buildings.geojson", &layers.buildings),
         ("water.geojson", &layers.water),
         ("assets.geojson", &layers.assets),
         ("subdistricts.geojson", &layers.subdistricts),
-    ] {
-        write(&out.join(file), &collection(features))?;
-    }
-    let origin = ((bbox.w + bbox.e) / 2.0, (bbox.s + bbox.n) / 2.0);
+    ]
+    .into_iter()
+    .map(|(file, features)| (file, collection(features)))
+    .collect();
     let parts: Vec<String> = layers
         .subdistricts
         .iter()
@@ -83,64 +85,63 @@ pub fn write_scene(
                 .map(str::to_owned)
         })
         .collect();
-    write(
-        &out.join("scene.ron"),
-        &manifest(name, origin, cell_m, &parts, &[]),
-    )?;
-    let scene = load(out)?;
+    let mut manifest = Manifest {
+        name: name.to_owned(),
+        origin: LonLat((bbox.w + bbox.e) / 2.0, (bbox.s + bbox.n) / 2.0),
+        models_dir: "../../assets/models".to_owned(),
+        grid: GridSpec {
+            parts,
+            cell_size_m: cell_m,
+        },
+        agencies: Agency::ALL
+            .iter()
+            .map(|a| AgencySpec {
+                key: a.key().to_owned(),
+                name: format!("{a} (default deployment)"),
+            })
+            .collect(),
+        units: Vec::new(),
+    };
+    // The network the units are deployed on: the scene without units, in memory.
+    let texts = SceneTexts {
+        manifest: manifest_text(&manifest)?,
+        layers: files
+            .iter()
+            .map(|(f, t)| (f.to_string(), Some(t.clone())))
+            .collect(),
+    };
+    let scene = Scene::from_texts(out, &texts).map_err(invalid)?;
     let (units, share) = units(&scene);
     report.units = units.len();
     report.largest_piece_share = share;
-    write(
-        &out.join("scene.ron"),
-        &manifest(name, origin, cell_m, &parts, &units),
-    )?;
+    manifest.units = units;
+    std::fs::create_dir_all(out).map_err(|e| ImportError::Write(out.to_owned(), e))?;
+    for (file, text) in &files {
+        write(&out.join(file), text)?;
+    }
+    write(&out.join("scene.ron"), &manifest_text(&manifest)?)?;
     write(&out.join("incident_types.ron"), &catalogue(&scene)?)?;
     write(&out.join("README.md"), &readme(name, input, report))?;
-    load(out).map(|_| ())
+    Scene::load(out).map(|_| ()).map_err(invalid)
 }
 
-fn load(dir: &Path) -> Result<Scene, ImportError> {
-    Scene::load(dir).map_err(|e| match e {
+fn invalid(e: LoadError) -> ImportError {
+    match e {
         LoadError::Invalid(p) => ImportError::Invalid(p.to_string()),
         other => ImportError::Invalid(other.to_string()),
-    })
+    }
 }
 
-/// A unit to write: id, agency, mode, home and one other patrol junction (lon, lat).
-type UnitLine = (String, Agency, Mode, (f64, f64), (f64, f64));
-
-fn manifest(
-    name: &str,
-    origin: (f64, f64),
-    cell_m: f64,
-    parts: &[String],
-    units: &[UnitLine],
-) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "// Imported from OpenStreetMap by `binjiang import osm` (© OpenStreetMap contributors, ODbL).");
-    let _ = writeln!(
-        s,
-        "// Units are the importer's stated default deployment (see README.md).\n("
-    );
-    let parts: Vec<String> = parts.iter().map(|p| format!("{p:?}")).collect();
-    let _ = writeln!(s, "    name: {name:?},\n    origin: ({}, {}),\n    grid: (parts: [{}], cell_size_m: {cell_m:?}),\n    agencies: [", origin.0, origin.1, parts.join(", "));
-    for a in Agency::ALL {
-        let _ = writeln!(
-            s,
-            "        (key: \"{a}\", name: \"{a} (default deployment)\"),"
-        );
-    }
-    let _ = writeln!(s, "    ],\n    units: [");
-    for (id, agency, mode, a, b) in units {
-        let _ = writeln!(s, "        (id: \"{id}\", agency: \"{agency}\", mode: \"{mode}\", home: ({}, {}), shift: \"00:00-24:00\", patrol: [({}, {}), ({}, {})]),", a.0, a.1, a.0, a.1, b.0, b.1);
-    }
-    let _ = writeln!(s, "    ],\n)");
-    s
+fn manifest_text(m: &Manifest) -> Result<String, ImportError> {
+    m.to_ron(
+        "Imported from OpenStreetMap by `binjiang import osm` (© OpenStreetMap contributors, ODbL).\n\
+         Units are the importer's stated default deployment (see README.md).",
+    )
+    .map_err(|e| ImportError::Invalid(format!("scene.ron: {e}")))
 }
 
 /// Places the default deployment; returns the units and the largest piece's share of nodes.
-fn units(scene: &Scene) -> (Vec<UnitLine>, f64) {
+fn units(scene: &Scene) -> (Vec<UnitSpec>, f64) {
     let g = &scene.road_graph;
     let mut out = Vec::new();
     let share = g
@@ -167,14 +168,22 @@ fn units(scene: &Scene) -> (Vec<UnitLine>, f64) {
                         .total_cmp(&span_error(g.nodes[*b as usize], p))
                 })
                 .unwrap_or(home);
-            let ll = |c: Coord| scene.frame.to_wgs84(c);
-            let id = format!(
-                "{}-{}-{:02}",
-                agency,
-                mode,
-                out.iter().filter(|u: &&UnitLine| u.1 == agency).count() + 1
-            );
-            out.push((id, agency, mode, ll(p), ll(g.nodes[other as usize])));
+            let ll = |c: Coord| {
+                let (lon, lat) = scene.frame.to_wgs84(c);
+                LonLat(lon, lat)
+            };
+            let n = out
+                .iter()
+                .filter(|u: &&UnitSpec| u.agency == agency.key())
+                .count();
+            out.push(UnitSpec {
+                id: format!("{agency}-{mode}-{:02}", n + 1),
+                agency: agency.key().to_owned(),
+                mode: mode.key().to_owned(),
+                home: ll(p),
+                shift: "00:00-24:00".to_owned(),
+                patrol: vec![ll(p), ll(g.nodes[other as usize])],
+            });
         }
     }
     (out, share)

@@ -74,3 +74,47 @@ pub struct UnitSpec {
     /// Patrol loop as waypoints on the road network, visited in order and back to the first.
     pub patrol: Vec<LonLat>,
 }
+
+impl Manifest {
+    /// The manifest as `scene.ron` text under a `//` header: generated scenes (synthetic,
+    /// imported) build the typed value and write it once, never by formatting RON by hand.
+    /// Each unit is one line.
+    pub fn to_ron(&self, header: &str) -> Result<String, ron::Error> {
+        let body = ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::new().depth_limit(2))?;
+        let header: String = header.lines().map(|l| format!("// {l}\n")).collect();
+        Ok(format!("{header}{body}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifests_round_trip_through_ron() {
+        let m = Manifest {
+            name: "Test".into(),
+            origin: LonLat(121.5, 31.25),
+            models_dir: default_models_dir(),
+            grid: GridSpec {
+                parts: vec!["310110006".into()],
+                cell_size_m: 100.0,
+            },
+            agencies: vec![AgencySpec {
+                key: "police".into(),
+                name: "Police".into(),
+            }],
+            units: vec![UnitSpec {
+                id: "p-1".into(),
+                agency: "police".into(),
+                mode: "car".into(),
+                home: LonLat(121.5, 31.25),
+                shift: "00:00-24:00".into(),
+                patrol: vec![LonLat(121.5, 31.25), LonLat(121.51, 31.25)],
+            }],
+        };
+        let text = m.to_ron("made by a test").unwrap();
+        assert!(text.starts_with("// made by a test\n("));
+        assert_eq!(ron::from_str::<Manifest>(&text).unwrap(), m);
+    }
+}

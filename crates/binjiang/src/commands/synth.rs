@@ -6,12 +6,12 @@
 //! agencies patrolling single blocks (foot, bike) or 2×2 blocks (cars), round the clock.
 //! The incident catalogue mirrors the Yangpu one, scaled to the requested daily total.
 
-use binjiang_scene::{Agency, LocalFrame};
+use binjiang_scene::manifest::{AgencySpec, GridSpec};
+use binjiang_scene::{Agency, LocalFrame, LonLat, Manifest, UnitSpec};
 use geo::Coord;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -69,7 +69,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     write(&args.out, "assets.geojson", city.assets())?;
     std::fs::write(
         args.out.join("scene.ron"),
-        city.manifest(args.units, &mut rng),
+        city.manifest(args.units, &mut rng)
+            .to_ron("Synthetic scene written by `binjiang synth` for scaling benchmarks.")?,
     )?;
     std::fs::write(
         args.out.join("incident_types.ron"),
@@ -118,9 +119,9 @@ impl City {
         json!([(lon * 1e7).round() / 1e7, (lat * 1e7).round() / 1e7])
     }
 
-    fn ll_tuple(&self, x: f64, y: f64) -> String {
+    fn ll_pair(&self, x: f64, y: f64) -> LonLat {
         let v = self.ll(x, y);
-        format!("({}, {})", v[0], v[1])
+        LonLat(v[0].as_f64().unwrap_or(0.0), v[1].as_f64().unwrap_or(0.0))
     }
 
     fn rect(&self, x0: f64, y0: f64, x1: f64, y1: f64) -> Value {
@@ -241,28 +242,11 @@ impl City {
         out
     }
 
-    fn manifest(&self, units: usize, rng: &mut ChaCha8Rng) -> String {
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "// Synthetic scene written by `binjiang synth` for scaling benchmarks.\n("
-        );
-        let _ = writeln!(
-            s,
-            "    name: \"Synthetic {:.1} km² district\",\n    origin: ({}, {}),",
-            self.side * self.side / 1e6,
-            ORIGIN.0,
-            ORIGIN.1
-        );
-        let _ = writeln!(s, "    grid: (parts: [\"990000001\", \"990000002\", \"990000003\", \"990000004\"], cell_size_m: 100.0),\n    agencies: [");
-        for (a, _, _) in FLEET {
-            let _ = writeln!(s, "        (key: \"{a}\", name: \"Synthetic {a}\"),");
-        }
-        let _ = writeln!(s, "    ],\n    units: [");
-        let mut k = 0;
+    fn manifest(&self, units: usize, rng: &mut ChaCha8Rng) -> Manifest {
+        let mut specs = Vec::with_capacity(units);
         for (fi, (agency, share, mode)) in FLEET.iter().enumerate() {
             let count = if fi == FLEET.len() - 1 {
-                units - k
+                units - specs.len()
             } else {
                 ((units as f64 * share).round() as usize).max(1)
             };
@@ -272,14 +256,35 @@ impl City {
                 let j = rng.random_range(0..self.n - span) as f64 * BLOCK_M;
                 let d = span as f64 * BLOCK_M;
                 let corners = [(i, j), (i + d, j), (i + d, j + d), (i, j + d)];
-                let patrol: Vec<String> =
-                    corners.iter().map(|(x, y)| self.ll_tuple(*x, *y)).collect();
-                let _ = writeln!(s, "        (id: \"{agency}-{k:05}\", agency: \"{agency}\", mode: \"{mode}\", home: {}, shift: \"00:00-24:00\", patrol: [{}]),", patrol[0], patrol.join(", "));
-                k += 1;
+                let patrol: Vec<LonLat> =
+                    corners.iter().map(|(x, y)| self.ll_pair(*x, *y)).collect();
+                specs.push(UnitSpec {
+                    id: format!("{agency}-{:05}", specs.len()),
+                    agency: agency.key().to_owned(),
+                    mode: (*mode).to_owned(),
+                    home: patrol[0],
+                    shift: "00:00-24:00".to_owned(),
+                    patrol,
+                });
             }
         }
-        let _ = writeln!(s, "    ],\n)");
-        s
+        Manifest {
+            name: format!("Synthetic {:.1} km² district", self.side * self.side / 1e6),
+            origin: LonLat(ORIGIN.0, ORIGIN.1),
+            models_dir: "../../assets/models".to_owned(),
+            grid: GridSpec {
+                parts: (1..=4).map(|i| format!("99000000{i}")).collect(),
+                cell_size_m: 100.0,
+            },
+            agencies: FLEET
+                .iter()
+                .map(|(a, _, _)| AgencySpec {
+                    key: a.key().to_owned(),
+                    name: format!("Synthetic {a}"),
+                })
+                .collect(),
+            units: specs,
+        }
     }
 }
 
