@@ -26,7 +26,7 @@ pub use policy::{
 };
 pub use routing::Router;
 pub use simulation::incident::{Incident, IncidentStatus, Need};
-pub use simulation::operator::{Command, Operator, OperatorError};
+pub use simulation::operator::{Command, Operator, OperatorError, ReplayError};
 pub use simulation::unit::{UnitStatus, UnitView};
 pub use simulation::{SimError, SimOptions, Simulation, PRIORITIES};
 pub use source::{parse_recorded, IncidentSource, Input, InputRecord, Place, Report, ReportError};

@@ -70,8 +70,9 @@ impl Simulation {
     /// Replays recorded report `k` at its time.
     pub(super) fn recorded(&mut self, k: usize) {
         let report = self.world.recorded[k].clone();
-        // The list was checked when the simulation was set up: this cannot be refused.
-        let _ = self.report(report);
+        // The list was checked when the simulation was set up: this cannot be refused. It is
+        // part of the run's source, not of its input log (a replay brings it again).
+        let _ = self.take_report(report, false);
     }
 
     /// An incident reported from outside (a hotline call, a camera alert, an operator's
@@ -80,6 +81,11 @@ impl Simulation {
     /// the future waits for its time; one stamped in the past is taken as arising then, but
     /// the clock never moves back: it is reported and dispatched now.
     pub fn report(&mut self, report: Report) -> Result<u32, ReportError> {
+        self.take_report(report, true)
+    }
+
+    /// Takes a report in, recording it in the input log when it came from outside.
+    fn take_report(&mut self, report: Report, from_outside: bool) -> Result<u32, ReportError> {
         let (ti, position) = self.place_of(&report)?;
         let external_id = report.external_id.as_deref().map(Name::from);
         if let Some(i) = external_id.as_ref().and_then(|e| self.external_ids.get(e)) {
@@ -101,13 +107,15 @@ impl Simulation {
         if let Some(e) = external_id {
             self.external_ids.insert(e, id);
         }
-        self.inputs.push(InputRecord {
-            t: self.now(),
-            input: Input::Report {
-                report,
-                incident: id,
-            },
-        });
+        if from_outside {
+            self.inputs.push(InputRecord {
+                t: self.now(),
+                input: Input::Report {
+                    report,
+                    incident: id,
+                },
+            });
+        }
         if !future {
             // Past or present: it happens now as far as the clock goes.
             let now = self.now();

@@ -219,3 +219,88 @@ impl Simulation {
         });
     }
 }
+
+/// Why an input log could not be replayed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReplayError {
+    /// A report the run accepted is refused now.
+    #[error("input {index} (t = {t} s): report refused: {error}")]
+    Report {
+        /// Its place in the log.
+        index: usize,
+        /// When it was accepted.
+        t: f64,
+        /// Why.
+        error: crate::source::ReportError,
+    },
+    /// A command the run accepted is refused now.
+    #[error("input {index} (t = {t} s): command refused: {error}")]
+    Command {
+        /// Its place in the log.
+        index: usize,
+        /// When it was accepted.
+        t: f64,
+        /// Why.
+        error: OperatorError,
+    },
+    /// A command names a unit the scene does not have.
+    #[error("input {index}: no unit \"{unit}\" in the scene")]
+    NoUnit {
+        /// Its place in the log.
+        index: usize,
+        /// The unit id.
+        unit: String,
+    },
+}
+
+impl Simulation {
+    /// Applies a saved input log (reports and operators' commands, as
+    /// [`Simulation::inputs`] gave them) to a simulation set up like the one that wrote it,
+    /// each at the time it was accepted, then advances to `until`. The simulation being
+    /// deterministic, this resumes the saved run exactly: its event log is the original's,
+    /// byte for byte. The log is plain JSON, so a run is saved by saving its inputs.
+    pub fn replay(&mut self, inputs: &[InputRecord], until: f64) -> Result<(), ReplayError> {
+        for (index, record) in inputs.iter().enumerate() {
+            self.advance_to(record.t);
+            let t = record.t;
+            match &record.input {
+                Input::Report { report, .. } => {
+                    self.report(report.clone())
+                        .map_err(|error| ReplayError::Report { index, t, error })?;
+                }
+                Input::Command {
+                    operator,
+                    reason,
+                    command,
+                } => {
+                    let by = Operator {
+                        id: operator,
+                        reason,
+                    };
+                    let done = match command {
+                        Command::Acknowledge { incident } => self.acknowledge(*incident, &by),
+                        Command::Close { incident } => self.close(*incident, &by),
+                        Command::Reassign {
+                            incident,
+                            agency,
+                            unit,
+                        } => {
+                            let u = self
+                                .units
+                                .iter()
+                                .position(|x| x.id.as_ref() == unit.as_str())
+                                .ok_or_else(|| ReplayError::NoUnit {
+                                    index,
+                                    unit: unit.clone(),
+                                })?;
+                            self.reassign(*incident, *agency, u as u32, &by)
+                        }
+                    };
+                    done.map_err(|error| ReplayError::Command { index, t, error })?;
+                }
+            }
+        }
+        self.advance_to(until);
+        Ok(())
+    }
+}
