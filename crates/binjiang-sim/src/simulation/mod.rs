@@ -45,7 +45,8 @@ const QUEUE_REVIEW_S: f64 = 60.0;
 pub struct SimOptions {
     /// RNG seed.
     pub seed: u64,
-    /// The dispatch policy (its per-agency rules come from the catalogue).
+    /// The built-in dispatch policy [`Simulation::new`] uses (its per-agency rules come from
+    /// the catalogue); [`Simulation::with_source`] takes any policy object instead.
     pub policy: PolicyKind,
     /// Let urgent (priority 1) incidents take units en route to less urgent work.
     pub preemption: bool,
