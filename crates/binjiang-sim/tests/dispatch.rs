@@ -217,3 +217,29 @@ fn queued_urgent_work_goes_before_nearer_routine_work() {
         .collect();
     assert_eq!(&order[..3], &[busy, urgent, routine]);
 }
+
+#[test]
+fn work_queued_before_a_shift_is_taken_when_the_shift_starts() {
+    // property-south works 07:00-19:00: a manhole at 06:00 waits for it, flagged
+    // no_unit_free, and is taken the moment its shift starts (not when some job ends).
+    let (_, mut sim) = quiet_tiny("merged-grid");
+    sim.advance_to(6.0 * 3600.0);
+    let id = inject(&mut sim, "manhole_displaced", at(400.0, 300.0), Source::Sensor);
+    let queued = events_of(&sim, EventKind::Queued);
+    assert_eq!(queued.len(), 1);
+    assert!(matches!(
+        queued[0].what,
+        binjiang_sim::What::Queued {
+            reason: binjiang_sim::QueueReason::NoUnitFree,
+            ..
+        }
+    ));
+    sim.advance_to(7.0 * 3600.0);
+    let sent: Vec<_> = events_of(&sim, EventKind::Dispatched)
+        .into_iter()
+        .filter(|e| e.incident() == Some(id) && e.unit() == Some("property-south"))
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].t, 7.0 * 3600.0);
+    assert_eq!(events_of(&sim, EventKind::Dequeued).len(), 1);
+}
