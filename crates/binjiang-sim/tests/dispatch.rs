@@ -224,7 +224,12 @@ fn work_queued_before_a_shift_is_taken_when_the_shift_starts() {
     // no_unit_free, and is taken the moment its shift starts (not when some job ends).
     let (_, mut sim) = quiet_tiny("merged-grid");
     sim.advance_to(6.0 * 3600.0);
-    let id = inject(&mut sim, "manhole_displaced", at(400.0, 300.0), Source::Sensor);
+    let id = inject(
+        &mut sim,
+        "manhole_displaced",
+        at(400.0, 300.0),
+        Source::Sensor,
+    );
     let queued = events_of(&sim, EventKind::Queued);
     assert_eq!(queued.len(), 1);
     assert!(matches!(
