@@ -248,22 +248,7 @@ impl Simulation {
             IncidentSource::Recorded(list) => Arc::clone(list),
             _ => Arc::new(Vec::new()),
         };
-        let world = World {
-            areas,
-            cells: scene
-                .grid
-                .cells
-                .iter()
-                .map(|c| Name::from(c.id.as_str()))
-                .collect(),
-            type_keys: catalogue
-                .types
-                .iter()
-                .map(|t| Name::from(t.key.as_str()))
-                .collect(),
-            recorded,
-            ..places(scene)
-        };
+        let world = World::new(scene, &catalogue, areas, recorded);
         let start_ms = ms(options.start_s);
         let mut sim = Simulation {
             world: Arc::new(world),
@@ -523,42 +508,59 @@ fn area_of(grid: &MergedGrid, p: Coord) -> u16 {
     grid.part_at(p).unwrap_or(0) as u16
 }
 
-fn places(scene: &Scene) -> World {
-    let mut assets = vec![Vec::new(); AssetKind::ALL.len()];
-    for a in &scene.assets {
-        assets[a.kind as usize].push(a.position.0);
-    }
-    let landmarks = scene
-        .buildings
-        .iter()
-        .filter(|b| b.landmark)
-        .filter_map(|b| b.footprint.centroid())
-        .map(|p| p.0)
-        .collect();
-    let mut total = 0.0;
-    let cell_cumulative_area = scene
-        .grid
-        .cells
-        .iter()
-        .map(|c| {
-            total += c.area_m2;
-            total
-        })
-        .collect();
-    World {
-        grid: scene.grid.clone(),
-        areas: Vec::new(),
-        cells: Vec::new(),
-        type_keys: Vec::new(),
-        asset_at: scene
-            .assets
+impl World {
+    /// What never changes in a run of `scene` with `catalogue`.
+    fn new(
+        scene: &Scene,
+        catalogue: &IncidentCatalogue,
+        areas: Vec<Name>,
+        recorded: Arc<Vec<Report>>,
+    ) -> Self {
+        let mut assets = vec![Vec::new(); AssetKind::ALL.len()];
+        for a in &scene.assets {
+            assets[a.kind as usize].push(a.position.0);
+        }
+        let landmarks = scene
+            .buildings
             .iter()
-            .map(|a| (a.id.clone(), a.position.0))
-            .collect(),
-        assets,
-        landmarks,
-        cell_cumulative_area,
-        recorded: Arc::new(Vec::new()),
+            .filter(|b| b.landmark)
+            .filter_map(|b| b.footprint.centroid())
+            .map(|p| p.0)
+            .collect();
+        let mut total = 0.0;
+        let cell_cumulative_area = scene
+            .grid
+            .cells
+            .iter()
+            .map(|c| {
+                total += c.area_m2;
+                total
+            })
+            .collect();
+        World {
+            grid: scene.grid.clone(),
+            areas,
+            cells: scene
+                .grid
+                .cells
+                .iter()
+                .map(|c| Name::from(c.id.as_str()))
+                .collect(),
+            type_keys: catalogue
+                .types
+                .iter()
+                .map(|t| Name::from(t.key.as_str()))
+                .collect(),
+            asset_at: scene
+                .assets
+                .iter()
+                .map(|a| (a.id.clone(), a.position.0))
+                .collect(),
+            assets,
+            landmarks,
+            cell_cumulative_area,
+            recorded,
+        }
     }
 }
 
