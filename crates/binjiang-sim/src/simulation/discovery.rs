@@ -11,16 +11,16 @@ impl Simulation {
     /// Incident `i`, which only a passing unit can find, starts being watched for. If nobody
     /// finds it by the catalogue's deadline, a citizen phones it in.
     pub(super) fn watch_for(&mut self, i: u32) {
-        let inc = self.inc(i);
-        let p = inc.position;
-        let deadline = inc.arose_at + self.catalogue.undiscovered_report_min * 60.0;
+        let p = self.inc(i).position;
+        let deadline = self.deadline_ms(i);
         self.scheduler
-            .push(ms(deadline).max(self.now_ms), Action::Report(i));
+            .push(deadline.max(self.now_ms), Action::Report(i));
         self.undiscovered.insert([p.x, p.y], i);
         self.sightings.insert(i, None);
         self.plan_sighting(i);
     }
 
+    /// When a citizen phones `i` in if nobody has found it.
     fn deadline_ms(&self, i: u32) -> u64 {
         let inc = self.inc(i);
         ms(inc.arose_at + self.catalogue.undiscovered_report_min * 60.0)
@@ -65,9 +65,8 @@ impl Simulation {
         self.sightings.insert(i, planned);
     }
 
-    /// Unit `u`'s plan changed (dispatched, returning, back on its loop, on or off duty):
-    /// the incidents it was to find are planned again, and those its new path passes
-    /// sooner than planned are now its to find.
+    /// After unit `u`'s plan changed: the incidents it was to find are planned again, and
+    /// those its new path passes sooner than planned are now its to find.
     pub(super) fn replan_sightings(&mut self, u: u32) {
         if self.sightings.is_empty() {
             return;

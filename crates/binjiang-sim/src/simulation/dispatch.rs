@@ -216,12 +216,19 @@ impl Simulation {
         self.last_refresh_ms = self.now_ms;
     }
 
-    /// Puts unit `u` in the dispatch index as it is now.
-    pub(super) fn index_unit(&mut self, u: u32) {
+    /// Unit `u`'s plan changed (dispatched, on scene, returning, back on its loop, on or
+    /// off duty): the dispatch index and the planned sightings follow it. The one place a
+    /// change of plan is registered.
+    pub(super) fn plan_changed(&mut self, u: u32) {
         let unit = &self.units[u as usize];
-        let p = unit.position(self.now());
-        let class = (unit.agency, unit.mode, unit.available());
-        self.index.set(u, class, [p.x, p.y]);
+        if unit.on_duty || unit.job.is_some() {
+            let p = unit.position(self.now());
+            let class = (unit.agency, unit.mode, unit.available());
+            self.index.set(u, class, [p.x, p.y]);
+        } else {
+            self.index.remove(u);
+        }
+        self.replan_sightings(u);
     }
 
     /// Sends unit `u` along `route` to part `k` of incident `i`.
@@ -235,7 +242,6 @@ impl Simulation {
         unit.leg = Some((route, now));
         unit.version += 1;
         let (agency, version, id) = (unit.agency, unit.version, unit.id.clone());
-        self.index_unit(u);
         let need = &mut self.incident_mut(i).needs[k];
         need.unit = Some(u);
         need.dispatched_at = Some(now);
@@ -250,7 +256,7 @@ impl Simulation {
         );
         self.scheduler
             .push(ms(now + eta_s), Action::Arrive { unit: u, version });
-        self.replan_sightings(u);
+        self.plan_changed(u);
     }
 
     pub(super) fn enqueue(&mut self, i: u32, k: usize, reason: QueueReason) {

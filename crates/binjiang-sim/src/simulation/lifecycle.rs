@@ -89,8 +89,7 @@ impl Simulation {
             What::ShiftEnded { unit: id, agency }
         };
         self.log(p, what);
-        self.index_unit(u);
-        self.replan_sightings(u);
+        self.plan_changed(u);
         idle
     }
 
@@ -131,7 +130,6 @@ impl Simulation {
             .route(unit.mode, p, unit.home)
             .unwrap_or_else(|| Route::stay(p));
         self.set_leg(u, route, Destination::Home);
-        self.index.remove(u);
     }
 
     fn set_leg(&mut self, u: u32, route: Route, destination: Destination) {
@@ -143,12 +141,9 @@ impl Simulation {
         unit.leg = Some((route, now));
         unit.version += 1;
         let version = unit.version;
-        if matches!(destination, Destination::Patrol(_)) {
-            self.index_unit(u);
-        }
         self.scheduler
             .push(ms(arrive), Action::Rejoin { unit: u, version });
-        self.replan_sightings(u);
+        self.plan_changed(u);
     }
 
     pub(super) fn rejoin(&mut self, u: u32, version: u64) {
@@ -166,8 +161,7 @@ impl Simulation {
                 unit.patrol_epoch = now - phase;
                 unit.version += 1;
                 self.log(p, What::BackOnPatrol { unit: id, agency });
-                self.index_unit(u);
-                self.replan_sightings(u);
+                self.plan_changed(u);
                 // Available from a new place: waiting work it can now reach is its own.
                 self.take_queued(u);
             }
@@ -201,7 +195,7 @@ impl Simulation {
         );
         self.scheduler
             .push(ms(now + on_scene_s), Action::Finish { unit: u, version });
-        self.replan_sightings(u);
+        self.plan_changed(u);
     }
 
     pub(super) fn finish(&mut self, u: u32, version: u64) {
