@@ -114,3 +114,30 @@ pub fn source_of(e: &Event) -> Option<Source> {
         _ => None,
     }
 }
+
+/// The `Dispatched` events to incident `id`, in order.
+pub fn dispatches_to(sim: &Simulation, id: u32) -> Vec<Event> {
+    events_of(sim, EventKind::Dispatched)
+        .into_iter()
+        .filter(|e| e.incident() == Some(id))
+        .collect()
+}
+
+/// The ids of the units sent to incident `id`, in order.
+pub fn units_sent_to(sim: &Simulation, id: u32) -> Vec<String> {
+    dispatches_to(sim, id)
+        .iter()
+        .filter_map(|e| e.unit().map(str::to_owned))
+        .collect()
+}
+
+/// Why each part was queued, in order.
+pub fn queue_reasons(sim: &Simulation) -> Vec<binjiang_sim::QueueReason> {
+    sim.events()
+        .iter()
+        .filter_map(|e| match &e.what {
+            binjiang_sim::What::Queued { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect()
+}

@@ -78,10 +78,7 @@ fn urgent_incident_preempts_routine_work() {
     let pre = events_of(&sim, EventKind::Preempted);
     assert_eq!(pre.len(), 1);
     assert!([Some(p1), Some(p2)].contains(&pre[0].incident()));
-    let to_fight: Vec<_> = events_of(&sim, EventKind::Dispatched)
-        .into_iter()
-        .filter(|e| e.incident() == Some(fight))
-        .collect();
+    let to_fight = dispatches_to(&sim, fight);
     assert_eq!(to_fight.len(), 1);
     assert!([Some(north), Some(south)].contains(&to_fight[0].unit()));
     sim.advance_to(8.0 * 3600.0);
@@ -130,22 +127,12 @@ fn merged_grid_lets_the_other_bank_help_within_the_travel_limit() {
     let (_, mut sim) = quiet_tiny("merged-grid");
     inject(&mut sim, "bin_overflow", at(100.0, 290.0), Source::Sensor);
     let second = inject(&mut sim, "bin_overflow", at(100.0, 290.0), Source::Sensor);
-    let queued = events_of(&sim, EventKind::Queued);
-    assert_eq!(queued.len(), 1);
-    assert!(matches!(
-        queued[0].what,
-        binjiang_sim::What::Queued {
-            reason: binjiang_sim::QueueReason::BeyondMaxTravel,
-            ..
-        }
-    ));
+    assert_eq!(
+        queue_reasons(&sim),
+        vec![binjiang_sim::QueueReason::BeyondMaxTravel]
+    );
     sim.advance_to(3.0 * 3600.0);
-    let second_by: Vec<_> = events_of(&sim, EventKind::Dispatched)
-        .into_iter()
-        .filter(|e| e.incident() == Some(second))
-        .map(|e| e.unit().unwrap().to_owned())
-        .collect();
-    assert_eq!(second_by, vec!["clean-north"]);
+    assert_eq!(units_sent_to(&sim, second), vec!["clean-north"]);
 }
 
 #[test]
@@ -230,19 +217,14 @@ fn work_queued_before_a_shift_is_taken_when_the_shift_starts() {
         at(400.0, 300.0),
         Source::Sensor,
     );
-    let queued = events_of(&sim, EventKind::Queued);
-    assert_eq!(queued.len(), 1);
-    assert!(matches!(
-        queued[0].what,
-        binjiang_sim::What::Queued {
-            reason: binjiang_sim::QueueReason::NoUnitFree,
-            ..
-        }
-    ));
+    assert_eq!(
+        queue_reasons(&sim),
+        vec![binjiang_sim::QueueReason::NoUnitFree]
+    );
     sim.advance_to(7.0 * 3600.0);
-    let sent: Vec<_> = events_of(&sim, EventKind::Dispatched)
+    let sent: Vec<_> = dispatches_to(&sim, id)
         .into_iter()
-        .filter(|e| e.incident() == Some(id) && e.unit() == Some("property-south"))
+        .filter(|e| e.unit() == Some("property-south"))
         .collect();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].t, 7.0 * 3600.0);

@@ -168,11 +168,7 @@ fn finder_from_the_other_bank(policy_name: &str) -> Vec<String> {
     let reported = events_of(&sim, EventKind::Reported);
     assert_eq!(reported.len(), 1);
     assert_eq!(reported[0].unit(), Some("clean-south"), "the finder");
-    events_of(&sim, EventKind::Dispatched)
-        .iter()
-        .filter(|e| e.incident() == Some(id))
-        .map(|e| e.unit().unwrap().to_owned())
-        .collect()
+    units_sent_to(&sim, id)
 }
 
 #[test]
