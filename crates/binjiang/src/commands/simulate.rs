@@ -57,15 +57,9 @@ pub struct Args {
     pub json: bool,
 }
 
-/// `HH:MM` or `HH:MM:SS` as seconds since midnight.
+/// `HH:MM` as seconds since midnight (the scene's own clock parser, as the wall uses).
 fn parse_clock(text: &str) -> Result<f64, String> {
-    let parts: Vec<&str> = text.split(':').collect();
-    let nums: Option<Vec<u32>> = parts.iter().map(|p| p.parse().ok()).collect();
-    match nums.as_deref() {
-        Some([h, m]) if *h < 24 && *m < 60 => Ok(f64::from(h * 3600 + m * 60)),
-        Some([h, m, s]) if *h < 24 && *m < 60 && *s < 60 => Ok(f64::from(h * 3600 + m * 60 + s)),
-        _ => Err(format!("\"{text}\" is not a time of day HH:MM")),
-    }
+    binjiang_scene::shift::parse_clock(text).map(f64::from)
 }
 
 /// Runs the command.
