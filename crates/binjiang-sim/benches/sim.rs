@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 
 fn load(dir: &Path) -> (Scene, IncidentCatalogue) {
     let scene = Scene::load(dir).expect("scene loads");
-    let catalogue =
-        IncidentCatalogue::load(&dir.join(CATALOGUE_FILE), &scene).expect("catalogue is valid");
+    let catalogue = IncidentCatalogue::load(&dir.join(CATALOGUE_FILE), &scene)
+        .expect("catalogue is valid")
+        .0;
     (scene, catalogue)
 }
 

@@ -41,8 +41,9 @@ fn main() {
     };
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenes/yangpu-riverfront");
     let scene = Scene::load(&dir).expect("the Yangpu scene loads");
-    let catalogue =
-        IncidentCatalogue::load(&dir.join(CATALOGUE_FILE), &scene).expect("catalogue is valid");
+    let catalogue = IncidentCatalogue::load(&dir.join(CATALOGUE_FILE), &scene)
+        .expect("catalogue is valid")
+        .0;
     println!(
         "| load | KPI | merged (mean) | separate (mean) | merged − separate, 95 % CI | seeds |"
     );

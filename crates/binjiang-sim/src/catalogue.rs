@@ -5,7 +5,7 @@
 
 use crate::policy::DispatchRules;
 use crate::simulation::PRIORITIES;
-use binjiang_scene::{Agency, AssetKind, Location, Problems, Scene};
+use binjiang_scene::{Agency, AssetKind, Location, Problem, Problems, Scene};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -328,8 +328,9 @@ impl IncidentCatalogue {
     }
 
     /// Reads, parses and checks the catalogue at `path` against `scene`: every problem at
-    /// once, each naming the file and the type or setting.
-    pub fn load(path: &Path, scene: &Scene) -> Result<Self, Problems> {
+    /// once, each naming the file and the type or setting. A usable catalogue comes with its
+    /// warnings, for the caller to show.
+    pub fn load(path: &Path, scene: &Scene) -> Result<(Self, Vec<Problem>), Problems> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
             let mut problems = Problems::default();
@@ -341,7 +342,8 @@ impl IncidentCatalogue {
         if problems.has_errors() {
             Err(problems)
         } else {
-            Ok(catalogue)
+            let warnings = problems.warnings().cloned().collect();
+            Ok((catalogue, warnings))
         }
     }
 

@@ -15,7 +15,9 @@ pub fn repo() -> PathBuf {
 pub fn load(scene: &str) -> (Scene, IncidentCatalogue) {
     let dir = repo().join(scene);
     let scene = Scene::load(&dir).unwrap();
-    let catalogue = IncidentCatalogue::load(&dir.join(CATALOGUE_FILE), &scene).unwrap();
+    let catalogue = IncidentCatalogue::load(&dir.join(CATALOGUE_FILE), &scene)
+        .unwrap()
+        .0;
     (scene, catalogue)
 }
 

@@ -431,8 +431,9 @@ mod tests {
     fn tiny_sim(start_s: f64) -> (EmbeddedSim, WallState, EventFollower) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenes/tiny-river");
         let scene = binjiang_scene::Scene::load(&dir).unwrap();
-        let catalogue =
-            IncidentCatalogue::load(&dir.join(binjiang_sim::CATALOGUE_FILE), &scene).unwrap();
+        let catalogue = IncidentCatalogue::load(&dir.join(binjiang_sim::CATALOGUE_FILE), &scene)
+            .unwrap()
+            .0;
         let options = SimOptions {
             start_s,
             ..SimOptions::default()

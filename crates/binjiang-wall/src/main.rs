@@ -64,8 +64,11 @@ fn run(opts: &Options) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     let path = opts.scene.join(CATALOGUE_FILE);
-    let catalogue = IncidentCatalogue::load(&path, &scene)
+    let (catalogue, warnings) = IncidentCatalogue::load(&path, &scene)
         .map_err(|problems| anyhow::anyhow!("{}the incident catalogue is not usable", problems))?;
+    for w in warnings {
+        eprintln!("{w}");
+    }
     let sim_options = SimOptions {
         seed: opts.seed,
         policy: opts.policy,

@@ -76,18 +76,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| args.scene.join(CATALOGUE_FILE));
     let catalogue = match IncidentCatalogue::load(&catalogue_path, &scene) {
-        Ok(c) => c,
+        Ok((catalogue, warnings)) => {
+            for w in warnings {
+                eprintln!("{w}");
+            }
+            catalogue
+        }
         Err(problems) => {
             eprint!("{problems}");
             return Ok(ExitCode::from(INVALID));
         }
     };
-    for w in catalogue
-        .check(&catalogue_path.display().to_string(), &scene)
-        .warnings()
-    {
-        eprintln!("{w}");
-    }
     let source = match &args.incidents_from {
         None => IncidentSource::Generated,
         Some(path) => match recorded(path, &catalogue, &scene.frame)? {
