@@ -39,6 +39,17 @@ pub enum WithdrawReason {
     Reassigned,
 }
 
+/// Why an operator cancelled an incident rather than closing it: the control room counts
+/// duplicates and false alarms apart from handled work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// Another report of an incident already open.
+    Duplicate,
+    /// Nothing was there.
+    FalseAlarm,
+}
+
 /// One event of the log: when, where (local metres), and what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -147,6 +158,19 @@ pub enum What {
         /// The operator who closed it early, if one did.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         operator: Option<Name>,
+        /// How the operator closed it (a CAD disposition: "resolved", "advice given" …).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        disposition: Option<Name>,
+        /// Set when an operator cancelled it instead: a duplicate or a false alarm.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cancelled: Option<CancelReason>,
+    },
+    /// An operator reopened a closed incident: every part is dispatched again.
+    Reopened {
+        /// Incident number.
+        incident: u32,
+        /// Who reopened it.
+        operator: Name,
     },
     /// A unit was taken off a less urgent job for an urgent one (its part re-queues).
     Preempted {
@@ -227,6 +251,8 @@ pub enum EventKind {
     Finished,
     /// See [`What::Closed`].
     Closed,
+    /// See [`What::Reopened`].
+    Reopened,
     /// See [`What::Preempted`].
     Preempted,
     /// See [`What::Reassigned`].
@@ -266,6 +292,7 @@ impl Event {
             What::Arrived { .. } => EventKind::Arrived,
             What::Finished { .. } => EventKind::Finished,
             What::Closed { .. } => EventKind::Closed,
+            What::Reopened { .. } => EventKind::Reopened,
             What::Preempted { .. } => EventKind::Preempted,
             What::Reassigned { .. } => EventKind::Reassigned,
             What::Acknowledged { .. } => EventKind::Acknowledged,
@@ -288,6 +315,7 @@ impl Event {
             | What::Arrived { incident, .. }
             | What::Finished { incident, .. }
             | What::Closed { incident, .. }
+            | What::Reopened { incident, .. }
             | What::Preempted { incident, .. }
             | What::Reassigned { incident, .. }
             | What::Acknowledged { incident, .. } => Some(*incident),

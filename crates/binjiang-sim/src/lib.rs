@@ -19,14 +19,14 @@ pub mod simulation;
 pub mod source;
 
 pub use catalogue::{IncidentCatalogue, IncidentType, Origin, Source, CATALOGUE_FILE};
-pub use event::{Event, EventKind, Name, QueueReason, What, WithdrawReason};
+pub use event::{CancelReason, Event, EventKind, Name, QueueReason, What, WithdrawReason};
 pub use metrics::{IncidentKpis, Metrics, MetricsFold};
 pub use policy::{
     AgencyRule, DispatchPolicy, DispatchRules, MergedDispatch, PolicyKind, Rank, SeparateDispatch,
 };
 pub use routing::Router;
 pub use simulation::incident::{Incident, IncidentStatus, Need};
-pub use simulation::operator::{Command, Operator, OperatorError, ReplayError};
-pub use simulation::unit::{UnitStatus, UnitView};
+pub use simulation::operator::{Command, FixError, Operator, OperatorError, ReplayError};
+pub use simulation::unit::{UnitStatus, UnitView, FIX_FRESH_S};
 pub use simulation::{SimError, SimOptions, Simulation, PRIORITIES};
 pub use source::{parse_recorded, IncidentSource, Input, InputRecord, Place, Report, ReportError};

@@ -319,6 +319,11 @@ impl MetricsFold {
                     self.agencies.entry(*agency).or_default().duty_s += t - s;
                 }
             }
+            What::Reopened { incident, .. } => {
+                if let Some(k) = self.tickets.get_mut(incident) {
+                    k.closed = None;
+                }
+            }
             What::BackOnPatrol { .. } | What::OffDuty { .. } | What::Acknowledged { .. } => {}
         }
     }

@@ -96,6 +96,13 @@ pub enum Input {
         /// What.
         command: crate::simulation::operator::Command,
     },
+    /// A unit's GPS fix, local metres.
+    Fix {
+        /// The unit's id.
+        unit: String,
+        /// Where it was, local metres.
+        position: [f64; 2],
+    },
 }
 
 /// Parses a recorded incident list: CSV with a header, columns `time,type,lon,lat` (time

@@ -70,6 +70,8 @@ fn closed(t: f64, incident: u32) -> Event {
         What::Closed {
             incident,
             operator: None,
+            disposition: None,
+            cancelled: None,
         },
     )
 }

@@ -31,6 +31,14 @@ enum Command {
     Import(commands::import::Source),
     /// Write a valid synthetic scene of any size (a grid city on a river), for scaling benchmarks.
     Synth(commands::synth::Args),
+    /// Run the live twin: SensorThings, reports and GPS in over HTTP, dispatch decided live,
+    /// everything acknowledged on disk first.
+    Serve(commands::serve::Args),
+    /// Manage the live service's access tokens.
+    #[command(subcommand)]
+    Token(commands::token::Command),
+    /// Drive a live service from a simulated or recorded day over its real APIs.
+    Replay(commands::replay::Args),
     /// Print a scene's figures: grid, roads, buildings, assets, units.
     Info {
         /// The scene folder (holding scene.ron).
@@ -43,12 +51,20 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_max_level(tracing::Level::INFO)
+        .init();
     let outcome = match cli.command {
         Command::Validate { scene } => commands::validate::run(&scene),
         Command::Info { scene, json } => commands::info::run(&scene, json),
         Command::Simulate(args) => commands::simulate::run(&args),
         Command::Synth(args) => commands::synth::run(&args),
         Command::Import(source) => commands::import::run(&source),
+        Command::Serve(args) => commands::serve::run(&args),
+        Command::Token(command) => commands::token::run(&command),
+        Command::Replay(args) => commands::replay::run(&args),
     };
     match outcome {
         Ok(code) => code,

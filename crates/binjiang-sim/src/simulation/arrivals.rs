@@ -211,6 +211,10 @@ impl Simulation {
             reported_at: None,
             acknowledged_at: None,
             closed_at: None,
+            closed_by: None,
+            disposition: None,
+            cancelled: None,
+            reopened: 0,
             needs,
         };
         self.incidents.insert(id, incident);

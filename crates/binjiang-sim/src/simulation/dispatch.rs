@@ -93,7 +93,7 @@ impl Simulation {
         true
     }
 
-    fn dispatch_need(&mut self, i: u32, k: usize) {
+    pub(super) fn dispatch_need(&mut self, i: u32, k: usize) {
         match self.choose_unit(i, k) {
             Ok(c) => self.assign(c.unit, i, k, c.route),
             Err(reason) => match self.preemptable(i, k) {

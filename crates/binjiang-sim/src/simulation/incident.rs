@@ -70,6 +70,14 @@ pub struct Incident {
     pub acknowledged_at: Option<f64>,
     /// When it closed.
     pub closed_at: Option<f64>,
+    /// The operator who closed or cancelled it (none when its units finished it).
+    pub closed_by: Option<Name>,
+    /// How an operator closed it, if one did with a disposition.
+    pub disposition: Option<Name>,
+    /// Set when an operator cancelled it (duplicate, false alarm).
+    pub cancelled: Option<crate::event::CancelReason>,
+    /// How many times an operator reopened it.
+    pub reopened: u32,
     /// One part per required agency.
     pub needs: Vec<Need>,
 }

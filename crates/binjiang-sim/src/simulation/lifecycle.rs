@@ -229,6 +229,8 @@ impl Simulation {
                 What::Closed {
                     incident: i,
                     operator: None,
+                    disposition: None,
+                    cancelled: None,
                 },
             );
         }

@@ -140,6 +140,10 @@ enum Action {
     ShiftStart(u32),
     ShiftEnd(u32),
     ReviewQueue,
+    FixExpired {
+        unit: u32,
+        at_ms: u64,
+    },
 }
 
 /// What a run never changes, shared by clones: places incidents arise at, names.
@@ -377,6 +381,7 @@ impl Simulation {
             Action::ShiftStart(u) => self.shift_start(u),
             Action::ShiftEnd(u) => self.shift_end(u),
             Action::ReviewQueue => self.review_queue(),
+            Action::FixExpired { unit, at_ms } => self.fix_expired(unit, at_ms),
         }
     }
 
@@ -415,9 +420,16 @@ impl Simulation {
     /// Forgets closed incidents (their story is in the event log): bounded memory for runs
     /// of weeks. Returns how many were retired.
     pub fn retire_closed(&mut self) -> usize {
+        self.retire_closed_before(f64::INFINITY)
+    }
+
+    /// Forgets incidents closed before `t` seconds; later ones stay (a live control room
+    /// can still reopen them). Returns how many were retired.
+    pub fn retire_closed_before(&mut self, t: f64) -> usize {
         let before = self.incidents.len();
-        self.incidents
-            .retain(|_, i| i.status != incident::IncidentStatus::Closed);
+        self.incidents.retain(|_, i| {
+            i.status != incident::IncidentStatus::Closed || i.closed_at.is_some_and(|c| c >= t)
+        });
         before - self.incidents.len()
     }
 

@@ -6,7 +6,8 @@
 use super::dispatch::Release;
 use super::incident::IncidentStatus;
 use super::Simulation;
-use crate::event::{What, WithdrawReason};
+use crate::event::Name;
+use crate::event::{CancelReason, What, WithdrawReason};
 use crate::source::{Input, InputRecord};
 use binjiang_scene::{Agency, Mode};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,21 @@ pub enum Command {
     Close {
         /// Incident number.
         incident: u32,
+        /// How it was handled, in the operator's words (a CAD disposition).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        disposition: Option<String>,
+    },
+    /// Cancel an incident: a duplicate or a false alarm.
+    Cancel {
+        /// Incident number.
+        incident: u32,
+        /// Why.
+        why: CancelReason,
+    },
+    /// Reopen a closed (not yet retired) incident: every part is dispatched again.
+    Reopen {
+        /// Incident number.
+        incident: u32,
     },
 }
 
@@ -54,6 +70,9 @@ pub enum OperatorError {
     /// It is not open (not yet reported, or already closed).
     #[error("incident #{0} is not open")]
     NotOpen(u32),
+    /// Only a closed incident can be reopened.
+    #[error("incident #{0} is not closed")]
+    NotClosed(u32),
     /// It has no unfinished part for that agency.
     #[error("incident #{0} has no unfinished part for {1}")]
     NoPart(u32, Agency),
@@ -163,8 +182,87 @@ impl Simulation {
     /// Closes an open incident now: units still on it finish and are free again, and its
     /// queued parts leave the queue.
     pub fn close(&mut self, i: u32, by: &Operator) -> Result<(), OperatorError> {
+        self.close_as(i, None, by)
+    }
+
+    /// Closes an open incident now with a disposition (how it was handled).
+    pub fn close_as(
+        &mut self,
+        i: u32,
+        disposition: Option<&str>,
+        by: &Operator,
+    ) -> Result<(), OperatorError> {
         self.open_incident(i)?;
-        self.record(by, Command::Close { incident: i });
+        self.record(
+            by,
+            Command::Close {
+                incident: i,
+                disposition: disposition.map(str::to_owned),
+            },
+        );
+        self.end_incident(i, by, disposition.map(Name::from), None);
+        Ok(())
+    }
+
+    /// Cancels an open incident (a duplicate or a false alarm): like closing, but the log
+    /// says why so that handled work and noise are counted apart.
+    pub fn cancel(
+        &mut self,
+        i: u32,
+        why: CancelReason,
+        by: &Operator,
+    ) -> Result<(), OperatorError> {
+        self.open_incident(i)?;
+        self.record(by, Command::Cancel { incident: i, why });
+        self.end_incident(i, by, None, Some(why));
+        Ok(())
+    }
+
+    /// Reopens a closed incident that is still held (not retired): its parts are reset and
+    /// dispatched again, as if newly reported.
+    pub fn reopen(&mut self, i: u32, by: &Operator) -> Result<(), OperatorError> {
+        match self.incidents.get(&i).map(|inc| inc.status) {
+            None => return Err(OperatorError::NoIncident(i)),
+            Some(IncidentStatus::Closed) => {}
+            Some(_) => return Err(OperatorError::NotClosed(i)),
+        }
+        self.record(by, Command::Reopen { incident: i });
+        let inc = self.incident_mut(i);
+        inc.status = IncidentStatus::Open;
+        inc.closed_at = None;
+        inc.disposition = None;
+        inc.closed_by = None;
+        inc.cancelled = None;
+        inc.reopened += 1;
+        for n in &mut inc.needs {
+            n.unit = None;
+            n.dispatched_at = None;
+            n.arrived_at = None;
+            n.finished_at = None;
+        }
+        let (p, parts) = (inc.position, inc.needs.len());
+        self.log(
+            p,
+            What::Reopened {
+                incident: i,
+                operator: by.id.into(),
+            },
+        );
+        for k in 0..parts {
+            self.dispatch_need(i, k);
+        }
+        Ok(())
+    }
+
+    /// Ends an open incident now: units still on it are released and free again, queued
+    /// parts withdrawn, every part finished.
+    fn end_incident(
+        &mut self,
+        i: u32,
+        by: &Operator,
+        disposition: Option<Name>,
+        cancelled: Option<CancelReason>,
+    ) {
         let serving: Vec<u32> = self
             .inc(i)
             .needs
@@ -196,18 +294,22 @@ impl Simulation {
         }
         inc.status = IncidentStatus::Closed;
         inc.closed_at = Some(now);
+        inc.disposition = disposition.clone();
+        inc.closed_by = Some(by.id.into());
+        inc.cancelled = cancelled;
         let p = inc.position;
         self.log(
             p,
             What::Closed {
                 incident: i,
                 operator: Some(by.id.into()),
+                disposition,
+                cancelled,
             },
         );
         for u in serving {
             self.free_unit(u);
         }
-        Ok(())
     }
 
     /// Takes a queued part out of the queue without dispatch sending anyone.
@@ -242,6 +344,16 @@ pub enum ReplayError {
         t: f64,
         /// Why.
         error: OperatorError,
+    },
+    /// A position fix the run accepted is refused now.
+    #[error("input {index} (t = {t} s): position fix refused: {error}")]
+    Fix {
+        /// Its place in the log.
+        index: usize,
+        /// When it was accepted.
+        t: f64,
+        /// Why.
+        error: FixError,
     },
     /// A command names a unit the scene does not have.
     #[error("input {index}: no unit \"{unit}\" in the scene")]
@@ -279,7 +391,12 @@ impl Simulation {
                     };
                     let done = match command {
                         Command::Acknowledge { incident } => self.acknowledge(*incident, &by),
-                        Command::Close { incident } => self.close(*incident, &by),
+                        Command::Close {
+                            incident,
+                            disposition,
+                        } => self.close_as(*incident, disposition.as_deref(), &by),
+                        Command::Cancel { incident, why } => self.cancel(*incident, *why, &by),
+                        Command::Reopen { incident } => self.reopen(*incident, &by),
                         Command::Reassign {
                             incident,
                             agency,
@@ -298,9 +415,69 @@ impl Simulation {
                     };
                     done.map_err(|error| ReplayError::Command { index, t, error })?;
                 }
+                Input::Fix { unit, position } => {
+                    self.fix(unit, *position)
+                        .map_err(|error| ReplayError::Fix { index, t, error })?;
+                }
             }
         }
         self.advance_to(until);
         Ok(())
+    }
+}
+
+/// Why a unit's position fix was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FixError {
+    /// No unit with that id.
+    #[error("unit: no unit \"{0}\" in the scene")]
+    NoUnit(String),
+    /// The position is not a pair of finite numbers.
+    #[error("position: must be finite numbers")]
+    NotFinite,
+}
+
+impl Simulation {
+    /// Takes a GPS fix of unit `unit` at local position `p`, now: while the fix is fresh
+    /// (see [`super::unit::FIX_FRESH_S`]) a patrolling unit is where the fix says, for
+    /// dispatch and for every view, not where its patrol model would put it.
+    pub fn fix(&mut self, unit: &str, p: [f64; 2]) -> Result<(), FixError> {
+        if !(p[0].is_finite() && p[1].is_finite()) {
+            return Err(FixError::NotFinite);
+        }
+        let u = self
+            .units
+            .iter()
+            .position(|x| x.id.as_ref() == unit)
+            .ok_or_else(|| FixError::NoUnit(unit.to_owned()))? as u32;
+        self.inputs.push(InputRecord {
+            t: self.now(),
+            input: Input::Fix {
+                unit: unit.to_owned(),
+                position: p,
+            },
+        });
+        let now_ms = self.now_ms;
+        self.units[u as usize].fix = Some((geo::Coord { x: p[0], y: p[1] }, self.now()));
+        self.plan_changed(u);
+        self.scheduler.push(
+            now_ms + crate::scheduler::ms(super::unit::FIX_FRESH_S),
+            super::Action::FixExpired {
+                unit: u,
+                at_ms: now_ms,
+            },
+        );
+        Ok(())
+    }
+
+    /// A fix went stale: unless a newer one came, the unit is back on its model.
+    pub(super) fn fix_expired(&mut self, u: u32, at_ms: u64) {
+        let fix_ms = self.units[u as usize]
+            .fix
+            .map(|(_, t)| crate::scheduler::ms(t));
+        if fix_ms == Some(at_ms) {
+            self.units[u as usize].fix = None;
+            self.plan_changed(u);
+        }
     }
 }

@@ -7,6 +7,11 @@ use binjiang_scene::{Agency, Mode, Shift};
 use geo::Coord;
 use serde::{Deserialize, Serialize};
 
+/// Seconds a GPS fix stays fresh: a patrolling unit with a fix younger than this is where the
+/// fix says (gateways send a fix every few seconds to a minute; two missed minutes mean the
+/// tracker is off and the patrol model is the better guess again).
+pub const FIX_FRESH_S: f64 = 120.0;
+
 /// What a unit is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -54,6 +59,8 @@ pub(crate) struct UnitState {
     pub on_duty: bool,
     /// Bumped on every change of plan; scheduled actions carry it to detect staleness.
     pub version: u64,
+    /// The last GPS fix (position, seconds), if any.
+    pub fix: Option<(Coord, f64)>,
 }
 
 impl UnitState {
@@ -74,6 +81,7 @@ impl UnitState {
             job: None,
             on_duty: false,
             version: 0,
+            fix: None,
         }
     }
 
@@ -81,7 +89,10 @@ impl UnitState {
     pub fn position(&self, t: f64) -> Coord {
         match self.status {
             UnitStatus::OffDuty => self.home,
-            UnitStatus::Patrolling => self.patrol.position(t - self.patrol_epoch),
+            UnitStatus::Patrolling => match self.fix {
+                Some((p, at)) if t >= at && t - at <= FIX_FRESH_S => p,
+                _ => self.patrol.position(t - self.patrol_epoch),
+            },
             // On scene: where its way there ended.
             UnitStatus::OnScene => self
                 .leg

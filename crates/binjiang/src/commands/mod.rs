@@ -2,11 +2,15 @@
 
 pub mod import;
 pub mod info;
+pub mod replay;
+pub mod serve;
 pub mod simulate;
 pub mod synth;
+pub mod token;
 pub mod validate;
 
 use binjiang_scene::{LoadError, Scene};
+use binjiang_sim::IncidentCatalogue;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -32,5 +36,21 @@ pub fn load_scene(dir: &Path) -> anyhow::Result<Result<Scene, ExitCode>> {
             Ok(Err(ExitCode::from(INVALID)))
         }
         Err(e @ LoadError::Unreadable { .. }) => Err(e.into()),
+    }
+}
+
+/// Loads and checks an incident catalogue, printing warnings (or every problem) to stderr.
+pub fn load_catalogue(path: &Path, scene: &Scene) -> Result<IncidentCatalogue, ExitCode> {
+    match IncidentCatalogue::load(path, scene) {
+        Ok((catalogue, warnings)) => {
+            for w in warnings {
+                eprintln!("{w}");
+            }
+            Ok(catalogue)
+        }
+        Err(problems) => {
+            eprint!("{problems}");
+            Err(ExitCode::from(INVALID))
+        }
     }
 }

@@ -75,17 +75,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .incidents
         .clone()
         .unwrap_or_else(|| args.scene.join(CATALOGUE_FILE));
-    let catalogue = match IncidentCatalogue::load(&catalogue_path, &scene) {
-        Ok((catalogue, warnings)) => {
-            for w in warnings {
-                eprintln!("{w}");
-            }
-            catalogue
-        }
-        Err(problems) => {
-            eprint!("{problems}");
-            return Ok(ExitCode::from(INVALID));
-        }
+    let catalogue = match super::load_catalogue(&catalogue_path, &scene) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
     };
     let source = match &args.incidents_from {
         None => IncidentSource::Generated,

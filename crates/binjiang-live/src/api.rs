@@ -1,0 +1,563 @@
+//! The control room's REST API under `/api/v1`: reports in, GPS fixes in, operators' actions
+//! on incidents, and reads of units, incidents (filtered through the R-tree), KPIs and the
+//! audit trail. Every route checks its caller's role.
+
+use crate::auth::{Caller, Need};
+use crate::error::ApiError;
+use crate::http::{AppState, JsonBody};
+use crate::store::{AuditRow, PositionRow};
+use crate::twin::{Action, NewFix, Request};
+use crate::view::{IncidentOut, UnitOut};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use binjiang_scene::Agency;
+use binjiang_sim::{CancelReason, Place, Report, Source};
+use geo::BoundingRect;
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// Reports may be stamped at most this long before now, seconds (a day: later is a record,
+/// not a call to dispatch on).
+pub const REPORT_MAX_AGE_S: f64 = 24.0 * 3600.0;
+/// Anything stamped more than this after now is refused, seconds (clock skew allowance).
+pub const MAX_SKEW_S: f64 = 300.0;
+
+/// The routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/reports", post(post_report))
+        .route("/api/v1/units", get(get_units))
+        .route("/api/v1/units/{id}/positions", post(post_positions))
+        .route("/api/v1/incidents", get(get_incidents))
+        .route("/api/v1/incidents/{id}", get(get_incident))
+        .route("/api/v1/incidents/{id}/{action}", post(post_action))
+        .route("/api/v1/kpis", get(get_kpis))
+        .route("/api/v1/audit", get(get_audit))
+        .route("/api/v1/clock", get(get_clock))
+}
+
+/// A report as hotlines and cameras send it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportIn {
+    external_id: Option<String>,
+    source: String,
+    #[serde(rename = "type")]
+    incident_type: String,
+    lon: Option<f64>,
+    lat: Option<f64>,
+    asset_id: Option<String>,
+    time: Option<String>,
+    #[serde(default)]
+    text: String,
+}
+
+async fn post_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(r): JsonBody<ReportIn>,
+) -> Result<Response, ApiError> {
+    caller.require(Need::Ingest)?;
+    let source = Source::parse(&r.source).ok_or_else(|| {
+        ApiError::invalid(
+            "source",
+            format!(
+                "unknown source \"{}\" (expected one of {})",
+                r.source,
+                Source::expected()
+            ),
+        )
+    })?;
+    if state.catalogue.index_of(&r.incident_type).is_none() {
+        return Err(ApiError::invalid(
+            "type",
+            format!("unknown incident type \"{}\"", r.incident_type),
+        ));
+    }
+    if let Some(e) = &r.external_id {
+        if e.is_empty() || e.len() > 200 {
+            return Err(ApiError::invalid(
+                "external_id",
+                "must be 1 to 200 characters",
+            ));
+        }
+    }
+    let place = match (&r.asset_id, r.lon, r.lat) {
+        (Some(a), None, None) => {
+            if !state.scene.assets.iter().any(|x| &x.id == a) {
+                return Err(ApiError::invalid(
+                    "asset_id",
+                    format!("no asset \"{a}\" in the scene"),
+                ));
+            }
+            Place::Asset(a.clone())
+        }
+        (None, Some(lon), Some(lat)) => Place::At(local_in_district(&state, lon, lat)?),
+        (Some(_), _, _) => {
+            return Err(ApiError::invalid(
+                "asset_id",
+                "give asset_id or lon/lat, not both",
+            ))
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "lon",
+                "a report needs lon and lat, or asset_id",
+            ))
+        }
+    };
+    let now = state.clock.now();
+    let time = match &r.time {
+        None => now,
+        Some(t) => {
+            let t = state.clock.parse(t).ok_or_else(|| {
+                ApiError::invalid("time", format!("\"{t}\" is not an RFC 3339 time"))
+            })?;
+            check_time("time", t, now, REPORT_MAX_AGE_S)?;
+            t
+        }
+    };
+    let report = Report {
+        external_id: r.external_id,
+        time,
+        source,
+        incident_type: r.incident_type,
+        place,
+        text: r.text,
+    };
+    let (incident, new) = state
+        .submit(|reply| Request::Report { report, reply })
+        .await?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let location = format!("/api/v1/incidents/{incident}");
+    Ok((
+        status,
+        [(axum::http::header::LOCATION, location)],
+        Json(serde_json::json!({"incident": incident, "new": new})),
+    )
+        .into_response())
+}
+
+/// WGS84 → local metres, refusing points far outside the district.
+fn local_in_district(state: &AppState, lon: f64, lat: f64) -> Result<[f64; 2], ApiError> {
+    if !(lon.is_finite() && (-180.0..=180.0).contains(&lon)) {
+        return Err(ApiError::invalid(
+            "lon",
+            format!("{lon} is not a longitude"),
+        ));
+    }
+    if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
+        return Err(ApiError::invalid("lat", format!("{lat} is not a latitude")));
+    }
+    let p = state.scene.frame.to_local(lon, lat);
+    let margin = 2000.0;
+    let outside = state.scene.grid.outline.bounding_rect().is_none_or(|b| {
+        p.x < b.min().x - margin
+            || p.x > b.max().x + margin
+            || p.y < b.min().y - margin
+            || p.y > b.max().y + margin
+    });
+    if outside {
+        return Err(ApiError::invalid(
+            "lon",
+            format!("({lon}, {lat}) is more than {margin} m outside the district"),
+        ));
+    }
+    Ok([p.x, p.y])
+}
+
+/// Refuses a time more than `max_age_s` before `now` or [`MAX_SKEW_S`] after it.
+pub fn check_time(field: &str, t: f64, now: f64, max_age_s: f64) -> Result<(), ApiError> {
+    if t > now + MAX_SKEW_S {
+        return Err(ApiError::invalid(
+            field,
+            format!("{:.0} s in the future (more than {MAX_SKEW_S} s)", t - now),
+        ));
+    }
+    if t < now - max_age_s {
+        return Err(ApiError::invalid(
+            field,
+            format!("{:.0} s in the past (more than {max_age_s} s)", now - t),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixIn {
+    time: String,
+    lon: f64,
+    lat: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum FixesIn {
+    One(FixIn),
+    Many(Vec<FixIn>),
+    Wrapped { fixes: Vec<FixIn> },
+}
+
+async fn post_positions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(unit): Path<String>,
+    JsonBody(body): JsonBody<FixesIn>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Need::Ingest)?;
+    if !state.scene.units.iter().any(|u| u.id == unit) {
+        return Err(ApiError::not_found(format!("no unit \"{unit}\" in the scene")).at("unit"));
+    }
+    let (list, prefix) = match body {
+        FixesIn::One(f) => (vec![f], ""),
+        FixesIn::Many(v) => (v, ""),
+        FixesIn::Wrapped { fixes } => (fixes, "fixes"),
+    };
+    if list.is_empty() {
+        return Err(ApiError::invalid("fixes", "no fixes"));
+    }
+    let now = state.clock.now();
+    let mut fixes = Vec::with_capacity(list.len());
+    for (k, f) in list.iter().enumerate() {
+        let at = |field: &str| format!("{prefix}[{k}].{field}");
+        let t = state.clock.parse(&f.time).ok_or_else(|| {
+            ApiError::invalid(
+                at("time"),
+                format!("\"{}\" is not an RFC 3339 time", f.time),
+            )
+        })?;
+        check_time(&at("time"), t, now, REPORT_MAX_AGE_S)?;
+        let local = local_in_district(&state, f.lon, f.lat)
+            .map_err(|e| e.within(&format!("{prefix}[{k}]")))?;
+        fixes.push(NewFix {
+            row: PositionRow {
+                unit: unit.clone(),
+                at_ms: state.clock.epoch_ms() + (t * 1000.0).round() as i64,
+                lon: f.lon,
+                lat: f.lat,
+            },
+            local,
+        });
+    }
+    let kept = state
+        .submit(|reply| Request::Fixes { unit, fixes, reply })
+        .await?;
+    Ok(Json(serde_json::json!({"kept": kept})))
+}
+
+#[derive(Debug, Deserialize)]
+struct UnitQuery {
+    agency: Option<String>,
+    status: Option<String>,
+}
+
+async fn get_units(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<UnitQuery>,
+) -> Result<Json<Vec<UnitOut>>, ApiError> {
+    caller.require(Need::Read)?;
+    let agency = q.agency.as_deref().map(parse_agency).transpose()?;
+    let view = state.view();
+    let units = view
+        .units
+        .iter()
+        .filter(|u| agency.is_none_or(|a| u.agency == a))
+        .filter(|u| {
+            q.status.as_deref().is_none_or(|s| {
+                serde_json::to_value(u.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(|x| x == s))
+                    .unwrap_or(false)
+            })
+        })
+        .cloned()
+        .collect();
+    Ok(Json(units))
+}
+
+fn parse_agency(text: &str) -> Result<Agency, ApiError> {
+    Agency::parse(text).ok_or_else(|| {
+        ApiError::invalid(
+            "agency",
+            format!(
+                "unknown agency \"{text}\" (expected one of {})",
+                Agency::expected()
+            ),
+        )
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct IncidentQuery {
+    status: Option<String>,
+    agency: Option<String>,
+    /// `min_lon,min_lat,max_lon,max_lat`.
+    bbox: Option<String>,
+    /// `lon,lat` with `radius` metres.
+    near: Option<String>,
+    radius: Option<f64>,
+}
+
+fn numbers(field: &str, text: &str, n: usize) -> Result<Vec<f64>, ApiError> {
+    let v: Vec<f64> = text
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            ApiError::invalid(
+                field,
+                format!("\"{text}\" is not {n} comma-separated numbers"),
+            )
+        })?;
+    if v.len() != n || v.iter().any(|x| !x.is_finite()) {
+        return Err(ApiError::invalid(
+            field,
+            format!("\"{text}\" is not {n} comma-separated numbers"),
+        ));
+    }
+    Ok(v)
+}
+
+async fn get_incidents(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<IncidentQuery>,
+) -> Result<Json<Vec<IncidentOut>>, ApiError> {
+    caller.require(Need::Read)?;
+    let agency = q.agency.as_deref().map(parse_agency).transpose()?;
+    let view = state.view();
+    let frame = &state.scene.frame;
+    let chosen: Vec<usize> = match (&q.bbox, &q.near) {
+        (Some(_), Some(_)) => return Err(ApiError::invalid("bbox", "give bbox or near, not both")),
+        (Some(b), None) => {
+            let v = numbers("bbox", b, 4)?;
+            let (a, c) = (frame.to_local(v[0], v[1]), frame.to_local(v[2], v[3]));
+            let mut hits: Vec<usize> = view
+                .index
+                .inside_rect([a.x.min(c.x), a.y.min(c.y)], [a.x.max(c.x), a.y.max(c.y)])
+                .map(|h| *h.data)
+                .collect();
+            hits.sort_unstable();
+            hits
+        }
+        (None, Some(n)) => {
+            let v = numbers("near", n, 2)?;
+            let r = q
+                .radius
+                .ok_or_else(|| ApiError::invalid("radius", "near needs radius (metres)"))?;
+            if !(r.is_finite() && r >= 0.0) {
+                return Err(ApiError::invalid("radius", "must be metres ≥ 0"));
+            }
+            let p = frame.to_local(v[0], v[1]);
+            view.index
+                .within_radius([p.x, p.y], r)
+                .map(|h| *h.data)
+                .collect()
+        }
+        (None, None) => (0..view.incidents.len()).collect(),
+    };
+    let out = chosen
+        .into_iter()
+        .map(|k| &view.incidents[k])
+        .filter(|i| agency.is_none_or(|a| i.parts.iter().any(|p| p.agency == a)))
+        .filter(|i| {
+            q.status.as_deref().is_none_or(|s| match s {
+                "active" => !matches!(
+                    i.status,
+                    crate::view::IncidentState::Resolved
+                        | crate::view::IncidentState::Closed
+                        | crate::view::IncidentState::Cancelled
+                ),
+                s => serde_json::to_value(i.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(|x| x == s))
+                    .unwrap_or(false),
+            })
+        })
+        .cloned()
+        .collect();
+    Ok(Json(out))
+}
+
+async fn get_incident(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<u32>,
+) -> Result<Json<IncidentOut>, ApiError> {
+    caller.require(Need::Read)?;
+    state
+        .view()
+        .incidents
+        .iter()
+        .find(|i| i.id == id)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))
+}
+
+/// The body of an action: why, and what the action needs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionIn {
+    reason: Option<String>,
+    agency: Option<String>,
+    unit: Option<String>,
+    disposition: Option<String>,
+    why: Option<CancelReason>,
+}
+
+async fn post_action(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, action)): Path<(u32, String)>,
+    JsonBody(body): JsonBody<ActionIn>,
+) -> Result<Json<IncidentOut>, ApiError> {
+    caller.require(Need::Act)?;
+    let reason = body.reason.clone().unwrap_or_default();
+    let need_reason = || {
+        if reason.trim().is_empty() {
+            Err(ApiError::invalid(
+                "reason",
+                format!("{action} needs a reason"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let act = match action.as_str() {
+        "acknowledge" => Action::Acknowledge,
+        "assign" | "reassign" => {
+            need_reason()?;
+            let agency = parse_agency(
+                body.agency
+                    .as_deref()
+                    .ok_or_else(|| ApiError::invalid("agency", "which agency's part"))?,
+            )?;
+            let unit = body
+                .unit
+                .clone()
+                .ok_or_else(|| ApiError::invalid("unit", "which unit to send"))?;
+            Action::Assign { agency, unit }
+        }
+        "close" => {
+            need_reason()?;
+            let disposition = body
+                .disposition
+                .clone()
+                .filter(|d| !d.trim().is_empty())
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "disposition",
+                        "close needs a disposition (how it was handled)",
+                    )
+                })?;
+            Action::Close { disposition }
+        }
+        "cancel" => {
+            need_reason()?;
+            Action::Cancel {
+                why: body.why.ok_or_else(|| {
+                    ApiError::invalid("why", "cancel needs why: duplicate or false_alarm")
+                })?,
+            }
+        }
+        "reopen" => {
+            need_reason()?;
+            Action::Reopen
+        }
+        other => {
+            return Err(ApiError::not_found(format!(
+                "no action \"{other}\" (acknowledge, assign, reassign, close, cancel, reopen)"
+            )))
+        }
+    };
+    state
+        .submit(|reply| Request::Command {
+            caller,
+            incident: id,
+            action: act,
+            reason,
+            reply,
+        })
+        .await?;
+    // The twin republishes after every command before answering the next request.
+    let mut views = state.views.clone();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        while !views.borrow().incidents.iter().any(|i| i.id == id) {
+            if views.changed().await.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    let view = state.view();
+    view.incidents
+        .iter()
+        .find(|i| i.id == id)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))
+}
+
+async fn get_kpis(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<crate::view::Kpis>, ApiError> {
+    caller.require(Need::Read)?;
+    Ok(Json(state.view().kpis.clone()))
+}
+
+async fn get_clock(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Need::Read)?;
+    let t = state.clock.now();
+    Ok(Json(
+        serde_json::json!({"t": t, "now": state.clock.iso(t), "epoch_ms": state.clock.epoch_ms()}),
+    ))
+}
+
+async fn get_audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<AuditRow>>, ApiError> {
+    caller.require(Need::Audit)?;
+    let since_ms = match q.get("since") {
+        None => i64::MIN,
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map_err(|_| ApiError::invalid("since", format!("\"{s}\" is not an RFC 3339 time")))?
+            .timestamp_millis(),
+    };
+    let rows = state
+        .read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT at_ms, at, actor, role, action, incident, reason, detail FROM audit WHERE at_ms >= ?1 ORDER BY id LIMIT 10000",
+            )?;
+            let rows = stmt.query_map([since_ms], |r| {
+                Ok(AuditRow {
+                    at_ms: r.get(0)?,
+                    at: r.get(1)?,
+                    actor: r.get(2)?,
+                    role: r.get(3)?,
+                    action: r.get(4)?,
+                    incident: r.get(5)?,
+                    reason: r.get(6)?,
+                    detail: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
+                })
+            })?;
+            rows.collect()
+        })
+        .await?;
+    Ok(Json(rows))
+}

@@ -1,0 +1,224 @@
+//! Who may do what. A token is a random secret given to one person or gateway with one role;
+//! only its SHA-256 is stored. Clients send it as `Authorization: Bearer <token>` or as the
+//! password of HTTP Basic (what SensorThings clients such as FROST's send; the user name is
+//! ignored).
+
+use crate::error::ApiError;
+use axum::http::{header, HeaderMap, StatusCode};
+use base64::Engine;
+use binjiang_scene::Agency;
+use rand::RngCore;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including the audit trail.
+    Admin,
+    /// Act on incidents (of every agency, or of one) and read the district.
+    Operator,
+    /// Read only: wall displays, dashboards.
+    Display,
+    /// Ingest only: sensor gateways, hotline and camera systems, GPS trackers.
+    Gateway,
+}
+
+impl Role {
+    /// The word used on the command line and in the database.
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Display => "display",
+            Role::Gateway => "gateway",
+        }
+    }
+
+    /// Parses [`Role::key`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [Role::Admin, Role::Operator, Role::Display, Role::Gateway]
+            .into_iter()
+            .find(|r| r.key() == text)
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Caller {
+    /// The token's name (a person or a gateway).
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// For an operator of one agency, that agency.
+    pub agency: Option<Agency>,
+}
+
+/// What an endpoint needs of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Reading the district (units, incidents, KPIs, SensorThings entities).
+    Read,
+    /// Sending observations, reports and fixes.
+    Ingest,
+    /// Acting on incidents.
+    Act,
+    /// Reading the audit trail.
+    Audit,
+}
+
+impl Caller {
+    /// 403 unless the role allows `need`.
+    pub fn require(&self, need: Need) -> Result<(), ApiError> {
+        let ok = match (self.role, need) {
+            (Role::Admin, _) => true,
+            (Role::Operator, Need::Read | Need::Act | Need::Ingest) => true,
+            (Role::Display, Need::Read) => true,
+            (Role::Gateway, Need::Ingest | Need::Read) => true,
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "role \"{}\" may not {}",
+                    self.role.key(),
+                    match need {
+                        Need::Read => "read the district",
+                        Need::Ingest => "send observations, reports or positions",
+                        Need::Act => "act on incidents",
+                        Need::Audit => "read the audit trail",
+                    }
+                ),
+            ))
+        }
+    }
+}
+
+/// SHA-256 of a token, hex.
+pub fn hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Creates a token with `role` (and `agency`, for an operator of one agency) named `name`,
+/// stores its hash, and returns the token: the only time it is ever seen.
+pub fn add_token(
+    conn: &Connection,
+    role: Role,
+    agency: Option<Agency>,
+    name: &str,
+) -> rusqlite::Result<String> {
+    let mut secret = [0u8; 24];
+    rand::rng().fill_bytes(&mut secret);
+    let token = format!(
+        "bj_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+    );
+    conn.execute(
+        "INSERT INTO tokens (hash, role, agency, name, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            hash(&token),
+            role.key(),
+            agency.map(|a| a.key()),
+            name,
+            chrono::Utc::now().timestamp_millis()
+        ],
+    )?;
+    Ok(token)
+}
+
+/// Looks a token up by its hash.
+pub fn find_token(conn: &Connection, token: &str) -> rusqlite::Result<Option<Caller>> {
+    conn.query_row(
+        "SELECT name, role, agency FROM tokens WHERE hash = ?1",
+        [hash(token)],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        },
+    )
+    .optional()
+    .map(|found| {
+        found.and_then(|(name, role, agency)| {
+            Some(Caller {
+                name,
+                role: Role::parse(&role)?,
+                agency: agency.as_deref().and_then(Agency::parse),
+            })
+        })
+    })
+}
+
+/// The token a request carries (Bearer, or Basic's password), or a 401 saying what is wrong.
+pub fn token_of(headers: &HeaderMap) -> Result<String, ApiError> {
+    let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, m).at("Authorization");
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("no Authorization header: send \"Bearer <token>\" or HTTP Basic with the token as password"))?
+        .to_str()
+        .map_err(|_| unauthorized("the Authorization header is not text"))?;
+    if let Some(t) = value.strip_prefix("Bearer ") {
+        return Ok(t.trim().to_owned());
+    }
+    if let Some(b) = value.strip_prefix("Basic ") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(b.trim())
+            .map_err(|_| unauthorized("HTTP Basic credentials are not base64"))?;
+        let text = String::from_utf8(decoded)
+            .map_err(|_| unauthorized("HTTP Basic credentials are not UTF-8"))?;
+        let (_, password) = text
+            .split_once(':')
+            .ok_or_else(|| unauthorized("HTTP Basic credentials have no password"))?;
+        return Ok(password.to_owned());
+    }
+    Err(unauthorized(
+        "the Authorization scheme must be Bearer or Basic",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_stored_hashed_and_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("t.db")).unwrap();
+        let t = add_token(&conn, Role::Operator, Some(Agency::Cleaning), "li").unwrap();
+        let stored: String = conn
+            .query_row("SELECT hash FROM tokens", [], |r| r.get(0))
+            .unwrap();
+        assert_ne!(stored, t);
+        assert_eq!(
+            find_token(&conn, &t).unwrap(),
+            Some(Caller {
+                name: "li".into(),
+                role: Role::Operator,
+                agency: Some(Agency::Cleaning)
+            })
+        );
+        assert_eq!(find_token(&conn, "bj_wrong").unwrap(), None);
+    }
+
+    #[test]
+    fn basic_and_bearer() {
+        let mut h = HeaderMap::new();
+        assert_eq!(token_of(&h).unwrap_err().status, StatusCode::UNAUTHORIZED);
+        h.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
+        assert_eq!(token_of(&h).unwrap(), "abc");
+        let basic = base64::engine::general_purpose::STANDARD.encode("gw:s3cret");
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Basic {basic}").parse().unwrap(),
+        );
+        assert_eq!(token_of(&h).unwrap(), "s3cret");
+    }
+}

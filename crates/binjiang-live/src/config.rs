@@ -1,0 +1,213 @@
+//! `live.ron`: how the live service reads a district — its clock (UTC offset) and the rules
+//! that turn sensor observations into incidents.
+//!
+//! A scene file like the others, checked the same way: every problem at once, each naming the
+//! file and the rule (by asset kind) and setting that is wrong.
+
+use binjiang_scene::{AssetKind, Location, Problems};
+use binjiang_sim::IncidentCatalogue;
+use chrono::FixedOffset;
+use serde::Deserialize;
+use std::path::Path;
+
+/// The file's name inside a scene folder.
+pub const LIVE_FILE: &str = "live.ron";
+
+/// A SensorThings UnitOfMeasurement: how a Datastream's results are to be read.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct UnitOfMeasurement {
+    /// Full name ("percent").
+    pub name: String,
+    /// Symbol ("%").
+    pub symbol: String,
+    /// A URI defining it (UCUM).
+    pub definition: String,
+}
+
+/// What one kind of sensing asset measures and when that is an incident.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensorRule {
+    /// The asset kind carrying the sensor (every asset of this kind is a Thing).
+    pub asset_kind: String,
+    /// Short key of the quantity ("bin_fill"), used in Datastream names.
+    pub quantity: String,
+    /// The ObservedProperty's name ("Bin fill level").
+    pub name: String,
+    /// A URI defining the observed property.
+    pub definition: String,
+    /// Its unit of measurement.
+    pub unit: UnitOfMeasurement,
+    /// Values a healthy sensor can report, inclusive; anything else is refused as bad input.
+    pub range: (f64, f64),
+    /// A value at or above this raises the incident.
+    pub alarm_at: f64,
+    /// Once raised, the alarm re-arms (and an open incident is cleared by the sensor) only
+    /// when a value falls below this: hysteresis, so a value hovering at the threshold does
+    /// not open an incident every minute.
+    pub clear_below: f64,
+    /// Catalogue key of the incident type raised.
+    pub incident_type: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LiveFile {
+    utc_offset: String,
+    sensors: Vec<SensorRule>,
+}
+
+/// The checked contents of `live.ron`.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// The district's offset from UTC: its midnight is the simulation's day origin.
+    pub utc_offset: FixedOffset,
+    /// One rule per sensing asset kind.
+    pub rules: Vec<(AssetKind, SensorRule)>,
+}
+
+impl LiveConfig {
+    /// Reads and checks `live.ron` in scene folder `dir` against the catalogue.
+    pub fn load(dir: &Path, catalogue: &IncidentCatalogue) -> Result<Self, Problems> {
+        let path = dir.join(LIVE_FILE);
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            let mut p = Problems::default();
+            p.error(&file, Location::File, format!("cannot read: {e}"));
+            p
+        })?;
+        Self::from_ron(&file, &text, catalogue)
+    }
+
+    /// Parses and checks the text of a `live.ron` named `file`.
+    pub fn from_ron(
+        file: &str,
+        text: &str,
+        catalogue: &IncidentCatalogue,
+    ) -> Result<Self, Problems> {
+        let mut problems = Problems::default();
+        let raw: LiveFile = ron::from_str(text).map_err(|e| {
+            problems.error(
+                file,
+                Location::Text {
+                    line: e.span.start.line,
+                    column: e.span.start.col,
+                },
+                e.code.to_string(),
+            );
+            problems.clone()
+        })?;
+        let utc_offset = parse_offset(&raw.utc_offset);
+        if utc_offset.is_none() {
+            problems.error(
+                file,
+                Location::Item {
+                    kind: "setting",
+                    id: "utc_offset".into(),
+                },
+                format!("\"{}\" is not an offset like \"+08:00\"", raw.utc_offset),
+            );
+        }
+        let mut rules = Vec::new();
+        for r in raw.sensors {
+            let at = Location::Item {
+                kind: "sensor rule",
+                id: r.asset_kind.clone(),
+            };
+            let mut bad = |m: String| problems.error(file, at.clone(), m);
+            let kind = AssetKind::parse(&r.asset_kind);
+            match kind {
+                None => bad(format!(
+                    "asset_kind: unknown kind \"{}\" (expected one of {})",
+                    r.asset_kind,
+                    AssetKind::expected()
+                )),
+                Some(k) if rules.iter().any(|(o, _)| *o == k) => {
+                    bad("asset_kind: a second rule for the same kind".into())
+                }
+                Some(_) => {}
+            }
+            if !catalogue.types.iter().any(|t| t.key == r.incident_type) {
+                bad(format!(
+                    "incident_type: \"{}\" is not in the catalogue",
+                    r.incident_type
+                ));
+            }
+            let (lo, hi) = r.range;
+            if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                bad(format!(
+                    "range: ({lo}, {hi}) must be two finite numbers, low < high"
+                ));
+            } else if !(lo..=hi).contains(&r.alarm_at) {
+                bad(format!(
+                    "alarm_at: {} is outside range ({lo}, {hi})",
+                    r.alarm_at
+                ));
+            }
+            if !(r.clear_below.is_finite() && r.clear_below <= r.alarm_at) {
+                bad(format!(
+                    "clear_below: {} must be a number at most alarm_at ({})",
+                    r.clear_below, r.alarm_at
+                ));
+            }
+            if r.quantity.is_empty()
+                || !r
+                    .quantity
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+            {
+                bad(format!(
+                    "quantity: \"{}\" must be a snake_case key",
+                    r.quantity
+                ));
+            }
+            if let Some(k) = kind {
+                rules.push((k, r));
+            }
+        }
+        if problems.has_errors() {
+            return Err(problems);
+        }
+        Ok(LiveConfig {
+            utc_offset: utc_offset.expect("checked above"),
+            rules,
+        })
+    }
+
+    /// The rule for assets of `kind`, if they carry a sensor.
+    pub fn rule(&self, kind: AssetKind) -> Option<&SensorRule> {
+        self.rules.iter().find(|(k, _)| *k == kind).map(|(_, r)| r)
+    }
+}
+
+/// `+HH:MM` or `-HH:MM` as a fixed offset.
+fn parse_offset(text: &str) -> Option<FixedOffset> {
+    let sign = match text.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (h, m) = text[1..].split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    if h > 14 || m > 59 || h < 0 || m < 0 {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets() {
+        assert_eq!(parse_offset("+08:00").unwrap().local_minus_utc(), 8 * 3600);
+        assert_eq!(
+            parse_offset("-05:30").unwrap().local_minus_utc(),
+            -(5 * 3600 + 1800)
+        );
+        for bad in ["08:00", "+8", "+25:00", "+08:61", ""] {
+            assert!(parse_offset(bad).is_none(), "{bad}");
+        }
+    }
+}

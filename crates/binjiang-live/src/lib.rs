@@ -1,0 +1,284 @@
+//! The live twin: `binjiang serve`. Sensors (OGC SensorThings v1.1), hotline and camera
+//! reports and GPS fixes come in over HTTP; the dispatch core decides on the live clock;
+//! every accepted input and every decision is on disk (SQLite, WAL, fsync) before it is
+//! acknowledged, and a restart rebuilds exactly the state before the stop or crash.
+//!
+//! Shape (after mini-redis): HTTP handlers (axum) check input and the caller's role, then
+//! send a request over a bounded channel to the one task that owns the twin ([`twin`]); it
+//! applies requests in order and hands what they changed to one writer thread ([`store`])
+//! that commits in groups. Readers read the view the twin publishes. Full queues answer 503
+//! with `Retry-After`; nothing is ever buffered without bound.
+
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod sta;
+pub mod store;
+pub mod things;
+pub mod twin;
+pub mod view;
+
+use binjiang_scene::Scene;
+use binjiang_sim::{IncidentCatalogue, PolicyKind, SimOptions};
+use clock::{Clock, ClockMode};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, watch};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The database.
+    #[error("{0}")]
+    Store(#[from] store::StoreError),
+    /// The scene's `live.ron`.
+    #[error("{0}")]
+    Config(binjiang_scene::Problems),
+    /// The simulation could not be set up.
+    #[error("{0}")]
+    Sim(#[from] binjiang_sim::SimError),
+    /// The database belongs to another scene or its log does not replay.
+    #[error("the database does not fit: {0}")]
+    Corrupt(String),
+    /// The address.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// How to run the service.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The database file (created if missing).
+    pub db: PathBuf,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Wall clock or replay.
+    pub clock: ClockMode,
+    /// For a new database on a replay clock: the time of day to start at, seconds.
+    pub start_s: Option<f64>,
+    /// For a new database: the dispatch policy and seed (kept in the database after).
+    pub policy: PolicyKind,
+    /// For a new database: the seed of on-scene times and report delays.
+    pub seed: u64,
+    /// Requests that may wait for the twin.
+    pub queue: usize,
+    /// Caps the database's size in pages (tests of a full disk).
+    pub max_pages: Option<u64>,
+}
+
+impl ServeOptions {
+    /// Defaults for `db` and `listen`.
+    pub fn new(db: PathBuf, listen: SocketAddr) -> Self {
+        ServeOptions {
+            db,
+            listen,
+            clock: ClockMode::Wall,
+            start_s: None,
+            policy: PolicyKind::MergedGrid,
+            seed: 7,
+            queue: 4096,
+            max_pages: None,
+        }
+    }
+}
+
+/// A running service.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
+    twin: tokio::task::JoinHandle<()>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops taking connections, finishes requests in flight (their acknowledgements
+    /// included), lets the twin and the writer drain, and returns once all is on disk.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+        let _ = (&mut self.server).await;
+        let _ = (&mut self.twin).await;
+        if let Some(w) = self.writer.take() {
+            let _ = tokio::task::spawn_blocking(move || w.join()).await;
+        }
+    }
+
+    /// Waits until the server stops (Ctrl-C handled by the caller through [`Running::stop`]).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.server).await;
+    }
+}
+
+/// Scene, catalogue and live rules, checked.
+pub struct District {
+    /// The scene.
+    pub scene: Arc<Scene>,
+    /// Its catalogue.
+    pub catalogue: IncidentCatalogue,
+    /// `live.ron`.
+    pub config: config::LiveConfig,
+}
+
+impl District {
+    /// Loads and checks `live.ron` for a loaded scene and catalogue.
+    pub fn new(scene: Scene, catalogue: IncidentCatalogue) -> Result<Self, ServeError> {
+        let config =
+            config::LiveConfig::load(&scene.dir, &catalogue).map_err(ServeError::Config)?;
+        Ok(District {
+            scene: Arc::new(scene),
+            catalogue,
+            config,
+        })
+    }
+}
+
+/// Opens (or creates) the database, rebuilds the twin from it, and starts serving.
+pub async fn start(district: District, options: ServeOptions) -> Result<Running, ServeError> {
+    let conn = store::open(&options.db)?;
+    let sqlite = |source| store::StoreError::Sqlite {
+        path: options.db.display().to_string(),
+        source,
+    };
+    let offset = district.config.utc_offset;
+    let scene_name = district.scene.manifest.name.clone();
+    // A new database fixes the day origin, the start, the policy and the seed for good.
+    let epoch_ms = match store::meta(&conn, "epoch_ms").map_err(sqlite)? {
+        Some(v) => {
+            let stored_scene = store::meta(&conn, "scene")
+                .map_err(sqlite)?
+                .unwrap_or_default();
+            if stored_scene != scene_name {
+                return Err(ServeError::Corrupt(format!(
+                    "{} was written for scene \"{stored_scene}\", not \"{scene_name}\"",
+                    options.db.display()
+                )));
+            }
+            v.parse::<i64>()
+                .map_err(|e| ServeError::Corrupt(format!("epoch_ms: {e}")))?
+        }
+        None => {
+            let now = chrono::Utc::now();
+            let epoch = Clock::midnight_before(now, offset);
+            let start = match (options.clock, options.start_s) {
+                (ClockMode::Replay { .. }, Some(s)) => s,
+                _ => (now.timestamp_millis() - epoch) as f64 / 1000.0,
+            };
+            store::set_meta(&conn, "epoch_ms", &epoch.to_string()).map_err(sqlite)?;
+            store::set_meta(&conn, "start_s", &start.to_string()).map_err(sqlite)?;
+            store::set_meta(&conn, "policy", options.policy.name()).map_err(sqlite)?;
+            store::set_meta(&conn, "seed", &options.seed.to_string()).map_err(sqlite)?;
+            store::set_meta(&conn, "scene", &scene_name).map_err(sqlite)?;
+            epoch
+        }
+    };
+    let meta = |k: &str| -> Result<String, ServeError> {
+        store::meta(&conn, k)
+            .map_err(sqlite)?
+            .ok_or_else(|| ServeError::Corrupt(format!("meta \"{k}\" missing")))
+    };
+    let start_s: f64 = meta("start_s")?
+        .parse()
+        .map_err(|e| ServeError::Corrupt(format!("start_s: {e}")))?;
+    let seed: u64 = meta("seed")?
+        .parse()
+        .map_err(|e| ServeError::Corrupt(format!("seed: {e}")))?;
+    let policy_name = meta("policy")?;
+    let policy = PolicyKind::ALL
+        .into_iter()
+        .find(|p| p.name() == policy_name)
+        .ok_or_else(|| ServeError::Corrupt(format!("unknown policy \"{policy_name}\"")))?;
+    let saved = store::load(&conn).map_err(sqlite)?;
+    let base_t = saved.last_t.unwrap_or(start_s).max(start_s);
+    let clock = Clock::new(epoch_ms, offset, options.clock, base_t);
+    drop(conn);
+
+    let things = Arc::new(things::Things::of_scene(&district.scene, &district.config));
+    let setup = twin::Setup {
+        scene: Arc::clone(&district.scene),
+        catalogue: district.catalogue.clone(),
+        options: SimOptions {
+            seed,
+            policy,
+            start_s,
+            ..SimOptions::default()
+        },
+        things: Arc::clone(&things),
+        db: options.db.clone(),
+    };
+    let (writer, writer_thread) = store::Writer::start(&options.db, 1024, options.max_pages)?;
+    let twin = twin::Twin::rebuild(setup, clock.clone(), 1)?;
+    let (views_tx, views_rx) = watch::channel(Arc::new(twin.view()));
+    let (requests_tx, requests_rx) = mpsc::channel(options.queue);
+    let twin_task = tokio::spawn(twin::run(twin, requests_rx, writer, views_tx));
+
+    let state = http::AppState {
+        requests: requests_tx,
+        views: views_rx,
+        clock,
+        scene: Arc::clone(&district.scene),
+        catalogue: Arc::new(district.catalogue),
+        things,
+        reader: Arc::new(Mutex::new(store::open(&options.db)?)),
+        tokens: Arc::new(Mutex::new(Default::default())),
+    };
+    let app = router(state);
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: options.listen.to_string(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Listen {
+        addr: options.listen.to_string(),
+        source,
+    })?;
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = shutdown_rx.await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(%e, "server stopped");
+        }
+        // Dropping the app dropped every request sender: the twin drains and stops.
+    });
+    tracing::info!(%addr, "serving");
+    Ok(Running {
+        addr,
+        shutdown: Some(shutdown_tx),
+        server,
+        twin: twin_task,
+        writer: Some(writer_thread),
+    })
+}
+
+/// Every route, with the body limit.
+pub fn router(state: http::AppState) -> axum::Router {
+    axum::Router::new()
+        .merge(api::routes())
+        .merge(sta::routes())
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(openapi::document),
+        )
+        .fallback(|| async {
+            error::ApiError::not_found("no such endpoint; see /api/v1/openapi.json").at("path")
+        })
+        .layer(axum::extract::DefaultBodyLimit::max(http::BODY_LIMIT))
+        .with_state(state)
+}

@@ -1,0 +1,997 @@
+//! OGC SensorThings API v1.1 (Sensing part) under `/v1.1`: the convention sensor gateways
+//! and smart-city platforms speak. Things, Locations, Sensors, ObservedProperties and
+//! Datastreams come from the scene (read only); Observations are created by gateways and
+//! kept in SQLite. Reads take `$top`, `$skip`, `$count`, `$orderby`, `$select` and, on
+//! Observations, `$filter` on `phenomenonTime`, `resultTime`, `result` and `id`.
+
+use crate::auth::{Caller, Need};
+use crate::error::ApiError;
+use crate::http::{base_url, parse_json, AppState};
+use crate::things::Thing;
+use crate::twin::{NewObservation, Request};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::types::Value as SqlValue;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// Observations may be stamped at most this long before now, seconds (gateways buffer
+/// through outages of up to a week).
+pub const OBSERVATION_MAX_AGE_S: f64 = 7.0 * 24.0 * 3600.0;
+/// Default and largest `$top`.
+const TOP_DEFAULT: usize = 100;
+const TOP_MAX: usize = 10_000;
+const MEASUREMENT: &str = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement";
+
+/// The routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1.1", get(root))
+        .route("/v1.1/", get(root))
+        .route("/v1.1/{*path}", get(read).post(create))
+}
+
+async fn root(headers: HeaderMap) -> Json<Value> {
+    let base = format!("{}/v1.1", base_url(&headers));
+    let sets = [
+        "Things",
+        "Locations",
+        "HistoricalLocations",
+        "Datastreams",
+        "Sensors",
+        "ObservedProperties",
+        "Observations",
+        "FeaturesOfInterest",
+    ];
+    Json(json!({
+        "value": sets.iter().map(|s| json!({"name": s, "url": format!("{base}/{s}")})).collect::<Vec<_>>(),
+        "serverSettings": {
+            "conformance": [
+                "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
+                "http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities",
+                "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
+                "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete/create-entity",
+                "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array"
+            ]
+        }
+    }))
+}
+
+/// One step of a resource path: `Things(3)` or `Datastreams`.
+#[derive(Debug, Clone, PartialEq)]
+struct Segment {
+    set: String,
+    id: Option<u64>,
+}
+
+fn parse_path(path: &str) -> Result<Vec<Segment>, ApiError> {
+    let bad = |m: String| ApiError::not_found(m).at("path");
+    path.trim_end_matches('/')
+        .split('/')
+        .map(|s| match s.split_once('(') {
+            None => Ok(Segment {
+                set: s.to_owned(),
+                id: None,
+            }),
+            Some((set, rest)) => {
+                let id = rest
+                    .strip_suffix(')')
+                    .and_then(|x| x.trim_matches('\'').parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        bad(format!("\"{s}\": the id must be a number, as in {set}(1)"))
+                    })?;
+                Ok(Segment {
+                    set: set.to_owned(),
+                    id: Some(id),
+                })
+            }
+        })
+        .collect()
+}
+
+/// What a path points at.
+enum Target {
+    Collection(&'static str, Option<u64>),
+    Entity(&'static str, u64),
+}
+
+/// Resolves a resource path to an entity set (filtered by a parent) or one entity.
+fn resolve(state: &AppState, segments: &[Segment]) -> Result<Target, ApiError> {
+    let unknown = |s: &str| {
+        ApiError::not_found(format!("no entity set \"{s}\" here (Things, Locations, Datastreams, Sensors, ObservedProperties, Observations)")).at("path")
+    };
+    let set_of = |s: &str| -> Result<&'static str, ApiError> {
+        Ok(match s {
+            "Things" | "Thing" => "Things",
+            "Locations" | "Location" => "Locations",
+            "Datastreams" | "Datastream" => "Datastreams",
+            "Sensors" | "Sensor" => "Sensors",
+            "ObservedProperties" | "ObservedProperty" => "ObservedProperties",
+            "Observations" => "Observations",
+            "HistoricalLocations" => "HistoricalLocations",
+            "FeaturesOfInterest" | "FeatureOfInterest" => "FeaturesOfInterest",
+            other => return Err(unknown(other)),
+        })
+    };
+    let first = &segments[0];
+    let set = set_of(&first.set)?;
+    let Some(id) = first.id else {
+        return if segments.len() == 1 {
+            Ok(Target::Collection(set, None))
+        } else {
+            Err(unknown(&segments[1].set))
+        };
+    };
+    exists(state, set, id)?;
+    if segments.len() == 1 {
+        return Ok(Target::Entity(set, id));
+    }
+    if segments.len() > 2 {
+        return Err(
+            ApiError::not_found("paths deeper than Set(id)/Related are not served").at("path"),
+        );
+    }
+    let rel = &segments[1];
+    let things = &state.things;
+    // Thing, Location and Datastream share ids; Sensor and ObservedProperty ids are the rule's.
+    let rule_id = |ds: u64| things.get(ds).map(|t| t.rule as u64 + 1).unwrap_or(0);
+    Ok(match (set, rel.set.as_str(), rel.id) {
+        ("Things", "Datastreams" | "Locations", None) => {
+            Target::Collection(set_of(&rel.set)?, Some(id))
+        }
+        ("Locations", "Things", None) => Target::Collection("Things", Some(id)),
+        ("Datastreams", "Thing", None) => Target::Entity("Things", id),
+        ("Datastreams", "Sensor", None) => Target::Entity("Sensors", rule_id(id)),
+        ("Datastreams", "ObservedProperty", None) => {
+            Target::Entity("ObservedProperties", rule_id(id))
+        }
+        ("Datastreams", "Observations", None) => Target::Collection("Observations", Some(id)),
+        ("Things", "HistoricalLocations", None) => {
+            Target::Collection("HistoricalLocations", Some(id))
+        }
+        ("Observations", "Datastream", None) => Target::Entity("Datastreams", 0),
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "{}({id})/{} is not served",
+                first.set, rel.set
+            ))
+            .at("path"))
+        }
+    })
+}
+
+fn exists(state: &AppState, set: &str, id: u64) -> Result<(), ApiError> {
+    let ok = match set {
+        "Things" | "Locations" | "Datastreams" => state.things.get(id).is_some(),
+        "Sensors" | "ObservedProperties" => id >= 1 && id as usize <= state.things.rules.len(),
+        "Observations" => true, // looked up in the database
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!("no {set}({id})")).at("path"))
+    }
+}
+
+/// Query options of a read.
+#[derive(Debug, Default)]
+struct Options {
+    top: usize,
+    skip: usize,
+    count: bool,
+    orderby: Vec<(String, bool)>,
+    select: Option<Vec<String>>,
+    filter: Vec<Clause>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Clause {
+    column: &'static str,
+    op: &'static str,
+    value: SqlValue,
+}
+
+fn options(q: &HashMap<String, String>) -> Result<Options, ApiError> {
+    let mut o = Options {
+        top: TOP_DEFAULT,
+        ..Options::default()
+    };
+    for (k, v) in q {
+        match k.as_str() {
+            "$top" => {
+                o.top = v.parse().ok().filter(|n| *n <= TOP_MAX).ok_or_else(|| {
+                    ApiError::bad_request(
+                        Some("$top".into()),
+                        format!("\"{v}\" must be a number 0..={TOP_MAX}"),
+                    )
+                })?
+            }
+            "$skip" => {
+                o.skip = v.parse().map_err(|_| {
+                    ApiError::bad_request(
+                        Some("$skip".into()),
+                        format!("\"{v}\" must be a number ≥ 0"),
+                    )
+                })?
+            }
+            "$count" => {
+                o.count = match v.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(ApiError::bad_request(
+                            Some("$count".into()),
+                            "must be true or false",
+                        ))
+                    }
+                }
+            }
+            "$orderby" => {
+                for part in v.split(',') {
+                    let mut words = part.split_whitespace();
+                    let field = words.next().unwrap_or_default().to_owned();
+                    let desc = match words.next() {
+                        None | Some("asc") => false,
+                        Some("desc") => true,
+                        Some(w) => {
+                            return Err(ApiError::bad_request(
+                                Some("$orderby".into()),
+                                format!("\"{w}\": expected asc or desc"),
+                            ))
+                        }
+                    };
+                    o.orderby.push((field, desc));
+                }
+            }
+            "$select" => o.select = Some(v.split(',').map(|s| s.trim().to_owned()).collect()),
+            "$filter" => o.filter = parse_filter(v)?,
+            "$expand" | "$resultFormat" => {
+                return Err(ApiError::bad_request(
+                    Some(k.clone()),
+                    format!("{k} is not supported by this service"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(o)
+}
+
+/// `$filter`: comparisons joined by `and` on phenomenonTime, resultTime, result or id.
+fn parse_filter(text: &str) -> Result<Vec<Clause>, ApiError> {
+    let bad = |m: String| ApiError::bad_request(Some("$filter".into()), m);
+    let mut clauses = Vec::new();
+    for part in split_and(text) {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        let [field, op, value] = words[..] else {
+            return Err(bad(format!(
+                "\"{part}\": expected <property> <eq|ne|gt|ge|lt|le> <value>"
+            )));
+        };
+        let op = match op {
+            "eq" => "=",
+            "ne" => "!=",
+            "gt" => ">",
+            "ge" => ">=",
+            "lt" => "<",
+            "le" => "<=",
+            other => {
+                return Err(bad(format!(
+                    "\"{other}\": expected eq, ne, gt, ge, lt or le"
+                )))
+            }
+        };
+        let time = |v: &str| -> Result<SqlValue, ApiError> {
+            let v = v.trim_matches('\'');
+            DateTime::parse_from_rfc3339(v)
+                .map(|d| SqlValue::Integer(d.timestamp_millis()))
+                .map_err(|_| bad(format!("\"{v}\" is not an ISO 8601 time")))
+        };
+        let number = |v: &str| -> Result<SqlValue, ApiError> {
+            v.parse::<f64>()
+                .map(SqlValue::Real)
+                .map_err(|_| bad(format!("\"{v}\" is not a number")))
+        };
+        let (column, value) = match field {
+            "phenomenonTime" => ("phenomenon_ms", time(value)?),
+            "resultTime" => ("result_time_ms", time(value)?),
+            "result" => ("result", number(value)?),
+            "id" | "@iot.id" => ("id", number(value)?),
+            other => return Err(bad(format!("filtering on \"{other}\" is not supported (phenomenonTime, resultTime, result, id)"))),
+        };
+        clauses.push(Clause { column, op, value });
+    }
+    Ok(clauses)
+}
+
+fn split_and(text: &str) -> Vec<&str> {
+    text.split(" and ")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn iso_utc(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn self_link(base: &str, set: &str, id: u64) -> String {
+    format!("{base}/{set}({id})")
+}
+
+fn nav(obj: &mut Map<String, Value>, base: &str, set: &str, id: u64, related: &[&str]) {
+    for r in related {
+        obj.insert(
+            format!("{r}@iot.navigationLink"),
+            json!(format!("{base}/{set}({id})/{r}")),
+        );
+    }
+}
+
+fn thing_json(base: &str, t: &Thing) -> Value {
+    let mut o = Map::new();
+    o.insert("@iot.id".into(), json!(t.id));
+    o.insert(
+        "@iot.selfLink".into(),
+        json!(self_link(base, "Things", t.id)),
+    );
+    o.insert(
+        "name".into(),
+        json!(t.name.clone().unwrap_or_else(|| t.asset_id.clone())),
+    );
+    o.insert(
+        "description".into(),
+        json!(format!("{} {}", t.kind, t.asset_id)),
+    );
+    o.insert(
+        "properties".into(),
+        json!({"asset_id": t.asset_id, "kind": t.kind}),
+    );
+    nav(
+        &mut o,
+        base,
+        "Things",
+        t.id,
+        &["Locations", "Datastreams", "HistoricalLocations"],
+    );
+    Value::Object(o)
+}
+
+fn location_json(base: &str, t: &Thing) -> Value {
+    let mut o = Map::new();
+    o.insert("@iot.id".into(), json!(t.id));
+    o.insert(
+        "@iot.selfLink".into(),
+        json!(self_link(base, "Locations", t.id)),
+    );
+    o.insert("name".into(), json!(format!("{} position", t.asset_id)));
+    o.insert(
+        "description".into(),
+        json!("surveyed position in the scene (WGS84)"),
+    );
+    o.insert("encodingType".into(), json!("application/geo+json"));
+    o.insert(
+        "location".into(),
+        json!({"type": "Point", "coordinates": [t.lon_lat.0, t.lon_lat.1]}),
+    );
+    nav(&mut o, base, "Locations", t.id, &["Things"]);
+    Value::Object(o)
+}
+
+fn datastream_json(state: &AppState, base: &str, t: &Thing) -> Value {
+    let r = &state.things.rules[t.rule];
+    let mut o = Map::new();
+    o.insert("@iot.id".into(), json!(t.id));
+    o.insert(
+        "@iot.selfLink".into(),
+        json!(self_link(base, "Datastreams", t.id)),
+    );
+    o.insert(
+        "name".into(),
+        json!(format!("{} {}", t.asset_id, r.quantity)),
+    );
+    o.insert(
+        "description".into(),
+        json!(format!(
+            "{} of {}; alarm at {} {}, clears below {} {}",
+            r.name, t.asset_id, r.alarm_at, r.unit.symbol, r.clear_below, r.unit.symbol
+        )),
+    );
+    o.insert("observationType".into(), json!(MEASUREMENT));
+    o.insert("unitOfMeasurement".into(), json!(r.unit));
+    o.insert("properties".into(), json!({"range": [r.range.0, r.range.1], "alarm_at": r.alarm_at, "clear_below": r.clear_below, "incident_type": r.incident_type}));
+    nav(
+        &mut o,
+        base,
+        "Datastreams",
+        t.id,
+        &["Thing", "Sensor", "ObservedProperty", "Observations"],
+    );
+    Value::Object(o)
+}
+
+fn sensor_json(state: &AppState, base: &str, id: u64) -> Value {
+    let r = &state.things.rules[id as usize - 1];
+    json!({
+        "@iot.id": id, "@iot.selfLink": self_link(base, "Sensors", id),
+        "name": format!("{} sensor", r.asset_kind),
+        "description": format!("the {} sensor fitted to every {}", r.quantity, r.asset_kind),
+        "encodingType": "text/plain", "metadata": r.definition,
+        "Datastreams@iot.navigationLink": format!("{base}/Sensors({id})/Datastreams"),
+    })
+}
+
+fn observed_property_json(state: &AppState, base: &str, id: u64) -> Value {
+    let r = &state.things.rules[id as usize - 1];
+    json!({
+        "@iot.id": id, "@iot.selfLink": self_link(base, "ObservedProperties", id),
+        "name": r.name, "definition": r.definition, "description": format!("{} ({})", r.name, r.unit.symbol),
+        "Datastreams@iot.navigationLink": format!("{base}/ObservedProperties({id})/Datastreams"),
+    })
+}
+
+fn observation_json(base: &str, o: &crate::store::ObservationRow) -> Value {
+    json!({
+        "@iot.id": o.id,
+        "@iot.selfLink": self_link(base, "Observations", o.id),
+        "phenomenonTime": iso_utc(o.phenomenon_ms),
+        "resultTime": iso_utc(o.result_time_ms),
+        "result": o.result,
+        "Datastream@iot.navigationLink": format!("{base}/Observations({})/Datastream", o.id),
+    })
+}
+
+fn select(v: Value, fields: &Option<Vec<String>>) -> Value {
+    match (v, fields) {
+        (Value::Object(o), Some(f)) => Value::Object(
+            o.into_iter()
+                .filter(|(k, _)| f.iter().any(|x| x == k))
+                .collect(),
+        ),
+        (v, _) => v,
+    }
+}
+
+/// A page of a collection with `@iot.count` and `@iot.nextLink` as the standard says.
+fn page(items: Vec<Value>, total: Option<usize>, more: bool, next: String) -> Value {
+    let mut o = Map::new();
+    if let Some(n) = total {
+        o.insert("@iot.count".into(), json!(n));
+    }
+    if more {
+        o.insert("@iot.nextLink".into(), json!(next));
+    }
+    o.insert("value".into(), Value::Array(items));
+    Value::Object(o)
+}
+
+fn next_link(base: &str, path: &str, q: &HashMap<String, String>, o: &Options) -> String {
+    let mut pairs: Vec<(String, String)> = q
+        .iter()
+        .filter(|(k, _)| *k != "$skip" && *k != "$top")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    pairs.sort();
+    pairs.push(("$top".into(), o.top.to_string()));
+    pairs.push(("$skip".into(), (o.skip + o.top).to_string()));
+    let query = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", k, percent(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("{base}/{path}?{query}")
+}
+
+fn percent(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'~'
+            | b'$'
+            | b':'
+            | b',' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(path): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    caller.require(Need::Read)?;
+    let base = format!("{}/v1.1", base_url(&headers));
+    let segments = parse_path(&path)?;
+    let o = options(&q)?;
+    let target = resolve(&state, &segments)?;
+    // Observations(id)/Datastream needs the observation's stream.
+    if let (Target::Entity("Datastreams", 0), Some(oid)) = (&target, segments[0].id) {
+        let ds = state
+            .read(move |c| {
+                c.query_row(
+                    "SELECT datastream FROM observations WHERE id = ?1",
+                    [oid as i64],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .await
+            .map_err(|_| ApiError::not_found(format!("no Observations({oid})")))?;
+        let t = state
+            .things
+            .get(ds as u64)
+            .expect("stored observations have known streams");
+        return Ok(Json(select(datastream_json(&state, &base, t), &o.select)).into_response());
+    }
+    let body = match target {
+        Target::Entity(set, id) => {
+            let v = match set {
+                "Things" => thing_json(&base, state.things.get(id).expect("checked")),
+                "Locations" => location_json(&base, state.things.get(id).expect("checked")),
+                "Datastreams" => {
+                    datastream_json(&state, &base, state.things.get(id).expect("checked"))
+                }
+                "Sensors" => sensor_json(&state, &base, id),
+                "ObservedProperties" => observed_property_json(&state, &base, id),
+                "Observations" => {
+                    let row = state
+                        .read(move |c| observation_rows(c, &format!("WHERE id = {id}"), &[], 1, 0))
+                        .await?;
+                    let row = row.into_iter().next().ok_or_else(|| {
+                        ApiError::not_found(format!("no Observations({id})")).at("path")
+                    })?;
+                    observation_json(&base, &row)
+                }
+                _ => return Err(ApiError::not_found(format!("{set} are not served"))),
+            };
+            select(v, &o.select)
+        }
+        Target::Collection("Observations", stream) => {
+            if let Some((f, _)) = o.orderby.iter().find(|(f, _)| {
+                !matches!(
+                    f.as_str(),
+                    "phenomenonTime" | "resultTime" | "result" | "id" | "@iot.id"
+                )
+            }) {
+                return Err(ApiError::bad_request(
+                    Some("$orderby".into()),
+                    format!("cannot order Observations by \"{f}\""),
+                ));
+            }
+            let mut clauses = o.filter.clone();
+            if let Some(ds) = stream {
+                clauses.push(Clause {
+                    column: "datastream",
+                    op: "=",
+                    value: SqlValue::Integer(ds as i64),
+                });
+            }
+            let (top, skip, count) = (o.top, o.skip, o.count);
+            let order: Vec<(String, bool)> = o.orderby.clone();
+            let (rows, total) = state
+                .read(move |c| {
+                    let (where_sql, params) = where_clause(&clauses);
+                    let order_sql = if order.is_empty() {
+                        "ORDER BY id".to_owned()
+                    } else {
+                        format!(
+                            "ORDER BY {}",
+                            order
+                                .iter()
+                                .map(|(f, d)| format!(
+                                    "{} {}",
+                                    column_of(f),
+                                    if *d { "DESC" } else { "ASC" }
+                                ))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    };
+                    let rows = observation_rows(
+                        c,
+                        &format!("{where_sql} {order_sql}"),
+                        &params,
+                        top + 1,
+                        skip,
+                    )?;
+                    let total = if count {
+                        Some(c.query_row(
+                            &format!("SELECT count(*) FROM observations {where_sql}"),
+                            rusqlite::params_from_iter(params.iter()),
+                            |r| r.get::<_, i64>(0),
+                        )? as usize)
+                    } else {
+                        None
+                    };
+                    Ok((rows, total))
+                })
+                .await?;
+            let more = rows.len() > top;
+            let items = rows
+                .iter()
+                .take(top)
+                .map(|r| select(observation_json(&base, r), &o.select))
+                .collect();
+            page(items, total, more, next_link(&base, &path, &q, &o))
+        }
+        Target::Collection(set, parent) => {
+            if !o.filter.is_empty() {
+                return Err(ApiError::bad_request(
+                    Some("$filter".into()),
+                    format!("$filter is served on Observations only, not {set}"),
+                ));
+            }
+            if let Some((f, _)) = o.orderby.iter().find(|(f, _)| f != "id" && f != "@iot.id") {
+                return Err(ApiError::bad_request(
+                    Some("$orderby".into()),
+                    format!("{set} are ordered by id only, not \"{f}\""),
+                ));
+            }
+            let desc = o.orderby.first().is_some_and(|(_, d)| *d);
+            let mut all: Vec<Value> = match set {
+                "Things" | "Locations" | "Datastreams" => state
+                    .things
+                    .things
+                    .iter()
+                    .filter(|t| parent.is_none_or(|p| p == t.id))
+                    .map(|t| match set {
+                        "Things" => thing_json(&base, t),
+                        "Locations" => location_json(&base, t),
+                        _ => datastream_json(&state, &base, t),
+                    })
+                    .collect(),
+                "Sensors" => (1..=state.things.rules.len() as u64)
+                    .map(|i| sensor_json(&state, &base, i))
+                    .collect(),
+                "ObservedProperties" => (1..=state.things.rules.len() as u64)
+                    .map(|i| observed_property_json(&state, &base, i))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if desc {
+                all.reverse();
+            }
+            let total = all.len();
+            let more = total > o.skip + o.top;
+            let items = all
+                .into_iter()
+                .skip(o.skip)
+                .take(o.top)
+                .map(|v| select(v, &o.select))
+                .collect();
+            page(
+                items,
+                o.count.then_some(total),
+                more,
+                next_link(&base, &path, &q, &o),
+            )
+        }
+    };
+    Ok(Json(body).into_response())
+}
+
+fn column_of(field: &str) -> &'static str {
+    match field {
+        "phenomenonTime" => "phenomenon_ms",
+        "resultTime" => "result_time_ms",
+        "result" => "result",
+        _ => "id",
+    }
+}
+
+fn where_clause(clauses: &[Clause]) -> (String, Vec<SqlValue>) {
+    if clauses.is_empty() {
+        return (String::new(), Vec::new());
+    }
+    let sql = clauses
+        .iter()
+        .map(|c| format!("{} {} ?", c.column, c.op))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    (
+        format!("WHERE {sql}"),
+        clauses.iter().map(|c| c.value.clone()).collect(),
+    )
+}
+
+fn observation_rows(
+    c: &rusqlite::Connection,
+    tail: &str,
+    params: &[SqlValue],
+    limit: usize,
+    offset: usize,
+) -> rusqlite::Result<Vec<crate::store::ObservationRow>> {
+    let sql = format!(
+        "SELECT id, datastream, phenomenon_ms, result_time_ms, result FROM observations {tail} LIMIT {limit} OFFSET {offset}"
+    );
+    let mut stmt = c.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+        Ok(crate::store::ObservationRow {
+            id: r.get::<_, i64>(0)? as u64,
+            datastream: r.get::<_, i64>(1)? as u64,
+            phenomenon_ms: r.get(2)?,
+            result_time_ms: r.get(3)?,
+            result: r.get(4)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// An Observation as posted: result, optional times, and (unless in the path) its Datastream.
+fn observation_in(
+    state: &AppState,
+    v: &Value,
+    stream: Option<u64>,
+    now: f64,
+) -> Result<NewObservation, ApiError> {
+    let o = v
+        .as_object()
+        .ok_or_else(|| ApiError::invalid("", "an Observation must be a JSON object"))?;
+    let datastream = match stream {
+        Some(ds) => ds,
+        None => {
+            let link = o.get("Datastream").ok_or_else(|| {
+                ApiError::invalid(
+                    "Datastream",
+                    "the Observation has no Datastream link ({\"@iot.id\": n})",
+                )
+            })?;
+            let id = link
+                .get("@iot.id")
+                .ok_or_else(|| ApiError::invalid("Datastream.@iot.id", "missing"))?;
+            id.as_u64()
+                .or_else(|| id.as_str().and_then(|s| s.parse().ok()))
+                .ok_or_else(|| {
+                    ApiError::invalid("Datastream.@iot.id", format!("{id} is not a Datastream id"))
+                })?
+        }
+    };
+    let rule = state.things.rule_of(datastream).ok_or_else(|| {
+        ApiError::invalid(
+            "Datastream.@iot.id",
+            format!("no Datastreams({datastream})"),
+        )
+    })?;
+    let result = match o.get("result") {
+        Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
+        Some(Value::Bool(b)) => f64::from(u8::from(*b)),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "result",
+                format!("{other} is not a number"),
+            ))
+        }
+        None => return Err(ApiError::invalid("result", "missing")),
+    };
+    let (lo, hi) = rule.range;
+    if !(result.is_finite() && (lo..=hi).contains(&result)) {
+        return Err(ApiError::invalid(
+            "result",
+            format!(
+                "{result} {} is outside the sensor's range {lo}..{hi}",
+                rule.unit.symbol
+            ),
+        ));
+    }
+    let time_of = |field: &str| -> Result<Option<f64>, ApiError> {
+        match o.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => {
+                // An interval start/end: the observation's time is its end.
+                let instant = s.rsplit('/').next().unwrap_or(s);
+                let t = state.clock.parse(instant).ok_or_else(|| {
+                    ApiError::invalid(field, format!("\"{s}\" is not an ISO 8601 time"))
+                })?;
+                crate::api::check_time(field, t, now, OBSERVATION_MAX_AGE_S)?;
+                Ok(Some(t))
+            }
+            Some(other) => Err(ApiError::invalid(
+                field,
+                format!("{other} is not an ISO 8601 time"),
+            )),
+        }
+    };
+    let phenomenon = time_of("phenomenonTime")?.unwrap_or(now);
+    let result_time = time_of("resultTime")?.unwrap_or(phenomenon);
+    let ms = |t: f64| state.clock.epoch_ms() + (t * 1000.0).round() as i64;
+    Ok(NewObservation {
+        datastream,
+        phenomenon_ms: ms(phenomenon),
+        result_time_ms: ms(result_time),
+        result,
+    })
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(path): Path<String>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Need::Ingest)?;
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the body is larger than {} bytes; split the batch",
+                    crate::http::BODY_LIMIT
+                ),
+            )
+            .at("body")
+        } else {
+            ApiError::bad_request(Some("body".into()), e.body_text())
+        }
+    })?;
+    let base = format!("{}/v1.1", base_url(&headers));
+    let segments = parse_path(&path)?;
+    let now = state.clock.now();
+    let value: Value = parse_json(&bytes)?;
+    match segments.as_slice() {
+        [Segment { set, id: None }] if set == "CreateObservations" => {
+            let items = data_arrays(&state, &value, now)?;
+            let ids = state.submit(|reply| Request::Observations { items, reply }).await?;
+            let links: Vec<String> = ids.iter().map(|id| self_link(&base, "Observations", *id)).collect();
+            Ok((StatusCode::CREATED, Json(links)).into_response())
+        }
+        [Segment { set, id: None }] if set == "Observations" => one_observation(&state, &base, &value, None, now).await,
+        [Segment { set, id: Some(ds) }, Segment { set: rel, id: None }] if set == "Datastreams" && rel == "Observations" => {
+            exists(&state, "Datastreams", *ds)?;
+            one_observation(&state, &base, &value, Some(*ds), now).await
+        }
+        _ => Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("creating at /v1.1/{path} is not served: the scene defines Things, Locations, Sensors, ObservedProperties and Datastreams; create Observations"),
+        )
+        .at("path")),
+    }
+}
+
+async fn one_observation(
+    state: &AppState,
+    base: &str,
+    v: &Value,
+    ds: Option<u64>,
+    now: f64,
+) -> Result<Response, ApiError> {
+    let item = observation_in(state, v, ds, now)?;
+    let ids = state
+        .submit(|reply| Request::Observations {
+            items: vec![item],
+            reply,
+        })
+        .await?;
+    let id = ids[0];
+    let row = crate::store::ObservationRow {
+        id,
+        datastream: item.datastream,
+        phenomenon_ms: item.phenomenon_ms,
+        result_time_ms: item.result_time_ms,
+        result: item.result,
+    };
+    let link = self_link(base, "Observations", id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, link)],
+        Json(observation_json(base, &row)),
+    )
+        .into_response())
+}
+
+/// The dataArray extension: `[{"Datastream": {"@iot.id": n}, "components": [...], "dataArray": [[...], ...]}]`.
+/// Every row is checked before any is taken: a bad row refuses the whole request, naming it.
+fn data_arrays(state: &AppState, v: &Value, now: f64) -> Result<Vec<NewObservation>, ApiError> {
+    let arrays = v.as_array().ok_or_else(|| {
+        ApiError::invalid(
+            "",
+            "CreateObservations takes a JSON array of dataArray documents",
+        )
+    })?;
+    let mut out = Vec::new();
+    for (i, doc) in arrays.iter().enumerate() {
+        let at = |f: &str| format!("[{i}].{f}");
+        let link = doc
+            .get("Datastream")
+            .ok_or_else(|| ApiError::invalid(at("Datastream"), "missing"))?;
+        let components: Vec<&str> = doc
+            .get("components")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ApiError::invalid(at("components"), "missing or not an array"))?
+            .iter()
+            .map(|c| c.as_str().unwrap_or(""))
+            .collect();
+        if !components.contains(&"result") {
+            return Err(ApiError::invalid(
+                at("components"),
+                "must include \"result\"",
+            ));
+        }
+        if let Some(c) = components
+            .iter()
+            .find(|c| !matches!(**c, "phenomenonTime" | "resultTime" | "result" | "id"))
+        {
+            return Err(ApiError::invalid(
+                at("components"),
+                format!("unsupported component \"{c}\""),
+            ));
+        }
+        let rows = doc
+            .get("dataArray")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ApiError::invalid(at("dataArray"), "missing or not an array"))?;
+        for (j, row) in rows.iter().enumerate() {
+            let cells = row
+                .as_array()
+                .filter(|r| r.len() == components.len())
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        format!("[{i}].dataArray[{j}]"),
+                        format!("must be an array of {} values", components.len()),
+                    )
+                })?;
+            let mut obj = Map::new();
+            obj.insert("Datastream".into(), link.clone());
+            for (c, cell) in components.iter().zip(cells) {
+                if *c != "id" {
+                    obj.insert((*c).to_owned(), cell.clone());
+                }
+            }
+            let o = observation_in(state, &Value::Object(obj), None, now)
+                .map_err(|e| e.within(&format!("[{i}].dataArray[{j}]")))?;
+            out.push(o);
+        }
+    }
+    if out.is_empty() {
+        return Err(ApiError::invalid("dataArray", "no observations"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert_eq!(
+            parse_path("Datastreams(12)/Observations").unwrap(),
+            vec![
+                Segment {
+                    set: "Datastreams".into(),
+                    id: Some(12)
+                },
+                Segment {
+                    set: "Observations".into(),
+                    id: None
+                }
+            ]
+        );
+        assert!(parse_path("Things(x)").is_err());
+    }
+
+    #[test]
+    fn filters() {
+        let f = parse_filter("phenomenonTime ge 2026-11-23T00:00:00Z and result gt 5").unwrap();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].column, "phenomenon_ms");
+        assert!(parse_filter("name eq 'x'").is_err());
+        assert!(parse_filter("phenomenonTime ge yesterday").is_err());
+        assert!(parse_filter("result approx 5").is_err());
+    }
+}

@@ -1,0 +1,652 @@
+//! The one owner of the live twin's state. Like mini-redis's `Db` task: HTTP handlers send
+//! it requests over a bounded channel; it applies them to the dispatch core in arrival
+//! order on the live clock, hands what they changed to the writer (see [`crate::store`]) and
+//! answers with a receipt the handler awaits before it acknowledges anything. Readers never
+//! touch the state: they read the [`View`] it publishes.
+
+use crate::auth::Caller;
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::store::{
+    self, AuditRow, Batch, ObservationRow, PositionRow, SensorState, StoreError, Writer,
+};
+use crate::things::Things;
+use crate::view::View;
+use axum::http::StatusCode;
+use binjiang_scene::{Agency, Scene};
+use binjiang_sim::{
+    CancelReason, Event, IncidentCatalogue, IncidentSource, IncidentStatus, InputRecord,
+    MetricsFold, Operator, OperatorError, Place, Report, SimOptions, Simulation, Source,
+};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Seconds between clock ticks: units move, work finishes, the view is republished.
+const TICK: Duration = Duration::from_millis(250);
+/// Closed incidents stay reopenable (and listed) this long, seconds.
+const KEEP_CLOSED_S: f64 = 24.0 * 3600.0;
+/// A fix moves the twin's unit only if it moved this far (metres) or this long (seconds)
+/// since the fix last applied: every fix is kept on disk, but the dispatch core does not
+/// replan sixty units every second for trackers jittering in place.
+const FIX_MOVE_M: f64 = 10.0;
+const FIX_EVERY_S: f64 = 10.0;
+
+/// A receipt: the answer, and a promise the data it depends on will be on disk.
+#[derive(Debug)]
+pub struct Receipt<T> {
+    /// The answer (ids given, incident numbers).
+    pub value: T,
+    /// Resolved once the writer committed (or failed to).
+    pub durable: oneshot::Receiver<Result<(), Arc<StoreError>>>,
+}
+
+/// The reply channel of a request.
+pub type Reply<T> = oneshot::Sender<Result<Receipt<T>, ApiError>>;
+
+/// An operator's action on an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Seen.
+    Acknowledge,
+    /// Send `unit` for `agency`'s part (replacing whoever serves it).
+    Assign {
+        /// The part's agency.
+        agency: Agency,
+        /// The unit's id.
+        unit: String,
+    },
+    /// Close with a disposition.
+    Close {
+        /// How it was handled.
+        disposition: String,
+    },
+    /// Cancel: duplicate or false alarm.
+    Cancel {
+        /// Why.
+        why: CancelReason,
+    },
+    /// Reopen a closed incident.
+    Reopen,
+}
+
+impl Action {
+    /// The word used in URLs and the audit trail.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Action::Acknowledge => "acknowledge",
+            Action::Assign { .. } => "assign",
+            Action::Close { .. } => "close",
+            Action::Cancel { .. } => "cancel",
+            Action::Reopen => "reopen",
+        }
+    }
+}
+
+/// A checked observation, ready to apply.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NewObservation {
+    /// Datastream id (known).
+    pub datastream: u64,
+    /// phenomenonTime, Unix ms.
+    pub phenomenon_ms: i64,
+    /// resultTime, Unix ms.
+    pub result_time_ms: i64,
+    /// The value (in range).
+    pub result: f64,
+}
+
+/// A checked GPS fix, ready to apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFix {
+    /// As received.
+    pub row: PositionRow,
+    /// Local metres.
+    pub local: [f64; 2],
+}
+
+/// What the twin is asked to do.
+#[derive(Debug)]
+pub enum Request {
+    /// Observations, all valid (a batch is taken whole or not at all).
+    Observations {
+        /// In order.
+        items: Vec<NewObservation>,
+        /// Their `@iot.id`s.
+        reply: Reply<Vec<u64>>,
+    },
+    /// A report from a hotline, camera or operator.
+    Report {
+        /// The report, time in simulation seconds.
+        report: Report,
+        /// The incident number (and whether it is new).
+        reply: Reply<(u32, bool)>,
+    },
+    /// GPS fixes of one unit, oldest first.
+    Fixes {
+        /// The unit's id (known).
+        unit: String,
+        /// Fixes.
+        fixes: Vec<NewFix>,
+        /// How many were kept.
+        reply: Reply<usize>,
+    },
+    /// An operator's action.
+    Command {
+        /// Who.
+        caller: Caller,
+        /// On which incident.
+        incident: u32,
+        /// What.
+        action: Action,
+        /// Why.
+        reason: String,
+        /// Nothing but the receipt.
+        reply: Reply<()>,
+    },
+}
+
+/// Everything the twin is built from.
+#[derive(Clone)]
+pub struct Setup {
+    /// The scene.
+    pub scene: Arc<Scene>,
+    /// Its catalogue.
+    pub catalogue: IncidentCatalogue,
+    /// Simulation options (seed, policy, start = the database's first second).
+    pub options: SimOptions,
+    /// The Things.
+    pub things: Arc<Things>,
+    /// The database file.
+    pub db: PathBuf,
+}
+
+/// The live twin's state.
+pub struct Twin {
+    setup: Setup,
+    clock: Clock,
+    sim: Simulation,
+    sensors: HashMap<u64, SensorState>,
+    next_observation: u64,
+    /// Reports by external id, for telling a retry from a reused id.
+    reports: HashMap<String, Report>,
+    last_fix: HashMap<String, (f64, [f64; 2])>,
+    gps_units: HashMap<String, f64>,
+    today: MetricsFold,
+    today_start: f64,
+    epoch: u64,
+    batch: Batch,
+}
+
+impl Twin {
+    /// Builds the twin from the database: the simulation set up as it was first started and
+    /// every saved input replayed at its time, then advanced to now. Events the log already
+    /// holds are not written again; those of the time since are.
+    pub fn rebuild(setup: Setup, clock: Clock, epoch: u64) -> Result<Self, crate::ServeError> {
+        let conn = store::open(&setup.db)?;
+        let saved = store::load(&conn).map_err(|source| StoreError::Sqlite {
+            path: setup.db.display().to_string(),
+            source,
+        })?;
+        let policy = setup.options.policy.build(setup.catalogue.dispatch.clone());
+        let mut sim = Simulation::with_source(
+            &setup.scene,
+            setup.catalogue.clone(),
+            setup.options.clone(),
+            policy,
+            IncidentSource::External,
+        )?;
+        let mut records = Vec::with_capacity(saved.inputs.len());
+        for (k, body) in saved.inputs.iter().enumerate() {
+            let r: InputRecord = serde_json::from_str(body).map_err(|e| {
+                crate::ServeError::Corrupt(format!("input {} does not parse: {e}", k + 1))
+            })?;
+            records.push(r);
+        }
+        let now = clock.now().max(saved.last_t.unwrap_or(0.0));
+        sim.replay(&records, now)
+            .map_err(|e| crate::ServeError::Corrupt(e.to_string()))?;
+        sim.drain_inputs();
+        let mut reports = HashMap::new();
+        let mut last_fix = HashMap::new();
+        for r in &records {
+            match &r.input {
+                binjiang_sim::Input::Report { report, .. } => {
+                    if let Some(e) = &report.external_id {
+                        reports.insert(e.clone(), report.clone());
+                    }
+                }
+                binjiang_sim::Input::Fix { unit, position } => {
+                    last_fix.insert(unit.clone(), (r.t, *position));
+                }
+                binjiang_sim::Input::Command { .. } => {}
+            }
+        }
+        let events = sim.drain_events();
+        let today_start = (now / 86_400.0).floor() * 86_400.0;
+        let mut today = MetricsFold::new(&setup.catalogue);
+        for e in events.iter().filter(|e| e.t >= today_start) {
+            today.push(e);
+        }
+        let mut batch = Batch {
+            epoch,
+            ..Batch::default()
+        };
+        let fresh = events.iter().skip(saved.events as usize);
+        batch.events = fresh.map(|e| (e.t, to_json(e))).collect();
+        let gps_units = last_fix.iter().map(|(u, (t, _))| (u.clone(), *t)).collect();
+        Ok(Twin {
+            sensors: saved.sensors.into_iter().collect(),
+            next_observation: saved.max_observation + 1,
+            reports,
+            last_fix,
+            gps_units,
+            today,
+            today_start,
+            epoch,
+            batch,
+            clock,
+            sim,
+            setup,
+        })
+    }
+
+    /// The simulation (read only): for tests and forks.
+    pub fn simulation(&self) -> &Simulation {
+        &self.sim
+    }
+
+    /// Advances the twin to the clock's now.
+    fn advance(&mut self) {
+        let now = self.clock.now();
+        if now > self.sim.now() {
+            self.sim.advance_to(now);
+        }
+        let day = (self.sim.now() / 86_400.0).floor() * 86_400.0;
+        if day > self.today_start {
+            self.today_start = day;
+            self.today = MetricsFold::new(&self.setup.catalogue);
+        }
+    }
+
+    /// Moves what the simulation logged into the batch.
+    fn collect(&mut self) {
+        for r in self.sim.drain_inputs() {
+            self.batch.inputs.push((r.t, to_json(&r)));
+        }
+        for e in self.sim.drain_events() {
+            if e.t >= self.today_start {
+                self.today.push(&e);
+            }
+            self.batch.events.push((e.t, to_json(&e)));
+        }
+    }
+
+    /// A receipt for the batch being built.
+    fn receipt<T>(&mut self, value: T) -> Receipt<T> {
+        let (tx, rx) = oneshot::channel();
+        self.batch.done.push(tx);
+        Receipt { value, durable: rx }
+    }
+
+    fn observations(&mut self, items: Vec<NewObservation>) -> Result<Receipt<Vec<u64>>, ApiError> {
+        let mut ids = Vec::with_capacity(items.len());
+        for o in items {
+            let id = self.next_observation;
+            self.next_observation += 1;
+            ids.push(id);
+            self.batch.observations.push(ObservationRow {
+                id,
+                datastream: o.datastream,
+                phenomenon_ms: o.phenomenon_ms,
+                result_time_ms: o.result_time_ms,
+                result: o.result,
+            });
+            self.apply_rule(o.datastream, id, o.result)?;
+        }
+        Ok(self.receipt(ids))
+    }
+
+    /// Threshold with hysteresis: at or above `alarm_at` an armed sensor raises its incident
+    /// (one open incident per asset and type); below `clear_below` it re-arms and clears the
+    /// incident if still open.
+    fn apply_rule(&mut self, ds: u64, obs: u64, value: f64) -> Result<(), ApiError> {
+        let things = Arc::clone(&self.setup.things);
+        let thing = things.get(ds).expect("checked by the handler");
+        let rule = &things.rules[thing.rule];
+        let state = self.sensors.get(&ds).copied().unwrap_or_default();
+        let mut next = state;
+        if value >= rule.alarm_at && !state.disarmed {
+            let report = Report {
+                external_id: Some(format!("sensor:{}:{obs}", thing.asset_id)),
+                time: self.sim.now(),
+                source: Source::Sensor,
+                incident_type: rule.incident_type.clone(),
+                place: Place::Asset(thing.asset_id.clone()),
+                text: format!("{} {} {}", rule.name, value, rule.unit.symbol),
+            };
+            let n = self
+                .sim
+                .report(report)
+                .map_err(|e| internal(format!("sensor rule of {}: {e}", thing.asset_id)))?;
+            next = SensorState {
+                disarmed: true,
+                incident: Some(n),
+            };
+        } else if value < rule.clear_below && state.disarmed {
+            if let Some(n) = state.incident {
+                if self
+                    .sim
+                    .incident(n)
+                    .is_some_and(|i| i.status == IncidentStatus::Open)
+                {
+                    let who = format!("sensor:{}", thing.asset_id);
+                    let why = format!("{} fell to {} {}", rule.quantity, value, rule.unit.symbol);
+                    let by = Operator {
+                        id: &who,
+                        reason: &why,
+                    };
+                    self.sim
+                        .close_as(n, Some("cleared by sensor"), &by)
+                        .map_err(|e| internal(e.to_string()))?;
+                }
+            }
+            next = SensorState::default();
+        }
+        if next != state {
+            self.sensors.insert(ds, next);
+            self.batch.sensors.push((ds, next));
+        }
+        Ok(())
+    }
+
+    fn report(&mut self, report: Report) -> Result<Receipt<(u32, bool)>, ApiError> {
+        if let Some(e) = &report.external_id {
+            if let Some(seen) = self.reports.get(e) {
+                if !same_report(seen, &report) {
+                    return Err(ApiError::conflict(format!(
+                        "external_id \"{e}\" was already used for a different report"
+                    ))
+                    .at("external_id"));
+                }
+            }
+        }
+        let known = report
+            .external_id
+            .as_ref()
+            .is_some_and(|e| self.reports.contains_key(e));
+        let n = self
+            .sim
+            .report(report.clone())
+            .map_err(|e| report_error(&e))?;
+        if let Some(e) = &report.external_id {
+            self.reports.insert(e.clone(), report);
+        }
+        Ok(self.receipt((n, !known)))
+    }
+
+    fn fixes(&mut self, unit: String, fixes: Vec<NewFix>) -> Result<Receipt<usize>, ApiError> {
+        let n = fixes.len();
+        let now = self.sim.now();
+        let epoch_ms = self.clock.epoch_ms();
+        let mut latest = None;
+        for f in fixes {
+            let t = (f.row.at_ms - epoch_ms) as f64 / 1000.0;
+            if latest.as_ref().is_none_or(|(lt, _)| t >= *lt) {
+                latest = Some((t, f.local));
+            }
+            self.batch.positions.push(f.row);
+        }
+        if let Some((t, p)) = latest {
+            self.gps_units.insert(unit.clone(), t);
+            let fresh = now - t <= binjiang_sim::FIX_FRESH_S;
+            let moved = self.last_fix.get(&unit).is_none_or(|(at, q)| {
+                now - at >= FIX_EVERY_S || (p[0] - q[0]).hypot(p[1] - q[1]) >= FIX_MOVE_M
+            });
+            if fresh && moved {
+                self.sim
+                    .fix(&unit, p)
+                    .map_err(|e| ApiError::invalid("unit", e.to_string()))?;
+                self.last_fix.insert(unit, (now, p));
+            }
+        }
+        Ok(self.receipt(n))
+    }
+
+    fn command(
+        &mut self,
+        caller: &Caller,
+        i: u32,
+        action: &Action,
+        reason: &str,
+    ) -> Result<Receipt<()>, ApiError> {
+        let inc = self.sim.incident(i).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no incident #{i} (unknown, or closed over a day ago)"
+            ))
+        })?;
+        if let Some(mine) = caller.agency {
+            let parts: Vec<Agency> = inc.needs.iter().map(|n| n.agency).collect();
+            let allowed = match action {
+                Action::Acknowledge => parts.contains(&mine),
+                Action::Assign { agency, .. } => *agency == mine,
+                _ => parts.iter().all(|a| *a == mine),
+            };
+            if !allowed {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "an operator of {mine} may not {} incident #{i} (its parts: {})",
+                        action.key(),
+                        parts.iter().map(|a| a.key()).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+        let by = Operator {
+            id: &caller.name,
+            reason,
+        };
+        let done = match action {
+            Action::Acknowledge => self.sim.acknowledge(i, &by),
+            Action::Assign { agency, unit } => {
+                let u = self
+                    .sim
+                    .units()
+                    .iter()
+                    .position(|v| v.id == *unit)
+                    .ok_or_else(|| ApiError::invalid("unit", format!("no unit \"{unit}\"")))?;
+                self.sim.reassign(i, *agency, u as u32, &by)
+            }
+            Action::Close { disposition } => self.sim.close_as(i, Some(disposition), &by),
+            Action::Cancel { why } => self.sim.cancel(i, *why, &by),
+            Action::Reopen => self.sim.reopen(i, &by),
+        };
+        done.map_err(|e| operator_error(&e))?;
+        let now = self.sim.now();
+        self.batch.audit.push(AuditRow {
+            at: self.clock.iso(now),
+            at_ms: self.clock.epoch_ms() + (now * 1000.0) as i64,
+            actor: caller.name.clone(),
+            role: caller.role.key().into(),
+            action: action.key().into(),
+            incident: Some(i),
+            reason: reason.into(),
+            detail: match action {
+                Action::Assign { agency, unit } => {
+                    serde_json::json!({"agency": agency, "unit": unit})
+                }
+                Action::Close { disposition } => serde_json::json!({"disposition": disposition}),
+                Action::Cancel { why } => serde_json::json!({"why": why}),
+                _ => serde_json::json!({}),
+            },
+        });
+        Ok(self.receipt(()))
+    }
+
+    fn handle(&mut self, request: Request) {
+        self.advance();
+        match request {
+            Request::Observations { items, reply } => {
+                let _ = reply.send(self.observations(items));
+            }
+            Request::Report { report, reply } => {
+                let _ = reply.send(self.report(report));
+            }
+            Request::Fixes { unit, fixes, reply } => {
+                let _ = reply.send(self.fixes(unit, fixes));
+            }
+            Request::Command {
+                caller,
+                incident,
+                action,
+                reason,
+                reply,
+            } => {
+                let _ = reply.send(self.command(&caller, incident, &action, &reason));
+            }
+        }
+        self.collect();
+    }
+
+    /// The state as readers see it.
+    pub fn view(&self) -> View {
+        View::of(
+            &self.sim,
+            &self.clock,
+            &self.setup,
+            &self.gps_units,
+            &self.today,
+            self.today_start,
+        )
+    }
+
+    fn take_batch(&mut self) -> Batch {
+        std::mem::replace(
+            &mut self.batch,
+            Batch {
+                epoch: self.epoch,
+                ..Batch::default()
+            },
+        )
+    }
+}
+
+/// Runs the twin until `requests` closes: applies requests and clock ticks, queues their
+/// batches on the writer, publishes views. If a write fails, rebuilds from the database.
+pub async fn run(
+    mut twin: Twin,
+    mut requests: mpsc::Receiver<Request>,
+    writer: Writer,
+    views: watch::Sender<Arc<View>>,
+) {
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_retire = twin.sim.now();
+    loop {
+        let publish = tokio::select! {
+            request = requests.recv() => {
+                let Some(request) = request else { break };
+                if writer.failed_epoch.load(Ordering::SeqCst) >= twin.epoch {
+                    twin = reload(twin);
+                }
+                let changes_view = !matches!(request, Request::Observations { .. } | Request::Fixes { .. });
+                twin.handle(request);
+                changes_view
+            }
+            _ = tick.tick() => {
+                if writer.failed_epoch.load(Ordering::SeqCst) >= twin.epoch {
+                    twin = reload(twin);
+                }
+                twin.advance();
+                twin.collect();
+                if twin.sim.now() - last_retire > 60.0 {
+                    last_retire = twin.sim.now();
+                    twin.sim.retire_closed_before(last_retire - KEEP_CLOSED_S);
+                }
+                true
+            }
+        };
+        let batch = twin.take_batch();
+        if !batch.is_empty() && writer.send(batch).await.is_err() {
+            tracing::error!("the database writer stopped; the twin stops");
+            break;
+        }
+        if publish {
+            let _ = views.send(Arc::new(twin.view()));
+        }
+    }
+    // Flush what the last request produced; the writer drains its queue before stopping.
+    let batch = twin.take_batch();
+    if !batch.is_empty() {
+        let _ = writer.send(batch).await;
+    }
+}
+
+/// Rebuilds the twin from disk after a failed write, discarding whatever did not reach it.
+fn reload(twin: Twin) -> Twin {
+    let epoch = twin.epoch + 1;
+    tracing::warn!(
+        epoch,
+        "a write failed: rebuilding the twin from the database"
+    );
+    match Twin::rebuild(twin.setup.clone(), twin.clock.clone(), epoch) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(%e, "cannot rebuild from the database; keeping the state in memory");
+            Twin { epoch, ..twin }
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data serialises")
+}
+
+fn internal(message: String) -> ApiError {
+    tracing::error!(%message, "internal error");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+}
+
+/// Whether two reports say the same thing (a retry), whatever their receive times.
+fn same_report(a: &Report, b: &Report) -> bool {
+    a.source == b.source
+        && a.incident_type == b.incident_type
+        && a.place == b.place
+        && a.text == b.text
+        && (a.time - b.time).abs() < 0.001
+}
+
+fn report_error(e: &binjiang_sim::ReportError) -> ApiError {
+    use binjiang_sim::ReportError as R;
+    match e {
+        R::UnknownType(t) => ApiError::invalid("type", format!("unknown incident type \"{t}\"")),
+        R::UnknownAsset(a) => {
+            ApiError::invalid("asset_id", format!("no asset \"{a}\" in the scene"))
+        }
+        R::NotFinite(f) => ApiError::invalid(*f, format!("{f} must be a finite number")),
+    }
+}
+
+fn operator_error(e: &OperatorError) -> ApiError {
+    match e {
+        OperatorError::NoIncident(_) => ApiError::not_found(e.to_string()),
+        OperatorError::UnitUnavailable(..) | OperatorError::Unreachable { .. } => {
+            ApiError::conflict(e.to_string()).at("unit")
+        }
+        OperatorError::NoPart(..) => ApiError::conflict(e.to_string()).at("agency"),
+        _ => ApiError::conflict(e.to_string()),
+    }
+}
+
+/// Events for tests: the decisions the twin logged, from the database.
+pub fn logged_events(db: &std::path::Path) -> rusqlite::Result<Vec<Event>> {
+    let conn = rusqlite::Connection::open(db)?;
+    let mut stmt = conn.prepare("SELECT body FROM events ORDER BY seq")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    rows.map(|r| r.map(|b| serde_json::from_str(&b).expect("events parse")))
+        .collect()
+}

@@ -1,0 +1,120 @@
+//! `binjiang serve <scene>`: the live twin (crates/binjiang-live) on this machine.
+
+use super::{load_catalogue, load_scene, INVALID};
+use binjiang_live::clock::ClockMode;
+use binjiang_live::{District, ServeError, ServeOptions};
+use binjiang_sim::{PolicyKind, CATALOGUE_FILE};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `binjiang serve`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The scene folder (holding scene.ron, incident_types.ron and live.ron).
+    pub scene: PathBuf,
+    /// The event log and state (SQLite; created if missing).
+    #[arg(long, default_value = "binjiang.db")]
+    pub db: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// `wall` (real time) or `replay` (a demo clock running --speed times real time, from
+    /// where the log stopped or, for a new database, from --at).
+    #[arg(long, default_value = "wall")]
+    pub clock: String,
+    /// Simulated seconds per real second on the replay clock.
+    #[arg(long, default_value_t = 60.0)]
+    pub speed: f64,
+    /// A new database on the replay clock starts at this time of day (HH:MM).
+    #[arg(long, value_parser = parse_clock)]
+    pub at: Option<f64>,
+    /// Dispatch policy of a new database.
+    #[arg(long, value_enum, default_value_t = PolicyKind::MergedGrid)]
+    pub policy: PolicyKind,
+    /// Seed of a new database (on-scene times, report delays).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Caps the database at this many pages (4 KiB each): a full disk on demand, for tests.
+    #[arg(long, hide = true)]
+    pub max_pages: Option<u64>,
+}
+
+fn parse_clock(text: &str) -> Result<f64, String> {
+    binjiang_scene::shift::parse_clock(text).map(f64::from)
+}
+
+/// Runs the service until Ctrl-C or SIGTERM, then shuts down gracefully.
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let clock = match args.clock.as_str() {
+        "wall" => ClockMode::Wall,
+        "replay" if args.speed.is_finite() && args.speed > 0.0 => {
+            ClockMode::Replay { speed: args.speed }
+        }
+        "replay" => anyhow::bail!("--speed {} must be a positive number", args.speed),
+        other => anyhow::bail!("--clock {other}: expected wall or replay"),
+    };
+    let scene = match load_scene(&args.scene)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let catalogue = match load_catalogue(&args.scene.join(CATALOGUE_FILE), &scene) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let district = match District::new(scene, catalogue) {
+        Ok(d) => d,
+        Err(ServeError::Config(problems)) => {
+            eprint!("{problems}");
+            return Ok(ExitCode::from(INVALID));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut options = ServeOptions::new(args.db.clone(), args.listen);
+    options.clock = clock;
+    options.start_s = args.at;
+    options.policy = args.policy;
+    options.seed = args.seed;
+    options.max_pages = args.max_pages;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let running = match binjiang_live::start(district, options).await {
+            Ok(r) => r,
+            Err(e @ (ServeError::Corrupt(_) | ServeError::Sim(_))) => {
+                eprintln!("binjiang: {}: {e}", args.db.display());
+                return Ok(ExitCode::from(INVALID));
+            }
+            Err(e) => return Err(anyhow::Error::from(e)),
+        };
+        eprintln!(
+            "binjiang: serving {} on http://{} (database {}); Ctrl-C stops",
+            args.scene.display(),
+            running.addr,
+            args.db.display()
+        );
+        shutdown_signal().await;
+        eprintln!("binjiang: stopping: finishing requests in flight");
+        running.stop().await;
+        eprintln!("binjiang: stopped; everything acknowledged is on disk");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
