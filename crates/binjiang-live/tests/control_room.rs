@@ -1,0 +1,293 @@
+//! Operators' actions through the CAD life cycle, the audit trail, and reads: units,
+//! incidents by status, agency, bounding box and radius, KPIs, SensorThings collections.
+
+mod common;
+
+use common::Harness;
+use serde_json::{json, Value};
+
+fn report(h: &Harness, ty: &str, lon: f64, lat: f64) -> u64 {
+    let (s, r) = h.post(
+        "/api/v1/reports",
+        &h.tokens.gateway,
+        json!({"source": "hotline110", "type": ty, "lon": lon, "lat": lat}),
+    );
+    assert_eq!(s, 201, "{r}");
+    r["incident"].as_u64().unwrap()
+}
+
+fn act(h: &Harness, id: u64, action: &str, body: Value) -> (u16, Value) {
+    h.post(
+        &format!("/api/v1/incidents/{id}/{action}"),
+        &h.tokens.operator,
+        body,
+    )
+}
+
+#[test]
+fn an_incident_goes_through_the_cad_life_cycle_and_the_audit_trail_says_who_and_why() {
+    let h = Harness::start();
+    let id = report(&h, "vending", 121.5063, 31.2526);
+    let (s, inc) = act(&h, id, "acknowledge", json!({}));
+    assert_eq!(s, 200, "{inc}");
+    assert!(inc["acknowledged_at"].is_string());
+    assert_eq!(inc["status"], "en_route");
+    assert_eq!(
+        inc["parts"].as_array().unwrap().len(),
+        2,
+        "urban management and market supervision"
+    );
+    // Assign needs a reason and a free unit of that agency.
+    let (s, e) = act(
+        &h,
+        id,
+        "assign",
+        json!({"agency": "police", "unit": "police-north"}),
+    );
+    assert_eq!((s, e["field"].as_str()), (422, Some("reason")));
+    let (s, e) = act(
+        &h,
+        id,
+        "assign",
+        json!({"reason": "closer", "agency": "market_supervision", "unit": "police-north"}),
+    );
+    assert_eq!((s, e["field"].as_str()), (409, Some("unit")), "{e}");
+    // Close needs a disposition; then it is closed, and reopening dispatches it again.
+    let (s, e) = act(&h, id, "close", json!({"reason": "gone"}));
+    assert_eq!((s, e["field"].as_str()), (422, Some("disposition")));
+    let (s, inc) = act(
+        &h,
+        id,
+        "close",
+        json!({"reason": "vendor left", "disposition": "advice given"}),
+    );
+    assert_eq!(s, 200, "{inc}");
+    assert_eq!(inc["status"], "closed");
+    assert_eq!(inc["disposition"], "advice given");
+    let (s, e) = act(
+        &h,
+        id,
+        "close",
+        json!({"reason": "again", "disposition": "x"}),
+    );
+    assert_eq!(s, 409, "{e}");
+    let (s, inc) = act(&h, id, "reopen", json!({"reason": "vendor back"}));
+    assert_eq!(s, 200, "{inc}");
+    assert!(
+        matches!(inc["status"].as_str(), Some("en_route" | "reopened")),
+        "{inc}"
+    );
+    assert!(inc["closed_at"].is_null());
+    // A duplicate is cancelled, not closed.
+    let dup = report(&h, "vending", 121.5063, 31.2526);
+    let (s, e) = act(
+        &h,
+        dup,
+        "cancel",
+        json!({"reason": "same vendor", "why": "mistake"}),
+    );
+    assert_eq!((s, e["field"].as_str()), (422, Some("why")), "{e}");
+    let (s, inc) = act(
+        &h,
+        dup,
+        "cancel",
+        json!({"reason": "same vendor", "why": "duplicate"}),
+    );
+    assert_eq!(s, 200, "{inc}");
+    assert_eq!(inc["status"], "cancelled");
+    let (s, _) = act(&h, 9999, "acknowledge", json!({}));
+    assert_eq!(s, 404);
+    let (s, _) = act(&h, id, "teleport", json!({"reason": "x"}));
+    assert_eq!(s, 404);
+    // The audit trail, oldest first, for admins.
+    let (s, audit) = h.get("/api/v1/audit", &h.tokens.admin);
+    assert_eq!(s, 200);
+    let actions: Vec<(&str, &str, &str)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["actor"].as_str().unwrap(),
+                a["action"].as_str().unwrap(),
+                a["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("op-wang", "acknowledge", ""),
+            ("op-wang", "close", "vendor left"),
+            ("op-wang", "reopen", "vendor back"),
+            ("op-wang", "cancel", "same vendor")
+        ]
+    );
+    let last = audit.as_array().unwrap().last().unwrap();
+    let since = last["at"].as_str().unwrap();
+    let (_, recent) = h.get(
+        &format!("/api/v1/audit?since={}", since.replace('+', "%2B")),
+        &h.tokens.admin,
+    );
+    assert_eq!(recent.as_array().unwrap().len(), 1, "{recent}");
+    let (s, e) = h.get("/api/v1/audit?since=monday", &h.tokens.admin);
+    assert_eq!((s, e["field"].as_str()), (422, Some("since")));
+}
+
+#[test]
+fn incidents_are_found_by_status_agency_box_and_radius() {
+    let h = Harness::start();
+    let north = report(&h, "fight", 121.5078, 31.2527);
+    let south = report(&h, "litter", 121.5052, 31.2473);
+    let ids = |v: &Value| -> Vec<u64> {
+        let mut x: Vec<u64> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_u64().unwrap())
+            .collect();
+        x.sort();
+        x
+    };
+    let t = &h.tokens.display;
+    let (_, all) = h.get("/api/v1/incidents", t);
+    assert_eq!(ids(&all), vec![north, south], "{all}");
+    assert_eq!(
+        ids(&h.get("/api/v1/incidents?agency=cleaning", t).1),
+        vec![south]
+    );
+    assert_eq!(
+        ids(&h
+            .get("/api/v1/incidents?bbox=121.50,31.250,121.51,31.26", t)
+            .1),
+        vec![north]
+    );
+    assert_eq!(
+        ids(&h
+            .get("/api/v1/incidents?near=121.5052,31.2473&radius=150", t)
+            .1),
+        vec![south]
+    );
+    assert_eq!(
+        ids(&h.get("/api/v1/incidents?status=active", t).1),
+        vec![north, south]
+    );
+    assert_eq!(
+        ids(&h.get("/api/v1/incidents?status=closed", t).1),
+        Vec::<u64>::new()
+    );
+    assert_eq!(h.get("/api/v1/incidents?near=121.5,31.25", t).0, 422);
+    assert_eq!(h.get("/api/v1/incidents?bbox=1,2,3", t).0, 422);
+    assert_eq!(h.get("/api/v1/incidents?agency=navy", t).0, 422);
+    let (s, k) = h.get("/api/v1/kpis", t);
+    assert_eq!(s, 200);
+    assert_eq!(k["open_incidents"], 2, "{k}");
+    assert_eq!(k["today"]["incidents"], 2, "{k}");
+    assert!(
+        k["now_per_agency"]["police"]["units_on_duty"]
+            .as_u64()
+            .unwrap()
+            >= 2,
+        "{k}"
+    );
+}
+
+#[test]
+fn sensorthings_reads_page_count_order_select_and_filter() {
+    let h = Harness::start();
+    let gw = &h.tokens.gateway;
+    let (_, clock) = h.get("/api/v1/clock", gw);
+    let epoch = clock["epoch_ms"].as_i64().unwrap();
+    let t = clock["t"].as_f64().unwrap();
+    let iso = |s: f64| {
+        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(epoch + (s * 1000.0) as i64)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let rows: Vec<Value> = (0..5)
+        .map(|k| json!([iso(t - 600.0 + 60.0 * k as f64), 10 + k]))
+        .collect();
+    let (s, links) = h.post(
+        "/v1.1/CreateObservations",
+        gw,
+        json!([{"Datastream": {"@iot.id": 2}, "components": ["phenomenonTime", "result"], "dataArray@iot.count": 5, "dataArray": rows}]),
+    );
+    assert_eq!(s, 201, "{links}");
+    assert_eq!(links.as_array().unwrap().len(), 5);
+    let (_, page) = h.get(
+        "/v1.1/Datastreams(2)/Observations?$top=2&$count=true&$orderby=phenomenonTime%20desc",
+        gw,
+    );
+    assert_eq!(page["@iot.count"], 5, "{page}");
+    let results: Vec<f64> = page["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["result"].as_f64().unwrap())
+        .collect();
+    assert_eq!(results, vec![14.0, 13.0]);
+    let next = page["@iot.nextLink"].as_str().unwrap();
+    let path = next.split_once("/v1.1").unwrap().1;
+    let (_, page2) = h.get(&format!("/v1.1{path}"), gw);
+    let results: Vec<f64> = page2["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["result"].as_f64().unwrap())
+        .collect();
+    assert_eq!(results, vec![12.0, 11.0], "{page2}");
+    let filter = format!(
+        "phenomenonTime%20ge%20{}%20and%20phenomenonTime%20lt%20{}",
+        iso(t - 480.0 - 1.0),
+        iso(t - 360.0 + 1.0)
+    );
+    let (_, f) = h.get(
+        &format!("/v1.1/Observations?$filter={filter}&$select=result"),
+        gw,
+    );
+    let v = f["value"].as_array().unwrap();
+    assert_eq!(v.len(), 3, "{f}");
+    assert_eq!(v[0], json!({"result": 12.0}));
+    let (s, e) = h.get("/v1.1/Observations?$filter=colour%20eq%20red", gw);
+    assert_eq!((s, e["field"].as_str()), (400, Some("$filter")));
+    // The scene's Things, with their Locations and Datastreams.
+    let (_, things) = h.get("/v1.1/Things?$count=true", gw);
+    assert_eq!(things["@iot.count"], 3, "bins 1 and 2 and the manhole");
+    let (_, ds) = h.get("/v1.1/Things(3)/Datastreams", gw);
+    assert_eq!(ds["value"][0]["unitOfMeasurement"]["symbol"], "°");
+    let (_, loc) = h.get("/v1.1/Things(1)/Locations", gw);
+    assert_eq!(loc["value"][0]["location"]["type"], "Point");
+    let (_, o) = h.get("/v1.1/Observations(1)", gw);
+    assert_eq!(o["@iot.id"], 1);
+    assert!(o["@iot.selfLink"]
+        .as_str()
+        .unwrap()
+        .ends_with("/v1.1/Observations(1)"));
+    let (_, d) = h.get("/v1.1/Observations(1)/Datastream", gw);
+    assert_eq!(d["@iot.id"], 2);
+    assert_eq!(h.get("/v1.1/Things(42)", gw).0, 404);
+    assert_eq!(h.get("/v1.1/Observations(4242)", gw).0, 404);
+}
+
+#[test]
+fn the_openapi_document_lists_every_route_the_service_serves() {
+    let h = Harness::start();
+    let (s, doc) = h.get("/api/v1/openapi.json", &h.tokens.display);
+    assert_eq!(s, 200);
+    let paths = doc["paths"].as_object().unwrap();
+    for (method, path, ..) in binjiang_live::openapi::ENDPOINTS {
+        assert!(paths[*path][*method].is_object(), "{method} {path}");
+        if *method == "get" && !path.contains('{') {
+            let (s, a) = h.get(path, &h.tokens.admin);
+            assert_eq!(s, 200, "{path}: {a}");
+        }
+    }
+    for route in [
+        "/api/v1/reports",
+        "/api/v1/units/{id}/positions",
+        "/api/v1/incidents/{id}/close",
+        "/v1.1/CreateObservations",
+    ] {
+        assert!(paths.contains_key(route), "{route}");
+    }
+}

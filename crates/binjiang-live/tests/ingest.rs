@@ -1,0 +1,270 @@
+//! Sensors, reports and fixes into a real service: rules, idempotence, bad input, access.
+
+mod common;
+
+use common::Harness;
+use serde_json::{json, Value};
+
+fn open_of(all: &Value, asset: &str) -> Vec<Value> {
+    all.as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| {
+            i["external_id"]
+                .as_str()
+                .is_some_and(|e| e.starts_with(&format!("sensor:{asset}:")))
+        })
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_full_bin_opens_one_incident_and_its_sensor_clears_it() {
+    let h = Harness::start();
+    let gw = &h.tokens.gateway;
+    let (s, created) = h.post(
+        "/v1.1/Datastreams(1)/Observations",
+        gw,
+        json!({"result": 95}),
+    );
+    assert_eq!(s, 201, "{created}");
+    // Still full: no second incident for the same bin.
+    let (s, _) = h.post(
+        "/v1.1/Observations",
+        gw,
+        json!({"result": 97, "Datastream": {"@iot.id": 1}}),
+    );
+    assert_eq!(s, 201);
+    let all = h.wait_for("the bin's incident", |all| {
+        !open_of(all, "bin-1").is_empty()
+    });
+    let mine = open_of(&all, "bin-1");
+    assert_eq!(mine.len(), 1, "{all}");
+    assert_eq!(mine[0]["type"], "bin_overflow");
+    assert_eq!(mine[0]["source"], "sensor");
+    // Between the thresholds: hysteresis keeps it as it is.
+    h.post(
+        "/v1.1/Datastreams(1)/Observations",
+        gw,
+        json!({"result": 75}),
+    );
+    // Emptied: cleared by the sensor.
+    h.post(
+        "/v1.1/Datastreams(1)/Observations",
+        gw,
+        json!({"result": 10}),
+    );
+    let all = h.wait_for("cleared by sensor", |all| {
+        open_of(all, "bin-1")
+            .iter()
+            .any(|i| i["disposition"] == "cleared by sensor")
+    });
+    let cleared = &open_of(&all, "bin-1")[0];
+    assert_eq!(cleared["status"], "closed", "{cleared}");
+    // Full again: a new incident.
+    h.post(
+        "/v1.1/Datastreams(1)/Observations",
+        gw,
+        json!({"result": 92}),
+    );
+    h.wait_for("a second incident", |all| open_of(all, "bin-1").len() == 2);
+    assert_eq!(h.count("observations"), 5);
+}
+
+#[test]
+fn reports_are_idempotent_on_external_id_and_a_reused_id_is_refused() {
+    let h = Harness::start();
+    let gw = &h.tokens.gateway;
+    let body = json!({"external_id": "12345-000017", "source": "hotline12345", "type": "litter",
+        "lon": 121.5031, "lat": 31.2512, "text": "cups on the steps"});
+    let (s, first) = h.post("/api/v1/reports", gw, body.clone());
+    assert_eq!(s, 201, "{first}");
+    let (s, again) = h.post("/api/v1/reports", gw, body.clone());
+    assert_eq!(s, 200, "a retry answers the same incident");
+    assert_eq!(again["incident"], first["incident"]);
+    assert_eq!(again["new"], false);
+    let mut other = body.clone();
+    other["type"] = json!("fight");
+    let (s, refused) = h.post("/api/v1/reports", gw, other);
+    assert_eq!(s, 409, "{refused}");
+    assert_eq!(refused["field"], "external_id");
+    let inputs = h.count("inputs");
+    assert_eq!(inputs, 1, "one report on disk");
+}
+
+#[test]
+fn bad_input_names_the_field_keeps_nothing_and_the_service_runs_on() {
+    let h = Harness::start();
+    let gw = &h.tokens.gateway;
+    let cases: Vec<(&str, String, u16, &str)> = vec![
+        ("/api/v1/reports", "{\"source\": \"hotline110\", \"type\": ".into(), 400, "body"),
+        ("/api/v1/reports", json!({"source": "hotline110", "type": "fight", "lon": "east", "lat": 31.25}).to_string(), 422, "lon"),
+        ("/api/v1/reports", json!({"source": "fax", "type": "fight", "lon": 121.503, "lat": 31.25}).to_string(), 422, "source"),
+        ("/api/v1/reports", json!({"source": "hotline110", "type": "alien_landing", "lon": 121.503, "lat": 31.25}).to_string(), 422, "type"),
+        ("/api/v1/reports", json!({"source": "hotline110", "type": "fight", "asset_id": "bin-99"}).to_string(), 422, "asset_id"),
+        ("/api/v1/reports", json!({"source": "hotline110", "type": "fight", "lon": 2.35, "lat": 48.85}).to_string(), 422, "lon"),
+        ("/api/v1/reports", json!({"source": "hotline110", "type": "fight", "lon": 121.503, "lat": 31.25, "time": "2030-01-01T00:00:00Z"}).to_string(), 422, "time"),
+        ("/api/v1/reports", json!({"source": "hotline110", "type": "fight", "lon": 121.503, "lat": 31.25, "time": "2020-01-01T00:00:00Z"}).to_string(), 422, "time"),
+        ("/api/v1/reports", json!({"source": "hotline110", "type": "fight", "lon": 121.503, "lat": 31.25, "colour": "red"}).to_string(), 422, "colour"),
+        ("/v1.1/Observations", json!({"result": 50, "Datastream": {"@iot.id": 99}}).to_string(), 422, "Datastream.@iot.id"),
+        ("/v1.1/Observations", json!({"result": 50}).to_string(), 422, "Datastream"),
+        ("/v1.1/Observations", json!({"result": "full", "Datastream": {"@iot.id": 1}}).to_string(), 422, "result"),
+        ("/v1.1/Observations", json!({"result": 101, "Datastream": {"@iot.id": 1}}).to_string(), 422, "result"),
+        ("/v1.1/Datastreams(1)/Observations", json!({"result": 50, "phenomenonTime": "soon"}).to_string(), 422, "phenomenonTime"),
+        ("/v1.1/Datastreams(1)/Observations", json!({"result": 50, "phenomenonTime": "2031-01-01T00:00:00Z"}).to_string(), 422, "phenomenonTime"),
+        ("/v1.1/Datastreams(77)/Observations", json!({"result": 50}).to_string(), 404, "path"),
+        ("/v1.1/CreateObservations", json!([{"Datastream": {"@iot.id": 1}, "components": ["result"], "dataArray": [[10], [1000]]}]).to_string(), 422, "[0].dataArray[1].result"),
+        ("/v1.1/CreateObservations", json!([{"Datastream": {"@iot.id": 1}, "components": ["result", "phenomenonTime"], "dataArray": [[10]]}]).to_string(), 422, "[0].dataArray[0]"),
+        ("/api/v1/units/nobody/positions", json!({"time": "2026-01-01T00:00:00Z", "lon": 121.5, "lat": 31.25}).to_string(), 404, "unit"),
+        ("/v1.1/Things", json!({"name": "new"}).to_string(), 405, "path"),
+    ];
+    for (path, body, status, field) in &cases {
+        let (s, answer) = h.post_raw(path, Some(gw), body);
+        assert_eq!(s, *status, "{path} {body}: {answer}");
+        assert_eq!(answer["field"], *field, "{path} {body}: {answer}");
+        assert!(
+            answer["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{answer}"
+        );
+    }
+    // Too big: 413, named.
+    let huge = format!("[{}]", vec!["{\"result\": 1}"; 700_000].join(","));
+    let (s, answer) = h.post_raw("/v1.1/CreateObservations", Some(gw), &huge);
+    assert_eq!(s, 413, "{answer}");
+    assert_eq!(answer["field"], "body");
+    // Nothing was kept, and the service still takes good input.
+    assert_eq!(h.count("observations") + h.count("inputs"), 0);
+    let (s, _) = h.post(
+        "/v1.1/Datastreams(1)/Observations",
+        gw,
+        json!({"result": 50}),
+    );
+    assert_eq!(s, 201);
+    assert_eq!(h.count("observations"), 1);
+}
+
+#[test]
+fn every_endpoint_checks_its_callers_role() {
+    let h = Harness::start();
+    let t = &h.tokens;
+    // No token, an unknown token.
+    let (s, a) = common::call(
+        &h.agent,
+        "GET",
+        &format!("{}/api/v1/units", h.base),
+        None,
+        None,
+    );
+    assert_eq!((s, a["field"].as_str()), (401, Some("Authorization")));
+    let (s, _) = h.get("/api/v1/units", "bj_not-a-token");
+    assert_eq!(s, 401);
+    // Display reads, never writes.
+    assert_eq!(h.get("/api/v1/units", &t.display).0, 200);
+    assert_eq!(
+        h.post(
+            "/v1.1/Datastreams(1)/Observations",
+            &t.display,
+            json!({"result": 5})
+        )
+        .0,
+        403
+    );
+    // Gateways ingest, never act nor audit.
+    let (s, r) = h.post(
+        "/api/v1/reports",
+        &t.gateway,
+        json!({"source": "hotline110", "type": "fight", "lon": 121.5078, "lat": 31.2527}),
+    );
+    assert_eq!(s, 201, "{r}");
+    let id = r["incident"].as_u64().unwrap();
+    assert_eq!(
+        h.post(
+            &format!("/api/v1/incidents/{id}/acknowledge"),
+            &t.gateway,
+            json!({})
+        )
+        .0,
+        403
+    );
+    assert_eq!(h.get("/api/v1/audit", &t.gateway).0, 403);
+    assert_eq!(h.get("/api/v1/audit", &t.operator).0, 403);
+    // An operator of cleaning may not touch a police incident; one of all agencies may.
+    let (s, a) = h.post(
+        &format!("/api/v1/incidents/{id}/close"),
+        &t.cleaning,
+        json!({"reason": "x", "disposition": "y"}),
+    );
+    assert_eq!(s, 403, "{a}");
+    let (s, a) = h.post(
+        &format!("/api/v1/incidents/{id}/acknowledge"),
+        &t.operator,
+        json!({}),
+    );
+    assert_eq!(s, 200, "{a}");
+    // HTTP Basic with the token as password, as SensorThings clients send it.
+    let url = format!("{}/v1.1/Things", h.base);
+    let basic = format!("Basic {}", base64_of(&format!("gw:{}", t.gateway)));
+    let r = h
+        .agent
+        .get(&url)
+        .header("Authorization", &basic)
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(h.get("/api/v1/audit", &t.admin).0, 200);
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[test]
+fn a_fresh_gps_fix_is_where_the_unit_is_and_dispatch_uses_it() {
+    let h = Harness::start();
+    let gw = &h.tokens.gateway;
+    // clean-south patrols the south bank; put it by bin-2's corner with a fix.
+    let (_, clock) = h.get("/api/v1/clock", gw);
+    let now = clock["now"].as_str().unwrap().to_owned();
+    let (s, a) = h.post(
+        "/api/v1/units/clean-south/positions",
+        gw,
+        json!([{"time": now, "lon": 121.5073, "lat": 31.2474}]),
+    );
+    assert_eq!(s, 200, "{a}");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let (_, units) = h.get("/api/v1/units", gw);
+    let unit = units
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "clean-south")
+        .unwrap()
+        .clone();
+    assert_eq!(unit["position_source"], "gps", "{unit}");
+    assert!(
+        (unit["lon"].as_f64().unwrap() - 121.5073).abs() < 1e-6,
+        "{unit}"
+    );
+    // Litter right there goes to the unit the fix put there.
+    let (s, r) = h.post(
+        "/api/v1/reports",
+        gw,
+        json!({"source": "camera", "type": "litter", "lon": 121.50735, "lat": 31.24742}),
+    );
+    assert_eq!(s, 201, "{r}");
+    let all = h.wait_for("the litter dispatched", |all| {
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == r["incident"] && i["parts"][0]["unit"].is_string())
+    });
+    let inc = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == r["incident"])
+        .unwrap();
+    assert_eq!(inc["parts"][0]["unit"], "clean-south", "{inc}");
+    assert_eq!(h.count("positions"), 1);
+}
