@@ -6,7 +6,7 @@ set -euo pipefail
 
 # Core: a C toolchain. Wall display (Bevy): X11/Wayland/udev/ALSA headers; rendering without a
 # GPU (CI, headless screenshots): Mesa's software Vulkan driver, the Vulkan loader and Xvfb.
-DEBIAN_PACKAGES=(build-essential pkg-config python3
+DEBIAN_PACKAGES=(build-essential pkg-config python3 python3-pip
   libudev-dev libasound2-dev libx11-dev libxkbcommon-dev libwayland-dev libxkbcommon-x11-0
   libxcursor1 libxrandr2 libxi6 libx11-xcb1
   mesa-vulkan-drivers libvulkan1 xvfb xauth)
@@ -22,6 +22,13 @@ if ((${#missing[@]})); then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# The live service's SensorThings test drives it with FROST's own Python client (PyPI).
+if ! python3 -c "import frost_sta_client" >/dev/null 2>&1; then
+  echo "binjiang: installing frost-sta-client (PyPI) for the SensorThings client test" >&2
+  python3 -m pip install -q frost-sta-client 2>/dev/null \
+    || python3 -m pip install -q --user frost-sta-client 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages frost-sta-client
 fi
 if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt

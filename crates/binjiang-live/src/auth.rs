@@ -72,13 +72,13 @@ pub enum Need {
 impl Caller {
     /// 403 unless the role allows `need`.
     pub fn require(&self, need: Need) -> Result<(), ApiError> {
-        let ok = match (self.role, need) {
-            (Role::Admin, _) => true,
-            (Role::Operator, Need::Read | Need::Act | Need::Ingest) => true,
-            (Role::Display, Need::Read) => true,
-            (Role::Gateway, Need::Ingest | Need::Read) => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (self.role, need),
+            (Role::Admin, _)
+                | (Role::Operator, Need::Read | Need::Act | Need::Ingest)
+                | (Role::Display, Need::Read)
+                | (Role::Gateway, Need::Ingest | Need::Read)
+        );
         if ok {
             Ok(())
         } else {

@@ -4,8 +4,19 @@
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-/// (method, path, summary, roles allowed, success status, request body schema).
-pub const ENDPOINTS: &[(&str, &str, &str, &str, u16, Option<&str>)] = &[
+/// One documented endpoint: (method, path, summary, roles allowed, success status, request
+/// body schema).
+pub type Endpoint = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    u16,
+    Option<&'static str>,
+);
+
+/// Every endpoint.
+pub const ENDPOINTS: &[Endpoint] = &[
     ("post", "/api/v1/reports", "Report an incident (hotline 110/12345, camera analytics, operator entry); idempotent on external_id", "gateway, operator, admin", 201, Some("Report")),
     ("get", "/api/v1/units", "Units with CAD state and position; filters agency, status", "display, operator, gateway, admin", 200, None),
     ("post", "/api/v1/units/{id}/positions", "GPS fixes of a unit: one {time, lon, lat}, an array, or {fixes: [...]}", "gateway, operator, admin", 200, Some("Fixes")),

@@ -236,7 +236,7 @@ fn options(q: &HashMap<String, String>) -> Result<Options, ApiError> {
                 for part in v.split(',') {
                     let mut words = part.split_whitespace();
                     let field = words.next().unwrap_or_default().to_owned();
-                    let desc = match words.next() {
+                    let desc = match words.next().map(str::to_ascii_lowercase).as_deref() {
                         None | Some("asc") => false,
                         Some("desc") => true,
                         Some(w) => {

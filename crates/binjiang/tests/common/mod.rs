@@ -22,3 +22,76 @@ pub fn binjiang(args: &[&str]) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// A `binjiang serve` process on the tiny scene, on a free port.
+pub struct Server {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Server {
+    /// Starts `binjiang serve tests/scenes/tiny-river --db <db>` and waits until it listens.
+    pub fn start(db: &Path) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_binjiang"))
+            .args([
+                "serve",
+                "tests/scenes/tiny-river",
+                "--listen",
+                "127.0.0.1:0",
+                "--db",
+            ])
+            .arg(db)
+            .current_dir(repo())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("the service says where it listens")
+                .unwrap();
+            if let Some(rest) = line.split_once(" on http://") {
+                break format!("http://{}", rest.1.split_whitespace().next().unwrap());
+            }
+        };
+        // Keep draining its log so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, base }
+    }
+
+    /// `kill -9`.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A token of `role` in `db`, from `binjiang token add` (the last word of its output).
+pub fn token(db: &Path, role: &str) -> String {
+    let out = binjiang(&[
+        "token",
+        "add",
+        "--db",
+        db.to_str().unwrap(),
+        "--role",
+        role,
+        "--name",
+        &format!("test-{role}"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_owned()
+}
