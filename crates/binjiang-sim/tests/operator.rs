@@ -93,3 +93,92 @@ fn close_finishes_every_part_and_frees_the_units() {
         "nobody is left on a closed job"
     );
 }
+
+#[test]
+fn cancel_and_reopen_follow_the_cad_life_cycle() {
+    let (scene, mut sim) = quiet_tiny("merged-grid");
+    let id = inject(&mut sim, "fight", at(100.0, 300.0), Source::Hotline110);
+    let car = incident(&sim, id).needs[0].unit.unwrap();
+    sim.cancel(id, binjiang_sim::CancelReason::Duplicate, &OP)
+        .unwrap();
+    let inc = incident(&sim, id);
+    assert_eq!(inc.status, IncidentStatus::Closed);
+    assert_eq!(inc.cancelled, Some(binjiang_sim::CancelReason::Duplicate));
+    assert_eq!(inc.closed_by.as_deref(), Some(OP.id));
+    assert_ne!(
+        sim.units()[car as usize].status,
+        UnitStatus::EnRoute,
+        "the car is freed"
+    );
+    assert_eq!(
+        sim.cancel(id, binjiang_sim::CancelReason::FalseAlarm, &OP),
+        Err(OperatorError::NotOpen(id))
+    );
+    // Reopened: dispatched again from scratch.
+    sim.advance_to(sim.now() + 60.0);
+    sim.reopen(id, &OP).unwrap();
+    let inc = incident(&sim, id);
+    assert_eq!(inc.status, IncidentStatus::Open);
+    assert_eq!(inc.reopened, 1);
+    assert!(inc.cancelled.is_none() && inc.closed_at.is_none());
+    assert!(inc.needs[0].unit.is_some(), "a unit is sent again");
+    assert_eq!(events_of(&sim, EventKind::Reopened).len(), 1);
+    assert_eq!(sim.reopen(id, &OP), Err(OperatorError::NotClosed(id)));
+    sim.close_as(id, Some("advice given"), &OP).unwrap();
+    assert_eq!(
+        incident(&sim, id).disposition.as_deref(),
+        Some("advice given")
+    );
+    let _ = scene;
+}
+
+#[test]
+fn a_fresh_gps_fix_moves_a_patrolling_unit_until_it_goes_stale() {
+    let (scene, mut sim) = quiet_tiny("merged-grid");
+    let u = unit_index(&scene, "clean-south") as usize;
+    sim.advance_to(sim.now() + 30.0);
+    let there = [400.0, -590.0];
+    sim.fix("clean-south", there).unwrap();
+    assert_eq!(sim.units()[u].position, there);
+    sim.advance_to(sim.now() + binjiang_sim::FIX_FRESH_S - 1.0);
+    assert_eq!(sim.units()[u].position, there, "still fresh");
+    sim.advance_to(sim.now() + 2.0);
+    assert_ne!(
+        sim.units()[u].position,
+        there,
+        "stale: back on its patrol model"
+    );
+    assert!(matches!(
+        sim.fix("nobody", there),
+        Err(binjiang_sim::FixError::NoUnit(_))
+    ));
+    assert_eq!(
+        sim.fix("clean-south", [f64::NAN, 0.0]),
+        Err(binjiang_sim::FixError::NotFinite)
+    );
+}
+
+#[test]
+fn a_run_with_fixes_cancels_and_reopens_replays_byte_for_byte() {
+    let (_, mut sim) = quiet_tiny("merged-grid");
+    let fresh = sim.clone();
+    let a = inject(&mut sim, "fight", at(100.0, 300.0), Source::Hotline110);
+    sim.advance_to(sim.now() + 20.0);
+    sim.fix("clean-north", [0.0, 150.0]).unwrap();
+    let b = inject(&mut sim, "litter", at(10.0, 160.0), Source::Camera);
+    sim.advance_to(sim.now() + 20.0);
+    sim.cancel(a, binjiang_sim::CancelReason::FalseAlarm, &OP)
+        .unwrap();
+    sim.advance_to(sim.now() + 200.0);
+    sim.reopen(a, &OP).unwrap();
+    sim.close_as(b, Some("swept"), &OP).unwrap();
+    sim.advance_to(3.0 * 3600.0);
+    let inputs = sim.inputs().to_vec();
+    let mut resumed = fresh;
+    resumed.replay(&inputs, 3.0 * 3600.0).unwrap();
+    assert!(
+        log_bytes(&resumed) == log_bytes(&sim),
+        "the replayed run differs"
+    );
+    assert_eq!(resumed.inputs(), sim.inputs());
+}
