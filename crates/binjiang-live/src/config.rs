@@ -198,6 +198,77 @@ fn parse_offset(text: &str) -> Option<FixedOffset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn tiny_catalogue() -> IncidentCatalogue {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenes/tiny-river");
+        let text = std::fs::read_to_string(dir.join("incident_types.ron")).unwrap();
+        IncidentCatalogue::from_ron("incident_types.ron", &text).unwrap()
+    }
+
+    const GOOD: &str = r#"(utc_offset: "+08:00", sensors: [(asset_kind: "bin", quantity: "bin_fill", name: "Bin fill",
+        definition: "d", unit: (name: "percent", symbol: "%", definition: "u"), range: (0.0, 100.0),
+        alarm_at: 90.0, clear_below: 60.0, incident_type: "bin_overflow")])"#;
+
+    /// Every problem of `text`, as printed.
+    fn problems(text: &str) -> String {
+        LiveConfig::from_ron("live.ron", text, &tiny_catalogue())
+            .expect_err("refused")
+            .to_string()
+    }
+
+    #[test]
+    fn the_good_file_loads() {
+        let c = LiveConfig::from_ron("live.ron", GOOD, &tiny_catalogue()).unwrap();
+        assert_eq!(c.rules.len(), 1);
+        assert!(c.rule(AssetKind::Bin).is_some());
+    }
+
+    #[test]
+    fn each_bad_setting_is_named() {
+        let cases = [
+            (GOOD.replace("+08:00", "CST"), "utc_offset"),
+            (GOOD.replace("\"bin\"", "\"bench\""), "asset_kind: unknown kind \"bench\""),
+            (GOOD.replace("bin_overflow", "bin_fire"), "incident_type: \"bin_fire\""),
+            (GOOD.replace("(0.0, 100.0)", "(100.0, 0.0)"), "range"),
+            (GOOD.replace("alarm_at: 90.0", "alarm_at: 190.0"), "alarm_at: 190"),
+            (GOOD.replace("clear_below: 60.0", "clear_below: 95.0"), "clear_below: 95"),
+            (GOOD.replace("\"bin_fill\"", "\"Bin Fill\""), "quantity"),
+            (
+                GOOD.replacen(
+                    "])",
+                    ", (asset_kind: \"bin\", quantity: \"x\", name: \"x\", definition: \"d\", unit: (name: \"n\", symbol: \"s\", definition: \"u\"), range: (0.0, 1.0), alarm_at: 1.0, clear_below: 0.5, incident_type: \"bin_overflow\")])",
+                    1,
+                ),
+                "a second rule",
+            ),
+            (GOOD.replace("sensors:", "sensorz:"), "live.ron:1:"),
+        ];
+        for (text, expected) in cases {
+            let p = problems(&text);
+            assert!(p.contains("live.ron"), "{p}");
+            assert!(p.contains(expected), "expected {expected:?} in {p}");
+        }
+        // Several problems at once, each named.
+        let both = GOOD
+            .replace("+08:00", "CST")
+            .replace("bin_overflow", "bin_fire");
+        let p = problems(&both);
+        assert!(p.contains("utc_offset") && p.contains("bin_fire"), "{p}");
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_a_config_or_named_problems(text in ".{0,300}") {
+            let _ = LiveConfig::from_ron("live.ron", &text, &tiny_catalogue());
+        }
+
+        #[test]
+        fn any_offset_text_parses_or_is_refused(text in "[-+]?[0-9:]{0,8}") {
+            let _ = parse_offset(&text);
+        }
+    }
 
     #[test]
     fn offsets() {

@@ -966,6 +966,23 @@ fn data_arrays(state: &AppState, v: &Value, now: f64) -> Result<Vec<NewObservati
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Fuzzing the parsers of what clients send: never a panic, always an answer.
+        #[test]
+        fn any_path_filter_or_options_parse_or_are_refused(
+            path in "[A-Za-z()0-9/']{0,40}",
+            filter in "[a-zA-Z0-9 :.'@-]{0,80}",
+            top in ".{0,12}",
+            order in "[a-zA-Z ,]{0,30}",
+        ) {
+            let _ = parse_path(&path);
+            let _ = parse_filter(&filter);
+            let q: HashMap<String, String> = [("$top".to_owned(), top), ("$orderby".to_owned(), order), ("$filter".to_owned(), filter)].into_iter().collect();
+            let _ = options(&q);
+        }
+    }
 
     #[test]
     fn paths() {

@@ -342,8 +342,6 @@ fn write_group(conn: &mut Connection, group: &[Batch]) -> rusqlite::Result<()> {
 /// Everything a restart needs, read in one go.
 #[derive(Debug, Default)]
 pub struct Saved {
-    /// Simulation inputs in order, as JSON.
-    pub inputs: Vec<String>,
     /// How many events are on disk.
     pub events: u64,
     /// The latest time in the log (inputs or events).
@@ -357,10 +355,6 @@ pub struct Saved {
 /// Reads what a restart needs.
 pub fn load(conn: &Connection) -> rusqlite::Result<Saved> {
     let mut saved = Saved::default();
-    let mut stmt = conn.prepare("SELECT body FROM inputs ORDER BY seq")?;
-    saved.inputs = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<Result<_, _>>()?;
     saved.events =
         conn.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))? as u64;
     let last_input: Option<f64> = conn.query_row("SELECT max(t) FROM inputs", [], |r| r.get(0))?;
@@ -386,4 +380,16 @@ pub fn load(conn: &Connection) -> rusqlite::Result<Saved> {
             r.get::<_, i64>(0)
         })? as u64;
     Ok(saved)
+}
+
+/// Up to `limit` simulation inputs after sequence number `after`, in order: (seq, JSON).
+pub fn inputs_after(
+    conn: &Connection,
+    after: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<(i64, String)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, body FROM inputs WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+    let rows = stmt.query_map(params![after, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
 }

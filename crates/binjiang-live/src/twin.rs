@@ -199,44 +199,72 @@ impl Twin {
             policy,
             IncidentSource::External,
         )?;
-        let mut records = Vec::with_capacity(saved.inputs.len());
-        for (k, body) in saved.inputs.iter().enumerate() {
-            let r: InputRecord = serde_json::from_str(body).map_err(|e| {
-                crate::ServeError::Corrupt(format!("input {} does not parse: {e}", k + 1))
-            })?;
-            records.push(r);
-        }
         let now = clock.now().max(saved.last_t.unwrap_or(0.0));
-        sim.replay(&records, now)
-            .map_err(|e| crate::ServeError::Corrupt(e.to_string()))?;
-        sim.drain_inputs();
-        let mut reports = HashMap::new();
-        let mut last_fix = HashMap::new();
-        for r in &records {
-            match &r.input {
-                binjiang_sim::Input::Report { report, .. } => {
-                    if let Some(e) = &report.external_id {
-                        reports.insert(e.clone(), report.clone());
-                    }
-                }
-                binjiang_sim::Input::Fix { unit, position } => {
-                    last_fix.insert(unit.clone(), (r.t, *position));
-                }
-                binjiang_sim::Input::Command { .. } => {}
-            }
-        }
-        let events = sim.drain_events();
         let today_start = (now / 86_400.0).floor() * 86_400.0;
         let mut today = MetricsFold::new(&setup.catalogue);
-        for e in events.iter().filter(|e| e.t >= today_start) {
-            today.push(e);
-        }
         let mut batch = Batch {
             epoch,
             ..Batch::default()
         };
-        let fresh = events.iter().skip(saved.events as usize);
-        batch.events = fresh.map(|e| (e.t, to_json(e))).collect();
+        let mut reports = HashMap::new();
+        let mut last_fix = HashMap::new();
+        let mut seen_events = 0u64;
+        // Events the log already holds are counted, not written again; later ones are.
+        let mut take_events = |sim: &mut Simulation, today: &mut MetricsFold, batch: &mut Batch| {
+            for e in sim.drain_events() {
+                if e.t >= today_start {
+                    today.push(&e);
+                }
+                if seen_events >= saved.events {
+                    batch.events.push((e.t, to_json(&e)));
+                }
+                seen_events += 1;
+            }
+        };
+        // Inputs replay in chunks, so memory stays bounded however long the log.
+        let (mut done, mut last_seq) = (0usize, 0i64);
+        let sqlite = |source| StoreError::Sqlite {
+            path: setup.db.display().to_string(),
+            source,
+        };
+        loop {
+            let chunk = store::inputs_after(&conn, last_seq, 10_000).map_err(sqlite)?;
+            if chunk.is_empty() {
+                break;
+            }
+            let mut records = Vec::with_capacity(chunk.len());
+            for (k, (seq, body)) in chunk.iter().enumerate() {
+                last_seq = *seq;
+                let r: InputRecord = serde_json::from_str(body).map_err(|e| {
+                    crate::ServeError::Corrupt(format!(
+                        "input {} does not parse: {e}",
+                        done + k + 1
+                    ))
+                })?;
+                records.push(r);
+            }
+            done += chunk.len();
+            let until = records.last().map_or(0.0, |r| r.t);
+            sim.replay(&records, until)
+                .map_err(|e| crate::ServeError::Corrupt(e.to_string()))?;
+            sim.drain_inputs();
+            take_events(&mut sim, &mut today, &mut batch);
+            for r in records {
+                match r.input {
+                    binjiang_sim::Input::Report { report, .. } => {
+                        if let Some(e) = &report.external_id {
+                            reports.insert(e.clone(), report);
+                        }
+                    }
+                    binjiang_sim::Input::Fix { unit, position } => {
+                        last_fix.insert(unit, (r.t, position));
+                    }
+                    binjiang_sim::Input::Command { .. } => {}
+                }
+            }
+        }
+        sim.advance_to(now);
+        take_events(&mut sim, &mut today, &mut batch);
         let gps_units = last_fix.iter().map(|(u, (t, _))| (u.clone(), *t)).collect();
         Ok(Twin {
             sensors: saved.sensors.into_iter().collect(),

@@ -268,3 +268,72 @@ fn a_fresh_gps_fix_is_where_the_unit_is_and_dispatch_uses_it() {
     assert_eq!(inc["parts"][0]["unit"], "clean-south", "{inc}");
     assert_eq!(h.count("positions"), 1);
 }
+
+mod fuzz {
+    //! Arbitrary bodies at every endpoint that takes one: never a 5xx, always a JSON reason.
+    use super::common::Harness;
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+    use std::sync::OnceLock;
+
+    fn harness() -> &'static Harness {
+        static H: OnceLock<Harness> = OnceLock::new();
+        H.get_or_init(Harness::start)
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            any::<i64>().prop_map(Value::from),
+            "[a-z_@.()0-9:T-]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("result".to_owned()),
+                            Just("Datastream".to_owned()),
+                            Just("@iot.id".to_owned()),
+                            Just("phenomenonTime".to_owned()),
+                            Just("dataArray".to_owned()),
+                            Just("components".to_owned()),
+                            Just("source".to_owned()),
+                            Just("type".to_owned()),
+                            Just("lon".to_owned()),
+                            Just("lat".to_owned()),
+                            Just("time".to_owned()),
+                            Just("reason".to_owned()),
+                            Just("disposition".to_owned()),
+                            "[a-z]{1,6}"
+                        ],
+                        inner
+                    ),
+                    0..5
+                )
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn no_body_gets_a_5xx(body in json_value(), raw in ".{0,40}", which in 0usize..7) {
+            let h = harness();
+            let path = ["/v1.1/Observations", "/v1.1/CreateObservations", "/v1.1/Datastreams(1)/Observations",
+                "/api/v1/reports", "/api/v1/units/clean-north/positions", "/api/v1/incidents/0/close", "/api/v1/incidents/0/assign"][which];
+            for text in [body.to_string(), raw.clone(), json!([body.clone()]).to_string()] {
+                let (status, answer) = h.post_raw(path, Some(&h.tokens.admin), &text);
+                prop_assert!(status < 500, "{path} {text}: {status} {answer}");
+                if status >= 400 {
+                    prop_assert!(answer["error"].is_string(), "{path} {text}: {answer}");
+                }
+            }
+        }
+    }
+}
