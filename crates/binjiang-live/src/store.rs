@@ -354,14 +354,26 @@ pub struct Saved {
 
 /// Reads what a restart needs.
 pub fn load(conn: &Connection) -> rusqlite::Result<Saved> {
-    let mut saved = Saved::default();
-    saved.events =
-        conn.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))? as u64;
-    let last_input: Option<f64> = conn.query_row("SELECT max(t) FROM inputs", [], |r| r.get(0))?;
-    let last_event: Option<f64> = conn.query_row("SELECT max(t) FROM events", [], |r| r.get(0))?;
-    saved.last_t = match (last_input, last_event) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
+    // Rows are only ever appended, in time order: the last row has the latest time, and the
+    // highest sequence number is the count (both found through the primary key, not a scan).
+    let last_t = |table: &str| -> rusqlite::Result<Option<f64>> {
+        conn.query_row(
+            &format!("SELECT t FROM {table} ORDER BY seq DESC LIMIT 1"),
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+    };
+    let (last_input, last_event) = (last_t("inputs")?, last_t("events")?);
+    let mut saved = Saved {
+        events: conn.query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| {
+            r.get::<_, i64>(0)
+        })? as u64,
+        last_t: match (last_input, last_event) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        },
+        ..Saved::default()
     };
     let mut stmt = conn.prepare("SELECT datastream, disarmed, incident FROM sensors")?;
     saved.sensors = stmt
