@@ -3,12 +3,13 @@
 //! observations per second and acknowledgement latency.
 //!
 //!     cargo run --release -p binjiang-live --example load -- <base> <token> \
-//!         [--batch 1000] [--clients 8] [--rate 0] [--seconds 10] [--datastreams 449] [--alarms]
+//!         [--batch 1000] [--spread 1] [--clients 8] [--rate 0] [--seconds 10] [--datastreams 449] [--alarms]
 //!
 //! `--batch 1` posts single Observations (POST /v1.1/Datastreams(n)/Observations); larger
 //! batches use the dataArray extension (POST /v1.1/CreateObservations). `--rate` is
 //! observations per second over all clients (0: as fast as acknowledgements come back).
-//! Values stay below every alarm threshold unless `--alarms`.
+//! Values stay below every alarm threshold unless `--alarms` (then use `--datastreams 212`,
+//! Yangpu's bins, which come first).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,6 +31,9 @@ fn main() {
     );
     let streams = flag("--datastreams", 449.0) as u64;
     let alarms = args.iter().any(|a| a == "--alarms");
+    // A batch spread over this many Datastreams (one dataArray each), as a gateway serving
+    // many sensors sends it; 1 puts a whole batch on one stream.
+    let spread = (flag("--spread", 1.0) as usize).clamp(1, batch.max(1));
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let refused = Arc::new(Mutex::new((0usize, String::new())));
     let started = Instant::now();
@@ -68,12 +72,15 @@ fn main() {
                     let sent = Instant::now();
                     let response = if batch == 1 {
                         k += 1;
-                        let value = if alarms { 99.0 } else { (k % 50) as f64 * 0.01 };
+                        // Alarms: a full bin (95 %), then emptied (10 %), bin after bin:
+                        // every other post raises an incident, the next clears it.
+                        let (value, stream) = if alarms {
+                            (if k % 2 == 0 { 95.0 } else { 10.0 }, 1 + (k / 2) % streams)
+                        } else {
+                            ((k % 50) as f64 * 0.01, 1 + k % streams)
+                        };
                         agent
-                            .post(format!(
-                                "{base}/v1.1/Datastreams({})/Observations",
-                                1 + k % streams
-                            ))
+                            .post(format!("{base}/v1.1/Datastreams({stream})/Observations"))
                             .header("Authorization", &auth)
                             .send_json(
                                 serde_json::json!({"result": value, "phenomenonTime": now_iso}),
@@ -129,7 +136,12 @@ fn main() {
             .copied()
             .unwrap_or(f64::NAN)
     };
-    let acked = l.len() * batch;
+    let acked = l.len()
+        * if batch == 1 {
+            1
+        } else {
+            (batch / spread) * spread
+        };
     let refused = refused.lock().unwrap();
     println!(
         "batch {batch} clients {clients} rate {}: {acked} observations acknowledged in {elapsed:.1} s = {:.0}/s; {} requests, latency p50 {:.2} ms p99 {:.2} ms max {:.2} ms; {} refused{}",
