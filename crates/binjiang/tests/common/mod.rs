@@ -32,6 +32,11 @@ pub struct Server {
 impl Server {
     /// Starts `binjiang serve tests/scenes/tiny-river --db <db>` and waits until it listens.
     pub fn start(db: &Path) -> Self {
+        Self::start_with(db, &[])
+    }
+
+    /// [`Server::start`] with more arguments (`--clock replay --speed 600`).
+    pub fn start_with(db: &Path, more: &[&str]) -> Self {
         use std::io::BufRead;
         let mut child = Command::new(env!("CARGO_BIN_EXE_binjiang"))
             .args([
@@ -42,6 +47,7 @@ impl Server {
                 "--db",
             ])
             .arg(db)
+            .args(more)
             .current_dir(repo())
             .stderr(std::process::Stdio::piped())
             .spawn()
