@@ -75,7 +75,10 @@ fn main() {
                         // Alarms: a full bin (95 %), then emptied (10 %), bin after bin:
                         // every other post raises an incident, the next clears it.
                         let (value, stream) = if alarms {
-                            (if k.is_multiple_of(2) { 95.0 } else { 10.0 }, 1 + (k / 2) % streams)
+                            (
+                                if k.is_multiple_of(2) { 95.0 } else { 10.0 },
+                                1 + (k / 2) % streams,
+                            )
                         } else {
                             ((k % 50) as f64 * 0.01, 1 + k % streams)
                         };

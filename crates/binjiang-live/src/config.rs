@@ -87,14 +87,7 @@ impl LiveConfig {
     ) -> Result<Self, Problems> {
         let mut problems = Problems::default();
         let raw: LiveFile = ron::from_str(text).map_err(|e| {
-            problems.error(
-                file,
-                Location::Text {
-                    line: e.span.start.line,
-                    column: e.span.start.col,
-                },
-                e.code.to_string(),
-            );
+            problems.ron_syntax(file, &e);
             problems.clone()
         })?;
         let utc_offset = parse_offset(&raw.utc_offset);

@@ -80,6 +80,15 @@ impl Problems {
         self.push(Severity::Error, file, location, message.into());
     }
 
+    /// Records a RON syntax error in `file` at the line and column RON reports.
+    pub fn ron_syntax(&mut self, file: &str, e: &ron::error::SpannedError) {
+        let at = Location::Text {
+            line: e.span.start.line,
+            column: e.span.start.col,
+        };
+        self.error(file, at, format!("malformed RON: {}", e.code));
+    }
+
     /// Records a warning.
     pub fn warning(&mut self, file: &str, location: Location, message: impl Into<String>) {
         self.push(Severity::Warning, file, location, message.into());

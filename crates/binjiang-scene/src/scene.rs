@@ -178,11 +178,7 @@ fn parse_manifest(text: &str, problems: &mut Problems) -> Option<Manifest> {
     let manifest: Manifest = match ron::from_str(text) {
         Ok(m) => m,
         Err(e) => {
-            let at = Location::Text {
-                line: e.span.start.line,
-                column: e.span.start.col,
-            };
-            problems.error(MANIFEST, at, format!("malformed RON: {}", e.code));
+            problems.ron_syntax(MANIFEST, &e);
             return None;
         }
     };

@@ -315,14 +315,7 @@ impl IncidentCatalogue {
     pub fn from_ron(file: &str, text: &str) -> Result<Self, Problems> {
         ron::from_str(text).map_err(|e| {
             let mut problems = Problems::default();
-            problems.error(
-                file,
-                Location::Text {
-                    line: e.span.start.line,
-                    column: e.span.start.col,
-                },
-                e.code.to_string(),
-            );
+            problems.ron_syntax(file, &e);
             problems
         })
     }

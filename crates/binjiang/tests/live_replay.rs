@@ -50,14 +50,17 @@ fn replay_drives_a_live_service_over_its_apis() {
         .timeout_global(Some(Duration::from_secs(5)))
         .build()
         .into();
-    let incidents: serde_json::Value = agent
-        .get(format!("{}/api/v1/incidents", server.base))
-        .header("Authorization", &format!("Bearer {admin}"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap();
+    let get = |path: &str| -> serde_json::Value {
+        agent
+            .get(format!("{}{path}", server.base))
+            .header("Authorization", &format!("Bearer {admin}"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap()
+    };
+    let incidents = get("/api/v1/incidents");
     let all = incidents.as_array().unwrap();
     assert_eq!(all.len(), 4, "{incidents}");
     let bin = all.iter().find(|i| i["type"] == "bin_overflow").unwrap();
@@ -73,14 +76,7 @@ fn replay_drives_a_live_service_over_its_apis() {
             .any(|p| p["unit"].is_string())),
         "the service sent units: {incidents}"
     );
-    let units: serde_json::Value = agent
-        .get(format!("{}/api/v1/units", server.base))
-        .header("Authorization", &format!("Bearer {admin}"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap();
+    let units = get("/api/v1/units");
     assert!(units.as_array().unwrap().len() == 8, "{units}");
     server.kill();
 }

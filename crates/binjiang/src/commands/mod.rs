@@ -54,3 +54,14 @@ pub fn load_catalogue(path: &Path, scene: &Scene) -> Result<IncidentCatalogue, E
         }
     }
 }
+
+/// Loads a scene folder and its own catalogue (`incident_types.ron`), printing problems.
+pub fn load_scene_and_catalogue(
+    dir: &Path,
+) -> anyhow::Result<Result<(Scene, IncidentCatalogue), ExitCode>> {
+    let scene = match load_scene(dir)? {
+        Ok(s) => s,
+        Err(code) => return Ok(Err(code)),
+    };
+    Ok(load_catalogue(&dir.join(binjiang_sim::CATALOGUE_FILE), &scene).map(|c| (scene, c)))
+}

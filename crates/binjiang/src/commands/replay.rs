@@ -5,13 +5,10 @@
 //! service's own clock, so a service on `--clock replay --speed N` and this command with the
 //! same N stay in step.
 
-use super::{load_catalogue, load_scene};
 use anyhow::Context;
 use binjiang_live::config::LiveConfig;
 use binjiang_live::things::Things;
-use binjiang_sim::{
-    parse_recorded, IncidentSource, SimOptions, Simulation, UnitStatus, What, CATALOGUE_FILE,
-};
+use binjiang_sim::{parse_recorded, IncidentSource, SimOptions, Simulation, UnitStatus, What};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,12 +56,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !(args.speed.is_finite() && args.speed > 0.0) {
         anyhow::bail!("--speed {} must be a positive number", args.speed);
     }
-    let scene = match load_scene(&args.scene)? {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let catalogue = match load_catalogue(&args.scene.join(CATALOGUE_FILE), &scene) {
-        Ok(c) => c,
+    let (scene, catalogue) = match super::load_scene_and_catalogue(&args.scene)? {
+        Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
     let config = match LiveConfig::load(&scene.dir, &catalogue) {

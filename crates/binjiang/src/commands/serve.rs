@@ -1,9 +1,9 @@
 //! `binjiang serve <scene>`: the live twin (crates/binjiang-live) on this machine.
 
-use super::{load_catalogue, load_scene, INVALID};
+use super::INVALID;
 use binjiang_live::clock::ClockMode;
 use binjiang_live::{District, ServeError, ServeOptions};
-use binjiang_sim::{PolicyKind, CATALOGUE_FILE};
+use binjiang_sim::PolicyKind;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,12 +54,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         "replay" => anyhow::bail!("--speed {} must be a positive number", args.speed),
         other => anyhow::bail!("--clock {other}: expected wall or replay"),
     };
-    let scene = match load_scene(&args.scene)? {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let catalogue = match load_catalogue(&args.scene.join(CATALOGUE_FILE), &scene) {
-        Ok(c) => c,
+    let (scene, catalogue) = match super::load_scene_and_catalogue(&args.scene)? {
+        Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
     let district = match District::new(scene, catalogue) {
