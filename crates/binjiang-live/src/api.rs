@@ -266,22 +266,52 @@ async fn get_units(
 ) -> Result<Json<Vec<UnitOut>>, ApiError> {
     caller.require(Need::Read)?;
     let agency = q.agency.as_deref().map(parse_agency).transpose()?;
+    check_word("status", q.status.as_deref(), UNIT_STATES)?;
     let view = state.view();
     let units = view
         .units
         .iter()
         .filter(|u| agency.is_none_or(|a| u.agency == a))
-        .filter(|u| {
-            q.status.as_deref().is_none_or(|s| {
-                serde_json::to_value(u.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(|x| x == s))
-                    .unwrap_or(false)
-            })
-        })
+        .filter(|u| q.status.as_deref().is_none_or(|s| word(u.status) == s))
         .cloned()
         .collect();
     Ok(Json(units))
+}
+
+/// Unit states a `status` filter may name.
+const UNIT_STATES: &[&str] = &["available", "en_route", "on_scene", "cleared", "off_duty"];
+/// Incident states a `status` filter may name (`active`: not yet resolved, closed or cancelled).
+const INCIDENT_STATES: &[&str] = &[
+    "active",
+    "open",
+    "reopened",
+    "en_route",
+    "on_scene",
+    "resolved",
+    "closed",
+    "cancelled",
+];
+
+/// The snake_case word a state serialises to.
+fn word<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// 422 unless `value` (if given) is one of `allowed`.
+fn check_word(field: &str, value: Option<&str>, allowed: &[&str]) -> Result<(), ApiError> {
+    match value {
+        Some(v) if !allowed.contains(&v) => Err(ApiError::invalid(
+            field,
+            format!(
+                "unknown {field} \"{v}\" (expected one of {})",
+                allowed.join(", ")
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn parse_agency(text: &str) -> Result<Agency, ApiError> {
@@ -334,6 +364,7 @@ async fn get_incidents(
 ) -> Result<Json<Vec<IncidentOut>>, ApiError> {
     caller.require(Need::Read)?;
     let agency = q.agency.as_deref().map(parse_agency).transpose()?;
+    check_word("status", q.status.as_deref(), INCIDENT_STATES)?;
     let view = state.view();
     let frame = &state.scene.frame;
     let chosen: Vec<usize> = match (&q.bbox, &q.near) {
@@ -377,10 +408,7 @@ async fn get_incidents(
                         | crate::view::IncidentState::Closed
                         | crate::view::IncidentState::Cancelled
                 ),
-                s => serde_json::to_value(i.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(|x| x == s))
-                    .unwrap_or(false),
+                s => word(i.status) == s,
             })
         })
         .cloned()

@@ -179,6 +179,9 @@ fn incidents_are_found_by_status_agency_box_and_radius() {
     assert_eq!(h.get("/api/v1/incidents?near=121.5,31.25", t).0, 422);
     assert_eq!(h.get("/api/v1/incidents?bbox=1,2,3", t).0, 422);
     assert_eq!(h.get("/api/v1/incidents?agency=navy", t).0, 422);
+    assert_eq!(h.get("/api/v1/incidents?status=burning", t).0, 422);
+    assert_eq!(h.get("/api/v1/units?status=asleep", t).0, 422);
+    assert_eq!(h.get("/api/v1/units?status=available", t).0, 200);
     let (s, k) = h.get("/api/v1/kpis", t);
     assert_eq!(s, 200);
     assert_eq!(k["open_incidents"], 2, "{k}");
