@@ -121,3 +121,45 @@ fn a_full_disk_refuses_with_503_acknowledges_nothing_unsaved_and_recovers() {
     let id = one["@iot.id"].as_u64().unwrap();
     assert_eq!(id as usize, acked + 1, "ids continue from what is on disk");
 }
+
+#[test]
+fn a_full_queue_answers_503_with_retry_after_and_loses_nothing_acknowledged() {
+    // A queue of one request: concurrent clients overflow it at once.
+    let h = Harness::start_with(|o| o.queue = 1);
+    let (acked, busy) = (
+        std::sync::atomic::AtomicUsize::new(0),
+        std::sync::atomic::AtomicUsize::new(0),
+    );
+    std::thread::scope(|s| {
+        for _ in 0..16 {
+            let (acked, busy, base, token) = (&acked, &busy, &h.base, &h.tokens.gateway);
+            s.spawn(move || {
+                let agent = common::agent();
+                for _ in 0..40 {
+                    let mut r = agent
+                        .post(format!("{base}/v1.1/Datastreams(2)/Observations"))
+                        .header("Authorization", &format!("Bearer {token}"))
+                        .send_json(json!({"result": 5}))
+                        .unwrap();
+                    match r.status().as_u16() {
+                        201 => {
+                            acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        503 => {
+                            assert_eq!(r.headers().get("retry-after").unwrap(), "1");
+                            let body: Value = r.body_mut().read_json().unwrap();
+                            assert!(body["error"].as_str().unwrap().contains("busy"), "{body}");
+                            busy.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        other => panic!("unexpected {other}"),
+                    }
+                }
+            });
+        }
+    });
+    let (acked, busy) = (acked.into_inner(), busy.into_inner());
+    assert!(busy > 0, "16 clients overflow a queue of one");
+    assert!(acked > 0);
+    // What was acknowledged is on disk, and nothing refused was kept.
+    assert_eq!(h.count("observations") as usize, acked);
+}
