@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/kpis", get(get_kpis))
         .route("/api/v1/audit", get(get_audit))
         .route("/api/v1/clock", get(get_clock))
+        .route("/api/v1/forks", post(post_fork))
 }
 
 /// A report as hotlines and cameras send it.
@@ -588,4 +589,49 @@ async fn get_audit(
         })
         .await?;
     Ok(Json(rows))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForkIn {
+    hours: f64,
+    seed: Option<u64>,
+    scenario: Option<String>,
+}
+
+/// `POST /api/v1/forks`: runs a copy of the live state forward; the live twin is untouched.
+async fn post_fork(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(f): JsonBody<ForkIn>,
+) -> Result<Json<crate::fork::Projection>, ApiError> {
+    caller.require(Need::Read)?;
+    if !(f.hours.is_finite() && f.hours > 0.0 && f.hours <= crate::fork::MAX_HOURS) {
+        return Err(ApiError::invalid(
+            "hours",
+            format!("{} must be in (0, {}]", f.hours, crate::fork::MAX_HOURS),
+        ));
+    }
+    if let Some(s) = f.scenario {
+        return Err(ApiError::invalid(
+            "scenario",
+            format!("scenario \"{s}\": scenario overlays come with binjiang whatif; a fork projects the live state as it is"),
+        ));
+    }
+    let seed = f.seed.unwrap_or(7);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state
+        .requests
+        .try_send(Request::Fork { seed, reply: tx })
+        .map_err(|_| ApiError::unavailable("the twin is busy; retry", 1))?;
+    let (copy, today) = rx
+        .await
+        .map_err(|_| ApiError::unavailable("the service is shutting down", 5))?;
+    let clock = state.clock.clone();
+    let hours = f.hours;
+    let projection =
+        tokio::task::spawn_blocking(move || crate::fork::project(copy, today, hours, seed, &clock))
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(projection))
 }

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod fork;
 pub mod http;
 pub mod openapi;
 pub mod sta;

@@ -31,6 +31,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ("get", "/api/v1/kpis", "KPIs now and since the district's midnight, per agency and subdistrict", "display, operator, gateway, admin", 200, None),
     ("get", "/api/v1/audit", "Who did what, when, why; since=RFC 3339", "admin", 200, None),
     ("get", "/api/v1/clock", "The twin's clock: simulation seconds and calendar time", "display, operator, gateway, admin", 200, None),
+    ("post", "/api/v1/forks", "Fork now: {hours (≤ 24), seed?} runs a copy of the live state forward with incidents drawn from the catalogue; projected KPIs and each agency's peak queue. The live twin is untouched", "display, operator, gateway, admin", 200, Some("Fork")),
     ("get", "/api/v1/openapi.json", "This document", "anyone", 200, None),
     ("get", "/v1.1", "SensorThings v1.1 service root", "anyone", 200, None),
     ("get", "/v1.1/Things", "SensorThings Things (the scene's sensing assets); also Things(id), Things(id)/Datastreams, Things(id)/Locations; $top $skip $count $orderby $select", "display, operator, gateway, admin", 200, None),
@@ -82,6 +83,7 @@ pub fn build() -> Value {
                     "asset_id": {"type": "string"}, "time": {"type": "string", "format": "date-time"}, "text": {"type": "string"}}},
                 "Fix": {"type": "object", "required": ["time", "lon", "lat"], "properties": {"time": {"type": "string", "format": "date-time"}, "lon": {"type": "number"}, "lat": {"type": "number"}}},
                 "Fixes": {"oneOf": [{"$ref": "#/components/schemas/Fix"}, {"type": "array", "items": {"$ref": "#/components/schemas/Fix"}}, {"type": "object", "properties": {"fixes": {"type": "array", "items": {"$ref": "#/components/schemas/Fix"}}}}]},
+                "Fork": {"type": "object", "required": ["hours"], "properties": {"hours": {"type": "number"}, "seed": {"type": "integer"}}},
                 "Action": {"type": "object", "properties": {"reason": {"type": "string"}, "agency": {"type": "string"}, "unit": {"type": "string"}, "disposition": {"type": "string"}, "why": {"enum": ["duplicate", "false_alarm"]}}},
                 "Observation": {"type": "object", "required": ["result"], "properties": {"result": {"type": "number"}, "phenomenonTime": {"type": "string"}, "resultTime": {"type": "string"}, "Datastream": {"type": "object", "properties": {"@iot.id": {"type": "integer"}}}}},
                 "DataArray": {"type": "array", "items": {"type": "object", "properties": {"Datastream": {"type": "object"}, "components": {"type": "array", "items": {"type": "string"}}, "dataArray": {"type": "array", "items": {"type": "array"}}}}}

@@ -134,6 +134,13 @@ pub enum Request {
         /// How many were kept.
         reply: Reply<usize>,
     },
+    /// A copy of the state for a what-if, with the day's KPI fold so far.
+    Fork {
+        /// Seed of the incidents the copy draws.
+        seed: u64,
+        /// The copy.
+        reply: oneshot::Sender<(Simulation, MetricsFold)>,
+    },
     /// An operator's action.
     Command {
         /// Who.
@@ -530,6 +537,9 @@ impl Twin {
             Request::Fixes { unit, fixes, reply } => {
                 let _ = reply.send(self.fixes(unit, fixes));
             }
+            Request::Fork { seed, reply } => {
+                let _ = reply.send((self.sim.fork_generated(seed), self.today.clone()));
+            }
             Request::Command {
                 caller,
                 incident,
@@ -584,7 +594,7 @@ pub async fn run(
                 if writer.failed_epoch.load(Ordering::SeqCst) >= twin.epoch {
                     twin = reload(twin);
                 }
-                let changes_view = !matches!(request, Request::Observations { .. } | Request::Fixes { .. });
+                let changes_view = !matches!(request, Request::Observations { .. } | Request::Fixes { .. } | Request::Fork { .. });
                 twin.handle(request);
                 changes_view
             }

@@ -340,6 +340,23 @@ impl Simulation {
         }
     }
 
+    /// A what-if from this instant ("fork now"): a copy of the state — units where they are,
+    /// incidents open, queues as they stand — whose further incidents are drawn from the
+    /// catalogue from now on (seeded by `seed`), as a simulated day would bring them. The
+    /// original is untouched; the copy starts with empty event and input logs.
+    pub fn fork_generated(&self, seed: u64) -> Simulation {
+        let mut fork = self.clone();
+        fork.source = IncidentSource::Generated;
+        fork.arrivals_rng = rng_stream(seed, 1);
+        // Incidents drawn for the current hour before now never happen (see draw_hour).
+        fork.options.start_s = fork.now();
+        let hour = (fork.now() / 3600.0).floor() as u32;
+        fork.generate_hour(hour);
+        fork.log.clear();
+        fork.inputs.clear();
+        fork
+    }
+
     /// Current simulation time, seconds since the scene's midnight.
     pub fn now(&self) -> f64 {
         self.now_ms as f64 / 1000.0
