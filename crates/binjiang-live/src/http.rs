@@ -30,6 +30,8 @@ pub struct AppState {
     pub requests: mpsc::Sender<Request>,
     /// The twin's latest view.
     pub views: watch::Receiver<Arc<View>>,
+    /// The views kept for stream clients that resume.
+    pub published: Arc<crate::view::Published>,
     /// The twin's clock.
     pub clock: Clock,
     /// The scene.

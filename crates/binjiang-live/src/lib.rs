@@ -19,6 +19,7 @@ pub mod http;
 pub mod openapi;
 pub mod sta;
 pub mod store;
+pub mod stream;
 pub mod things;
 pub mod twin;
 pub mod view;
@@ -29,7 +30,7 @@ use clock::{Clock, ClockMode};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -221,13 +222,14 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
     };
     let (writer, writer_thread) = store::Writer::start(&options.db, 1024, options.max_pages)?;
     let twin = twin::Twin::rebuild(setup, clock.clone(), 1)?;
-    let (views_tx, views_rx) = watch::channel(Arc::new(twin.view()));
+    let (published, views_rx) = view::Published::new(twin.view());
     let (requests_tx, requests_rx) = mpsc::channel(options.queue);
-    let twin_task = tokio::spawn(twin::run(twin, requests_rx, writer, views_tx));
+    let twin_task = tokio::spawn(twin::run(twin, requests_rx, writer, Arc::clone(&published)));
 
     let state = http::AppState {
         requests: requests_tx,
         views: views_rx,
+        published,
         clock,
         scene: Arc::clone(&district.scene),
         catalogue: Arc::new(district.catalogue),
@@ -273,6 +275,7 @@ pub fn router(state: http::AppState) -> axum::Router {
     axum::Router::new()
         .merge(api::routes())
         .merge(sta::routes())
+        .route("/api/v1/stream", axum::routing::get(stream::connect))
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(openapi::document),

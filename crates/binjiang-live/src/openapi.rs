@@ -32,6 +32,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ("get", "/api/v1/audit", "Who did what, when, why; since=RFC 3339", "admin", 200, None),
     ("get", "/api/v1/clock", "The twin's clock: simulation seconds and calendar time", "display, operator, gateway, admin", 200, None),
     ("post", "/api/v1/forks", "Fork now: {hours (≤ 24), seed?} runs a copy of the live state forward with incidents drawn from the catalogue; projected KPIs and each agency's peak queue. The live twin is untouched", "display, operator, gateway, admin", 200, Some("Fork")),
+    ("get", "/api/v1/stream", "WebSocket (upgrade): a snapshot {type: snapshot, seq, units, incidents, kpis}, then {type: delta, seq, base, units, incidents, removed, kpis?}; ?since=<seq> resumes (changes since, or a snapshot if that view is gone); ?token= for browsers. Slow clients are downsampled, then dropped", "display, operator, gateway, admin", 101, None),
     ("get", "/api/v1/openapi.json", "This document", "anyone", 200, None),
     ("get", "/v1.1", "SensorThings v1.1 service root", "anyone", 200, None),
     ("get", "/v1.1/Things", "SensorThings Things (the scene's sensing assets); also Things(id), Things(id)/Datastreams, Things(id)/Locations; $top $skip $count $orderby $select", "display, operator, gateway, admin", 200, None),

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
 /// Seconds between clock ticks: units move, work finishes, the view is republished.
 const TICK: Duration = Duration::from_millis(250);
@@ -582,7 +582,7 @@ pub async fn run(
     mut twin: Twin,
     mut requests: mpsc::Receiver<Request>,
     writer: Writer,
-    views: watch::Sender<Arc<View>>,
+    views: Arc<crate::view::Published>,
 ) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -613,7 +613,7 @@ pub async fn run(
         };
         // Publish first: a client acknowledged after the write then reads its own change.
         if publish {
-            let _ = views.send(Arc::new(twin.view()));
+            views.publish(twin.view());
         }
         let batch = twin.take_batch();
         if !batch.is_empty() && writer.send(batch).await.is_err() {

@@ -49,7 +49,7 @@ pub enum IncidentState {
 }
 
 /// One unit for the API.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UnitOut {
     /// Scene id.
     pub id: String,
@@ -73,7 +73,7 @@ pub struct UnitOut {
 }
 
 /// One agency's part of an incident.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PartOut {
     /// Agency.
     pub agency: Agency,
@@ -94,7 +94,7 @@ pub struct PartOut {
 }
 
 /// One incident for the API.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IncidentOut {
     /// Number.
     pub id: u32,
@@ -138,7 +138,7 @@ pub struct IncidentOut {
 }
 
 /// One agency now.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AgencyNow {
     /// Units on shift.
     pub units_on_duty: usize,
@@ -151,7 +151,7 @@ pub struct AgencyNow {
 }
 
 /// KPIs: now, and since the district's midnight (definitions in docs/kpis.md).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Kpis {
     /// When, ISO.
     pub at: String,
@@ -168,6 +168,8 @@ pub struct Kpis {
 /// The published state.
 #[derive(Debug)]
 pub struct View {
+    /// Publication number (1, 2, …): stream clients resume from it.
+    pub seq: u64,
     /// Simulation seconds.
     pub t: f64,
     /// Units.
@@ -184,6 +186,7 @@ impl View {
     /// An empty view (before the twin's first publish).
     pub fn empty() -> Self {
         View {
+            seq: 0,
             t: 0.0,
             units: Vec::new(),
             incidents: Vec::new(),
@@ -321,6 +324,7 @@ impl View {
             });
         }
         View {
+            seq: 0,
             t,
             units,
             incidents,
@@ -360,5 +364,51 @@ fn state_of(inc: &Incident) -> IncidentState {
         IncidentState::Reopened
     } else {
         IncidentState::Open
+    }
+}
+
+/// Views kept for stream clients that reconnect: a client whose last view is still here gets
+/// the changes since, not a new snapshot.
+pub const KEPT_VIEWS: usize = 64;
+
+/// Where the twin publishes: the latest view (watch) and the last [`KEPT_VIEWS`].
+#[derive(Debug)]
+pub struct Published {
+    tx: tokio::sync::watch::Sender<std::sync::Arc<View>>,
+    kept: std::sync::Mutex<std::collections::VecDeque<std::sync::Arc<View>>>,
+}
+
+impl Published {
+    /// Starts with `first` (seq 1).
+    pub fn new(
+        mut first: View,
+    ) -> (
+        std::sync::Arc<Self>,
+        tokio::sync::watch::Receiver<std::sync::Arc<View>>,
+    ) {
+        first.seq = 1;
+        let first = std::sync::Arc::new(first);
+        let (tx, rx) = tokio::sync::watch::channel(std::sync::Arc::clone(&first));
+        let kept = std::sync::Mutex::new(std::collections::VecDeque::from([first]));
+        (std::sync::Arc::new(Published { tx, kept }), rx)
+    }
+
+    /// Publishes `view` as the next.
+    pub fn publish(&self, mut view: View) {
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        view.seq = kept.back().map_or(1, |v| v.seq + 1);
+        let view = std::sync::Arc::new(view);
+        if kept.len() == KEPT_VIEWS {
+            kept.pop_front();
+        }
+        kept.push_back(std::sync::Arc::clone(&view));
+        drop(kept);
+        let _ = self.tx.send(view);
+    }
+
+    /// View `seq`, if still kept.
+    pub fn kept(&self, seq: u64) -> Option<std::sync::Arc<View>> {
+        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        kept.iter().find(|v| v.seq == seq).cloned()
     }
 }

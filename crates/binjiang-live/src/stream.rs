@@ -1,0 +1,163 @@
+//! `GET /api/v1/stream` (WebSocket): every screen's feed. A snapshot — units, incidents,
+//! KPIs — then deltas, each numbered with the view's `seq`. A client that reconnects with
+//! `?since=<last seq>` gets the changes since that view if the service still keeps it (the
+//! last 64), else a fresh snapshot: never a gap. A slow client is downsampled, never queued
+//! for: each connection holds only the last view it sent, and a client skips the views it
+//! was too slow for (the next delta covers them); one that does not take a message within
+//! [`SEND_TIMEOUT`] is dropped.
+
+use crate::auth::{Caller, Need};
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::view::{IncidentOut, Kpis, UnitOut, View};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::response::Response;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A client that does not take a message within this is dropped.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One message of the stream.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamMessage<'a> {
+    /// Everything, as of view `seq`.
+    Snapshot {
+        /// View number.
+        seq: u64,
+        /// Calendar time.
+        at: &'a str,
+        /// Units.
+        units: &'a [UnitOut],
+        /// Incidents.
+        incidents: &'a [IncidentOut],
+        /// KPIs.
+        kpis: &'a Kpis,
+    },
+    /// What changed from view `base` to view `seq`.
+    Delta {
+        /// View number.
+        seq: u64,
+        /// The view it applies to.
+        base: u64,
+        /// Calendar time.
+        at: &'a str,
+        /// Units whose state or position changed.
+        units: Vec<&'a UnitOut>,
+        /// Incidents new or changed.
+        incidents: Vec<&'a IncidentOut>,
+        /// Incidents no longer listed (retired a day after closing).
+        removed: Vec<u32>,
+        /// KPIs, when they changed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        kpis: Option<&'a Kpis>,
+    },
+}
+
+/// The message taking a client from `from` (if it has it) to `to`.
+pub fn message(from: Option<&View>, to: &View) -> String {
+    let m = match from {
+        None => StreamMessage::Snapshot {
+            seq: to.seq,
+            at: &to.kpis.at,
+            units: &to.units,
+            incidents: &to.incidents,
+            kpis: &to.kpis,
+        },
+        Some(from) => {
+            let old_units: HashMap<&str, &UnitOut> =
+                from.units.iter().map(|u| (u.id.as_str(), u)).collect();
+            let old_incidents: HashMap<u32, &IncidentOut> =
+                from.incidents.iter().map(|i| (i.id, i)).collect();
+            let new_ids: std::collections::HashSet<u32> =
+                to.incidents.iter().map(|i| i.id).collect();
+            StreamMessage::Delta {
+                seq: to.seq,
+                base: from.seq,
+                at: &to.kpis.at,
+                units: to
+                    .units
+                    .iter()
+                    .filter(|u| old_units.get(u.id.as_str()) != Some(u))
+                    .collect(),
+                incidents: to
+                    .incidents
+                    .iter()
+                    .filter(|i| old_incidents.get(&i.id) != Some(i))
+                    .collect(),
+                removed: from
+                    .incidents
+                    .iter()
+                    .map(|i| i.id)
+                    .filter(|id| !new_ids.contains(id))
+                    .collect(),
+                kpis: (from.kpis != to.kpis).then_some(&to.kpis),
+            }
+        }
+    };
+    serde_json::to_string(&m).expect("plain data serialises")
+}
+
+/// `GET /api/v1/stream[?since=seq][&token=…]`: the token may come as a query parameter,
+/// since browsers cannot set headers on a WebSocket.
+pub async fn connect(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    mut parts: Parts,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    if let Some(t) = q.get("token") {
+        if !parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+        {
+            let value = format!("Bearer {t}")
+                .parse()
+                .map_err(|_| ApiError::invalid("token", "not a token"))?;
+            parts
+                .headers
+                .insert(axum::http::header::AUTHORIZATION, value);
+        }
+    }
+    let caller = Caller::from_request_parts(&mut parts, &state).await?;
+    caller.require(Need::Read)?;
+    let since = match q.get("since") {
+        None => None,
+        Some(s) => Some(s.parse::<u64>().map_err(|_| {
+            ApiError::invalid("since", format!("\"{s}\" is not a sequence number"))
+        })?),
+    };
+    Ok(ws.on_upgrade(move |socket| serve(socket, state, since)))
+}
+
+async fn serve(mut socket: WebSocket, state: AppState, since: Option<u64>) {
+    let mut views = state.views.clone();
+    let mut sent: Option<Arc<View>> = since.and_then(|s| state.published.kept(s));
+    loop {
+        let now = Arc::clone(&views.borrow_and_update());
+        if sent.as_ref().is_none_or(|v| v.seq != now.seq) {
+            let text = message(sent.as_deref(), &now);
+            match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await
+            {
+                Ok(Ok(())) => sent = Some(now),
+                Ok(Err(_)) => return,
+                Err(_) => {
+                    tracing::warn!("stream client too slow: dropped");
+                    return;
+                }
+            }
+        }
+        tokio::select! {
+            changed = views.changed() => if changed.is_err() { return },
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
