@@ -41,7 +41,8 @@ fn batch(next: &mut u64, rows: usize, interleaved: bool) -> (Batch, Done) {
 fn commits(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (writer, _thread) = Writer::start(&dir.path().join("bench.db"), 1024, None).unwrap();
+    let (writer, _thread) =
+        Writer::start(&dir.path().join("bench.db"), 1024, None, Arc::default()).unwrap();
     let mut next = 0u64;
     let mut group = c.benchmark_group("durable_commit");
     let cases = [

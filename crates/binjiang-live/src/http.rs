@@ -44,6 +44,8 @@ pub struct AppState {
     pub reader: Arc<Mutex<Connection>>,
     /// Tokens seen, by hash.
     pub tokens: Arc<Mutex<HashMap<String, Caller>>>,
+    /// Metrics.
+    pub telemetry: Arc<crate::telemetry::Telemetry>,
 }
 
 impl AppState {

@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod sta;
 pub mod store;
 pub mod stream;
+pub mod telemetry;
 pub mod things;
 pub mod twin;
 pub mod view;
@@ -208,6 +209,7 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
     drop(conn);
 
     let things = Arc::new(things::Things::of_scene(&district.scene, &district.config));
+    let telemetry = Arc::new(telemetry::Telemetry::default());
     let setup = twin::Setup {
         scene: Arc::clone(&district.scene),
         catalogue: district.catalogue.clone(),
@@ -219,8 +221,10 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
         },
         things: Arc::clone(&things),
         db: options.db.clone(),
+        telemetry: Arc::clone(&telemetry),
     };
-    let (writer, writer_thread) = store::Writer::start(&options.db, 1024, options.max_pages)?;
+    let (writer, writer_thread) =
+        store::Writer::start(&options.db, 1024, options.max_pages, Arc::clone(&telemetry))?;
     let twin = twin::Twin::rebuild(setup, clock.clone(), 1)?;
     let (published, views_rx) = view::Published::new(twin.view());
     let (requests_tx, requests_rx) = mpsc::channel(options.queue);
@@ -236,6 +240,7 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
         things,
         reader: Arc::new(Mutex::new(store::open(&options.db)?)),
         tokens: Arc::new(Mutex::new(Default::default())),
+        telemetry,
     };
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(options.listen)
@@ -276,6 +281,7 @@ pub fn router(state: http::AppState) -> axum::Router {
         .merge(api::routes())
         .merge(sta::routes())
         .route("/api/v1/stream", axum::routing::get(stream::connect))
+        .route("/metrics", axum::routing::get(metrics))
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(openapi::document),
@@ -285,4 +291,29 @@ pub fn router(state: http::AppState) -> axum::Router {
         })
         .layer(axum::extract::DefaultBodyLimit::max(http::BODY_LIMIT))
         .with_state(state)
+}
+
+/// `GET /metrics`: Prometheus (OpenMetrics text). Open like a health check: counts only.
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<http::AppState>,
+) -> impl axum::response::IntoResponse {
+    let t = &state.telemetry;
+    t.queue_depth
+        .set((state.requests.max_capacity() - state.requests.capacity()) as i64);
+    for (agency, now) in &state.view().kpis.now_per_agency {
+        let label = telemetry::AgencyLabel {
+            agency: agency.clone(),
+        };
+        t.open_parts
+            .get_or_create(&label)
+            .set(now.open_parts as i64);
+        t.queued_parts.get_or_create(&label).set(now.queued as i64);
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        t.render(),
+    )
 }

@@ -34,6 +34,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ("post", "/api/v1/forks", "Fork now: {hours (≤ 24), seed?} runs a copy of the live state forward with incidents drawn from the catalogue; projected KPIs and each agency's peak queue. The live twin is untouched", "display, operator, gateway, admin", 200, Some("Fork")),
     ("get", "/api/v1/stream", "WebSocket (upgrade): a snapshot {type: snapshot, seq, units, incidents, kpis}, then {type: delta, seq, base, units, incidents, removed, kpis?}; ?since=<seq> resumes (changes since, or a snapshot if that view is gone); ?token= for browsers. Slow clients are downsampled, then dropped", "display, operator, gateway, admin", 101, None),
     ("get", "/api/v1/openapi.json", "This document", "anyone", 200, None),
+    ("get", "/metrics", "Prometheus metrics (OpenMetrics text): inputs accepted by kind, 503s, queue depth, group-commit (fsync) seconds and size, dispatch seconds, open and queued parts per agency", "anyone", 200, None),
     ("get", "/v1.1", "SensorThings v1.1 service root", "anyone", 200, None),
     ("get", "/v1.1/Things", "SensorThings Things (the scene's sensing assets); also Things(id), Things(id)/Datastreams, Things(id)/Locations; $top $skip $count $orderby $select", "display, operator, gateway, admin", 200, None),
     ("get", "/v1.1/Locations", "SensorThings Locations", "display, operator, gateway, admin", 200, None),

@@ -200,6 +200,7 @@ impl Writer {
         path: &Path,
         queue: usize,
         max_pages: Option<u64>,
+        telemetry: Arc<crate::telemetry::Telemetry>,
     ) -> Result<(Self, std::thread::JoinHandle<()>), StoreError> {
         let conn = open(path)?;
         if let Some(pages) = max_pages {
@@ -215,7 +216,7 @@ impl Writer {
         let path = path.to_path_buf();
         let handle = std::thread::Builder::new()
             .name("binjiang-writer".into())
-            .spawn(move || write_loop(conn, path, rx, failed))
+            .spawn(move || write_loop(conn, path, rx, failed, telemetry))
             .expect("spawn the writer thread");
         Ok((Writer { tx, failed_epoch }, handle))
     }
@@ -234,6 +235,7 @@ fn write_loop(
     path: PathBuf,
     mut rx: mpsc::Receiver<Batch>,
     failed: Arc<AtomicU64>,
+    telemetry: Arc<crate::telemetry::Telemetry>,
 ) {
     while let Some(first) = rx.blocking_recv() {
         let mut group = vec![first];
@@ -256,7 +258,13 @@ fn write_loop(
         if fresh.is_empty() {
             continue;
         }
-        match write_group(&mut conn, &fresh) {
+        let started = std::time::Instant::now();
+        let written = write_group(&mut conn, &fresh);
+        telemetry
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        telemetry.commit_batches.observe(fresh.len() as f64);
+        match written {
             Ok(()) => {
                 for b in fresh {
                     for d in b.done {

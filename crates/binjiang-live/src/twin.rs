@@ -169,6 +169,8 @@ pub struct Setup {
     pub things: Arc<Things>,
     /// The database file.
     pub db: PathBuf,
+    /// Metrics.
+    pub telemetry: Arc<crate::telemetry::Telemetry>,
 }
 
 /// The live twin's state.
@@ -328,6 +330,9 @@ impl Twin {
     }
 
     fn observations(&mut self, items: Vec<NewObservation>) -> Result<Receipt<Vec<u64>>, ApiError> {
+        self.setup
+            .telemetry
+            .accept("observation", items.len() as u64);
         let mut ids = Vec::with_capacity(items.len());
         for o in items {
             let id = self.next_observation;
@@ -363,10 +368,15 @@ impl Twin {
                 place: Place::Asset(thing.asset_id.clone()),
                 text: format!("{} {} {}", rule.name, value, rule.unit.symbol),
             };
+            let started = std::time::Instant::now();
             let n = self
                 .sim
                 .report(report)
                 .map_err(|e| internal(format!("sensor rule of {}: {e}", thing.asset_id)))?;
+            self.setup
+                .telemetry
+                .dispatch_seconds
+                .observe(started.elapsed().as_secs_f64());
             next = SensorState {
                 disarmed: true,
                 incident: Some(n),
@@ -416,10 +426,18 @@ impl Twin {
             .external_id
             .as_ref()
             .is_some_and(|e| self.reports.contains_key(e));
+        let started = std::time::Instant::now();
         let n = self
             .sim
             .report(report.clone())
             .map_err(|e| report_error(&e))?;
+        self.setup.telemetry.accept("report", 1);
+        if !known {
+            self.setup
+                .telemetry
+                .dispatch_seconds
+                .observe(started.elapsed().as_secs_f64());
+        }
         if let Some(e) = &report.external_id {
             self.reports.insert(e.clone(), report);
         }
@@ -428,6 +446,7 @@ impl Twin {
 
     fn fixes(&mut self, unit: String, fixes: Vec<NewFix>) -> Result<Receipt<usize>, ApiError> {
         let n = fixes.len();
+        self.setup.telemetry.accept("fix", n as u64);
         let now = self.sim.now();
         let epoch_ms = self.clock.epoch_ms();
         let mut latest = None;
@@ -504,6 +523,7 @@ impl Twin {
             Action::Reopen => self.sim.reopen(i, &by),
         };
         done.map_err(|e| operator_error(&e))?;
+        self.setup.telemetry.accept("command", 1);
         let now = self.sim.now();
         self.batch.audit.push(AuditRow {
             at: self.clock.iso(now),

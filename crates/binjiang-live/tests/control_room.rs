@@ -296,3 +296,37 @@ fn the_openapi_document_lists_every_route_the_service_serves() {
         assert!(paths.contains_key(route), "{route}");
     }
 }
+
+#[test]
+fn prometheus_metrics_count_ingest_commits_and_open_work() {
+    let h = Harness::start();
+    for v in [10, 20, 30] {
+        h.post(
+            "/v1.1/Datastreams(2)/Observations",
+            &h.tokens.gateway,
+            json!({"result": v}),
+        );
+    }
+    report(&h, "litter", 121.5052, 31.2473);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (s, text) = common::call(&h.agent, "GET", &format!("{}/metrics", h.base), None, None);
+    assert_eq!(s, 200);
+    let text = text.as_str().unwrap().to_owned();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("binjiang_accepted_total{kind=\"observation\"}"), 3.0);
+    assert_eq!(value("binjiang_accepted_total{kind=\"report\"}"), 1.0);
+    assert_eq!(value("binjiang_dispatch_seconds_count"), 1.0);
+    assert!(value("binjiang_commit_seconds_count") >= 4.0);
+    assert_eq!(value("binjiang_open_parts{agency=\"cleaning\"}"), 1.0);
+    assert_eq!(value("binjiang_queue_depth"), 0.0);
+    assert!(text.ends_with("# EOF\n"));
+}
