@@ -4,12 +4,14 @@
 # Sourced by scripts/main.sh and scripts/test.sh; safe to run again.
 set -euo pipefail
 
-# Core: a C toolchain. Wall display (Bevy): X11/Wayland/udev/ALSA headers; rendering without a
+# The live service's tests: mosquitto (a real MQTT broker; the tests start their own on a free
+# port). Core: a C toolchain. Wall display (Bevy): X11/Wayland/udev/ALSA headers; rendering without a
 # GPU (CI, headless screenshots): Mesa's software Vulkan driver, the Vulkan loader and Xvfb.
 DEBIAN_PACKAGES=(build-essential pkg-config python3 python3-pip
   libudev-dev libasound2-dev libx11-dev libxkbcommon-dev libwayland-dev libxkbcommon-x11-0
   libxcursor1 libxrandr2 libxi6 libx11-xcb1
-  mesa-vulkan-drivers libvulkan1 xvfb xauth)
+  mesa-vulkan-drivers libvulkan1 xvfb xauth
+  mosquitto)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

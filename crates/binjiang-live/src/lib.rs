@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod fork;
 pub mod http;
+pub mod mqtt;
 pub mod openapi;
 pub mod sta;
 pub mod store;
@@ -77,6 +78,8 @@ pub struct ServeOptions {
     pub queue: usize,
     /// Caps the database's size in pages (tests of a full disk).
     pub max_pages: Option<u64>,
+    /// Also ingest SensorThings observations from this MQTT broker.
+    pub mqtt: Option<mqtt::MqttConfig>,
 }
 
 impl ServeOptions {
@@ -91,6 +94,7 @@ impl ServeOptions {
             seed: 7,
             queue: 4096,
             max_pages: None,
+            mqtt: None,
         }
     }
 }
@@ -100,6 +104,10 @@ pub struct Running {
     /// Where it listens.
     pub addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    mqtt: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>,
     server: tokio::task::JoinHandle<()>,
     twin: tokio::task::JoinHandle<()>,
     writer: Option<std::thread::JoinHandle<()>>,
@@ -109,6 +117,12 @@ impl Running {
     /// Stops taking connections, finishes requests in flight (their acknowledgements
     /// included), lets the twin and the writer drain, and returns once all is on disk.
     pub async fn stop(mut self) {
+        // MQTT first: it stops taking messages; those in flight are acknowledged or left to
+        // the broker for the next session.
+        if let Some((stop, task)) = self.mqtt.take() {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
         if let Some(s) = self.shutdown.take() {
             let _ = s.send(());
         }
@@ -242,6 +256,13 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
         tokens: Arc::new(Mutex::new(Default::default())),
         telemetry,
     };
+    let mqtt = options.mqtt.clone().map(|config| {
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        (
+            stop,
+            tokio::spawn(mqtt::run(config, state.clone(), stopped)),
+        )
+    });
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -269,6 +290,7 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
     Ok(Running {
         addr,
         shutdown: Some(shutdown_tx),
+        mqtt,
         server,
         twin: twin_task,
         writer: Some(writer_thread),

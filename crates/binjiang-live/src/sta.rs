@@ -732,8 +732,9 @@ fn observation_rows(
     rows.collect()
 }
 
-/// An Observation as posted: result, optional times, and (unless in the path) its Datastream.
-fn observation_in(
+/// An Observation as posted (over HTTP or MQTT): result, optional times, and (unless in the
+/// path or topic) its Datastream.
+pub(crate) fn observation_in(
     state: &AppState,
     v: &Value,
     stream: Option<u64>,

@@ -35,6 +35,20 @@ pub struct Args {
     /// Seed of a new database (on-scene times, report delays).
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Also take SensorThings observations from this MQTT broker (host:port), topics
+    /// v1.1/Datastreams(<id>)/Observations and v1.1/Observations, QoS 1.
+    #[arg(long)]
+    pub mqtt: Option<String>,
+    /// The broker's user name.
+    #[arg(long, requires = "mqtt")]
+    pub mqtt_user: Option<String>,
+    /// The broker's password (with --mqtt-user).
+    #[arg(long, requires = "mqtt_user")]
+    pub mqtt_password: Option<String>,
+    /// MQTT client id: the broker keeps this session (and what arrives while the service is
+    /// down) under it.
+    #[arg(long, default_value = "binjiang-twin")]
+    pub mqtt_client_id: String,
     /// Caps the database at this many pages (4 KiB each): a full disk on demand, for tests.
     #[arg(long, hide = true)]
     pub max_pages: Option<u64>,
@@ -72,6 +86,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     options.policy = args.policy;
     options.seed = args.seed;
     options.max_pages = args.max_pages;
+    if let Some(addr) = &args.mqtt {
+        let Some(mut config) = binjiang_live::mqtt::MqttConfig::parse(addr) else {
+            anyhow::bail!("--mqtt {addr}: expected host:port");
+        };
+        config.client_id = args.mqtt_client_id.clone();
+        config.credentials = args
+            .mqtt_user
+            .clone()
+            .map(|u| (u, args.mqtt_password.clone().unwrap_or_default()));
+        options.mqtt = Some(config);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

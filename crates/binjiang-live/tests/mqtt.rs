@@ -1,0 +1,176 @@
+//! MQTT ingest against a real broker (mosquitto, installed by scripts/deps.sh): observations
+//! as gateways publish them, a malformed message dropped, the broker restarted, the service
+//! stopped while gateways keep publishing — nothing acknowledged is lost.
+
+mod common;
+
+use binjiang_live::mqtt::MqttConfig;
+use common::Harness;
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+struct Broker {
+    child: Child,
+}
+
+impl Broker {
+    fn start(dir: &Path, port: u16) -> Self {
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+        )
+        .unwrap();
+        let exe = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("mosquitto is installed (scripts/deps.sh installs Debian's mosquitto)");
+        let child = Command::new(exe)
+            .arg("-c")
+            .arg(&conf)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "mosquitto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Broker { child }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Publishes with QoS 1 and waits for the broker's PUBACKs.
+fn publish(port: u16, messages: &[(&str, String)]) {
+    let mut options = MqttOptions::new(format!("gateway-{}", free_port()), "127.0.0.1", port);
+    options.set_keep_alive(Duration::from_secs(5));
+    let (client, mut connection) = Client::new(options, 64);
+    for (topic, payload) in messages {
+        client
+            .publish(
+                *topic,
+                QoS::AtLeastOnce,
+                false,
+                payload.clone().into_bytes(),
+            )
+            .unwrap();
+    }
+    let mut acked = 0;
+    for event in connection.iter() {
+        if let Ok(Event::Incoming(Packet::PubAck(_))) = event {
+            acked += 1;
+            if acked == messages.len() {
+                break;
+            }
+        }
+    }
+    client.disconnect().ok();
+}
+
+fn wait_for_count(h: &Harness, n: i64) {
+    let started = Instant::now();
+    while h.count("observations") < n {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "expected {n} observations, have {}",
+            h.count("observations")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(h.count("observations"), n, "nothing twice");
+}
+
+#[test]
+fn observations_over_mqtt_survive_bad_messages_broker_restarts_and_service_downtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let broker = Broker::start(dir.path(), port);
+    let db = dir.path().join("live.db");
+    let config = MqttConfig::parse(&format!("127.0.0.1:{port}")).unwrap();
+    let with_mqtt = |o: &mut binjiang_live::ServeOptions| o.mqtt = Some(config.clone());
+    let mut h = Harness::start_at(&db, with_mqtt);
+    std::thread::sleep(Duration::from_millis(500)); // connected and subscribed
+    let mut batch: Vec<(&str, String)> = (0..20)
+        .map(|k| {
+            (
+                "v1.1/Datastreams(1)/Observations",
+                format!("{{\"result\": {k}}}"),
+            )
+        })
+        .collect();
+    batch.push(("v1.1/Datastreams(1)/Observations", "not json".into()));
+    batch.push((
+        "v1.1/Datastreams(99)/Observations",
+        "{\"result\": 1}".into(),
+    ));
+    batch.push((
+        "v1.1/Datastreams(1)/Observations",
+        "{\"result\": 150}".into(),
+    ));
+    batch.push((
+        "v1.1/Observations",
+        "{\"result\": 3, \"Datastream\": {\"@iot.id\": 3}}".into(),
+    ));
+    publish(port, &batch);
+    wait_for_count(&h, 21);
+    // The same observations over SensorThings HTTP.
+    let (_, page) = h.get("/v1.1/Datastreams(3)/Observations", &h.tokens.display);
+    assert_eq!(page["value"][0]["result"], 3.0);
+
+    // The broker restarts: the service reconnects and subscribes again.
+    drop(broker);
+    let broker = Broker::start(dir.path(), port);
+    std::thread::sleep(Duration::from_millis(2500));
+    publish(
+        port,
+        &(0..5)
+            .map(|k| {
+                (
+                    "v1.1/Datastreams(2)/Observations",
+                    format!("{{\"result\": {k}}}"),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    wait_for_count(&h, 26);
+
+    // The service stops; gateways go on publishing; the broker keeps them for its session.
+    h.stop();
+    drop(h);
+    publish(
+        port,
+        &(0..3)
+            .map(|k| {
+                (
+                    "v1.1/Datastreams(2)/Observations",
+                    format!("{{\"result\": {k}}}"),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    let h = Harness::start_at(&db, with_mqtt);
+    wait_for_count(&h, 29);
+    drop(broker);
+}
