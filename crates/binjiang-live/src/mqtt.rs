@@ -5,8 +5,8 @@
 //! The session is persistent (clean session off): while the service is down or
 //! reconnecting, the broker keeps the subscription and queues what gateways publish, and a
 //! message whose PUBACK never left is delivered again — so nothing acknowledged is lost and
-//! nothing unacknowledged is dropped. Acknowledgements leave in the order messages came (an
-//! acker task awaits each message's "on disk" in turn). A malformed message is logged with its
+//! nothing unacknowledged is dropped. Acknowledgements leave in the order messages came, each
+//! once its message is on disk. A malformed message is logged with its
 //! topic and acknowledged (dropped: redelivering it would never make it valid); it never stops
 //! the service. When the twin's queue is full the loop waits before taking the next message:
 //! back-pressure reaches the broker.
@@ -14,8 +14,9 @@
 use crate::http::AppState;
 use crate::twin::{Receipt, Request};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use std::collections::VecDeque;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]
@@ -69,69 +70,87 @@ pub async fn run(config: MqttConfig, state: AppState, mut stop: oneshot::Receive
     if let Some((user, password)) = &config.credentials {
         options.set_credentials(user, password);
     }
-    let (client, mut events) = AsyncClient::new(options, 256);
-    // Acknowledge in arrival order, each once its data is on disk (or it was refused).
-    let (ack_tx, mut ack_rx) = mpsc::channel::<(Publish, Option<Receipt<Vec<u64>>>)>(1024);
-    // (A message is acknowledged with no receipt when it was refused: dropped for good.)
-    let acker = {
-        let client = client.clone();
-        tokio::spawn(async move {
-            while let Some((publish, receipt)) = ack_rx.recv().await {
-                if let Some(r) = receipt {
-                    match r.durable.await {
-                        Ok(Ok(())) => {}
-                        _ => {
-                            // Not on disk: no PUBACK; the broker delivers it again on the
-                            // next session.
-                            tracing::warn!(topic = %publish.topic, "not saved; left unacknowledged for redelivery");
-                            continue;
+    let (client, mut events) = AsyncClient::new(options, MAX_PENDING);
+    // Messages not yet acknowledged, in arrival order. Acknowledging goes through the event
+    // loop, so this loop does it itself and never blocks on anything the event loop must
+    // drive: it waits only on the broker, on the twin and on the disk.
+    let mut pending: VecDeque<(Publish, Ack)> = VecDeque::new();
+    loop {
+        while let Some((publish, ack)) = pending.front() {
+            match ack {
+                Ack::Waiting(_) => break,
+                Ack::Never => {}
+                Ack::Now => {
+                    if client.try_ack(publish).is_err() {
+                        break; // the event loop's queue is full: after the next poll
+                    }
+                }
+            }
+            pending.pop_front();
+        }
+        let front_waiting = matches!(pending.front(), Some((_, Ack::Waiting(_))));
+        tokio::select! {
+            _ = &mut stop => break,
+            saved = async {
+                match pending.front_mut() {
+                    Some((_, Ack::Waiting(rx))) => rx.await,
+                    _ => std::future::pending().await,
+                }
+            }, if front_waiting => {
+                let (publish, ack) = pending.front_mut().expect("a front");
+                *ack = if matches!(saved, Ok(Ok(()))) {
+                    Ack::Now
+                } else {
+                    // Not on disk: no PUBACK; the broker delivers it again next session.
+                    tracing::warn!(topic = %publish.topic, "not saved; left unacknowledged for redelivery");
+                    Ack::Never
+                };
+            }
+            // Full: take no more messages, but keep the event loop turning whenever an
+            // acknowledgement waits to go out (it only leaves through the loop).
+            event = events.poll(), if pending.len() < MAX_PENDING || !front_waiting => match event {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    tracing::info!(broker = %format!("{}:{}", config.host, config.port), session_present = ack.session_present, "MQTT connected");
+                    for topic in TOPICS {
+                        if let Err(e) = client.try_subscribe(topic, QoS::AtLeastOnce) {
+                            tracing::error!(%e, topic, "MQTT subscribe failed");
                         }
                     }
                 }
-                if client.ack(&publish).await.is_err() {
-                    return;
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    let ack = match ingest(&state, &publish).await {
+                        Outcome::Submitted(r) => Ack::Waiting(r.durable),
+                        Outcome::Dropped => Ack::Now,
+                        // Shutting down: no PUBACK, the broker keeps it for the next session.
+                        Outcome::Left => break,
+                    };
+                    pending.push_back((publish, ack));
                 }
-            }
-        })
-    };
-    loop {
-        let event = tokio::select! {
-            _ = &mut stop => break,
-            e = events.poll() => e,
-        };
-        match event {
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                tracing::info!(broker = %format!("{}:{}", config.host, config.port), session_present = ack.session_present, "MQTT connected");
-                for topic in TOPICS {
-                    if let Err(e) = client.subscribe(topic, QoS::AtLeastOnce).await {
-                        tracing::error!(%e, topic, "MQTT subscribe failed");
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(%e, "MQTT connection lost; reconnecting");
+                    tokio::select! {
+                        _ = &mut stop => break,
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                     }
                 }
-            }
-            Ok(Event::Incoming(Packet::Publish(publish))) => {
-                let receipt = match ingest(&state, &publish).await {
-                    Outcome::Submitted(r) => Some(r),
-                    Outcome::Dropped => None,
-                    // Shutting down: no PUBACK, the broker keeps it for the next session.
-                    Outcome::Left => break,
-                };
-                if ack_tx.send((publish, receipt)).await.is_err() {
-                    break;
-                }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(%e, "MQTT connection lost; reconnecting");
-                tokio::select! {
-                    _ = &mut stop => break,
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                }
-            }
+            },
         }
     }
-    drop(ack_tx);
-    let _ = acker.await;
-    let _ = client.disconnect().await;
+    let _ = client.try_disconnect();
+}
+
+/// Messages taken but not yet acknowledged, at most: beyond, the loop waits for the disk.
+const MAX_PENDING: usize = 4096;
+
+/// Whether and when a message is acknowledged.
+enum Ack {
+    /// Once this says it is on disk.
+    Waiting(oneshot::Receiver<Result<(), std::sync::Arc<crate::store::StoreError>>>),
+    /// Now (on disk, or refused for good).
+    Now,
+    /// Never in this session (not saved).
+    Never,
 }
 
 /// What became of a message.
