@@ -21,7 +21,7 @@ impl Broker {
         let conf = dir.join("mosquitto.conf");
         std::fs::write(
             &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n"),
         )
         .unwrap();
         let exe = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
@@ -66,26 +66,30 @@ fn publish(port: u16, messages: &[(&str, String)]) {
     let mut options = MqttOptions::new(format!("gateway-{}", free_port()), "127.0.0.1", port);
     options.set_keep_alive(Duration::from_secs(5));
     let (client, mut connection) = Client::new(options, 64);
-    for (topic, payload) in messages {
+    let owned: Vec<(String, String)> = messages
+        .iter()
+        .map(|(t, p)| (t.to_string(), p.clone()))
+        .collect();
+    let n = owned.len();
+    // Publish from another thread while this one drives the connection.
+    let publisher = std::thread::spawn(move || {
+        for (topic, payload) in owned {
+            client
+                .publish(topic, QoS::AtLeastOnce, false, payload.into_bytes())
+                .unwrap();
+        }
         client
-            .publish(
-                *topic,
-                QoS::AtLeastOnce,
-                false,
-                payload.clone().into_bytes(),
-            )
-            .unwrap();
-    }
+    });
     let mut acked = 0;
     for event in connection.iter() {
         if let Ok(Event::Incoming(Packet::PubAck(_))) = event {
             acked += 1;
-            if acked == messages.len() {
+            if acked == n {
                 break;
             }
         }
     }
-    client.disconnect().ok();
+    publisher.join().unwrap().disconnect().ok();
 }
 
 fn wait_for_count(h: &Harness, n: i64) {
@@ -173,4 +177,28 @@ fn observations_over_mqtt_survive_bad_messages_broker_restarts_and_service_downt
     let h = Harness::start_at(&db, with_mqtt);
     wait_for_count(&h, 29);
     drop(broker);
+}
+
+/// Regression: under a burst larger than the service's pending window, ingest once stalled
+/// (acknowledgements queued for an event loop that was no longer polled).
+#[test]
+fn a_burst_of_twelve_thousand_messages_is_all_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _broker = Broker::start(dir.path(), port);
+    let config = MqttConfig::parse(&format!("127.0.0.1:{port}")).unwrap();
+    let h = Harness::start_with(|o| o.mqtt = Some(config));
+    std::thread::sleep(Duration::from_millis(500));
+    let topics: Vec<String> = (1..=3)
+        .map(|d| format!("v1.1/Datastreams({d})/Observations"))
+        .collect();
+    std::thread::scope(|s| {
+        for g in 0..3 {
+            let messages: Vec<(&str, String)> = (0..4000)
+                .map(|k| (topics[g].as_str(), format!("{{\"result\": {}}}", k % 50)))
+                .collect();
+            s.spawn(move || publish(port, &messages));
+        }
+    });
+    wait_for_count(&h, 12_000);
 }
