@@ -193,9 +193,9 @@ fn a_burst_of_twelve_thousand_messages_is_all_taken() {
         .map(|d| format!("v1.1/Datastreams({d})/Observations"))
         .collect();
     std::thread::scope(|s| {
-        for g in 0..3 {
+        for topic in &topics {
             let messages: Vec<(&str, String)> = (0..4000)
-                .map(|k| (topics[g].as_str(), format!("{{\"result\": {}}}", k % 50)))
+                .map(|k| (topic.as_str(), format!("{{\"result\": {}}}", k % 50)))
                 .collect();
             s.spawn(move || publish(port, &messages));
         }
