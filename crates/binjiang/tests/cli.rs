@@ -104,3 +104,104 @@ fn unreadable_path_and_bad_usage_exit_2() {
     assert_eq!(binjiang(&["validate"]).status.code(), Some(2));
     assert_eq!(binjiang(&["frobnicate"]).status.code(), Some(2));
 }
+
+#[test]
+fn token_and_serve_refuse_bad_usage_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    let db = db.to_str().unwrap();
+    for (args, says) in [
+        (
+            vec!["token", "add", "--db", db, "--role", "king", "--name", "x"],
+            "--role king",
+        ),
+        (
+            vec![
+                "token", "add", "--db", db, "--role", "display", "--agency", "police", "--name",
+                "x",
+            ],
+            "operators only",
+        ),
+        (
+            vec![
+                "token", "add", "--db", db, "--role", "operator", "--agency", "navy", "--name", "x",
+            ],
+            "--agency navy",
+        ),
+        (
+            vec!["token", "add", "--db", db, "--role", "admin", "--name", " "],
+            "--name",
+        ),
+        (
+            vec![
+                "serve",
+                "tests/scenes/tiny-river",
+                "--db",
+                db,
+                "--clock",
+                "sundial",
+            ],
+            "--clock sundial",
+        ),
+        (
+            vec![
+                "serve",
+                "tests/scenes/tiny-river",
+                "--db",
+                db,
+                "--clock",
+                "replay",
+                "--speed=-3",
+            ],
+            "--speed",
+        ),
+        (
+            vec![
+                "serve",
+                "tests/scenes/tiny-river",
+                "--db",
+                db,
+                "--mqtt",
+                "nowhere",
+            ],
+            "--mqtt nowhere",
+        ),
+    ] {
+        let out = binjiang(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(says),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    // A scene without live.ron cannot be served: exit 1, naming the file. (The copy sits as
+    // deep as the original, beside a link to the models, so only live.ron is missing.)
+    let scene = dir.path().join("tests/scenes/tiny-river");
+    std::fs::create_dir_all(&scene).unwrap();
+    std::os::unix::fs::symlink(repo().join("assets"), dir.path().join("assets")).unwrap();
+    for f in std::fs::read_dir(repo().join("tests/scenes/tiny-river")).unwrap() {
+        let f = f.unwrap().path();
+        if f.file_name().unwrap() != "live.ron" {
+            std::fs::copy(&f, scene.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let out = binjiang(&["serve", scene.to_str().unwrap(), "--db", db]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("live.ron"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A token is printed once, as the last word.
+    let out = binjiang(&[
+        "token", "add", "--db", db, "--role", "operator", "--agency", "cleaning", "--name", "li",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let last = text(&out.stdout)
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_owned();
+    assert!(last.starts_with("bj_") && last.len() > 30, "{last}");
+}
