@@ -11,7 +11,7 @@ DEBIAN_PACKAGES=(build-essential pkg-config python3 python3-pip
   libudev-dev libasound2-dev libx11-dev libxkbcommon-dev libwayland-dev libxkbcommon-x11-0
   libxcursor1 libxrandr2 libxi6 libx11-xcb1
   mesa-vulkan-drivers libvulkan1 xvfb xauth
-  mosquitto)
+  mosquitto openssl)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -6,10 +6,11 @@
 //! reconnecting, the broker keeps the subscription and queues what gateways publish, and a
 //! message whose PUBACK never left is delivered again — so nothing acknowledged is lost and
 //! nothing unacknowledged is dropped. Acknowledgements leave in the order messages came, each
-//! once its message is on disk. A malformed message is logged with its
-//! topic and acknowledged (dropped: redelivering it would never make it valid); it never stops
-//! the service. When the twin's queue is full the loop waits before taking the next message:
-//! back-pressure reaches the broker.
+//! once its message is on disk. A malformed message is logged with its topic and acknowledged
+//! (dropped: redelivering it would never make it valid); it never stops the service. When the
+//! twin's queue is full the loop waits before taking the next message: back-pressure reaches
+//! the broker. Credentials and TLS (rustls with ring; a CA, and a client certificate if the
+//! broker wants one) are configurable.
 
 use crate::http::AppState;
 use crate::twin::{Receipt, Request};
@@ -29,6 +30,18 @@ pub struct MqttConfig {
     pub client_id: String,
     /// User name and password, if the broker wants them.
     pub credentials: Option<(String, String)>,
+    /// TLS to the broker, if set.
+    pub tls: Option<MqttTls>,
+}
+
+/// TLS to the broker (rustls with ring): the CA that signed the broker's certificate, and a
+/// client certificate and key if the broker asks for one. All PEM.
+#[derive(Debug, Clone)]
+pub struct MqttTls {
+    /// CA certificate(s).
+    pub ca: Vec<u8>,
+    /// Client certificate chain and private key.
+    pub client_auth: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl MqttConfig {
@@ -40,6 +53,7 @@ impl MqttConfig {
             port: port.parse().ok()?,
             client_id: "binjiang-twin".into(),
             credentials: None,
+            tls: None,
         })
     }
 }
@@ -69,6 +83,15 @@ pub async fn run(config: MqttConfig, state: AppState, mut stop: oneshot::Receive
     options.set_manual_acks(true);
     if let Some((user, password)) = &config.credentials {
         options.set_credentials(user, password);
+    }
+    if let Some(tls) = &config.tls {
+        // The process's crypto for rustls (a second install is refused and harmless).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        options.set_transport(rumqttc::Transport::Tls(rumqttc::TlsConfiguration::Simple {
+            ca: tls.ca.clone(),
+            alpn: None,
+            client_auth: tls.client_auth.clone(),
+        }));
     }
     let (client, mut events) = AsyncClient::new(options, MAX_PENDING);
     // Messages not yet acknowledged, in arrival order. Acknowledging goes through the event

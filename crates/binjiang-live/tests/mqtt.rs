@@ -202,3 +202,150 @@ fn a_burst_of_twelve_thousand_messages_is_all_taken() {
     });
     wait_for_count(&h, 12_000);
 }
+
+/// Runs openssl, panicking with its output on failure.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn observations_over_mqtt_with_tls_and_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A CA, and a broker certificate for 127.0.0.1 signed by it.
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=binjiang test CA",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "broker.key",
+            "-out",
+            "broker.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(d.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "broker.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "broker.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+    );
+    // A password file: user "twin", password "s3cret".
+    std::fs::write(d.join("passwd"), "twin:s3cret\n").unwrap();
+    let exe = ["/usr/sbin/mosquitto_passwd", "/usr/bin/mosquitto_passwd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("mosquitto_passwd");
+    let out = Command::new(exe)
+        .args(["-U", "passwd"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // mosquitto started as root runs as its own user: let it read the files.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for f in ["ca.pem", "broker.pem", "broker.key", "passwd"] {
+        std::fs::set_permissions(d.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    // Gateways publish on a plain local listener; the service connects over TLS with a password.
+    let (plain, tls) = (free_port(), free_port());
+    let conf = format!(
+        "per_listener_settings true\nlistener {plain} 127.0.0.1\nallow_anonymous true\n\
+         listener {tls} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/broker.pem\nkeyfile {d}/broker.key\n\
+         allow_anonymous false\npassword_file {d}/passwd\npersistence false\n",
+        d = d.display()
+    );
+    std::fs::write(d.join("mosquitto.conf"), conf).unwrap();
+    let exe = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap();
+    let mut broker = Command::new(exe)
+        .arg("-c")
+        .arg(d.join("mosquitto.conf"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", tls)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "mosquitto did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut config = MqttConfig::parse(&format!("127.0.0.1:{tls}")).unwrap();
+    config.credentials = Some(("twin".into(), "s3cret".into()));
+    config.tls = Some(binjiang_live::mqtt::MqttTls {
+        ca: std::fs::read(d.join("ca.pem")).unwrap(),
+        client_auth: None,
+    });
+    let h = Harness::start_with(|o| o.mqtt = Some(config));
+    std::thread::sleep(Duration::from_millis(800));
+    publish(
+        plain,
+        &(0..5)
+            .map(|k| {
+                (
+                    "v1.1/Datastreams(1)/Observations",
+                    format!("{{\"result\": {k}}}"),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    wait_for_count(&h, 5);
+    drop(h);
+    let _ = broker.kill();
+    let _ = broker.wait();
+}

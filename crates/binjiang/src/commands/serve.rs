@@ -45,6 +45,15 @@ pub struct Args {
     /// The broker's password (with --mqtt-user).
     #[arg(long, requires = "mqtt_user")]
     pub mqtt_password: Option<String>,
+    /// Connect to the broker over TLS, trusting this CA certificate (PEM).
+    #[arg(long, requires = "mqtt")]
+    pub mqtt_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for a broker that asks for one (with --mqtt-key).
+    #[arg(long, requires_all = ["mqtt_ca", "mqtt_key"])]
+    pub mqtt_cert: Option<PathBuf>,
+    /// Client private key (PEM) (with --mqtt-cert).
+    #[arg(long, requires = "mqtt_cert")]
+    pub mqtt_key: Option<PathBuf>,
     /// MQTT client id: the broker keeps this session (and what arrives while the service is
     /// down) under it.
     #[arg(long, default_value = "binjiang-twin")]
@@ -95,6 +104,19 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .mqtt_user
             .clone()
             .map(|u| (u, args.mqtt_password.clone().unwrap_or_default()));
+        if let Some(ca) = &args.mqtt_ca {
+            let read = |p: &PathBuf| {
+                std::fs::read(p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))
+            };
+            let client_auth = match (&args.mqtt_cert, &args.mqtt_key) {
+                (Some(c), Some(k)) => Some((read(c)?, read(k)?)),
+                _ => None,
+            };
+            config.tls = Some(binjiang_live::mqtt::MqttTls {
+                ca: read(ca)?,
+                client_auth,
+            });
+        }
         options.mqtt = Some(config);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
