@@ -132,6 +132,14 @@ pub struct Metrics {
     pub per_type: BTreeMap<String, IncidentKpis>,
     /// Incidents that arose per grid cell id (cells with none are left out).
     pub per_cell: BTreeMap<String, usize>,
+    /// Incidents an operator cancelled (duplicates, false alarms): left out of every other
+    /// figure.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cancelled: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +152,8 @@ struct Ticket {
     /// First arrival of each agency.
     arrivals: Vec<(Agency, f64)>,
     closed: Option<f64>,
+    /// Cancelled by an operator (duplicate, false alarm): outside every KPI.
+    cancelled: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -231,6 +241,7 @@ impl MetricsFold {
                         reported: None,
                         arrivals: Vec::new(),
                         closed: None,
+                        cancelled: false,
                     },
                 );
                 if let Some(c) = cell {
@@ -301,9 +312,14 @@ impl MetricsFold {
                 }
                 self.preemptions += usize::from(matches!(e.what, What::Preempted { .. }));
             }
-            What::Closed { incident, .. } => {
+            What::Closed {
+                incident,
+                cancelled,
+                ..
+            } => {
                 if let Some(k) = self.tickets.get_mut(incident) {
                     k.closed = Some(t);
+                    k.cancelled = cancelled.is_some();
                 }
             }
             What::ShiftStarted { unit, agency } => {
@@ -322,6 +338,7 @@ impl MetricsFold {
             What::Reopened { incident, .. } => {
                 if let Some(k) = self.tickets.get_mut(incident) {
                     k.closed = None;
+                    k.cancelled = false;
                 }
             }
             What::BackOnPatrol { .. } | What::OffDuty { .. } | What::Acknowledged { .. } => {}
@@ -330,7 +347,9 @@ impl MetricsFold {
 
     /// The figures of the log so far, as of `end` seconds.
     pub fn summary(&self, end: f64) -> Metrics {
-        let all: Vec<&Ticket> = self.tickets.values().collect();
+        // Duplicates and false alarms are counted apart, not as work handled.
+        let all: Vec<&Ticket> = self.tickets.values().filter(|k| !k.cancelled).collect();
+        let cancelled = self.tickets.len() - all.len();
         let mut per_subdistrict: BTreeMap<String, Vec<&Ticket>> = BTreeMap::new();
         let mut per_type: BTreeMap<String, Vec<&Ticket>> = self
             .types
@@ -364,6 +383,7 @@ impl MetricsFold {
                 .map(|(k, v)| (k, self.kpis(&v)))
                 .collect(),
             per_cell: self.per_cell.clone(),
+            cancelled,
             ..Metrics::default()
         };
         for (agency, tally) in &self.agencies {

@@ -230,3 +230,40 @@ fn a_simulated_day_s_figures_hold_together() {
     assert!(m.all.on_site_3min_share <= m.all.first_on_site_3min_share);
     assert!(m.all.detection_s.p50.is_some());
 }
+
+#[test]
+fn cancelled_incidents_are_counted_apart_and_a_reopened_one_counts_again() {
+    let (_, catalogue) = tiny();
+    let mut log = hand_log();
+    // Incident 3 (the crowd surge nobody fully reached) was a false alarm.
+    log.push(ev(
+        1100.0,
+        What::Closed {
+            incident: 3,
+            operator: Some("op-7".into()),
+            disposition: None,
+            cancelled: Some(binjiang_sim::CancelReason::FalseAlarm),
+        },
+    ));
+    let m = Metrics::from_events(&log, &catalogue, 3600.0);
+    assert_eq!(m.cancelled, 1);
+    assert_eq!(
+        (m.all.incidents, m.all.reported, m.all.open_at_end),
+        (3, 2, 1)
+    );
+    assert_eq!(m.per_subdistrict["310110018"].incidents, 1);
+    assert!(!m
+        .per_type
+        .get("crowd_surge")
+        .is_some_and(|k| k.incidents > 0));
+    // Reopened: it is work again.
+    log.push(ev(
+        1200.0,
+        What::Reopened {
+            incident: 3,
+            operator: "op-7".into(),
+        },
+    ));
+    let m = Metrics::from_events(&log, &catalogue, 3600.0);
+    assert_eq!((m.cancelled, m.all.incidents), (0, 4));
+}
