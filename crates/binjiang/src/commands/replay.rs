@@ -27,7 +27,9 @@ pub struct Args {
     /// A gateway (or admin) token.
     #[arg(long)]
     pub token: String,
-    /// Simulated seconds per real second.
+    /// Simulated seconds per real second: the service's own speed (`serve --clock replay
+    /// --speed N`), or 1 for a service on the wall clock (it refuses reports stamped more than
+    /// 5 minutes ahead of its clock).
     #[arg(long, default_value_t = 600.0)]
     pub speed: f64,
     /// Simulated hours to replay.
