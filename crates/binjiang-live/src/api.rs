@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/reports", post(post_report))
         .route("/api/v1/units", get(get_units))
         .route("/api/v1/units/{id}/positions", post(post_positions))
+        .route("/api/v1/units/{id}/status", post(post_crew_status))
         .route("/api/v1/incidents", get(get_incidents))
         .route("/api/v1/incidents/{id}", get(get_incident))
         .route("/api/v1/incidents/{id}/{action}", post(post_action))
@@ -634,4 +635,33 @@ async fn post_fork(
             .await
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(Json(projection))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CrewStatusIn {
+    status: binjiang_sim::CrewStatus,
+}
+
+/// `POST /api/v1/units/<id>/status {"status": "on_scene" | "cleared"}`: what the crew pressed
+/// on its terminal; the twin follows it instead of its own estimate.
+async fn post_crew_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(unit): Path<String>,
+    JsonBody(body): JsonBody<CrewStatusIn>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Need::Ingest)?;
+    if !state.scene.units.iter().any(|u| u.id == unit) {
+        return Err(ApiError::not_found(format!("no unit \"{unit}\" in the scene")).at("unit"));
+    }
+    let status = body.status;
+    state
+        .submit(|reply| Request::CrewStatus {
+            unit: unit.clone(),
+            status,
+            reply,
+        })
+        .await?;
+    Ok(Json(serde_json::json!({"unit": unit, "status": status})))
 }

@@ -134,6 +134,15 @@ pub enum Request {
         /// How many were kept.
         reply: Reply<usize>,
     },
+    /// A crew's status from its terminal.
+    CrewStatus {
+        /// The unit's id (known).
+        unit: String,
+        /// What the crew reported.
+        status: binjiang_sim::CrewStatus,
+        /// Nothing but the receipt.
+        reply: Reply<()>,
+    },
     /// A copy of the state for a what-if, with the day's KPI fold so far.
     Fork {
         /// Seed of the incidents the copy draws.
@@ -268,7 +277,7 @@ impl Twin {
                     binjiang_sim::Input::Fix { unit, position } => {
                         last_fix.insert(unit, (r.t, position));
                     }
-                    binjiang_sim::Input::Command { .. } => {}
+                    binjiang_sim::Input::Command { .. } | binjiang_sim::Input::Status { .. } => {}
                 }
             }
         }
@@ -556,6 +565,21 @@ impl Twin {
             }
             Request::Fixes { unit, fixes, reply } => {
                 let _ = reply.send(self.fixes(unit, fixes));
+            }
+            Request::CrewStatus {
+                unit,
+                status,
+                reply,
+            } => {
+                let done = self
+                    .sim
+                    .crew_status(&unit, status)
+                    .map_err(|e| ApiError::conflict(e.to_string()).at("status"))
+                    .map(|()| {
+                        self.setup.telemetry.accept("crew_status", 1);
+                        self.receipt(())
+                    });
+                let _ = reply.send(done);
             }
             Request::Fork { seed, reply } => {
                 let _ = reply.send((self.sim.fork_generated(seed), self.today.clone()));

@@ -330,3 +330,41 @@ fn prometheus_metrics_count_ingest_commits_and_open_work() {
     assert_eq!(value("binjiang_queue_depth"), 0.0);
     assert!(text.ends_with("# EOF\n"));
 }
+
+#[test]
+fn a_crews_terminal_says_when_it_arrived_and_when_it_is_done() {
+    let h = Harness::start();
+    let id = report(&h, "fight", 121.5078, 31.2527);
+    let (_, inc) = h.get(&format!("/api/v1/incidents/{id}"), &h.tokens.operator);
+    let unit = inc["parts"][0]["unit"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/units/{unit}/status");
+    let (s, e) = h.post(&path, &h.tokens.gateway, json!({"status": "cleared"}));
+    assert_eq!((s, e["field"].as_str()), (409, Some("status")), "{e}");
+    let (s, _) = h.post(&path, &h.tokens.gateway, json!({"status": "on_scene"}));
+    assert_eq!(s, 200);
+    let (_, inc) = h.get(&format!("/api/v1/incidents/{id}"), &h.tokens.operator);
+    assert_eq!(inc["status"], "on_scene", "{inc}");
+    let (s, _) = h.post(&path, &h.tokens.gateway, json!({"status": "cleared"}));
+    assert_eq!(s, 200);
+    let (_, inc) = h.get(&format!("/api/v1/incidents/{id}"), &h.tokens.operator);
+    assert_eq!(inc["status"], "resolved", "{inc}");
+    assert_eq!(
+        h.post(&path, &h.tokens.gateway, json!({"status": "asleep"}))
+            .0,
+        422
+    );
+    assert_eq!(
+        h.post(
+            "/api/v1/units/ghost/status",
+            &h.tokens.gateway,
+            json!({"status": "cleared"})
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        h.post(&path, &h.tokens.display, json!({"status": "cleared"}))
+            .0,
+        403
+    );
+}

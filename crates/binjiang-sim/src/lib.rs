@@ -26,7 +26,9 @@ pub use policy::{
 };
 pub use routing::Router;
 pub use simulation::incident::{Incident, IncidentStatus, Need};
-pub use simulation::operator::{Command, FixError, Operator, OperatorError, ReplayError};
+pub use simulation::operator::{
+    Command, CrewStatus, CrewStatusError, FixError, Operator, OperatorError, ReplayError,
+};
 pub use simulation::unit::{UnitStatus, UnitView, FIX_FRESH_S};
 pub use simulation::{SimError, SimOptions, Simulation, PRIORITIES};
 pub use source::{parse_recorded, IncidentSource, Input, InputRecord, Place, Report, ReportError};

@@ -96,6 +96,13 @@ pub enum Input {
         /// What.
         command: crate::simulation::operator::Command,
     },
+    /// A unit's crew reported its status from its terminal.
+    Status {
+        /// The unit's id.
+        unit: String,
+        /// What the crew reported.
+        status: crate::simulation::operator::CrewStatus,
+    },
     /// A unit's GPS fix, local metres.
     Fix {
         /// The unit's id.

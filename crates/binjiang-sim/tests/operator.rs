@@ -182,3 +182,43 @@ fn a_run_with_fixes_cancels_and_reopens_replays_byte_for_byte() {
     );
     assert_eq!(resumed.inputs(), sim.inputs());
 }
+
+#[test]
+fn a_crew_reporting_on_scene_and_cleared_overrides_the_estimates_and_replays() {
+    let (scene, mut sim) = quiet_tiny("merged-grid");
+    let fresh = sim.clone();
+    let id = inject(&mut sim, "fight", at(100.0, 300.0), Source::Hotline110);
+    let car = incident(&sim, id).needs[0].unit.unwrap();
+    let car_id = scene.units[car as usize].id.clone();
+    assert_eq!(
+        sim.crew_status(&car_id, binjiang_sim::CrewStatus::Cleared),
+        Err(binjiang_sim::CrewStatusError::NotOnScene(car_id.clone()))
+    );
+    // The crew says it is there after 5 s, before the model's estimate.
+    sim.advance_to(sim.now() + 5.0);
+    sim.crew_status(&car_id, binjiang_sim::CrewStatus::OnScene)
+        .unwrap();
+    let arrived = incident(&sim, id).needs[0].arrived_at.unwrap();
+    assert_eq!(arrived, sim.now());
+    // The model's own arrival, later, is dropped: one arrival only.
+    sim.advance_to(sim.now() + 60.0);
+    assert_eq!(events_of(&sim, EventKind::Arrived).len(), 1);
+    sim.crew_status(&car_id, binjiang_sim::CrewStatus::Cleared)
+        .unwrap();
+    assert_eq!(incident(&sim, id).status, IncidentStatus::Closed);
+    sim.advance_to(2.0 * 3600.0);
+    assert_eq!(
+        events_of(&sim, EventKind::Finished).len(),
+        1,
+        "the model's finish is dropped"
+    );
+    assert!(matches!(
+        sim.crew_status("nobody", binjiang_sim::CrewStatus::OnScene),
+        Err(binjiang_sim::CrewStatusError::NoUnit(_))
+    ));
+    // Saved as inputs, replayed byte for byte.
+    let inputs = sim.inputs().to_vec();
+    let mut resumed = fresh;
+    resumed.replay(&inputs, 2.0 * 3600.0).unwrap();
+    assert!(log_bytes(&resumed) == log_bytes(&sim));
+}

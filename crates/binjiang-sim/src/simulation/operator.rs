@@ -345,6 +345,16 @@ pub enum ReplayError {
         /// Why.
         error: OperatorError,
     },
+    /// A crew status the run accepted is refused now.
+    #[error("input {index} (t = {t} s): crew status refused: {error}")]
+    Status {
+        /// Its place in the log.
+        index: usize,
+        /// When it was accepted.
+        t: f64,
+        /// Why.
+        error: CrewStatusError,
+    },
     /// A position fix the run accepted is refused now.
     #[error("input {index} (t = {t} s): position fix refused: {error}")]
     Fix {
@@ -415,6 +425,10 @@ impl Simulation {
                     };
                     done.map_err(|error| ReplayError::Command { index, t, error })?;
                 }
+                Input::Status { unit, status } => {
+                    self.crew_status(unit, *status)
+                        .map_err(|error| ReplayError::Status { index, t, error })?;
+                }
                 Input::Fix { unit, position } => {
                     self.fix(unit, *position)
                         .map_err(|error| ReplayError::Fix { index, t, error })?;
@@ -479,5 +493,72 @@ impl Simulation {
             self.units[u as usize].fix = None;
             self.plan_changed(u);
         }
+    }
+}
+
+/// What a crew reports from its terminal (a CAD's mobile data terminal): it arrived, or it is
+/// done — earlier or later than the model's estimate, which the twin then follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrewStatus {
+    /// Arrived at its incident.
+    OnScene,
+    /// Done with its part; back to patrol.
+    Cleared,
+}
+
+/// Why a crew's status was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CrewStatusError {
+    /// No unit with that id.
+    #[error("unit: no unit \"{0}\" in the scene")]
+    NoUnit(String),
+    /// "On scene" from a unit not on its way to an incident.
+    #[error("unit \"{0}\" is not on its way to an incident")]
+    NotEnRoute(String),
+    /// "Cleared" from a unit not at an incident.
+    #[error("unit \"{0}\" is not at an incident")]
+    NotOnScene(String),
+}
+
+impl Simulation {
+    /// Takes a crew's status: `OnScene` makes an en-route unit arrive now (its on-scene time
+    /// counts from now); `Cleared` finishes an on-scene unit's part now. The model's own
+    /// arrival or finish for it is dropped.
+    pub fn crew_status(&mut self, unit: &str, status: CrewStatus) -> Result<(), CrewStatusError> {
+        let u = self
+            .units
+            .iter()
+            .position(|x| x.id.as_ref() == unit)
+            .ok_or_else(|| CrewStatusError::NoUnit(unit.to_owned()))?;
+        let state = &self.units[u];
+        match status {
+            CrewStatus::OnScene
+                if !(state.status == super::unit::UnitStatus::EnRoute && state.job.is_some()) =>
+            {
+                return Err(CrewStatusError::NotEnRoute(unit.to_owned()))
+            }
+            CrewStatus::Cleared
+                if !(state.status == super::unit::UnitStatus::OnScene && state.job.is_some()) =>
+            {
+                return Err(CrewStatusError::NotOnScene(unit.to_owned()))
+            }
+            _ => {}
+        }
+        self.inputs.push(InputRecord {
+            t: self.now(),
+            input: Input::Status {
+                unit: unit.to_owned(),
+                status,
+            },
+        });
+        // A new plan version: the model's pending arrival or finish for it goes stale.
+        self.units[u].version += 1;
+        let version = self.units[u].version;
+        match status {
+            CrewStatus::OnScene => self.arrive(u as u32, version),
+            CrewStatus::Cleared => self.finish(u as u32, version),
+        }
+        Ok(())
     }
 }
