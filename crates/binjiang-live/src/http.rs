@@ -177,3 +177,27 @@ pub fn base_url(headers: &axum::http::HeaderMap) -> String {
         .unwrap_or("localhost");
     format!("http://{host}")
 }
+
+/// Refuses a body announced (`Content-Length`) as larger than [`BODY_LIMIT`] before reading
+/// it: a client that sent `Expect: 100-continue` learns it before sending the megabytes. A
+/// body with no length is cut at the limit while read (413 as well).
+pub async fn refuse_oversized(
+    request: HttpRequest,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > BODY_LIMIT as u64) {
+        use axum::response::IntoResponse;
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {BODY_LIMIT} bytes; split the batch"),
+        )
+        .at("body")
+        .into_response();
+    }
+    next.run(request).await
+}

@@ -312,6 +312,7 @@ pub fn router(state: http::AppState) -> axum::Router {
             error::ApiError::not_found("no such endpoint; see /api/v1/openapi.json").at("path")
         })
         .layer(axum::extract::DefaultBodyLimit::max(http::BODY_LIMIT))
+        .layer(axum::middleware::from_fn(http::refuse_oversized))
         .with_state(state)
 }
 
