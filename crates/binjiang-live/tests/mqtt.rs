@@ -24,13 +24,18 @@ impl Broker {
             format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n"),
         )
         .unwrap();
+        Self::with_config(&conf, port)
+    }
+
+    /// Starts mosquitto on config file `conf` and waits until `port` accepts connections.
+    fn with_config(conf: &Path, port: u16) -> Self {
         let exe = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
             .into_iter()
             .find(|p| Path::new(p).exists())
             .expect("mosquitto is installed (scripts/deps.sh installs Debian's mosquitto)");
         let child = Command::new(exe)
             .arg("-c")
-            .arg(&conf)
+            .arg(conf)
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
@@ -307,24 +312,7 @@ fn observations_over_mqtt_with_tls_and_credentials() {
         d = d.display()
     );
     std::fs::write(d.join("mosquitto.conf"), conf).unwrap();
-    let exe = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap();
-    let mut broker = Command::new(exe)
-        .arg("-c")
-        .arg(d.join("mosquitto.conf"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", tls)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "mosquitto did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let broker = Broker::with_config(&d.join("mosquitto.conf"), tls);
     let mut config = MqttConfig::parse(&format!("127.0.0.1:{tls}")).unwrap();
     config.credentials = Some(("twin".into(), "s3cret".into()));
     config.tls = Some(binjiang_live::mqtt::MqttTls {
@@ -346,6 +334,5 @@ fn observations_over_mqtt_with_tls_and_credentials() {
     );
     wait_for_count(&h, 5);
     drop(h);
-    let _ = broker.kill();
-    let _ = broker.wait();
+    drop(broker);
 }
