@@ -605,7 +605,7 @@ async fn post_fork(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(f): JsonBody<ForkIn>,
-) -> Result<Json<crate::fork::Projection>, ApiError> {
+) -> Result<Json<binjiang_protocol::Projection>, ApiError> {
     caller.require(Need::Read)?;
     if !(f.hours.is_finite() && f.hours > 0.0 && f.hours <= crate::fork::MAX_HOURS) {
         return Err(ApiError::invalid(

@@ -9,12 +9,13 @@
 use crate::auth::{Caller, Need};
 use crate::error::ApiError;
 use crate::http::AppState;
-use crate::view::{IncidentOut, Kpis, UnitOut, View};
+use crate::view::{IncidentOut, UnitOut, View};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::response::Response;
-use serde::Serialize;
+use binjiang_protocol::StreamMessage;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,52 +23,15 @@ use std::time::Duration;
 /// A client that does not take a message within this is dropped.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// One message of the stream.
-#[derive(Debug, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum StreamMessage<'a> {
-    /// Everything, as of view `seq`.
-    Snapshot {
-        /// View number.
-        seq: u64,
-        /// Calendar time.
-        at: &'a str,
-        /// Units.
-        units: &'a [UnitOut],
-        /// Incidents.
-        incidents: &'a [IncidentOut],
-        /// KPIs.
-        kpis: &'a Kpis,
-    },
-    /// What changed from view `base` to view `seq`.
-    Delta {
-        /// View number.
-        seq: u64,
-        /// The view it applies to.
-        base: u64,
-        /// Calendar time.
-        at: &'a str,
-        /// Units whose state or position changed.
-        units: Vec<&'a UnitOut>,
-        /// Incidents new or changed.
-        incidents: Vec<&'a IncidentOut>,
-        /// Incidents no longer listed (retired a day after closing).
-        removed: Vec<u32>,
-        /// KPIs, when they changed.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        kpis: Option<&'a Kpis>,
-    },
-}
-
 /// The message taking a client from `from` (if it has it) to `to`.
 pub fn message(from: Option<&View>, to: &View) -> String {
     let m = match from {
         None => StreamMessage::Snapshot {
             seq: to.seq,
-            at: &to.kpis.at,
-            units: &to.units,
-            incidents: &to.incidents,
-            kpis: &to.kpis,
+            at: Cow::Borrowed(&to.kpis.at),
+            units: Cow::Borrowed(&to.units),
+            incidents: Cow::Borrowed(&to.incidents),
+            kpis: Cow::Borrowed(&to.kpis),
         },
         Some(from) => {
             let old_units: HashMap<&str, &UnitOut> =
@@ -79,16 +43,18 @@ pub fn message(from: Option<&View>, to: &View) -> String {
             StreamMessage::Delta {
                 seq: to.seq,
                 base: from.seq,
-                at: &to.kpis.at,
+                at: Cow::Borrowed(&to.kpis.at),
                 units: to
                     .units
                     .iter()
                     .filter(|u| old_units.get(u.id.as_str()) != Some(u))
+                    .map(Cow::Borrowed)
                     .collect(),
                 incidents: to
                     .incidents
                     .iter()
                     .filter(|i| old_incidents.get(&i.id) != Some(i))
+                    .map(Cow::Borrowed)
                     .collect(),
                 removed: from
                     .incidents
@@ -96,7 +62,7 @@ pub fn message(from: Option<&View>, to: &View) -> String {
                     .map(|i| i.id)
                     .filter(|id| !new_ids.contains(id))
                     .collect(),
-                kpis: (from.kpis != to.kpis).then_some(&to.kpis),
+                kpis: (from.kpis != to.kpis).then_some(Cow::Borrowed(&to.kpis)),
             }
         }
     };

@@ -4,166 +4,14 @@
 
 use crate::clock::Clock;
 use crate::twin::Setup;
-use binjiang_scene::Agency;
-use binjiang_sim::{
-    CancelReason, Incident, IncidentStatus, Metrics, MetricsFold, Simulation, UnitStatus,
-};
+use binjiang_sim::{Incident, IncidentStatus, Metrics, MetricsFold, Simulation, UnitStatus};
 use binjiang_spatial::PointIndex;
-use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
-/// A unit's state as a CAD names it (after NENA EIDO's unit statuses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UnitState {
-    /// On duty, free: patrolling, or back to its loop after a job.
-    Available,
-    /// Sent and on its way (the core's dispatch is the departure: units leave at once).
-    EnRoute,
-    /// At the incident.
-    OnScene,
-    /// Job done, riding back to its loop (available again).
-    Cleared,
-    /// Not on shift.
-    OffDuty,
-}
-
-/// An incident's state as a CAD names it (after NENA EIDO).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IncidentState {
-    /// Known, nobody sent yet (parts queued).
-    Open,
-    /// Reopened by an operator, nobody sent yet.
-    Reopened,
-    /// A unit is on its way and none is on scene.
-    EnRoute,
-    /// A unit is on scene.
-    OnScene,
-    /// Every part done by the units (closed without an operator).
-    Resolved,
-    /// Closed by an operator (or cleared by its sensor), with a disposition.
-    Closed,
-    /// Cancelled: duplicate or false alarm.
-    Cancelled,
-}
-
-/// One unit for the API.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UnitOut {
-    /// Scene id.
-    pub id: String,
-    /// Agency.
-    pub agency: Agency,
-    /// Mode.
-    pub mode: binjiang_scene::Mode,
-    /// CAD state.
-    pub status: UnitState,
-    /// WGS84.
-    pub lon: f64,
-    /// WGS84.
-    pub lat: f64,
-    /// Where the position comes from: a fresh GPS fix, or the patrol model.
-    pub position_source: &'static str,
-    /// Incident served.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub incident: Option<u32>,
-    /// Home subdistrict code.
-    pub subdistrict: String,
-}
-
-/// One agency's part of an incident.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PartOut {
-    /// Agency.
-    pub agency: Agency,
-    /// `queued`, `en_route`, `on_scene` or `done`.
-    pub status: &'static str,
-    /// The unit serving it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
-    /// ISO times.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dispatched_at: Option<String>,
-    /// ISO time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub arrived_at: Option<String>,
-    /// ISO time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<String>,
-}
-
-/// One incident for the API.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct IncidentOut {
-    /// Number.
-    pub id: u32,
-    /// Catalogue key.
-    #[serde(rename = "type")]
-    pub incident_type: String,
-    /// 1 urgent … 4 routine.
-    pub priority: u8,
-    /// CAD state.
-    pub status: IncidentState,
-    /// WGS84.
-    pub lon: f64,
-    /// WGS84.
-    pub lat: f64,
-    /// Subdistrict code.
-    pub subdistrict: String,
-    /// How it was reported.
-    pub source: binjiang_sim::Source,
-    /// The reporting system's id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
-    /// ISO times.
-    pub arose_at: String,
-    /// ISO time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reported_at: Option<String>,
-    /// ISO time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub acknowledged_at: Option<String>,
-    /// ISO time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub closed_at: Option<String>,
-    /// How an operator closed it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub disposition: Option<String>,
-    /// Why it was cancelled.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cancelled: Option<CancelReason>,
-    /// One per agency.
-    pub parts: Vec<PartOut>,
-}
-
-/// One agency now.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct AgencyNow {
-    /// Units on shift.
-    pub units_on_duty: usize,
-    /// Of which free.
-    pub units_available: usize,
-    /// Parts not yet done.
-    pub open_parts: usize,
-    /// Parts waiting for a unit.
-    pub queued: usize,
-}
-
-/// KPIs: now, and since the district's midnight (definitions in docs/kpis.md).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Kpis {
-    /// When, ISO.
-    pub at: String,
-    /// Open incidents now.
-    pub open_incidents: usize,
-    /// Per agency, now.
-    pub now_per_agency: BTreeMap<String, AgencyNow>,
-    /// Open incidents per subdistrict code, now.
-    pub now_per_subdistrict: BTreeMap<String, usize>,
-    /// Since midnight (per agency and per subdistrict inside).
-    pub today: Metrics,
-}
+pub use binjiang_protocol::{
+    AgencyNow, IncidentOut, IncidentState, Kpis, PartOut, PartStatus, PositionSource, UnitOut,
+    UnitState,
+};
 
 /// The published state.
 #[derive(Debug)]
@@ -238,9 +86,9 @@ impl View {
                     lon,
                     lat,
                     position_source: if fresh_fix && u.status == UnitStatus::Patrolling {
-                        "gps"
+                        PositionSource::Gps
                     } else {
-                        "model"
+                        PositionSource::Model
                     },
                     incident: u.incident,
                     subdistrict: areas[u.area as usize].to_string(),
@@ -277,18 +125,18 @@ impl View {
                 .iter()
                 .map(|n| {
                     let part = if n.finished_at.is_some() {
-                        "done"
+                        PartStatus::Done
                     } else if n.arrived_at.is_some() {
-                        "on_scene"
+                        PartStatus::OnScene
                     } else if n.unit.is_some() {
-                        "en_route"
+                        PartStatus::EnRoute
                     } else {
-                        "queued"
+                        PartStatus::Queued
                     };
                     if open && n.finished_at.is_none() {
                         let a = now_per_agency.entry(n.agency.key().into()).or_default();
                         a.open_parts += 1;
-                        a.queued += usize::from(part == "queued");
+                        a.queued += usize::from(part == PartStatus::Queued);
                     }
                     PartOut {
                         agency: n.agency,

@@ -12,6 +12,7 @@ pub mod event;
 pub mod metrics;
 pub mod patrol;
 pub mod policy;
+pub mod projection;
 pub mod route;
 pub mod routing;
 pub mod scheduler;
@@ -20,10 +21,11 @@ pub mod source;
 
 pub use catalogue::{IncidentCatalogue, IncidentType, Origin, Source, CATALOGUE_FILE};
 pub use event::{CancelReason, Event, EventKind, Name, QueueReason, What, WithdrawReason};
-pub use metrics::{IncidentKpis, Metrics, MetricsFold};
+pub use metrics::{IncidentKpis, Metrics, MetricsFold, Target};
 pub use policy::{
     AgencyRule, DispatchPolicy, DispatchRules, MergedDispatch, PolicyKind, Rank, SeparateDispatch,
 };
+pub use projection::{project, Projection, QueuePeak};
 pub use routing::Router;
 pub use simulation::incident::{Incident, IncidentStatus, Need};
 pub use simulation::operator::{

@@ -10,7 +10,7 @@
 use crate::catalogue::IncidentCatalogue;
 use crate::event::{Event, Name, QueueReason, What};
 use binjiang_scene::Agency;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// "On site within 3 minutes" of the report: the control room's benchmark.
@@ -18,9 +18,47 @@ pub const ON_SITE_S: f64 = 180.0;
 /// Street-cleaning incidents should be closed within 10 minutes of the report.
 pub const CLEANED_S: f64 = 600.0;
 
+/// What an open incident is measured against: the control room's benchmarks, as the wall's
+/// countdowns and the KPIs count them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// Every required agency on site within [`ON_SITE_S`] of the report.
+    OnSite,
+    /// Street litter cleaned (closed) within [`CLEANED_S`] of the report.
+    Cleaned,
+}
+
+impl Target {
+    /// The target of incidents of type `t`.
+    pub fn of(t: &crate::IncidentType) -> Self {
+        if t.street_cleaning {
+            Target::Cleaned
+        } else {
+            Target::OnSite
+        }
+    }
+
+    /// Seconds after the report by which it is met.
+    pub fn within_s(self) -> f64 {
+        match self {
+            Target::OnSite => ON_SITE_S,
+            Target::Cleaned => CLEANED_S,
+        }
+    }
+
+    /// What is due, in a few words ("on site", "cleaned").
+    pub fn label(self) -> &'static str {
+        match self {
+            Target::OnSite => "on site",
+            Target::Cleaned => "cleaned",
+        }
+    }
+}
+
 /// p50 / p90 / p99 of a set of durations, seconds (`None`: no values, or the rank falls on
 /// one that never ended within the run).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
     /// Median.
     pub p50: Option<f64>,
@@ -51,7 +89,7 @@ impl Percentiles {
 }
 
 /// The incident figures of a set of incidents (the whole run, a subdistrict, a type).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IncidentKpis {
     /// Incidents that arose.
     pub incidents: usize,
@@ -82,7 +120,7 @@ pub struct IncidentKpis {
 }
 
 /// Figures of one agency.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgencyMetrics {
     /// Units that came on duty.
     pub units: usize,
@@ -107,7 +145,7 @@ pub struct AgencyMetrics {
 }
 
 /// The figures of a run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// The whole grid.
     #[serde(flatten)]
@@ -134,7 +172,7 @@ pub struct Metrics {
     pub per_cell: BTreeMap<String, usize>,
     /// Incidents an operator cancelled (duplicates, false alarms): left out of every other
     /// figure.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub cancelled: usize,
 }
 

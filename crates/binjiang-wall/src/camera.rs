@@ -62,10 +62,111 @@ impl Plugin for CameraPlugin {
     }
 }
 
-/// Presets from the scene's extent and its bridge landmark, if any.
-pub fn presets(scene: &binjiang_scene::Scene) -> Vec<Preset> {
+/// The camera's tilt: 0.95 rad (54°) above the horizon shows heights and the street grid.
+pub const PITCH: f32 = 0.95;
+/// Vertical field of view (Bevy's default).
+pub const FOV_Y: f32 = std::f32::consts::FRAC_PI_4;
+/// Where on screen (normalised device coordinates) the whole district should fit: nearly
+/// edge to edge, below the clock bar.
+const FIT_X: (f32, f32) = (-0.97, 0.97);
+const FIT_Y: (f32, f32) = (-0.96, 0.86);
+
+/// A camera pose as the orbit camera holds it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Framing {
+    /// Turn about the vertical, radians (0: looking north).
+    pub yaw: f32,
+    /// What it looks at.
+    pub focus: Vec3,
+    /// Distance from it.
+    pub radius: f32,
+}
+
+impl Framing {
+    /// The camera's transform, exactly as bevy_panorbit_camera places it.
+    pub fn transform(&self) -> Transform {
+        let rotation =
+            Quat::from_axis_angle(Vec3::Y, self.yaw) * Quat::from_axis_angle(Vec3::X, -PITCH);
+        Transform {
+            translation: self.focus + rotation * Vec3::new(0.0, 0.0, self.radius),
+            rotation,
+            ..default()
+        }
+    }
+
+    /// The box the points cover on screen, normalised device coordinates: (min, max).
+    pub fn screen_box(&self, points: &[Vec3], aspect: f32) -> (Vec2, Vec2) {
+        let view = self.transform().to_matrix().inverse();
+        let t = (FOV_Y / 2.0).tan();
+        let mut min = Vec2::splat(f32::INFINITY);
+        let mut max = Vec2::splat(f32::NEG_INFINITY);
+        for p in points {
+            let v = view.transform_point3(*p);
+            let depth = (-v.z).max(1e-3);
+            let ndc = Vec2::new(v.x / depth / (t * aspect), v.y / depth / t);
+            min = min.min(ndc);
+            max = max.max(ndc);
+        }
+        (min, max)
+    }
+
+    /// Moves and zooms the camera (same yaw) until the points fill the fitting box.
+    fn fit(mut self, points: &[Vec3], aspect: f32) -> Self {
+        let t = (FOV_Y / 2.0).tan();
+        for _ in 0..24 {
+            let (min, max) = self.screen_box(points, aspect);
+            let centre = (min + max) / 2.0;
+            let want = Vec2::new((FIT_X.0 + FIT_X.1) / 2.0, (FIT_Y.0 + FIT_Y.1) / 2.0);
+            let shift = centre - want;
+            // Screen offsets to ground metres: across the view, and along it (foreshortened).
+            let right = Vec3::new(self.yaw.cos(), 0.0, -self.yaw.sin());
+            let ahead = Vec3::new(-self.yaw.sin(), 0.0, -self.yaw.cos());
+            self.focus += right * shift.x * self.radius * t * aspect
+                + ahead * shift.y * self.radius * t / PITCH.sin();
+            let zoom =
+                ((max.x - min.x) / (FIT_X.1 - FIT_X.0)).max((max.y - min.y) / (FIT_Y.1 - FIT_Y.0));
+            self.radius *= zoom.clamp(0.5, 2.0);
+        }
+        self
+    }
+
+    /// The pose whose view the points fill best, north kept up-ish (yaw within ±90°).
+    pub fn best(points: &[Vec3], aspect: f32) -> Self {
+        let n = points.len().max(1) as f32;
+        let centroid = points.iter().copied().sum::<Vec3>() / n;
+        let extent = points
+            .iter()
+            .map(|p| p.distance(centroid))
+            .fold(100.0f32, f32::max);
+        (-45..=45)
+            .map(|step| {
+                Framing {
+                    yaw: (step as f32 * 2.0).to_radians(),
+                    focus: centroid,
+                    radius: extent * 2.5,
+                }
+                .fit(points, aspect)
+            })
+            .min_by(|a, b| a.radius.total_cmp(&b.radius))
+            .expect("candidates")
+    }
+}
+
+/// The grid's outline points, in world coordinates on the ground.
+pub fn outline_points(scene: &binjiang_scene::Scene) -> Vec<Vec3> {
+    use geo::CoordsIter;
+    scene
+        .grid
+        .outline
+        .exterior_coords_iter()
+        .map(|c| Vec3::from(world(c, 0.0)))
+        .collect()
+}
+
+/// Presets from the scene's extent and its bridge landmark, if any; the whole strip as
+/// `framing` shows it.
+pub fn presets(scene: &binjiang_scene::Scene, framing: &Framing) -> Vec<Preset> {
     let (min, max) = bounds(scene);
-    let (w, h) = ((max.x - min.x) as f32, (max.y - min.y) as f32);
     // A curved strip's bounding-box centre lies off the strip; its centroid does not.
     let centre = scene.grid.outline.centroid().map_or(
         Coord {
@@ -88,11 +189,14 @@ pub fn presets(scene: &binjiang_scene::Scene) -> Vec<Preset> {
         })
         .and_then(|b| b.footprint.centroid())
         .map_or(centre, |c| c.0);
-    let whole = 1.05 * w.max(h * 1.6);
+    let whole = framing.radius;
     vec![
         Preset {
             name: "whole strip",
-            focus: centre,
+            focus: Coord {
+                x: f64::from(framing.focus.x),
+                y: -f64::from(framing.focus.z),
+            },
             radius: whole,
         },
         Preset {
@@ -113,8 +217,16 @@ pub fn presets(scene: &binjiang_scene::Scene) -> Vec<Preset> {
     ]
 }
 
-fn spawn_camera(mut commands: Commands, scene: Res<SceneData>) {
-    let presets = presets(&scene.0);
+fn spawn_camera(
+    mut commands: Commands,
+    scene: Res<SceneData>,
+    window: Query<&Window, With<bevy::window::PrimaryWindow>>,
+) {
+    let aspect = window
+        .single()
+        .map_or(16.0 / 9.0, |w| w.width() / w.height().max(1.0));
+    let framing = Framing::best(&outline_points(&scene.0), aspect);
+    let presets = presets(&scene.0, &framing);
     let p = presets[0].clone();
     commands.spawn((
         Camera3d::default(),
@@ -129,8 +241,8 @@ fn spawn_camera(mut commands: Commands, scene: Res<SceneData>) {
         PanOrbitCamera {
             focus: Vec3::from(world(p.focus, 0.0)),
             radius: Some(p.radius),
-            yaw: Some(0.0),
-            pitch: Some(0.95),
+            yaw: Some(framing.yaw),
+            pitch: Some(PITCH),
             zoom_lower_limit: 80.0,
             zoom_upper_limit: Some(p.radius * 3.0),
             ..default()
@@ -305,12 +417,38 @@ mod tests {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenes/yangpu-riverfront");
         let scene = binjiang_scene::Scene::load(&dir).unwrap();
-        let p = presets(&scene);
+        let framing = Framing::best(&outline_points(&scene), 16.0 / 9.0);
+        let p = presets(&scene, &framing);
         assert_eq!(
             p.iter().map(|p| p.name).collect::<Vec<_>>(),
             vec!["whole strip", "west", "bridge", "east"]
         );
         assert!(p[0].radius > p[1].radius && p[1].focus.x < p[3].focus.x);
+        // Operators' request: the whole strip fills the screen. It used to leave ~40 % of
+        // the frame empty; now its box spans the fitting box edge to edge in one direction
+        // and stays inside it in the other.
+        let points = outline_points(&scene);
+        for aspect in [16.0 / 9.0, 32.0 / 9.0, 4.0 / 3.0] {
+            let f = Framing::best(&points, aspect);
+            let (min, max) = f.screen_box(&points, aspect);
+            let fill_x = (max.x - min.x) / (FIT_X.1 - FIT_X.0);
+            let fill_y = (max.y - min.y) / (FIT_Y.1 - FIT_Y.0);
+            assert!(
+                fill_x.max(fill_y) > 0.97 && fill_x.max(fill_y) < 1.01,
+                "aspect {aspect}: fills {fill_x:.2} × {fill_y:.2}"
+            );
+            assert!(
+                min.x >= FIT_X.0 - 0.02 && max.x <= FIT_X.1 + 0.02,
+                "aspect {aspect}: {min} {max}"
+            );
+            assert!(min.y >= FIT_Y.0 - 0.02 && max.y <= FIT_Y.1 + 0.02);
+            eprintln!(
+                "aspect {aspect:.2}: yaw {:.0}°, box {:.0} % × {:.0} % of the frame",
+                f.yaw.to_degrees(),
+                (max.x - min.x) / 2.0 * 100.0,
+                (max.y - min.y) / 2.0 * 100.0
+            );
+        }
         assert_ne!(
             p[2].focus, p[0].focus,
             "the Yangpu Bridge landmark was found for the bridge preset"

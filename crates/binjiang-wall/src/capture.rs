@@ -1,5 +1,7 @@
-//! Unattended runs: one screenshot at a given sim time, or a frame-time benchmark.
+//! Unattended runs: one screenshot at a given sim time (with, on request, what the frame
+//! shows as JSON), or a frame-time benchmark.
 
+use crate::feed::{Link, WallState};
 use crate::scene_view::ModelHandles;
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
@@ -17,12 +19,22 @@ const MAX_ATTEMPTS: u32 = 60;
 const MIN_COLOURS: usize = 16;
 /// Frames rendered before timing starts (pipelines compile, assets load).
 const WARM_UP_FRAMES: u32 = 10;
+/// How long a live screenshot waits for the service's first view.
+const LIVE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Take one screenshot after the scene settles, then exit.
 #[derive(Resource, Debug, Clone)]
 pub struct ScreenshotJob {
     /// Where to write the PNG.
     pub path: PathBuf,
+    /// Where to write what the frame shows, if asked.
+    pub state_path: Option<PathBuf>,
+    /// What the frame shows, taken when the capture was asked for.
+    shown: Option<serde_json::Value>,
+    started: std::time::Instant,
+    /// Probing whether the 3D is drawn yet (labels are held back meanwhile: their text would
+    /// pass for a drawn scene); then the final capture.
+    probing: bool,
     frames: u32,
     next_at: u32,
     attempts: u32,
@@ -31,14 +43,25 @@ pub struct ScreenshotJob {
 
 impl ScreenshotJob {
     /// A job writing to `path`.
-    pub fn new(path: PathBuf) -> Self {
+    pub fn new(path: PathBuf, state_path: Option<PathBuf>) -> Self {
         ScreenshotJob {
             path,
+            state_path,
+            shown: None,
+            started: std::time::Instant::now(),
+            probing: true,
             frames: 0,
             next_at: SETTLE_FRAMES,
             attempts: 0,
             pending: false,
         }
+    }
+}
+
+impl ScreenshotJob {
+    /// Whether overlays (labels) should be held back: the 3D is not known to be drawn yet.
+    pub fn probing(&self) -> bool {
+        self.probing
     }
 }
 
@@ -77,6 +100,8 @@ fn take_screenshot(
     job: Option<ResMut<ScreenshotJob>>,
     assets: Res<AssetServer>,
     models: Res<ModelHandles>,
+    state: Res<WallState>,
+    mut exit: MessageWriter<AppExit>,
 ) {
     let Some(mut job) = job else { return };
     job.frames += 1;
@@ -84,8 +109,19 @@ fn take_screenshot(
     if job.pending || job.frames < job.next_at || (loading && job.frames < SETTLE_FRAMES * 20) {
         return;
     }
+    if let Link::Live { url, state: link } = &state.link {
+        let following = matches!(link, Ok(seq) if *seq > 0) && !state.units.is_empty();
+        if !following {
+            if job.started.elapsed() > LIVE_WAIT {
+                error!("screenshot: no view from {url} within {LIVE_WAIT:?}: {link:?}");
+                exit.write(AppExit::error());
+            }
+            return;
+        }
+    }
     job.pending = true;
     job.attempts += 1;
+    job.shown = Some(shown(&state));
     commands
         .spawn(Screenshot::primary_window())
         .observe(keep_or_retry);
@@ -104,9 +140,21 @@ fn keep_or_retry(
         return;
     };
     let rgb = img.to_rgb8();
-    if distinct_colours(&rgb) < MIN_COLOURS && job.attempts < MAX_ATTEMPTS {
+    if job.probing {
         job.next_at = job.frames + RETRY_FRAMES;
+        if distinct_colours(&rgb) >= MIN_COLOURS || job.attempts >= MAX_ATTEMPTS {
+            // Drawn: now the frame with its labels.
+            job.probing = false;
+        }
         return;
+    }
+    if let (Some(p), Some(shown)) = (&job.state_path, &job.shown) {
+        let text = serde_json::to_string_pretty(shown).expect("plain data");
+        if let Err(e) = std::fs::write(p, text) {
+            error!("cannot write {}: {e}", p.display());
+            exit.write(AppExit::error());
+            return;
+        }
     }
     match rgb.save(&job.path) {
         Ok(()) => {
@@ -122,6 +170,46 @@ fn keep_or_retry(
             exit.write(AppExit::error());
         }
     }
+}
+
+/// What the frame shows, for whoever checks the screenshot: the clock, where the data
+/// comes from, the units, the alarm list with countdowns, and the KPIs.
+fn shown(state: &WallState) -> serde_json::Value {
+    use serde_json::json;
+    let link = match &state.link {
+        Link::Embedded => json!({"embedded": true}),
+        Link::Live { url, state } => match state {
+            Ok(seq) => json!({"live": url, "seq": seq}),
+            Err(why) => json!({"live": url, "down": why}),
+        },
+    };
+    let alarms: Vec<_> = crate::hud::alarm_order(&state.incidents, state.now_s)
+        .into_iter()
+        .map(|m| {
+            json!({
+                "id": m.id,
+                "priority": m.priority,
+                "type": m.type_name,
+                "subdistrict": m.subdistrict,
+                "target": m.target.label(),
+                "time_to_target_s": m.time_to_target(state.now_s),
+            })
+        })
+        .collect();
+    let k = &state.kpis;
+    json!({
+        "clock": crate::hud::clock_text(state.now_s),
+        "now_s": state.now_s,
+        "link": link,
+        "units": state.units.iter().map(|u| json!({"id": u.id, "status": format!("{:?}", u.status), "x": u.position[0], "y": u.position[1]})).collect::<Vec<_>>(),
+        "alarms": alarms,
+        "kpis": {
+            "incidents": k.incidents,
+            "on_site_3min_share": k.on_site_3min_share,
+            "per_agency": k.agencies.iter().map(|(a, x)| (a.key().to_owned(), json!({"open": x.open, "on_site_3min_share": x.on_site_3min_share}))).collect::<serde_json::Map<_, _>>(),
+            "per_subdistrict": k.subdistricts.iter().map(|d| (d.code.clone(), json!({"incidents": d.incidents, "open": d.open, "on_site_3min_share": d.on_site_3min_share}))).collect::<serde_json::Map<_, _>>(),
+        },
+    })
 }
 
 fn distinct_colours(img: &image::RgbImage) -> usize {

@@ -39,6 +39,18 @@ pub struct Options {
     /// Render this many frames, print mean and p99 frame time, and exit.
     #[arg(long)]
     pub bench_frames: Option<u32>,
+    /// Follow a live `binjiang serve` at this address (http://host:port) instead of
+    /// simulating: its units, incidents and KPIs; operator commands go to it.
+    #[arg(long, value_name = "URL")]
+    pub live: Option<String>,
+    /// The token the wall uses with `--live` (an operator's to act, a display's to watch);
+    /// also read from BINJIANG_TOKEN.
+    #[arg(long, env = "BINJIANG_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// With `--screenshot`: also write what the frame shows (clock, source, units,
+    /// incidents with their countdowns, KPIs) as JSON to this file.
+    #[arg(long, value_name = "JSON")]
+    pub screenshot_state: Option<PathBuf>,
 }
 
 impl Options {
@@ -59,6 +71,18 @@ impl Options {
         binjiang_scene::shift::parse_clock(&self.at)
             .map(f64::from)
             .map_err(|e| format!("--at: {e}"))
+    }
+
+    /// The live service and token, if the wall follows one.
+    pub fn live(&self) -> Result<Option<(&str, &str)>, String> {
+        match (&self.live, &self.token) {
+            (None, _) => Ok(None),
+            (Some(url), Some(token)) => Ok(Some((url, token))),
+            (Some(_), None) => Err(
+                "--live needs a token: --token T or BINJIANG_TOKEN (make one with `binjiang token add --role operator`)"
+                    .into(),
+            ),
+        }
     }
 
     /// Whether the run ends by itself (screenshot or benchmark) rather than with an operator.

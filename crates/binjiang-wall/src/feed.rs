@@ -1,33 +1,37 @@
-//! The one state every view reads ([`WallState`]) and the embedded source that fills it.
-//!
-//! Views never touch the simulation: they read `WallState`. The [`EventFollower`] fills it
-//! from the event stream alone (plus unit positions); today the in-process simulation
-//! ([`EmbeddedSim`]) produces that stream every frame, a live mode will take the same events
-//! from the server instead, with no change to the views.
+//! The one state every view reads ([`WallState`]), the commands the panels send
+//! ([`OperatorCommands`]), and the plugin that keeps the state current from whichever source
+//! feeds the wall: the in-process simulation ([`crate::embedded`]) or a live service's stream
+//! ([`crate::live`]). Views never know which.
 
 use bevy::prelude::*;
 use binjiang_scene::Agency;
-use binjiang_sim::{
-    Event, IncidentCatalogue, MetricsFold, Operator, SimOptions, Simulation, Source, UnitStatus,
-    UnitView, What,
-};
-use std::collections::{BTreeMap, HashMap};
+use binjiang_sim::{CancelReason, Event, Metrics, Source, Target, UnitStatus, UnitView};
+use std::collections::BTreeMap;
 
-/// Simulated seconds the embedded sim may advance in one frame, so a slow frame never makes
-/// the next one stall on a long catch-up.
-const MAX_SIM_STEP_S: f64 = 900.0;
 /// Closed incidents stay on the wall (fading) this long, simulated seconds.
 pub const FADE_S: f64 = 300.0;
-/// Wall seconds between recomputations of the KPIs.
-const KPI_PERIOD_S: f32 = 0.5;
 
-/// The simulation clock the operator controls.
+/// The displayed clock. The embedded simulation follows it; in live mode it follows the
+/// service and the operator cannot change it.
 #[derive(Resource, Debug, Clone, Copy, PartialEq)]
 pub struct Clock {
     /// Simulated seconds since midnight shown on the wall.
     pub sim_s: f64,
     /// Simulated seconds per wall second; 0 is paused.
     pub speed: f64,
+}
+
+/// One agency's part of an incident.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Part {
+    /// The agency.
+    pub agency: Agency,
+    /// The unit serving it (index in the scene), if any.
+    pub unit: Option<u32>,
+    /// When its first unit arrived, wall seconds.
+    pub arrived_at: Option<f64>,
+    /// Finished.
+    pub done: bool,
 }
 
 /// An incident as the wall shows it.
@@ -41,28 +45,60 @@ pub struct IncidentMark {
     pub priority: u8,
     /// Position, local metres.
     pub position: [f64; 2],
+    /// Subdistrict code.
+    pub subdistrict: String,
     /// How it was reported.
     pub source: Source,
     /// When it was reported.
     pub reported_at: f64,
+    /// What it is measured against (on site in 3 min; litter cleaned in 10).
+    pub target: Target,
     /// When it closed, if it has.
     pub closed_at: Option<f64>,
-    /// Agencies required, each with the unit serving it (if any) and whether it finished.
-    pub parts: Vec<(Agency, Option<u32>, bool)>,
+    /// Agencies required, with the unit serving each.
+    pub parts: Vec<Part>,
     /// Whether an operator has acknowledged it.
     pub acknowledged: bool,
 }
 
 impl IncidentMark {
-    /// The part of `agency`: (agency, unit serving it, finished).
-    fn part_mut(&mut self, agency: Agency) -> Option<&mut (Agency, Option<u32>, bool)> {
-        self.parts.iter_mut().find(|p| p.0 == agency)
-    }
-
     /// Whether some required agency has nobody assigned yet.
     pub fn waiting(&self) -> bool {
-        self.closed_at.is_none() && self.parts.iter().any(|(_, u, done)| u.is_none() && !done)
+        self.closed_at.is_none() && self.parts.iter().any(|p| p.unit.is_none() && !p.done)
     }
+
+    /// When the target falls due.
+    pub fn due_at(&self) -> f64 {
+        self.reported_at + self.target.within_s()
+    }
+
+    /// When the target was met: every required agency on site, or (litter) closed.
+    pub fn met_at(&self) -> Option<f64> {
+        match self.target {
+            Target::Cleaned => self.closed_at,
+            Target::OnSite if self.parts.is_empty() => None,
+            Target::OnSite => self
+                .parts
+                .iter()
+                .map(|p| p.arrived_at)
+                .try_fold(f64::NEG_INFINITY, |a, b| b.map(|b| a.max(b))),
+        }
+    }
+
+    /// Seconds left to the target at `now` (negative: overdue); `None` once met.
+    pub fn time_to_target(&self, now: f64) -> Option<f64> {
+        match self.met_at() {
+            Some(_) => None,
+            None => Some(self.due_at() - now),
+        }
+    }
+}
+
+/// "2:05" or "−0:40" (overdue).
+pub fn countdown_text(s: f64) -> String {
+    let sign = if s < 0.0 { "−" } else { "" };
+    let t = s.abs().floor() as u64;
+    format!("{sign}{}:{:02}", t / 60, t % 60)
 }
 
 /// KPIs of one agency.
@@ -76,8 +112,25 @@ pub struct AgencyKpi {
     pub off_duty: usize,
     /// Incident parts of this agency still open.
     pub open: usize,
-    /// p90 report → arrival today, seconds.
+    /// p90 report → its unit on site today, seconds.
     pub response_p90_s: Option<f64>,
+    /// Share of its parts on site within 3 minutes today.
+    pub on_site_3min_share: Option<f64>,
+}
+
+/// KPIs of one subdistrict today.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubdistrictKpi {
+    /// Name.
+    pub name: String,
+    /// Official code.
+    pub code: String,
+    /// Incidents so far.
+    pub incidents: usize,
+    /// Open now.
+    pub open: usize,
+    /// Share on site (every agency) within 3 minutes.
+    pub on_site_3min_share: Option<f64>,
 }
 
 /// Figures of the day so far.
@@ -85,16 +138,123 @@ pub struct AgencyKpi {
 pub struct Kpis {
     /// Per agency.
     pub agencies: BTreeMap<Agency, AgencyKpi>,
-    /// Share of incidents with a unit on site within 3 minutes.
+    /// Per subdistrict of the merged grid, in the scene's order.
+    pub subdistricts: Vec<SubdistrictKpi>,
+    /// Share of incidents with every required agency on site within 3 minutes.
     pub on_site_3min_share: Option<f64>,
     /// Share handled "in the bud".
     pub in_the_bud_share: Option<f64>,
+    /// Share of street litter cleaned within 10 minutes.
+    pub cleaned_10min_share: Option<f64>,
     /// Incidents so far.
     pub incidents: usize,
     /// Closed so far.
     pub closed: usize,
-    /// Incidents per grid cell.
+    /// Incidents per grid cell (index in the scene's cells).
     pub per_cell: BTreeMap<u32, usize>,
+}
+
+impl Kpis {
+    /// The figures shown, from the day's metrics (`today`) and the state now. The embedded
+    /// and the live feed both come through here, so the wall shows the same figures the
+    /// service's `/api/v1/kpis` does.
+    pub fn of(
+        today: &Metrics,
+        scene: &binjiang_scene::Scene,
+        units: &[UnitView],
+        incidents: &[IncidentMark],
+    ) -> Kpis {
+        let mut agencies: BTreeMap<Agency, AgencyKpi> = Agency::ALL
+            .iter()
+            .map(|a| (*a, AgencyKpi::default()))
+            .collect();
+        for u in units {
+            let k = agencies.entry(u.agency).or_default();
+            match u.status {
+                UnitStatus::OffDuty => k.off_duty += 1,
+                UnitStatus::EnRoute | UnitStatus::OnScene => k.busy += 1,
+                UnitStatus::Patrolling | UnitStatus::Returning => k.patrolling += 1,
+            }
+        }
+        let open: Vec<&IncidentMark> = incidents.iter().filter(|i| i.closed_at.is_none()).collect();
+        for i in &open {
+            for p in i.parts.iter().filter(|p| !p.done) {
+                agencies.entry(p.agency).or_default().open += 1;
+            }
+        }
+        for (a, k) in agencies.iter_mut() {
+            if let Some(m) = today.per_agency.get(a.key()) {
+                k.response_p90_s = m.response_s.p90;
+                k.on_site_3min_share = m.on_site_3min_share;
+            }
+        }
+        let subdistricts = scene
+            .grid
+            .parts
+            .iter()
+            .map(|p| {
+                let m = today.per_subdistrict.get(&p.code);
+                SubdistrictKpi {
+                    name: p.name.clone(),
+                    code: p.code.clone(),
+                    incidents: m.map_or(0, |m| m.incidents),
+                    open: open.iter().filter(|i| i.subdistrict == p.code).count(),
+                    on_site_3min_share: m.and_then(|m| m.on_site_3min_share),
+                }
+            })
+            .collect();
+        let cell_index: BTreeMap<&str, u32> = scene
+            .grid
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.as_str(), i as u32))
+            .collect();
+        Kpis {
+            agencies,
+            subdistricts,
+            on_site_3min_share: today.all.on_site_3min_share,
+            in_the_bud_share: today.all.in_the_bud_share,
+            cleaned_10min_share: today.all.cleaned_10min_share,
+            incidents: today.all.incidents,
+            closed: today.all.closed,
+            per_cell: today
+                .per_cell
+                .iter()
+                .filter_map(|(id, n)| Some((*cell_index.get(id.as_str())?, *n)))
+                .collect(),
+        }
+    }
+}
+
+/// "If nothing changes": a projection of the day from now, as key `P` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projected {
+    /// From, wall seconds.
+    pub from_s: f64,
+    /// Until, wall seconds.
+    pub until_s: f64,
+    /// Incidents open at the end.
+    pub open_at_end: usize,
+    /// Per agency: the longest queue of waiting parts and when first reached.
+    pub peak_queue: BTreeMap<Agency, (usize, f64)>,
+    /// The day's figures as they would stand at the end.
+    pub kpis: Metrics,
+}
+
+/// Where the wall's data comes from, for the operator to see.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Link {
+    /// The in-process simulation.
+    #[default]
+    Embedded,
+    /// A live service: its address, and whether the stream is up (else why not).
+    Live {
+        /// The service.
+        url: String,
+        /// `Ok(view number)` while following, else the last error.
+        state: Result<u64, String>,
+    },
 }
 
 /// What every view reads: the district at the displayed instant.
@@ -108,449 +268,41 @@ pub struct WallState {
     pub incidents: Vec<IncidentMark>,
     /// Figures of the day so far.
     pub kpis: Kpis,
-    /// Incidents of priority 1 reported since the previous frame (for auto-focus).
+    /// Incidents of priority 1 reported since the previous frame (auto-focus, alarm sound).
     pub new_urgent: Vec<u32>,
-    /// The event log of the day so far (timelines of selected incidents).
+    /// The event log of the day so far (embedded mode: timelines of selected incidents).
     pub log: Vec<Event>,
-    /// Why the last operator command was refused, if it was.
+    /// The last operator command's outcome: `Err` with the refusal's reason.
     pub refusal: Option<String>,
+    /// The projection last asked for (key `P`), while shown.
+    pub projection: Option<Projected>,
+    /// Where the data comes from.
+    pub link: Link,
 }
 
-/// What an operator asks of an incident from the wall.
+/// What an operator asks from the wall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperatorCommand {
     /// Mark it as seen.
     Acknowledge(u32),
     /// Send this free unit (by index) for this agency's part.
     Reassign(u32, Agency, u32),
-    /// Close it now.
+    /// Close it now (resolved).
     Close(u32),
+    /// Cancel it: a duplicate or a false alarm.
+    Cancel(u32, CancelReason),
+    /// Project the day this many hours ahead.
+    Project(u32),
 }
 
-/// Commands from the panels, applied by the feed before the next step (in a live mode they
-/// would go to the server instead).
+/// Commands from the panels, taken by the feed before its next step: applied to the
+/// embedded simulation, or sent to the live service.
 #[derive(Resource, Debug, Default, Clone, PartialEq)]
 pub struct OperatorCommands(pub Vec<OperatorCommand>);
 
-/// The in-process simulation feeding the wall, started at the wall's `--at` with units in
-/// their shift state.
-#[derive(Resource)]
-pub struct EmbeddedSim {
-    sim: Simulation,
-}
-
-impl EmbeddedSim {
-    /// Sets up the scene's simulated day from `options.start_s`.
-    pub fn new(
-        scene: &binjiang_scene::Scene,
-        catalogue: IncidentCatalogue,
-        options: SimOptions,
-    ) -> Result<Self, String> {
-        let sim = Simulation::new(scene, catalogue, options).map_err(|e| e.to_string())?;
-        Ok(EmbeddedSim { sim })
-    }
-
-    /// The state before the first frame, and the follower of the event stream.
-    pub fn initial_state(&self, scene: &binjiang_scene::Scene) -> (WallState, EventFollower) {
-        let state = WallState {
-            now_s: self.sim.now(),
-            units: self.sim.units(),
-            ..WallState::default()
-        };
-        (state, EventFollower::new(scene, self.sim.catalogue()))
-    }
-}
-
-/// Turns the event stream into what the views show: incident marks, the log of the day and
-/// the KPIs, folded one event at a time. It reads events only, so the same views can follow
-/// a live service's stream; unit positions come beside the stream.
-#[derive(Resource, Debug, Clone)]
-pub struct EventFollower {
-    /// Unit index by scene id.
-    unit_index: HashMap<String, u32>,
-    /// Grid cell index by id.
-    cell_index: HashMap<String, u32>,
-    /// Type name by catalogue key.
-    type_names: HashMap<String, String>,
-    /// Incidents that arose but nobody has reported yet (not shown).
-    unreported: BTreeMap<u32, IncidentMark>,
-    /// Reported incidents, open or closed within [`FADE_S`].
-    marks: BTreeMap<u32, IncidentMark>,
-    fold: MetricsFold,
-    kpi_timer: Timer,
-}
-
-impl EventFollower {
-    /// A follower for runs of `scene` with `catalogue`.
-    pub fn new(scene: &binjiang_scene::Scene, catalogue: &IncidentCatalogue) -> Self {
-        EventFollower {
-            unit_index: scene
-                .units
-                .iter()
-                .enumerate()
-                .map(|(i, u)| (u.id.clone(), i as u32))
-                .collect(),
-            cell_index: scene
-                .grid
-                .cells
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.id.clone(), i as u32))
-                .collect(),
-            type_names: catalogue
-                .types
-                .iter()
-                .map(|t| (t.key.clone(), t.name.clone()))
-                .collect(),
-            unreported: BTreeMap::new(),
-            marks: BTreeMap::new(),
-            fold: MetricsFold::new(catalogue),
-            kpi_timer: Timer::from_seconds(KPI_PERIOD_S, TimerMode::Repeating),
-        }
-    }
-
-    /// Applies fresh events to the marks, the log and the folded figures.
-    pub fn apply(&mut self, events: &[Event], state: &mut WallState) {
-        state.new_urgent.clear();
-        for e in events {
-            self.fold.push(e);
-            self.apply_one(e, state);
-        }
-        state.log.extend_from_slice(events);
-    }
-
-    fn apply_one(&mut self, e: &Event, state: &mut WallState) {
-        let unit = |id: &str| self.unit_index.get(id).copied();
-        match &e.what {
-            What::Arose {
-                incident,
-                incident_type,
-                priority,
-                agencies,
-                ..
-            } => {
-                let type_name = self
-                    .type_names
-                    .get(incident_type.as_ref())
-                    .cloned()
-                    .unwrap_or_else(|| incident_type.to_string());
-                self.unreported.insert(
-                    *incident,
-                    IncidentMark {
-                        id: *incident,
-                        type_name,
-                        priority: *priority,
-                        position: [e.x, e.y],
-                        source: Source::Patrol,
-                        reported_at: e.t,
-                        closed_at: None,
-                        parts: agencies.iter().map(|a| (*a, None, false)).collect(),
-                        acknowledged: false,
-                    },
-                );
-            }
-            What::Reported {
-                incident, source, ..
-            } => {
-                if let Some(mut m) = self.unreported.remove(incident) {
-                    m.source = *source;
-                    m.reported_at = e.t;
-                    if m.priority == 1 {
-                        state.new_urgent.push(*incident);
-                    }
-                    self.marks.insert(*incident, m);
-                }
-            }
-            What::Dispatched {
-                incident,
-                agency,
-                unit: u,
-                ..
-            } => {
-                let u = unit(u);
-                if let Some(p) = self.part_mut(*incident, *agency) {
-                    p.1 = u;
-                }
-            }
-            What::Preempted {
-                incident, agency, ..
-            }
-            | What::Reassigned {
-                incident, agency, ..
-            } => {
-                if let Some(p) = self.part_mut(*incident, *agency) {
-                    p.1 = None;
-                }
-            }
-            What::Finished {
-                incident, agency, ..
-            } => {
-                if let Some(p) = self.part_mut(*incident, *agency) {
-                    p.2 = true;
-                }
-            }
-            What::Closed { incident, .. } => {
-                if let Some(m) = self.marks.get_mut(incident) {
-                    m.closed_at = Some(e.t);
-                    for p in &mut m.parts {
-                        p.2 = true;
-                    }
-                }
-            }
-            What::Acknowledged { incident, .. } => {
-                if let Some(m) = self.marks.get_mut(incident) {
-                    m.acknowledged = true;
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// The part of `agency` of reported incident `incident`, if it is known.
-    fn part_mut(
-        &mut self,
-        incident: u32,
-        agency: Agency,
-    ) -> Option<&mut (Agency, Option<u32>, bool)> {
-        self.marks.get_mut(&incident)?.part_mut(agency)
-    }
-
-    /// The marks to show at `now`: reported and open, or closed within [`FADE_S`] (older
-    /// ones are forgotten).
-    fn visible(&mut self, now: f64) -> Vec<IncidentMark> {
-        self.marks
-            .retain(|_, m| m.closed_at.is_none_or(|c| now - c < FADE_S));
-        self.marks.values().cloned().collect()
-    }
-
-    /// The KPIs now, from the fold and the units' states.
-    fn kpis(&self, state: &WallState) -> Kpis {
-        let m = self.fold.summary(state.now_s);
-        let mut agencies: BTreeMap<Agency, AgencyKpi> = Agency::ALL
-            .iter()
-            .map(|a| (*a, AgencyKpi::default()))
-            .collect();
-        for u in &state.units {
-            let k = agencies.entry(u.agency).or_default();
-            match u.status {
-                UnitStatus::OffDuty => k.off_duty += 1,
-                UnitStatus::EnRoute | UnitStatus::OnScene => k.busy += 1,
-                UnitStatus::Patrolling | UnitStatus::Returning => k.patrolling += 1,
-            }
-        }
-        for i in state.incidents.iter().filter(|i| i.closed_at.is_none()) {
-            for (a, _, done) in &i.parts {
-                if !done {
-                    agencies.entry(*a).or_default().open += 1;
-                }
-            }
-        }
-        for (a, k) in agencies.iter_mut() {
-            k.response_p90_s = m.per_agency.get(a.key()).and_then(|x| x.response_s.p90);
-        }
-        Kpis {
-            agencies,
-            on_site_3min_share: m.all.on_site_3min_share,
-            in_the_bud_share: m.all.in_the_bud_share,
-            incidents: m.all.incidents,
-            closed: m.all.closed,
-            per_cell: m
-                .per_cell
-                .iter()
-                .filter_map(|(id, n)| Some((*self.cell_index.get(id)?, *n)))
-                .collect(),
-        }
-    }
-}
-
-/// Registers the state, the clock and the embedded source.
-pub struct FeedPlugin;
-
-impl Plugin for FeedPlugin {
-    fn build(&self, app: &mut App) {
-        app.init_resource::<OperatorCommands>()
-            .add_systems(PreUpdate, (apply_commands, advance_embedded).chain());
-    }
-}
-
-/// The wall's operator, as the input log records commands from the wall.
-const WALL_OPERATOR: Operator<'static> = Operator {
-    id: "wall",
-    reason: "operator at the wall display",
-};
-
-/// Applies operators' commands to the embedded simulation; a refusal is shown on the wall.
-fn apply_commands(
-    mut commands: ResMut<OperatorCommands>,
-    feed: Option<ResMut<EmbeddedSim>>,
-    mut state: ResMut<WallState>,
-) {
-    let Some(mut feed) = feed else { return };
-    for c in commands.0.drain(..) {
-        let done = match c {
-            OperatorCommand::Acknowledge(i) => feed.sim.acknowledge(i, &WALL_OPERATOR),
-            OperatorCommand::Reassign(i, a, u) => feed.sim.reassign(i, a, u, &WALL_OPERATOR),
-            OperatorCommand::Close(i) => feed.sim.close(i, &WALL_OPERATOR),
-        };
-        state.refusal = done.err().map(|e| e.to_string());
-    }
-}
-
-/// Advances the embedded simulation by the clock and hands its new events to the follower.
-fn advance_embedded(
-    time: Res<Time>,
-    mut clock: ResMut<Clock>,
-    feed: Option<ResMut<EmbeddedSim>>,
-    follower: Option<ResMut<EventFollower>>,
-    mut state: ResMut<WallState>,
-) {
-    let (Some(mut feed), Some(mut follower)) = (feed, follower) else {
-        return;
-    };
-    let step = (time.delta_secs_f64() * clock.speed).min(MAX_SIM_STEP_S);
-    clock.sim_s = clock.sim_s.max(feed.sim.now()) + step;
-    feed.sim.advance_to(clock.sim_s);
-    feed.sim.retire_closed();
-    let fresh = feed.sim.drain_events();
-    follower.apply(&fresh, &mut state);
-    state.now_s = clock.sim_s;
-    state.units = feed.sim.units();
-    state.incidents = follower.visible(clock.sim_s);
-    let refresh =
-        follower.kpi_timer.tick(time.delta()).just_finished() || state.kpis.agencies.is_empty();
-    if refresh {
-        state.kpis = follower.kpis(&state);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-
-    fn tiny_sim(start_s: f64) -> (EmbeddedSim, WallState, EventFollower) {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenes/tiny-river");
-        let scene = binjiang_scene::Scene::load(&dir).unwrap();
-        let catalogue = IncidentCatalogue::load(&dir.join(binjiang_sim::CATALOGUE_FILE), &scene)
-            .unwrap()
-            .0;
-        let options = SimOptions {
-            start_s,
-            ..SimOptions::default()
-        };
-        let sim = EmbeddedSim::new(&scene, catalogue, options).unwrap();
-        let (state, follower) = sim.initial_state(&scene);
-        (sim, state, follower)
-    }
-
-    fn app_with(feed: (EmbeddedSim, WallState, EventFollower), clock: Clock) -> App {
-        let (sim, state, follower) = feed;
-        let mut app = App::new();
-        app.add_plugins(MinimalPlugins)
-            .insert_resource(clock)
-            .insert_resource(state)
-            .insert_resource(follower)
-            .insert_resource(sim)
-            .add_plugins(FeedPlugin);
-        app
-    }
-
-    /// The feed plugin in a headless app (no window, no renderer) keeps `WallState` current.
-    #[test]
-    fn feed_plugin_fills_the_wall_state_headless() {
-        let mut app = app_with(
-            tiny_sim(6.0 * 3600.0),
-            Clock {
-                sim_s: 6.0 * 3600.0,
-                speed: 6000.0,
-            },
-        );
-        app.update();
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        app.update();
-        let state = app.world().resource::<WallState>();
-        assert_eq!(state.units.len(), 8);
-        assert!(
-            state.now_s > 6.0 * 3600.0,
-            "the clock advanced: {}",
-            state.now_s
-        );
-        assert!(
-            !state.log.is_empty(),
-            "the events since the start are in the log"
-        );
-        assert_eq!(state.kpis.agencies.len(), Agency::ALL.len());
-        let on_duty: usize = state
-            .kpis
-            .agencies
-            .values()
-            .map(|k| k.patrolling + k.busy)
-            .sum();
-        let off: usize = state.kpis.agencies.values().map(|k| k.off_duty).sum();
-        // property-south works 07:00-19:00; the other seven round the clock.
-        assert_eq!((on_duty, off), (7, 1));
-    }
-
-    /// Commands from the panels reach the simulation, and refusals come back to the wall.
-    #[test]
-    fn operator_commands_reach_the_simulation_headless() {
-        let (mut sim, state, follower) = tiny_sim(3600.0);
-        let id = sim
-            .sim
-            .report(binjiang_sim::Report {
-                external_id: Some("110-42".into()),
-                time: 3600.0,
-                source: Source::Hotline110,
-                incident_type: "fight".into(),
-                place: binjiang_sim::Place::At([100.0, 300.0]),
-                text: String::new(),
-            })
-            .unwrap();
-        let mut app = app_with(
-            (sim, state, follower),
-            Clock {
-                sim_s: 3600.0,
-                speed: 0.0,
-            },
-        );
-        app.world_mut()
-            .resource_mut::<OperatorCommands>()
-            .0
-            .push(OperatorCommand::Acknowledge(id));
-        app.update();
-        let state = app.world().resource::<WallState>();
-        assert!(state
-            .log
-            .iter()
-            .any(|e| matches!(&e.what, What::Acknowledged { incident, operator } if *incident == id && operator.as_ref() == "wall")));
-        assert!(state.incidents.iter().any(|m| m.id == id && m.acknowledged));
-        app.world_mut()
-            .resource_mut::<OperatorCommands>()
-            .0
-            .extend([OperatorCommand::Close(id), OperatorCommand::Close(id)]);
-        app.update();
-        let state = app.world().resource::<WallState>();
-        assert!(state
-            .incidents
-            .iter()
-            .any(|m| m.id == id && m.closed_at.is_some()));
-        assert_eq!(
-            state.refusal.as_deref(),
-            Some(format!("incident #{id} is not open").as_str())
-        );
-    }
-
-    #[test]
-    fn paused_clock_does_not_advance() {
-        let mut app = app_with(
-            tiny_sim(3600.0),
-            Clock {
-                sim_s: 3600.0,
-                speed: 0.0,
-            },
-        );
-        app.update();
-        app.update();
-        assert_eq!(app.world().resource::<WallState>().now_s, 3600.0);
-    }
-}
+/// What the operator's commands say about who gives them and why.
+pub const WALL_REASON: &str = "operator at the wall display";
+/// The disposition of an incident closed from the wall.
+pub const WALL_DISPOSITION: &str = "resolved (closed at the wall)";
+/// Hours projected by key `P`.
+pub const PROJECTION_HOURS: u32 = 2;

@@ -1,17 +1,22 @@
-//! The operator surface (egui): clock and speed, KPIs per agency, the incident queue,
-//! details of the selected unit or incident, layer toggles, legend and a help overlay.
+//! The operator surface (egui): clock and speed (or the live link), KPIs per agency and
+//! per subdistrict, the alarm list by urgency and time to target, details of the selected
+//! unit or incident with the operator's actions, the projection (key `P`), layer toggles,
+//! legend and a help overlay.
 
 use crate::camera::{CameraMode, FlyTo};
 use crate::colours::{agency_rgb, priority_rgb};
-use crate::feed::{Clock, IncidentMark, OperatorCommand, OperatorCommands, WallState};
+use crate::feed::{
+    countdown_text, Clock, IncidentMark, Link, OperatorCommand, OperatorCommands, WallState,
+    PROJECTION_HOURS,
+};
+use crate::labels::countdown_rgb;
 use crate::scene_view::Layers;
 use crate::SceneData;
 use bevy::prelude::*;
-use bevy::window::PrimaryWindow;
 use bevy_egui::egui::{self, Align2, Color32, RichText};
-use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass};
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 use binjiang_scene::{Agency, AssetKind};
-use binjiang_sim::{UnitStatus, UnitView};
+use binjiang_sim::{CancelReason, UnitStatus, UnitView};
 use geo::Coord;
 
 /// What the operator has selected.
@@ -38,18 +43,17 @@ pub struct HudPlugin;
 
 impl Plugin for HudPlugin {
     fn build(&self, app: &mut App) {
-        app.add_plugins(EguiPlugin::default())
-            .init_resource::<Selection>()
+        app.init_resource::<Selection>()
             .init_resource::<Help>()
             .add_systems(Update, keys)
             .add_systems(
                 EguiPrimaryContextPass,
                 (
-                    scale_ui,
                     top_bar,
                     kpi_panel,
                     queue_panel,
                     details,
+                    projection,
                     legend,
                     help,
                 )
@@ -74,25 +78,20 @@ pub fn clock_text(s: f64) -> String {
     }
 }
 
-fn scale_ui(mut contexts: EguiContexts, window: Query<&Window, With<PrimaryWindow>>) -> Result {
-    let ctx = contexts.ctx_mut()?;
-    if let Ok(w) = window.single() {
-        // Legible from 5 m: 1.4 points per pixel at 1080 lines, doubling at 4K.
-        let ppp = (w.physical_height() as f32 / 1080.0 * 1.4).clamp(1.0, 4.0);
-        if (ctx.pixels_per_point() - ppp).abs() > 0.01 {
-            ctx.set_pixels_per_point(ppp);
-        }
-    }
-    Ok(())
-}
-
+#[allow(clippy::too_many_arguments)]
 fn keys(
     input: Res<ButtonInput<KeyCode>>,
     mut clock: ResMut<Clock>,
     mut layers: ResMut<Layers>,
     mut help: ResMut<Help>,
     mut selection: ResMut<Selection>,
+    mut state: ResMut<WallState>,
+    mut commands: ResMut<OperatorCommands>,
 ) {
+    // P shows a projection, or hides the one shown.
+    if input.just_pressed(KeyCode::KeyP) && state.projection.take().is_none() {
+        commands.0.push(OperatorCommand::Project(PROJECTION_HOURS));
+    }
     if input.just_pressed(KeyCode::Space) {
         clock.speed = if clock.speed == 0.0 { 60.0 } else { 0.0 };
     }
@@ -138,18 +137,42 @@ fn top_bar(
                         .monospace(),
                 );
                 ui.separator();
-                for s in SPEEDS {
-                    let label = if s == 0.0 {
-                        "⏸".to_owned()
-                    } else {
-                        format!("{s}×")
-                    };
-                    if ui
-                        .selectable_label(clock.speed == s, RichText::new(label).size(18.0))
-                        .clicked()
-                    {
-                        clock.speed = s;
+                match &state.link {
+                    Link::Embedded => {
+                        for s in SPEEDS {
+                            let label = if s == 0.0 {
+                                "⏸".to_owned()
+                            } else {
+                                format!("{s}×")
+                            };
+                            if ui
+                                .selectable_label(clock.speed == s, RichText::new(label).size(18.0))
+                                .clicked()
+                            {
+                                clock.speed = s;
+                            }
+                        }
                     }
+                    Link::Live { url, state } => match state {
+                        Ok(seq) => {
+                            ui.label(
+                                RichText::new("● LIVE")
+                                    .size(20.0)
+                                    .strong()
+                                    .color(Color32::from_rgb(120, 220, 120)),
+                            );
+                            ui.label(RichText::new(format!("{url} · view {seq}")).size(13.0));
+                        }
+                        Err(why) => {
+                            ui.label(
+                                RichText::new("● RECONNECTING")
+                                    .size(20.0)
+                                    .strong()
+                                    .color(Color32::from_rgb(255, 120, 120)),
+                            );
+                            ui.label(RichText::new(format!("{url}: {why}")).size(13.0));
+                        }
+                    },
                 }
             });
             ui.label(
@@ -181,7 +204,15 @@ fn kpi_panel(mut contexts: EguiContexts, state: Res<WallState>) -> Result {
                 .striped(true)
                 .spacing([14.0, 4.0])
                 .show(ui, |ui| {
-                    for h in ["agency", "patrol", "busy", "off", "open", "p90 resp."] {
+                    for h in [
+                        "agency",
+                        "patrol",
+                        "busy",
+                        "off",
+                        "open",
+                        "p90 resp.",
+                        "≤ 3 min",
+                    ] {
                         ui.label(RichText::new(h).strong());
                     }
                     ui.end_row();
@@ -199,16 +230,34 @@ fn kpi_panel(mut contexts: EguiContexts, state: Res<WallState>) -> Result {
                             x.response_p90_s
                                 .map_or("–".into(), |s| format!("{:.1} min", s / 60.0)),
                         );
+                        ui.label(share_text(x.on_site_3min_share));
                         ui.end_row();
                     }
                 });
             ui.separator();
-            let pct = |v: Option<f64>| v.map_or("–".into(), |x| format!("{:.0} %", x * 100.0));
+            egui::Grid::new("subdistricts")
+                .striped(true)
+                .spacing([14.0, 4.0])
+                .show(ui, |ui| {
+                    for h in ["subdistrict", "today", "open", "≤ 3 min"] {
+                        ui.label(RichText::new(h).strong());
+                    }
+                    ui.end_row();
+                    for d in &k.subdistricts {
+                        ui.label(crate::labels::drawable_name(&d.name));
+                        ui.label(d.incidents.to_string());
+                        ui.label(d.open.to_string());
+                        ui.label(share_text(d.on_site_3min_share));
+                        ui.end_row();
+                    }
+                });
+            ui.separator();
             ui.label(
                 RichText::new(format!(
-                    "on site ≤ 3 min: {}    handled in the bud: {}",
-                    pct(k.on_site_3min_share),
-                    pct(k.in_the_bud_share)
+                    "on site ≤ 3 min: {}    litter ≤ 10 min: {}    in the bud: {}",
+                    share_text(k.on_site_3min_share),
+                    share_text(k.cleaned_10min_share),
+                    share_text(k.in_the_bud_share)
                 ))
                 .size(16.0)
                 .strong(),
@@ -219,6 +268,11 @@ fn kpi_panel(mut contexts: EguiContexts, state: Res<WallState>) -> Result {
             ));
         });
     Ok(())
+}
+
+/// A share as the wall prints it.
+fn share_text(v: Option<f64>) -> String {
+    v.map_or("–".into(), |x| format!("{:.0} %", x * 100.0))
 }
 
 fn agency_name(a: Agency) -> &'static str {
@@ -232,13 +286,19 @@ fn agency_name(a: Agency) -> &'static str {
     }
 }
 
-/// Open incidents, highest priority first, newest first within a priority.
-pub fn queue_order(incidents: &[IncidentMark]) -> Vec<&IncidentMark> {
+/// The alarm list: open incidents whose target is still running first, by urgency
+/// (priority) then time left to target (the most overdue first); then those whose target is
+/// met, by priority, oldest first.
+pub fn alarm_order(incidents: &[IncidentMark], now: f64) -> Vec<&IncidentMark> {
     let mut open: Vec<&IncidentMark> = incidents.iter().filter(|i| i.closed_at.is_none()).collect();
+    let key = |m: &IncidentMark| m.time_to_target(now).unwrap_or(f64::INFINITY);
     open.sort_by(|a, b| {
-        a.priority
-            .cmp(&b.priority)
-            .then(b.reported_at.total_cmp(&a.reported_at))
+        a.time_to_target(now)
+            .is_none()
+            .cmp(&b.time_to_target(now).is_none())
+            .then(a.priority.cmp(&b.priority))
+            .then(key(a).total_cmp(&key(b)))
+            .then(a.reported_at.total_cmp(&b.reported_at))
             .then(a.id.cmp(&b.id))
     });
     open
@@ -251,8 +311,8 @@ fn queue_panel(
     mut fly: ResMut<FlyTo>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
-    let open = queue_order(&state.incidents);
-    egui::Window::new(format!("Incidents ({})", open.len()))
+    let open = alarm_order(&state.incidents, state.now_s);
+    egui::Window::new(format!("Alarms ({})", open.len()))
         .resizable(false)
         .collapsible(false)
         .anchor(Align2::RIGHT_BOTTOM, [-12.0, -12.0])
@@ -266,18 +326,33 @@ fn queue_panel(
                             (false, false) => " · new",
                             (false, true) => "",
                         };
-                        let text = RichText::new(format!(
-                            "P{} {}  {}{}",
-                            m.priority,
-                            clock_text(m.reported_at),
-                            m.type_name,
-                            waiting
-                        ))
-                        .color(c32(priority_rgb(m.priority)));
-                        if ui
-                            .selectable_label(*selection == Selection::Incident(m.id), text)
-                            .clicked()
-                        {
+                        let (due, due_rgb) = match m.time_to_target(state.now_s) {
+                            Some(left) => (
+                                format!("{} {:>6}", m.target.label(), countdown_text(left)),
+                                countdown_rgb(left),
+                            ),
+                            None => (format!("{} ✓", m.target.label()), [150, 150, 150]),
+                        };
+                        let clicked = ui
+                            .horizontal(|ui| {
+                                ui.label(
+                                    RichText::new(format!("{:<12}", due))
+                                        .monospace()
+                                        .color(c32(due_rgb)),
+                                );
+                                let text = RichText::new(format!(
+                                    "P{} {}  {}{}",
+                                    m.priority,
+                                    clock_text(m.reported_at),
+                                    m.type_name,
+                                    waiting
+                                ))
+                                .color(c32(priority_rgb(m.priority)));
+                                ui.selectable_label(*selection == Selection::Incident(m.id), text)
+                                    .clicked()
+                            })
+                            .inner;
+                        if clicked {
                             *selection = Selection::Incident(m.id);
                             fly.0 = Some((
                                 Coord {
@@ -374,15 +449,22 @@ fn incident_actions(
         if ui.button("Close incident").clicked() {
             commands.push(OperatorCommand::Close(id));
         }
+        if ui.button("Cancel: duplicate").clicked() {
+            commands.push(OperatorCommand::Cancel(id, CancelReason::Duplicate));
+        }
+        if ui.button("Cancel: false alarm").clicked() {
+            commands.push(OperatorCommand::Cancel(id, CancelReason::FalseAlarm));
+        }
     });
-    for (agency, current, _) in m.parts.iter().filter(|p| !p.2) {
+    for part in m.parts.iter().filter(|p| !p.done) {
+        let agency = &part.agency;
         let free: Vec<&UnitView> = state
             .units
             .iter()
             .filter(|u| {
                 u.agency == *agency
                     && u.status == UnitStatus::Patrolling
-                    && Some(u.index) != *current
+                    && Some(u.index) != part.unit
             })
             .collect();
         egui::ComboBox::from_id_salt(("send", id, agency.key()))
@@ -426,18 +508,45 @@ fn incident_details(ui: &mut egui::Ui, state: &WallState, scene: &binjiang_scene
         m.source.key(),
         clock_text(m.reported_at)
     ));
-    for (a, unit, done) in &m.parts {
-        let who = unit
+    match m.time_to_target(state.now_s) {
+        Some(left) => ui.label(
+            RichText::new(format!(
+                "target: {} within {} min — {}",
+                m.target.label(),
+                m.target.within_s() / 60.0,
+                if left < 0.0 {
+                    format!("overdue by {}", countdown_text(-left))
+                } else {
+                    format!("{} left", countdown_text(left))
+                }
+            ))
+            .color(c32(countdown_rgb(left))),
+        ),
+        None => ui.label(format!(
+            "target: {} within {} min — met",
+            m.target.label(),
+            m.target.within_s() / 60.0
+        )),
+    };
+    for p in &m.parts {
+        let who = p
+            .unit
             .and_then(|u| scene.units.get(u as usize))
             .map_or("waiting for a unit".to_owned(), |u| u.id.clone());
         ui.label(
             RichText::new(format!(
                 "■ {}: {}{}",
-                agency_name(*a),
+                agency_name(p.agency),
                 who,
-                if *done { " (finished)" } else { "" }
+                if p.done {
+                    " (finished)"
+                } else if p.arrived_at.is_some() {
+                    " (on site)"
+                } else {
+                    ""
+                }
             ))
-            .color(c32(agency_rgb(*a))),
+            .color(c32(agency_rgb(p.agency))),
         );
     }
     ui.separator();
@@ -449,6 +558,61 @@ fn incident_details(ui: &mut egui::Ui, state: &WallState, scene: &binjiang_scene
                 .size(12.0),
         );
     }
+}
+
+/// Key `P`: where the district would stand if nothing changes.
+fn projection(mut contexts: EguiContexts, state: Res<WallState>) -> Result {
+    let Some(p) = &state.projection else {
+        return Ok(());
+    };
+    let ctx = contexts.ctx_mut()?;
+    egui::Window::new(format!(
+        "Projection {} → {} (P closes)",
+        clock_text(p.from_s),
+        clock_text(p.until_s)
+    ))
+    .resizable(false)
+    .collapsible(false)
+    .anchor(Align2::CENTER_TOP, [0.0, 12.0])
+    .show(ctx, |ui| {
+        ui.label("if nothing changes: incidents drawn from the catalogue from now on");
+        egui::Grid::new("projection")
+            .striped(true)
+            .spacing([14.0, 4.0])
+            .show(ui, |ui| {
+                for h in ["agency", "peak queue", "at", "≤ 3 min (day)"] {
+                    ui.label(RichText::new(h).strong());
+                }
+                ui.end_row();
+                for (a, (parts, at)) in &p.peak_queue {
+                    ui.label(RichText::new(agency_name(*a)).color(c32(agency_rgb(*a))));
+                    ui.label(parts.to_string());
+                    ui.label(if *parts == 0 {
+                        "–".into()
+                    } else {
+                        clock_text(*at)
+                    });
+                    ui.label(share_text(
+                        p.kpis
+                            .per_agency
+                            .get(a.key())
+                            .and_then(|m| m.on_site_3min_share),
+                    ));
+                    ui.end_row();
+                }
+            });
+        ui.label(
+            RichText::new(format!(
+                "day at {}: on site ≤ 3 min {} · {} incidents · {} open",
+                clock_text(p.until_s),
+                share_text(p.kpis.all.on_site_3min_share),
+                p.kpis.all.incidents,
+                p.open_at_end
+            ))
+            .strong(),
+        );
+    });
+    Ok(())
 }
 
 fn legend(mut contexts: EguiContexts, mut layers: ResMut<Layers>) -> Result {
@@ -502,7 +666,11 @@ fn help(mut contexts: EguiContexts, help: Res<Help>) -> Result {
                 ("1 2 3 4", "whole strip / west / bridge / east"),
                 ("T", "tour: cycle the presets unattended"),
                 ("F", "auto-focus on new urgent incidents"),
-                ("space", "pause / resume"),
+                ("space", "pause / resume (embedded simulation)"),
+                (
+                    "P",
+                    "projection: where the day stands in 2 h if nothing changes",
+                ),
                 ("+ / −", "faster / slower (1×, 10×, 60×, 600×)"),
                 ("C / H", "grid cells / heat layer"),
                 ("click", "select a unit or incident; Esc clears"),
@@ -527,22 +695,42 @@ mod tests {
             position: [0.0, 0.0],
             source: Source::Sensor,
             reported_at,
+            subdistrict: "310110006".into(),
+            target: binjiang_sim::Target::OnSite,
             closed_at: None,
-            parts: vec![],
+            parts: vec![crate::feed::Part {
+                agency: Agency::Police,
+                unit: None,
+                arrived_at: None,
+                done: false,
+            }],
             acknowledged: false,
         }
     }
 
     #[test]
-    fn queue_is_highest_priority_then_newest() {
+    fn alarms_are_by_urgency_then_time_to_target() {
+        let mut litter = mark(5, 3, 0.0);
+        litter.target = binjiang_sim::Target::Cleaned;
+        let mut met = mark(6, 1, 10.0);
+        met.parts = vec![crate::feed::Part {
+            agency: Agency::Police,
+            unit: Some(0),
+            arrived_at: Some(100.0),
+            done: false,
+        }];
         let marks = vec![
             mark(1, 3, 100.0),
             mark(2, 1, 50.0),
             mark(3, 3, 200.0),
             mark(4, 1, 60.0),
+            litter,
+            met,
         ];
-        let order: Vec<u32> = queue_order(&marks).iter().map(|m| m.id).collect();
-        assert_eq!(order, vec![4, 2, 3, 1]);
+        // At 300 s: P1 #2 is 70 s overdue, #4 60 s; P3 #1 is 20 s overdue, #3 has 80 s
+        // left, litter #5 300 s; #6 met its target and goes last.
+        let order: Vec<u32> = alarm_order(&marks, 300.0).iter().map(|m| m.id).collect();
+        assert_eq!(order, vec![2, 4, 1, 3, 5, 6]);
     }
 
     #[test]

@@ -129,10 +129,11 @@ fn draw_assignments(state: Res<WallState>, scale: Res<MarkerScale>, mut gizmos: 
             0.0,
         )) + Vec3::Y * FLOAT_M * scale.0.max(0.5);
         let c = color(priority_rgb(mark.priority));
-        for (_, unit, done) in &mark.parts {
-            let Some(u) = unit
-                .filter(|_| !done)
-                .and_then(|u| state.units.get(u as usize))
+        for part in &mark.parts {
+            let Some(u) = part
+                .unit
+                .filter(|_| !part.done)
+                .and_then(|u| state.units.iter().find(|x| x.index == u))
             else {
                 continue;
             };

@@ -1,18 +1,22 @@
 //! `binjiang-wall`: the control room's wall display.
 //!
 //! The district in 3D from its scene files, every patrol unit and incident moving with the
-//! simulated day (run in-process), KPIs per agency, the incident queue and an operator
-//! surface. `--screenshot` renders one frame to a PNG with no screen (under Xvfb), which is
-//! how CI checks it. The app is a list of plugins, one per concern, each reading the one
-//! state interface [`feed::WallState`].
+//! simulated day (run in-process) or with a live service (`--live`), KPIs per agency and
+//! subdistrict, the alarm list with countdowns to target and an operator surface.
+//! `--screenshot` renders one frame to a PNG with no screen (under Xvfb), which is how CI
+//! checks it. The app is a list of plugins, one per concern, each reading the one state
+//! interface [`feed::WallState`].
 
 mod camera;
 mod capture;
 mod cli;
 mod colours;
+mod embedded;
 mod feed;
 mod hud;
 mod incidents;
+mod labels;
+mod live;
 mod meshes;
 mod scene_view;
 mod units;
@@ -69,14 +73,7 @@ fn run(opts: &Options) -> anyhow::Result<ExitCode> {
     for w in warnings {
         eprintln!("{w}");
     }
-    let sim_options = SimOptions {
-        seed: opts.seed,
-        policy: opts.policy,
-        start_s,
-        ..SimOptions::default()
-    };
-    let sim = feed::EmbeddedSim::new(&scene, catalogue, sim_options).map_err(anyhow::Error::msg)?;
-    let (state, follower) = sim.initial_state(&scene);
+    let live = opts.live().map_err(anyhow::Error::msg)?;
     let models = scene.dir.join(&scene.manifest.models_dir);
     let models = models.canonicalize().unwrap_or(models);
 
@@ -94,16 +91,47 @@ fn run(opts: &Options) -> anyhow::Result<ExitCode> {
     )
     .insert_resource(feed::Clock {
         sim_s: start_s,
-        speed: if opts.unattended() { 0.0 } else { opts.speed },
-    })
-    .insert_resource(state)
-    .insert_resource(follower)
-    .insert_resource(sim)
-    .insert_resource(SceneData(scene))
-    .add_plugins((
+        speed: if opts.unattended() || live.is_some() {
+            0.0
+        } else {
+            opts.speed
+        },
+    });
+    match live {
+        Some((url, token)) => {
+            let link = live::LiveLink::start(url, token, &scene, &catalogue)
+                .map_err(anyhow::Error::msg)?;
+            app.insert_resource(feed::WallState {
+                now_s: start_s,
+                link: feed::Link::Live {
+                    url: url.to_owned(),
+                    state: Err("connecting".into()),
+                },
+                ..default()
+            })
+            .insert_resource(link)
+            .add_plugins(live::LivePlugin);
+        }
+        None => {
+            let sim_options = SimOptions {
+                seed: opts.seed,
+                policy: opts.policy,
+                start_s,
+                ..SimOptions::default()
+            };
+            let sim = embedded::EmbeddedSim::new(&scene, catalogue, sim_options)
+                .map_err(anyhow::Error::msg)?;
+            let (state, follower) = sim.initial_state(&scene);
+            app.insert_resource(state)
+                .insert_resource(follower)
+                .insert_resource(sim)
+                .add_plugins(embedded::EmbeddedPlugin);
+        }
+    }
+    app.insert_resource(SceneData(scene)).add_plugins((
         MeshPickingPlugin,
-        feed::FeedPlugin,
         scene_view::ScenePlugin,
+        labels::LabelsPlugin,
         units::UnitsPlugin,
         incidents::IncidentsPlugin,
         camera::CameraPlugin,
@@ -115,7 +143,10 @@ fn run(opts: &Options) -> anyhow::Result<ExitCode> {
         app.init_resource::<hud::Selection>();
     }
     if let Some(p) = &opts.screenshot {
-        app.insert_resource(capture::ScreenshotJob::new(p.clone()));
+        app.insert_resource(capture::ScreenshotJob::new(
+            p.clone(),
+            opts.screenshot_state.clone(),
+        ));
     }
     if let Some(n) = opts.bench_frames {
         // Render flat out, focused or not: the benchmark measures the renderer, not pacing.

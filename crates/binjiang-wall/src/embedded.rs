@@ -1,0 +1,472 @@
+//! The in-process simulation feeding the wall, and the [`EventFollower`] that turns its
+//! event stream into [`WallState`]: incident marks, the log and the KPIs, folded one event at
+//! a time.
+
+use crate::feed::{
+    Clock, IncidentMark, Kpis, OperatorCommand, OperatorCommands, Part, Projected, WallState,
+    FADE_S, WALL_DISPOSITION, WALL_REASON,
+};
+use crate::SceneData;
+use bevy::prelude::*;
+use binjiang_sim::{
+    Event, IncidentCatalogue, MetricsFold, Operator, SimOptions, Simulation, Source, Target, What,
+};
+use std::collections::{BTreeMap, HashMap};
+
+/// Simulated seconds the embedded sim may advance in one frame, so a slow frame never makes
+/// the next one stall on a long catch-up.
+const MAX_SIM_STEP_S: f64 = 900.0;
+/// Wall seconds between recomputations of the KPIs.
+const KPI_PERIOD_S: f32 = 0.5;
+
+/// The in-process simulation, started at the wall's `--at` with units in their shift state.
+#[derive(Resource)]
+pub struct EmbeddedSim {
+    sim: Simulation,
+    seed: u64,
+}
+
+impl EmbeddedSim {
+    /// Sets up the scene's simulated day from `options.start_s`.
+    pub fn new(
+        scene: &binjiang_scene::Scene,
+        catalogue: IncidentCatalogue,
+        options: SimOptions,
+    ) -> Result<Self, String> {
+        let seed = options.seed;
+        let sim = Simulation::new(scene, catalogue, options).map_err(|e| e.to_string())?;
+        Ok(EmbeddedSim { sim, seed })
+    }
+
+    /// The state before the first frame, and the follower of the event stream.
+    pub fn initial_state(&self, scene: &binjiang_scene::Scene) -> (WallState, EventFollower) {
+        let state = WallState {
+            now_s: self.sim.now(),
+            units: self.sim.units(),
+            ..WallState::default()
+        };
+        (state, EventFollower::new(scene, self.sim.catalogue()))
+    }
+}
+
+/// Turns the event stream into what the views show. It reads events only; unit positions
+/// come beside the stream.
+#[derive(Resource, Debug, Clone)]
+pub struct EventFollower {
+    /// Unit index by scene id.
+    unit_index: HashMap<String, u32>,
+    /// Type name and target by catalogue key.
+    types: HashMap<String, (String, Target)>,
+    /// Incidents that arose but nobody has reported yet (not shown).
+    unreported: BTreeMap<u32, IncidentMark>,
+    /// Reported incidents, open or closed within [`FADE_S`].
+    marks: BTreeMap<u32, IncidentMark>,
+    fold: MetricsFold,
+    kpi_timer: Timer,
+}
+
+impl EventFollower {
+    /// A follower for runs of `scene` with `catalogue`.
+    pub fn new(scene: &binjiang_scene::Scene, catalogue: &IncidentCatalogue) -> Self {
+        EventFollower {
+            unit_index: scene
+                .units
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (u.id.clone(), i as u32))
+                .collect(),
+            types: catalogue
+                .types
+                .iter()
+                .map(|t| (t.key.clone(), (t.name.clone(), Target::of(t))))
+                .collect(),
+            unreported: BTreeMap::new(),
+            marks: BTreeMap::new(),
+            fold: MetricsFold::new(catalogue),
+            kpi_timer: Timer::from_seconds(KPI_PERIOD_S, TimerMode::Repeating),
+        }
+    }
+
+    /// Applies fresh events to the marks, the log and the folded figures.
+    pub fn apply(&mut self, events: &[Event], state: &mut WallState) {
+        state.new_urgent.clear();
+        for e in events {
+            self.fold.push(e);
+            self.apply_one(e, state);
+        }
+        state.log.extend_from_slice(events);
+    }
+
+    fn apply_one(&mut self, e: &Event, state: &mut WallState) {
+        let unit = |id: &str| self.unit_index.get(id).copied();
+        match &e.what {
+            What::Arose {
+                incident,
+                incident_type,
+                priority,
+                agencies,
+                subdistrict,
+                ..
+            } => {
+                let (type_name, target) = self
+                    .types
+                    .get(incident_type.as_ref())
+                    .cloned()
+                    .unwrap_or_else(|| (incident_type.to_string(), Target::OnSite));
+                self.unreported.insert(
+                    *incident,
+                    IncidentMark {
+                        id: *incident,
+                        type_name,
+                        priority: *priority,
+                        position: [e.x, e.y],
+                        subdistrict: subdistrict.to_string(),
+                        source: Source::Patrol,
+                        reported_at: e.t,
+                        target,
+                        closed_at: None,
+                        parts: agencies
+                            .iter()
+                            .map(|a| Part {
+                                agency: *a,
+                                unit: None,
+                                arrived_at: None,
+                                done: false,
+                            })
+                            .collect(),
+                        acknowledged: false,
+                    },
+                );
+            }
+            What::Reported {
+                incident, source, ..
+            } => {
+                if let Some(mut m) = self.unreported.remove(incident) {
+                    m.source = *source;
+                    m.reported_at = e.t;
+                    if m.priority == 1 {
+                        state.new_urgent.push(*incident);
+                    }
+                    self.marks.insert(*incident, m);
+                }
+            }
+            What::Dispatched {
+                incident,
+                agency,
+                unit: u,
+                ..
+            } => {
+                let u = unit(u);
+                if let Some(p) = self.part_mut(*incident, *agency) {
+                    p.unit = u;
+                }
+            }
+            What::Arrived {
+                incident, agency, ..
+            } => {
+                if let Some(p) = self.part_mut(*incident, *agency) {
+                    p.arrived_at.get_or_insert(e.t);
+                }
+            }
+            What::Preempted {
+                incident, agency, ..
+            }
+            | What::Reassigned {
+                incident, agency, ..
+            } => {
+                if let Some(p) = self.part_mut(*incident, *agency) {
+                    p.unit = None;
+                }
+            }
+            What::Finished {
+                incident, agency, ..
+            } => {
+                if let Some(p) = self.part_mut(*incident, *agency) {
+                    p.done = true;
+                }
+            }
+            What::Closed { incident, .. } => {
+                if let Some(m) = self.marks.get_mut(incident) {
+                    m.closed_at = Some(e.t);
+                    for p in &mut m.parts {
+                        p.done = true;
+                    }
+                }
+            }
+            What::Acknowledged { incident, .. } => {
+                if let Some(m) = self.marks.get_mut(incident) {
+                    m.acknowledged = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The part of `agency` of reported incident `incident`, if it is known.
+    fn part_mut(&mut self, incident: u32, agency: binjiang_scene::Agency) -> Option<&mut Part> {
+        self.marks
+            .get_mut(&incident)?
+            .parts
+            .iter_mut()
+            .find(|p| p.agency == agency)
+    }
+
+    /// The marks to show at `now`: reported and open, or closed within [`FADE_S`] (older
+    /// ones are forgotten).
+    fn visible(&mut self, now: f64) -> Vec<IncidentMark> {
+        self.marks
+            .retain(|_, m| m.closed_at.is_none_or(|c| now - c < FADE_S));
+        self.marks.values().cloned().collect()
+    }
+}
+
+/// Drives the wall from the in-process simulation.
+pub struct EmbeddedPlugin;
+
+impl Plugin for EmbeddedPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<OperatorCommands>()
+            .add_systems(PreUpdate, (apply_commands, advance_embedded).chain());
+    }
+}
+
+/// The wall's operator, as the input log records commands from the wall.
+const WALL_OPERATOR: Operator<'static> = Operator {
+    id: "wall",
+    reason: WALL_REASON,
+};
+
+/// Applies operators' commands to the embedded simulation; a refusal is shown on the wall.
+fn apply_commands(
+    mut commands: ResMut<OperatorCommands>,
+    mut feed: ResMut<EmbeddedSim>,
+    follower: Res<EventFollower>,
+    mut state: ResMut<WallState>,
+) {
+    for c in commands.0.drain(..) {
+        let done = match c {
+            OperatorCommand::Acknowledge(i) => feed.sim.acknowledge(i, &WALL_OPERATOR),
+            OperatorCommand::Reassign(i, a, u) => feed.sim.reassign(i, a, u, &WALL_OPERATOR),
+            OperatorCommand::Close(i) => {
+                feed.sim.close_as(i, Some(WALL_DISPOSITION), &WALL_OPERATOR)
+            }
+            OperatorCommand::Cancel(i, why) => feed.sim.cancel(i, why, &WALL_OPERATOR),
+            OperatorCommand::Project(hours) => {
+                let fork = feed.sim.fork_generated(feed.seed.wrapping_add(1));
+                let p = binjiang_sim::project(fork, follower.fold.clone(), f64::from(hours));
+                state.projection = Some(Projected {
+                    from_s: p.from_s,
+                    until_s: p.until_s,
+                    open_at_end: p.open_at_end,
+                    peak_queue: p
+                        .peak_queue
+                        .iter()
+                        .map(|(a, q)| (*a, (q.parts, q.at_s)))
+                        .collect(),
+                    kpis: p.kpis,
+                });
+                Ok(())
+            }
+        };
+        state.refusal = done.err().map(|e| e.to_string());
+    }
+}
+
+/// Advances the embedded simulation by the clock and hands its new events to the follower.
+fn advance_embedded(
+    time: Res<Time>,
+    mut clock: ResMut<Clock>,
+    mut feed: ResMut<EmbeddedSim>,
+    mut follower: ResMut<EventFollower>,
+    mut state: ResMut<WallState>,
+    scene: Res<SceneData>,
+) {
+    let step = (time.delta_secs_f64() * clock.speed).min(MAX_SIM_STEP_S);
+    clock.sim_s = clock.sim_s.max(feed.sim.now()) + step;
+    feed.sim.advance_to(clock.sim_s);
+    feed.sim.retire_closed();
+    let fresh = feed.sim.drain_events();
+    follower.apply(&fresh, &mut state);
+    state.now_s = clock.sim_s;
+    state.units = feed.sim.units();
+    state.incidents = follower.visible(clock.sim_s);
+    let refresh =
+        follower.kpi_timer.tick(time.delta()).just_finished() || state.kpis.agencies.is_empty();
+    if refresh {
+        let today = follower.fold.summary(state.now_s);
+        state.kpis = Kpis::of(&today, &scene.0, &state.units, &state.incidents);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use binjiang_scene::Agency;
+    use std::path::Path;
+
+    fn tiny() -> binjiang_scene::Scene {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenes/tiny-river");
+        binjiang_scene::Scene::load(&dir).unwrap()
+    }
+
+    fn tiny_sim(start_s: f64) -> (EmbeddedSim, WallState, EventFollower) {
+        let scene = tiny();
+        let catalogue =
+            IncidentCatalogue::load(&scene.dir.join(binjiang_sim::CATALOGUE_FILE), &scene)
+                .unwrap()
+                .0;
+        let options = SimOptions {
+            start_s,
+            ..SimOptions::default()
+        };
+        let sim = EmbeddedSim::new(&scene, catalogue, options).unwrap();
+        let (state, follower) = sim.initial_state(&scene);
+        (sim, state, follower)
+    }
+
+    fn app_with(feed: (EmbeddedSim, WallState, EventFollower), clock: Clock) -> App {
+        let (sim, state, follower) = feed;
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .insert_resource(clock)
+            .insert_resource(state)
+            .insert_resource(follower)
+            .insert_resource(sim)
+            .insert_resource(SceneData(tiny()))
+            .add_plugins(EmbeddedPlugin);
+        app
+    }
+
+    /// The plugin in a headless app (no window, no renderer) keeps `WallState` current.
+    #[test]
+    fn embedded_plugin_fills_the_wall_state_headless() {
+        let mut app = app_with(
+            tiny_sim(6.0 * 3600.0),
+            Clock {
+                sim_s: 6.0 * 3600.0,
+                speed: 6000.0,
+            },
+        );
+        app.update();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        app.update();
+        let state = app.world().resource::<WallState>();
+        assert_eq!(state.units.len(), 8);
+        assert!(
+            state.now_s > 6.0 * 3600.0,
+            "the clock advanced: {}",
+            state.now_s
+        );
+        assert!(
+            !state.log.is_empty(),
+            "the events since the start are in the log"
+        );
+        assert_eq!(state.kpis.agencies.len(), Agency::ALL.len());
+        assert_eq!(state.kpis.subdistricts.len(), tiny().grid.parts.len());
+        let on_duty: usize = state
+            .kpis
+            .agencies
+            .values()
+            .map(|k| k.patrolling + k.busy)
+            .sum();
+        let off: usize = state.kpis.agencies.values().map(|k| k.off_duty).sum();
+        // property-south works 07:00-19:00; the other seven round the clock.
+        assert_eq!((on_duty, off), (7, 1));
+    }
+
+    /// Commands from the panels reach the simulation, and refusals come back to the wall.
+    #[test]
+    fn operator_commands_reach_the_simulation_headless() {
+        let (mut sim, state, follower) = tiny_sim(3600.0);
+        let report = |external: &str| binjiang_sim::Report {
+            external_id: Some(external.into()),
+            time: 3600.0,
+            source: Source::Hotline110,
+            incident_type: "fight".into(),
+            place: binjiang_sim::Place::At([100.0, 300.0]),
+            text: String::new(),
+        };
+        let id = sim.sim.report(report("110-42")).unwrap();
+        let dup = sim.sim.report(report("110-43")).unwrap();
+        let mut app = app_with(
+            (sim, state, follower),
+            Clock {
+                sim_s: 3600.0,
+                speed: 0.0,
+            },
+        );
+        app.world_mut()
+            .resource_mut::<OperatorCommands>()
+            .0
+            .push(OperatorCommand::Acknowledge(id));
+        app.update();
+        let state = app.world().resource::<WallState>();
+        assert!(state
+            .log
+            .iter()
+            .any(|e| matches!(&e.what, What::Acknowledged { incident, operator } if *incident == id && operator.as_ref() == "wall")));
+        assert!(state.incidents.iter().any(|m| m.id == id && m.acknowledged));
+        let m = state.incidents.iter().find(|m| m.id == id).unwrap();
+        assert_eq!(m.target, Target::OnSite);
+        assert_eq!(m.time_to_target(3600.0), Some(180.0));
+        app.world_mut()
+            .resource_mut::<OperatorCommands>()
+            .0
+            .extend([
+                OperatorCommand::Close(id),
+                OperatorCommand::Cancel(dup, binjiang_sim::CancelReason::Duplicate),
+                OperatorCommand::Close(id),
+            ]);
+        app.update();
+        let state = app.world().resource::<WallState>();
+        assert!(state
+            .incidents
+            .iter()
+            .any(|m| m.id == id && m.closed_at.is_some()));
+        assert!(state.log.iter().any(|e| matches!(&e.what,
+            What::Closed { incident, cancelled: Some(binjiang_sim::CancelReason::Duplicate), .. } if *incident == dup)));
+        assert_eq!(
+            state.refusal.as_deref(),
+            Some(format!("incident #{id} is not open").as_str())
+        );
+    }
+
+    /// Key `P`'s projection runs on a copy: the wall's own day goes on unchanged.
+    #[test]
+    fn a_projection_does_not_touch_the_embedded_day() {
+        let mut app = app_with(
+            tiny_sim(8.0 * 3600.0),
+            Clock {
+                sim_s: 8.0 * 3600.0,
+                speed: 0.0,
+            },
+        );
+        app.update();
+        let before = app.world().resource::<WallState>().units.clone();
+        app.world_mut()
+            .resource_mut::<OperatorCommands>()
+            .0
+            .push(OperatorCommand::Project(2));
+        app.update();
+        let state = app.world().resource::<WallState>();
+        let p = state.projection.as_ref().expect("a projection");
+        assert_eq!((p.from_s, p.until_s), (8.0 * 3600.0, 10.0 * 3600.0));
+        assert_eq!(p.peak_queue.len(), Agency::ALL.len());
+        assert_eq!(state.now_s, 8.0 * 3600.0);
+        assert_eq!(state.units, before);
+    }
+
+    #[test]
+    fn paused_clock_does_not_advance() {
+        let mut app = app_with(
+            tiny_sim(3600.0),
+            Clock {
+                sim_s: 3600.0,
+                speed: 0.0,
+            },
+        );
+        app.update();
+        app.update();
+        assert_eq!(app.world().resource::<WallState>().now_s, 3600.0);
+    }
+}
