@@ -1,38 +1,8 @@
-//! `binjiang-wall`: the control room's wall display.
-//!
-//! The district in 3D from its scene files, every patrol unit and incident moving with the
-//! simulated day (run in-process) or with a live service (`--live`), KPIs per agency and
-//! subdistrict, the alarm list with countdowns to target and an operator surface.
-//! `--screenshot` renders one frame to a PNG with no screen (under Xvfb), which is how CI
-//! checks it. The app is a list of plugins, one per concern, each reading the one state
-//! interface [`feed::WallState`].
+//! `binjiang-wall`: the control room's wall display (see the library's documentation).
 
-mod camera;
-mod capture;
-mod cli;
-mod colours;
-mod embedded;
-mod feed;
-mod hud;
-mod incidents;
-mod labels;
-mod live;
-mod meshes;
-mod scene_view;
-mod units;
-
-use bevy::picking::mesh_picking::MeshPickingPlugin;
-use bevy::prelude::*;
-use bevy::window::{MonitorSelection, PresentMode, WindowMode, WindowPosition, WindowResolution};
-use binjiang_scene::{LoadError, Scene};
-use binjiang_sim::{IncidentCatalogue, SimOptions, CATALOGUE_FILE};
+use binjiang_wall::cli::{self, DisplayPlan, Options};
 use clap::Parser;
-use cli::{DisplayPlan, Options};
 use std::process::ExitCode;
-
-/// The loaded scene, shared read-only by every view.
-#[derive(Resource)]
-pub struct SceneData(pub Scene);
 
 fn main() -> ExitCode {
     let opts = Options::parse();
@@ -44,144 +14,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    match run(&opts) {
+    match binjiang_wall::run(&opts) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("binjiang-wall: {e:#}");
             ExitCode::from(1)
         }
-    }
-}
-
-fn run(opts: &Options) -> anyhow::Result<ExitCode> {
-    let (w, h) = opts.window_size().map_err(anyhow::Error::msg)?;
-    let start_s = opts.start_s().map_err(anyhow::Error::msg)?;
-    let scene = match Scene::load(&opts.scene) {
-        Ok(s) => s,
-        Err(LoadError::Invalid(problems)) => {
-            eprint!("{problems}");
-            anyhow::bail!(
-                "{} is not a valid scene (run `binjiang validate` for details)",
-                opts.scene.display()
-            );
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let path = opts.scene.join(CATALOGUE_FILE);
-    let (catalogue, warnings) = IncidentCatalogue::load(&path, &scene)
-        .map_err(|problems| anyhow::anyhow!("{}the incident catalogue is not usable", problems))?;
-    for w in warnings {
-        eprintln!("{w}");
-    }
-    let live = opts.live().map_err(anyhow::Error::msg)?;
-    let models = scene.dir.join(&scene.manifest.models_dir);
-    let models = models.canonicalize().unwrap_or(models);
-
-    let mut app = App::new();
-    app.add_plugins(
-        DefaultPlugins
-            .set(WindowPlugin {
-                primary_window: Some(window(opts, w, h)),
-                ..default()
-            })
-            .set(AssetPlugin {
-                file_path: models.to_string_lossy().into_owned(),
-                ..default()
-            }),
-    )
-    .insert_resource(feed::Clock {
-        sim_s: start_s,
-        speed: if opts.unattended() || live.is_some() {
-            0.0
-        } else {
-            opts.speed
-        },
-    });
-    match live {
-        Some((url, token)) => {
-            let link = live::LiveLink::start(url, token, &scene, &catalogue)
-                .map_err(anyhow::Error::msg)?;
-            app.insert_resource(feed::WallState {
-                now_s: start_s,
-                link: feed::Link::Live {
-                    url: url.to_owned(),
-                    state: Err("connecting".into()),
-                },
-                ..default()
-            })
-            .insert_resource(link)
-            .add_plugins(live::LivePlugin);
-        }
-        None => {
-            let sim_options = SimOptions {
-                seed: opts.seed,
-                policy: opts.policy,
-                start_s,
-                ..SimOptions::default()
-            };
-            let sim = embedded::EmbeddedSim::new(&scene, catalogue, sim_options)
-                .map_err(anyhow::Error::msg)?;
-            let (state, follower) = sim.initial_state(&scene);
-            app.insert_resource(state)
-                .insert_resource(follower)
-                .insert_resource(sim)
-                .add_plugins(embedded::EmbeddedPlugin);
-        }
-    }
-    app.insert_resource(SceneData(scene)).add_plugins((
-        MeshPickingPlugin,
-        scene_view::ScenePlugin,
-        labels::LabelsPlugin,
-        units::UnitsPlugin,
-        incidents::IncidentsPlugin,
-        camera::CameraPlugin,
-        capture::CapturePlugin,
-    ));
-    if !opts.hide_hud {
-        app.add_plugins(hud::HudPlugin);
-    } else {
-        app.init_resource::<hud::Selection>();
-    }
-    if let Some(p) = &opts.screenshot {
-        app.insert_resource(capture::ScreenshotJob::new(
-            p.clone(),
-            opts.screenshot_state.clone(),
-        ));
-    }
-    if let Some(n) = opts.bench_frames {
-        // Render flat out, focused or not: the benchmark measures the renderer, not pacing.
-        app.insert_resource(bevy::winit::WinitSettings::continuous())
-            .insert_resource(capture::FrameBench::new(n));
-    }
-    Ok(match app.run() {
-        AppExit::Success => ExitCode::SUCCESS,
-        AppExit::Error(code) => ExitCode::from(code.get()),
-    })
-}
-
-fn window(opts: &Options, w: u32, h: u32) -> Window {
-    let mut resolution = WindowResolution::new(w, h);
-    resolution.set_scale_factor_override(Some(1.0));
-    let spanning = opts.wall.is_some();
-    Window {
-        title: "Binjiang 滨江 — riverfront control room".into(),
-        resolution,
-        mode: if opts.fullscreen {
-            WindowMode::BorderlessFullscreen(MonitorSelection::Current)
-        } else {
-            WindowMode::Windowed
-        },
-        decorations: !(spanning || opts.unattended()),
-        position: if spanning {
-            WindowPosition::At(IVec2::ZERO)
-        } else {
-            WindowPosition::Automatic
-        },
-        present_mode: if opts.bench_frames.is_some() {
-            PresentMode::AutoNoVsync
-        } else {
-            PresentMode::AutoVsync
-        },
-        ..default()
     }
 }
