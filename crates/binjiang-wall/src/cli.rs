@@ -47,6 +47,9 @@ pub struct Options {
     /// also read from BINJIANG_TOKEN.
     #[arg(long, env = "BINJIANG_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Start with the alarm sound on (it is off by default; key `M` toggles it).
+    #[arg(long)]
+    pub sound: bool,
     /// With `--screenshot`: also write what the frame shows (clock, source, units,
     /// incidents with their countdowns, KPIs) as JSON to this file.
     #[arg(long, value_name = "JSON")]

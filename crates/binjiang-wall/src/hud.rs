@@ -309,6 +309,7 @@ fn queue_panel(
     state: Res<WallState>,
     mut selection: ResMut<Selection>,
     mut fly: ResMut<FlyTo>,
+    mut sound: ResMut<crate::alarm::AlarmSound>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let open = alarm_order(&state.incidents, state.now_s);
@@ -317,6 +318,18 @@ fn queue_panel(
         .collapsible(false)
         .anchor(Align2::RIGHT_BOTTOM, [-12.0, -12.0])
         .show(ctx, |ui| {
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut sound.on, "sound (M)");
+                if sound.rung > 0 {
+                    ui.label(format!("rung {}×", sound.rung));
+                }
+                if let Some(why) = &state.refusal {
+                    ui.label(
+                        RichText::new(format!("last command refused: {why}"))
+                            .color(Color32::from_rgb(255, 120, 120)),
+                    );
+                }
+            });
             egui::ScrollArea::vertical()
                 .max_height(320.0)
                 .show(ui, |ui| {

@@ -7,6 +7,7 @@
 //! checks it. The app is a list of plugins, one per concern, each reading the one state
 //! interface [`feed::WallState`].
 
+mod alarm;
 mod camera;
 mod capture;
 pub mod cli;
@@ -117,6 +118,7 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
         incidents::IncidentsPlugin,
         camera::CameraPlugin,
         capture::CapturePlugin,
+        alarm::AlarmPlugin { on: opts.sound },
     ));
     if !opts.hide_hud {
         app.add_plugins(hud::HudPlugin);
