@@ -94,9 +94,9 @@ impl IncidentMark {
     }
 }
 
-/// "2:05" or "−0:40" (overdue).
+/// "2:05" or "-0:40" (overdue).
 pub fn countdown_text(s: f64) -> String {
-    let sign = if s < 0.0 { "−" } else { "" };
+    let sign = if s < 0.0 { "-" } else { "" };
     let t = s.abs().floor() as u64;
     format!("{sign}{}:{:02}", t / 60, t % 60)
 }

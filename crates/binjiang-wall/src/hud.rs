@@ -156,19 +156,21 @@ fn top_bar(
                     Link::Live { url, state } => match state {
                         Ok(seq) => {
                             ui.label(
-                                RichText::new("● LIVE")
+                                RichText::new(" LIVE ")
                                     .size(20.0)
                                     .strong()
-                                    .color(Color32::from_rgb(120, 220, 120)),
+                                    .color(Color32::BLACK)
+                                    .background_color(Color32::from_rgb(120, 220, 120)),
                             );
                             ui.label(RichText::new(format!("{url} · view {seq}")).size(13.0));
                         }
                         Err(why) => {
                             ui.label(
-                                RichText::new("● RECONNECTING")
+                                RichText::new(" RECONNECTING ")
                                     .size(20.0)
                                     .strong()
-                                    .color(Color32::from_rgb(255, 120, 120)),
+                                    .color(Color32::BLACK)
+                                    .background_color(Color32::from_rgb(255, 120, 120)),
                             );
                             ui.label(RichText::new(format!("{url}: {why}")).size(13.0));
                         }
@@ -344,7 +346,7 @@ fn queue_panel(
                                 format!("{} {:>6}", m.target.label(), countdown_text(left)),
                                 countdown_rgb(left),
                             ),
-                            None => (format!("{} ✓", m.target.label()), [150, 150, 150]),
+                            None => (format!("{} met", m.target.label()), [150, 150, 150]),
                         };
                         let clicked = ui
                             .horizontal(|ui| {
@@ -580,7 +582,7 @@ fn projection(mut contexts: EguiContexts, state: Res<WallState>) -> Result {
     };
     let ctx = contexts.ctx_mut()?;
     egui::Window::new(format!(
-        "Projection {} → {} (P closes)",
+        "Projection {} to {} (P closes)",
         clock_text(p.from_s),
         clock_text(p.until_s)
     ))
@@ -644,7 +646,7 @@ fn legend(mut contexts: EguiContexts, mut layers: ResMut<Layers>) -> Result {
             });
             ui.horizontal(|ui| {
                 for p in 1..=4u8 {
-                    ui.label(RichText::new(format!("◆ P{p}")).color(c32(priority_rgb(p))));
+                    ui.label(RichText::new(format!("■ P{p}")).color(c32(priority_rgb(p))));
                 }
                 ui.label("(pulsing: a unit is still needed)");
             });

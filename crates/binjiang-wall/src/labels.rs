@@ -206,6 +206,6 @@ mod tests {
         assert_eq!(countdown_rgb(30.0), [255, 190, 60]);
         assert_eq!(countdown_rgb(-1.0), [255, 90, 90]);
         assert_eq!(countdown_text(125.4), "2:05");
-        assert_eq!(countdown_text(-40.0), "−0:40");
+        assert_eq!(countdown_text(-40.0), "-0:40");
     }
 }

@@ -282,7 +282,9 @@ struct Converter {
     frame: binjiang_scene::LocalFrame,
     /// The district's midnight the wall counts seconds from: that of the first view seen.
     midnight: Option<DateTime<FixedOffset>>,
-    seen: BTreeSet<u32>,
+    /// Incidents seen so far; those of the first view are not "new" (no auto-focus, no
+    /// chime for what was already open when the wall connected).
+    seen: Option<BTreeSet<u32>>,
 }
 
 impl Converter {
@@ -308,7 +310,7 @@ impl Converter {
                 .collect(),
             frame: scene.frame,
             midnight: None,
-            seen: BTreeSet::new(),
+            seen: None,
         }
     }
 
@@ -358,16 +360,19 @@ impl Converter {
         state.units.sort_by_key(|u| u.index);
         state.new_urgent.clear();
         let mut marks = Vec::new();
+        let first = self.seen.is_none();
         for i in mirror.incidents.values() {
             let Some(m) = self.mark(i) else { continue };
             if m.closed_at.is_some_and(|c| now - c >= FADE_S) {
                 continue;
             }
-            if self.seen.insert(m.id) && m.priority == 1 && m.closed_at.is_none() {
+            let new = self.seen.get_or_insert_default().insert(m.id);
+            if new && !first && m.priority == 1 && m.closed_at.is_none() {
                 state.new_urgent.push(m.id);
             }
             marks.push(m);
         }
+        self.seen.get_or_insert_default();
         state.incidents = marks;
         if let Some(k) = &mirror.kpis {
             state.kpis = Kpis::of(&k.today, scene, &state.units, &state.incidents);
