@@ -106,29 +106,9 @@ fn ring(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feed::{IncidentMark, Part};
-    use binjiang_scene::Agency;
-    use binjiang_sim::{Source, Target};
 
-    fn open(id: u32, reported_at: f64) -> IncidentMark {
-        IncidentMark {
-            id,
-            type_name: "fight".into(),
-            priority: 1,
-            position: [0.0, 0.0],
-            subdistrict: "310110006".into(),
-            source: Source::Hotline110,
-            reported_at,
-            target: Target::OnSite,
-            closed_at: None,
-            parts: vec![Part {
-                agency: Agency::Police,
-                unit: None,
-                arrived_at: None,
-                done: false,
-            }],
-            acknowledged: false,
-        }
+    fn open(id: u32, reported_at: f64) -> crate::feed::IncidentMark {
+        crate::feed::fixtures::open_mark(id, 1, reported_at)
     }
 
     #[test]

@@ -69,17 +69,8 @@ impl EventFollower {
     /// A follower for runs of `scene` with `catalogue`.
     pub fn new(scene: &binjiang_scene::Scene, catalogue: &IncidentCatalogue) -> Self {
         EventFollower {
-            unit_index: scene
-                .units
-                .iter()
-                .enumerate()
-                .map(|(i, u)| (u.id.clone(), i as u32))
-                .collect(),
-            types: catalogue
-                .types
-                .iter()
-                .map(|t| (t.key.clone(), (t.name.clone(), Target::of(t))))
-                .collect(),
+            unit_index: crate::feed::unit_indexes(scene),
+            types: crate::feed::type_names(catalogue),
             unreported: BTreeMap::new(),
             marks: BTreeMap::new(),
             fold: MetricsFold::new(catalogue),
@@ -302,19 +293,13 @@ fn advance_embedded(
 mod tests {
     use super::*;
     use binjiang_scene::Agency;
-    use std::path::Path;
 
     fn tiny() -> binjiang_scene::Scene {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenes/tiny-river");
-        binjiang_scene::Scene::load(&dir).unwrap()
+        crate::feed::fixtures::tiny().0
     }
 
     fn tiny_sim(start_s: f64) -> (EmbeddedSim, WallState, EventFollower) {
-        let scene = tiny();
-        let catalogue =
-            IncidentCatalogue::load(&scene.dir.join(binjiang_sim::CATALOGUE_FILE), &scene)
-                .unwrap()
-                .0;
+        let (scene, catalogue) = crate::feed::fixtures::tiny();
         let options = SimOptions {
             start_s,
             ..SimOptions::default()

@@ -6,7 +6,7 @@
 use bevy::prelude::*;
 use binjiang_scene::Agency;
 use binjiang_sim::{CancelReason, Event, Metrics, Source, Target, UnitStatus, UnitView};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Closed incidents stay on the wall (fading) this long, simulated seconds.
 pub const FADE_S: f64 = 300.0;
@@ -306,3 +306,64 @@ pub const WALL_REASON: &str = "operator at the wall display";
 pub const WALL_DISPOSITION: &str = "resolved (closed at the wall)";
 /// Hours projected by key `P`.
 pub const PROJECTION_HOURS: u32 = 2;
+
+/// Unit index in the scene by id: how events and the service name units.
+pub fn unit_indexes(scene: &binjiang_scene::Scene) -> HashMap<String, u32> {
+    scene
+        .units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.id.clone(), i as u32))
+        .collect()
+}
+
+/// Each catalogue type's name and target, by key.
+pub fn type_names(
+    catalogue: &binjiang_sim::IncidentCatalogue,
+) -> HashMap<String, (String, Target)> {
+    catalogue
+        .types
+        .iter()
+        .map(|t| (t.key.clone(), (t.name.clone(), Target::of(t))))
+        .collect()
+}
+
+/// What the wall's unit tests share: the tiny test scene and incident marks.
+#[cfg(test)]
+pub mod fixtures {
+    use super::*;
+
+    /// `tests/scenes/tiny-river` and its catalogue.
+    pub fn tiny() -> (binjiang_scene::Scene, binjiang_sim::IncidentCatalogue) {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenes/tiny-river");
+        let scene = binjiang_scene::Scene::load(&dir).unwrap();
+        let catalogue =
+            binjiang_sim::IncidentCatalogue::load(&dir.join(binjiang_sim::CATALOGUE_FILE), &scene)
+                .unwrap()
+                .0;
+        (scene, catalogue)
+    }
+
+    /// An open incident needing the police, nobody sent, reported at `reported_at`.
+    pub fn open_mark(id: u32, priority: u8, reported_at: f64) -> IncidentMark {
+        IncidentMark {
+            id,
+            type_name: "fight".into(),
+            priority,
+            position: [0.0, 0.0],
+            subdistrict: "310110006".into(),
+            source: Source::Hotline110,
+            reported_at,
+            target: Target::OnSite,
+            closed_at: None,
+            parts: vec![Part {
+                agency: Agency::Police,
+                unit: None,
+                arrived_at: None,
+                done: false,
+            }],
+            acknowledged: false,
+        }
+    }
+}

@@ -153,28 +153,22 @@ fn top_bar(
                             }
                         }
                     }
-                    Link::Live { url, state } => match state {
-                        Ok(seq) => {
-                            ui.label(
-                                RichText::new(" LIVE ")
-                                    .size(20.0)
-                                    .strong()
-                                    .color(Color32::BLACK)
-                                    .background_color(Color32::from_rgb(120, 220, 120)),
-                            );
-                            ui.label(RichText::new(format!("{url} · view {seq}")).size(13.0));
-                        }
-                        Err(why) => {
-                            ui.label(
-                                RichText::new(" RECONNECTING ")
-                                    .size(20.0)
-                                    .strong()
-                                    .color(Color32::BLACK)
-                                    .background_color(Color32::from_rgb(255, 120, 120)),
-                            );
-                            ui.label(RichText::new(format!("{url}: {why}")).size(13.0));
-                        }
-                    },
+                    Link::Live { url, state } => {
+                        let (badge, colour, detail) = match state {
+                            Ok(seq) => (" LIVE ", [120, 220, 120], format!("{url} · view {seq}")),
+                            Err(why) => {
+                                (" RECONNECTING ", [255, 120, 120], format!("{url}: {why}"))
+                            }
+                        };
+                        ui.label(
+                            RichText::new(badge)
+                                .size(20.0)
+                                .strong()
+                                .color(Color32::BLACK)
+                                .background_color(c32(colour)),
+                        );
+                        ui.label(RichText::new(detail).size(13.0));
+                    }
                 }
             });
             ui.label(
@@ -700,27 +694,9 @@ fn help(mut contexts: EguiContexts, help: Res<Help>) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use binjiang_sim::Source;
 
     fn mark(id: u32, priority: u8, reported_at: f64) -> IncidentMark {
-        IncidentMark {
-            id,
-            type_name: "x".into(),
-            priority,
-            position: [0.0, 0.0],
-            source: Source::Sensor,
-            reported_at,
-            subdistrict: "310110006".into(),
-            target: binjiang_sim::Target::OnSite,
-            closed_at: None,
-            parts: vec![crate::feed::Part {
-                agency: Agency::Police,
-                unit: None,
-                arrived_at: None,
-                done: false,
-            }],
-            acknowledged: false,
-        }
+        crate::feed::fixtures::open_mark(id, priority, reported_at)
     }
 
     #[test]

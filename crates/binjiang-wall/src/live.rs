@@ -290,12 +290,7 @@ struct Converter {
 impl Converter {
     fn new(scene: &Scene, catalogue: &IncidentCatalogue) -> Self {
         Converter {
-            scene_units: scene
-                .units
-                .iter()
-                .enumerate()
-                .map(|(i, u)| (u.id.clone(), i as u32))
-                .collect(),
+            scene_units: crate::feed::unit_indexes(scene),
             areas: scene
                 .grid
                 .parts
@@ -303,11 +298,7 @@ impl Converter {
                 .enumerate()
                 .map(|(i, p)| (p.code.clone(), i as u16))
                 .collect(),
-            types: catalogue
-                .types
-                .iter()
-                .map(|t| (t.key.clone(), (t.name.clone(), Target::of(t))))
-                .collect(),
+            types: crate::feed::type_names(catalogue),
             frame: scene.frame,
             midnight: None,
             seen: None,
@@ -568,12 +559,7 @@ mod tests {
 
     #[test]
     fn a_bad_address_is_refused_before_anything_starts() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenes/tiny-river");
-        let scene = Scene::load(&dir).unwrap();
-        let catalogue = IncidentCatalogue::load(&dir.join(binjiang_sim::CATALOGUE_FILE), &scene)
-            .unwrap()
-            .0;
+        let (scene, catalogue) = crate::feed::fixtures::tiny();
         let Err(e) = LiveLink::start("127.0.0.1:8080", "t", &scene, &catalogue) else {
             panic!("must refuse an address without a scheme");
         };
@@ -582,12 +568,7 @@ mod tests {
 
     #[test]
     fn times_count_from_the_first_views_midnight() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenes/tiny-river");
-        let scene = Scene::load(&dir).unwrap();
-        let catalogue = IncidentCatalogue::load(&dir.join(binjiang_sim::CATALOGUE_FILE), &scene)
-            .unwrap()
-            .0;
+        let (scene, catalogue) = crate::feed::fixtures::tiny();
         let mut c = Converter::new(&scene, &catalogue);
         assert_eq!(c.seconds("2026-11-23T10:00:00.500+08:00"), Some(36_000.5));
         assert_eq!(c.seconds("2026-11-24T00:00:01.000+08:00"), Some(86_401.0));
