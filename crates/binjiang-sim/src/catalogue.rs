@@ -117,6 +117,46 @@ pub struct IncidentCatalogue {
     pub dispatch: DispatchRules,
     /// The types.
     pub types: Vec<IncidentType>,
+    /// Rate changes in time and space (a scenario's overlay; none in a scene's file).
+    #[serde(skip)]
+    pub surges: Vec<Surge>,
+}
+
+/// A change of incident rates for some types, in a time window and an area: a festival
+/// evening at the piers, a typhoon's water alarms. Where it applies, a factor above 1 adds
+/// (factor − 1) × the base rate of extra incidents, drawn from their own random stream, and
+/// a factor below 1 keeps each base incident with that probability: the base day's
+/// incidents stay exactly as they were in the other arm (common random numbers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Surge {
+    /// Type keys it applies to; empty: every type.
+    pub types: Vec<String>,
+    /// Rate multiplier (> 0).
+    pub factor: f64,
+    /// Seconds since midnight, [from, to); `None`: all day.
+    pub window: Option<(f64, f64)>,
+    /// Where, local metres; `None`: everywhere.
+    pub area: Option<geo::MultiPolygon>,
+}
+
+impl Surge {
+    /// Whether it applies to an incident of type `key` arising at `t` at `p`.
+    pub fn applies(&self, key: &str, t: f64, p: geo::Coord) -> bool {
+        use geo::Contains;
+        (self.types.is_empty() || self.types.iter().any(|k| k == key))
+            && self.window.is_none_or(|(a, b)| {
+                let tod = t.rem_euclid(86_400.0);
+                if a <= b {
+                    (a..b).contains(&tod)
+                } else {
+                    tod >= a || tod < b
+                }
+            })
+            && self
+                .area
+                .as_ref()
+                .is_none_or(|area| area.contains(&geo::Point::from(p)))
+    }
 }
 
 /// The catalogue's file in a scene folder.
@@ -301,6 +341,7 @@ impl IncidentCatalogue {
             report_delay_s: (20.0, 90.0),
             dispatch: DispatchRules::default(),
             types,
+            surges: Vec::new(),
         }
     }
 

@@ -39,6 +39,8 @@ enum Command {
     Token(commands::token::Command),
     /// Drive a live service from a simulated or recorded day over its real APIs.
     Replay(commands::replay::Args),
+    /// Compare scenarios (overlays in `<scene>/scenarios/`) on paired seeds; write a report.
+    Whatif(commands::whatif::Args),
     /// Print a scene's figures: grid, roads, buildings, assets, units.
     Info {
         /// The scene folder (holding scene.ron).
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(&args),
         Command::Token(command) => commands::token::run(&command),
         Command::Replay(args) => commands::replay::run(&args),
+        Command::Whatif(args) => commands::whatif::run(&args),
     };
     match outcome {
         Ok(code) => code,

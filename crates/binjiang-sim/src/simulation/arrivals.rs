@@ -60,11 +60,70 @@ impl Simulation {
                     external_id: None,
                 };
                 let draws = self.draw_incident(&new);
-                if at >= start {
+                if at >= start && self.survives_thinning(ti, at, position) {
+                    self.add_incident(new, draws);
+                }
+            }
+            if !self.catalogue.surges.is_empty() {
+                self.draw_surges(h, ti, rate);
+            }
+        }
+    }
+
+    /// Whether a base incident is kept by the surges below 1 that apply to it.
+    fn survives_thinning(&mut self, ti: usize, at: f64, p: Coord) -> bool {
+        let key = &self.catalogue.types[ti].key;
+        let keep: f64 = self
+            .catalogue
+            .surges
+            .iter()
+            .filter(|s| s.factor < 1.0 && s.applies(key, at, p))
+            .map(|s| s.factor)
+            .product();
+        keep >= 1.0 || self.surge_rng.random::<f64>() < keep
+    }
+
+    /// The extra incidents of type `ti` in hour `h` that surges above 1 add: for each,
+    /// Poisson((factor − 1) × the hour's base rate) candidates placed like the type's own,
+    /// kept where and when the surge applies. Drawn with the surge stream (the base stream is
+    /// swapped out meanwhile), so the base day is unchanged.
+    fn draw_surges(&mut self, h: u32, ti: usize, rate: f64) {
+        let start = self.options.start_s;
+        let surges: Vec<usize> = (0..self.catalogue.surges.len())
+            .filter(|&k| {
+                let s = &self.catalogue.surges[k];
+                s.factor > 1.0
+                    && (s.types.is_empty() || s.types.contains(&self.catalogue.types[ti].key))
+            })
+            .collect();
+        if surges.is_empty() || rate <= 0.0 {
+            return;
+        }
+        std::mem::swap(&mut self.arrivals_rng, &mut self.surge_rng);
+        for k in surges {
+            let extra = (self.catalogue.surges[k].factor - 1.0) * rate;
+            let n = Poisson::new(extra)
+                .map(|d| d.sample(&mut self.arrivals_rng) as u64)
+                .unwrap_or(0);
+            for _ in 0..n {
+                let at = h as f64 * 3600.0 + self.arrivals_rng.random_range(0.0..3600.0);
+                let position = self.draw_origin(ti);
+                let new = NewIncident {
+                    ti,
+                    position,
+                    at,
+                    source: self.catalogue.types[ti].source,
+                    report_delay_s: None,
+                    external_id: None,
+                };
+                let draws = self.draw_incident(&new);
+                let key = &self.catalogue.types[ti].key;
+                if at >= start && self.catalogue.surges[k].applies(key, at, position) {
                     self.add_incident(new, draws);
                 }
             }
         }
+        std::mem::swap(&mut self.arrivals_rng, &mut self.surge_rng);
     }
 
     /// Replays recorded report `k` at its time.

@@ -200,6 +200,9 @@ pub struct Simulation {
     /// delay, on-scene time per agency) when it is created: the same whatever the policy, so
     /// what-if runs compare the same day (common random numbers).
     arrivals_rng: ChaCha8Rng,
+    /// Draws what the catalogue's surges add or take away, apart from `arrivals_rng`, so the
+    /// base day stays the same with or without them.
+    surge_rng: ChaCha8Rng,
     now_ms: u64,
     log: Vec<Event>,
     inputs: Vec<InputRecord>,
@@ -273,6 +276,7 @@ impl Simulation {
             sightings_by_unit: HashMap::new(),
             scheduler: Scheduler::default(),
             arrivals_rng: rng_stream(options.seed, 1),
+            surge_rng: rng_stream(options.seed, 5),
             now_ms: start_ms,
             log: Vec::new(),
             inputs: Vec::new(),
@@ -348,6 +352,7 @@ impl Simulation {
         let mut fork = self.clone();
         fork.source = IncidentSource::Generated;
         fork.arrivals_rng = rng_stream(seed, 1);
+        fork.surge_rng = rng_stream(seed, 5);
         // Incidents drawn for the current hour before now never happen (see draw_hour).
         fork.options.start_s = fork.now();
         let hour = (fork.now() / 3600.0).floor() as u32;

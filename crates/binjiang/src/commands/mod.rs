@@ -8,6 +8,7 @@ pub mod simulate;
 pub mod synth;
 pub mod token;
 pub mod validate;
+pub mod whatif;
 
 use binjiang_scene::{LoadError, Scene};
 use binjiang_sim::IncidentCatalogue;

@@ -1,0 +1,351 @@
+//! Paired runs: every arm (the base scenario and each alternative) runs the same seeds, so on
+//! each seed the arms see the same base day (common random numbers: the same incidents at
+//! the same places and times with the same on-scene times, except what a scenario adds or
+//! removes). Per KPI, for each alternative: the mean of each arm, and the mean of the per-seed
+//! differences (alternative − base) with its 95 % confidence interval (Student's t over the
+//! seeds). A verdict is given only where the interval excludes zero.
+
+use crate::Scenario;
+use binjiang_scene::Agency;
+use binjiang_sim::{Metrics, SimOptions, Simulation};
+use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Why a comparison could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    /// A scenario's simulation could not be set up (e.g. a unit with no road home).
+    #[error("scenario \"{scenario}\": {message}")]
+    Setup {
+        /// The scenario.
+        scenario: String,
+        /// Why.
+        message: String,
+    },
+    /// Fewer than two seeds: no interval.
+    #[error("at least 2 seeds are needed for a confidence interval (got {0})")]
+    TooFewSeeds(u64),
+}
+
+/// How KPIs read a run's figures; `None` where a figure is undefined on that seed (e.g. a
+/// percentile over no incidents).
+type Read = Box<dyn Fn(&Metrics) -> Option<f64> + Send + Sync>;
+
+/// A KPI: its name, where it applies, whether higher is better, and how to read it.
+pub struct Kpi {
+    /// e.g. `on_site_3min_share` (the names of docs/kpis.md).
+    pub name: String,
+    /// `all`, `agency:<key>` or `subdistrict:<code>`.
+    pub scope: String,
+    /// Higher is better (shares) or worse (seconds, counts).
+    pub higher_is_better: bool,
+    read: Read,
+}
+
+impl Kpi {
+    /// Its value in a run's figures.
+    pub fn value(&self, m: &Metrics) -> Option<f64> {
+        (self.read)(m)
+    }
+}
+
+/// The KPIs compared: the grid's, then per agency, then per subdistrict.
+pub fn kpis(subdistricts: &[String]) -> Vec<Kpi> {
+    let mut out: Vec<Kpi> = Vec::new();
+    let mut add = |name: &str, scope: String, better: bool, read: Read| {
+        out.push(Kpi {
+            name: name.into(),
+            scope,
+            higher_is_better: better,
+            read,
+        })
+    };
+    add(
+        "on_site_3min_share",
+        "all".into(),
+        true,
+        Box::new(|m| m.all.on_site_3min_share),
+    );
+    add(
+        "response_p50_s",
+        "all".into(),
+        false,
+        Box::new(|m| m.all.response_s.p50),
+    );
+    add(
+        "response_p90_s",
+        "all".into(),
+        false,
+        Box::new(|m| m.all.response_s.p90),
+    );
+    add(
+        "cleaned_10min_share",
+        "all".into(),
+        true,
+        Box::new(|m| m.all.cleaned_10min_share),
+    );
+    add(
+        "in_the_bud_share",
+        "all".into(),
+        true,
+        Box::new(|m| m.all.in_the_bud_share),
+    );
+    add(
+        "incidents",
+        "all".into(),
+        false,
+        Box::new(|m| Some(m.all.incidents as f64)),
+    );
+    add(
+        "open_at_end",
+        "all".into(),
+        false,
+        Box::new(|m| Some(m.all.open_at_end as f64)),
+    );
+    add(
+        "max_queue",
+        "all".into(),
+        false,
+        Box::new(|m| Some(m.max_queue as f64)),
+    );
+    for a in Agency::ALL {
+        let key = a.key();
+        add(
+            "on_site_3min_share",
+            format!("agency:{key}"),
+            true,
+            Box::new(move |m| m.per_agency.get(key)?.on_site_3min_share),
+        );
+        add(
+            "response_p90_s",
+            format!("agency:{key}"),
+            false,
+            Box::new(move |m| m.per_agency.get(key)?.response_s.p90),
+        );
+        add(
+            "utilisation",
+            format!("agency:{key}"),
+            false,
+            Box::new(move |m| m.per_agency.get(key).map(|x| x.utilisation)),
+        );
+    }
+    for code in subdistricts {
+        let c = code.clone();
+        add(
+            "on_site_3min_share",
+            format!("subdistrict:{code}"),
+            true,
+            Box::new(move |m| m.per_subdistrict.get(&c)?.on_site_3min_share),
+        );
+    }
+    out
+}
+
+/// One arm's run on one seed.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Index of the arm (0: base).
+    pub arm: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Its figures.
+    pub metrics: Metrics,
+}
+
+/// One KPI of one alternative against the base.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Difference {
+    /// The alternative.
+    pub alt: String,
+    /// KPI name.
+    pub kpi: String,
+    /// Scope (`all`, `agency:<key>`, `subdistrict:<code>`).
+    pub scope: String,
+    /// Seeds on which both arms had the figure.
+    pub n: usize,
+    /// Mean in the base arm over those seeds.
+    pub base_mean: Option<f64>,
+    /// Mean in the alternative over those seeds.
+    pub alt_mean: Option<f64>,
+    /// Mean of (alternative − base).
+    pub diff_mean: Option<f64>,
+    /// 95 % confidence interval of the mean difference.
+    pub ci95: Option<(f64, f64)>,
+    /// In words, only where the interval excludes zero.
+    pub verdict: Option<String>,
+}
+
+/// Runs every arm on seeds `1..=seeds` for `hours` from the scenarios' start, on all cores;
+/// `progress(done, total)` is called after each run.
+pub fn run(
+    arms: &[Scenario],
+    seeds: u64,
+    hours: f64,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Vec<Run>, CompareError> {
+    if seeds < 2 {
+        return Err(CompareError::TooFewSeeds(seeds));
+    }
+    let jobs: Vec<(usize, u64)> = (1..=seeds)
+        .flat_map(|s| (0..arms.len()).map(move |a| (a, s)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let out: Mutex<Vec<Run>> = Mutex::new(Vec::new());
+    let failed: Mutex<Option<CompareError>> = Mutex::new(None);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..workers.min(jobs.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(arm, seed)) = jobs.get(i) else {
+                    break;
+                };
+                let scenario = &arms[arm];
+                match day(scenario, seed, hours) {
+                    Ok(metrics) => out.lock().unwrap_or_else(|p| p.into_inner()).push(Run {
+                        arm,
+                        seed,
+                        metrics,
+                    }),
+                    Err(message) => {
+                        *failed.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(CompareError::Setup {
+                                scenario: scenario.name.clone(),
+                                message,
+                            });
+                        next.store(jobs.len(), Ordering::Relaxed);
+                    }
+                }
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, jobs.len());
+            });
+        }
+    });
+    if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    let mut runs = out.into_inner().unwrap_or_else(|p| p.into_inner());
+    runs.sort_by_key(|r| (r.seed, r.arm));
+    Ok(runs)
+}
+
+/// One arm's day on one seed.
+fn day(scenario: &Scenario, seed: u64, hours: f64) -> Result<Metrics, String> {
+    let options = SimOptions {
+        seed,
+        ..scenario.options
+    };
+    let start = options.start_s;
+    let mut sim = Simulation::new(&scenario.scene, scenario.catalogue.clone(), options)
+        .map_err(|e| e.to_string())?;
+    let end = start + hours * 3600.0;
+    sim.advance_to(end);
+    Ok(Metrics::from_events(sim.events(), sim.catalogue(), end))
+}
+
+/// The paired differences of every KPI, for every alternative (arms 1…) against the base.
+pub fn differences(arms: &[Scenario], runs: &[Run], kpis: &[Kpi]) -> Vec<Difference> {
+    let mut out = Vec::new();
+    for (alt, scenario) in arms.iter().enumerate().skip(1) {
+        for k in kpis {
+            let pairs: Vec<(f64, f64)> = runs
+                .iter()
+                .filter(|r| r.arm == 0)
+                .filter_map(|b| {
+                    let a = runs.iter().find(|r| r.arm == alt && r.seed == b.seed)?;
+                    Some(((k.read)(&b.metrics)?, (k.read)(&a.metrics)?))
+                })
+                .collect();
+            out.push(paired(&scenario.name, k, &pairs));
+        }
+    }
+    out
+}
+
+/// Means, mean difference and its 95 % interval over `pairs` of (base, alternative).
+fn paired(alt: &str, k: &Kpi, pairs: &[(f64, f64)]) -> Difference {
+    let n = pairs.len();
+    let mean = |f: &dyn Fn(&(f64, f64)) -> f64| {
+        (n > 0).then(|| pairs.iter().map(f).sum::<f64>() / n as f64)
+    };
+    let (base_mean, alt_mean) = (mean(&|p| p.0), mean(&|p| p.1));
+    let diff_mean = mean(&|p| p.1 - p.0);
+    let ci95 = diff_mean.filter(|_| n >= 2).and_then(|dm| {
+        let var = pairs.iter().map(|p| (p.1 - p.0 - dm).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+            .ok()?
+            .inverse_cdf(0.975);
+        let half = t * (var / n as f64).sqrt();
+        Some((dm - half, dm + half))
+    });
+    let verdict = ci95.and_then(|(lo, hi)| {
+        let up = if lo > 0.0 {
+            true
+        } else if hi < 0.0 {
+            false
+        } else {
+            return None;
+        };
+        let better = up == k.higher_is_better;
+        Some(format!(
+            "{} {} {} under \"{alt}\" ({})",
+            k.name,
+            if k.scope == "all" {
+                String::new()
+            } else {
+                format!("({})", k.scope)
+            },
+            if up { "rises" } else { "falls" },
+            if better { "better" } else { "worse" }
+        ))
+        .map(|s| s.replace("  ", " "))
+    });
+    Difference {
+        alt: alt.to_owned(),
+        kpi: k.name.clone(),
+        scope: k.scope.clone(),
+        n,
+        base_mean,
+        alt_mean,
+        diff_mean,
+        ci95,
+        verdict,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kpi() -> Kpi {
+        Kpi {
+            name: "on_site_3min_share".into(),
+            scope: "all".into(),
+            higher_is_better: true,
+            read: Box::new(|m| m.all.on_site_3min_share),
+        }
+    }
+
+    #[test]
+    fn the_interval_matches_a_hand_computed_paired_t() {
+        // Differences 0.1, 0.2, 0.3: mean 0.2, sd 0.1, t(2, 0.975) = 4.302653.
+        let pairs = [(0.5, 0.6), (0.5, 0.7), (0.4, 0.7)];
+        let d = paired("more-cleaners", &kpi(), &pairs);
+        let (lo, hi) = d.ci95.unwrap();
+        let half = 4.302_652_729_749_464 * 0.1 / 3f64.sqrt();
+        assert!((lo - (0.2 - half)).abs() < 1e-9 && (hi - (0.2 + half)).abs() < 1e-9);
+        assert_eq!(d.n, 3);
+        assert!(
+            d.verdict.is_none(),
+            "the interval [{lo:.3}, {hi:.3}] includes zero: no verdict"
+        );
+        let tight = [(0.5, 0.7), (0.5, 0.71), (0.5, 0.69), (0.5, 0.7)];
+        let d = paired("more-cleaners", &kpi(), &tight);
+        assert_eq!(
+            d.verdict.as_deref(),
+            Some("on_site_3min_share rises under \"more-cleaners\" (better)")
+        );
+    }
+}

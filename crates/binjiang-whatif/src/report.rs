@@ -1,0 +1,226 @@
+//! The report a planner hands on: `report.json` (everything, machine-readable), `runs.csv`
+//! (one row per arm and seed), and `index.html` — self-contained, opening with no network
+//! (no script, font or style from elsewhere).
+
+use crate::compare::{Difference, Kpi, Run};
+use crate::Scenario;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// What was compared, to reproduce it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    /// The scene's name.
+    pub scene: String,
+    /// Each arm: name, what it models, FNV-1a 64 of its file (empty for the plain scene).
+    pub arms: Vec<ArmInfo>,
+    /// Seeds 1..=seeds.
+    pub seeds: u64,
+    /// Hours simulated from the start.
+    pub hours: f64,
+    /// Start, seconds since midnight.
+    pub start_s: f64,
+    /// `binjiang` version.
+    pub version: String,
+}
+
+/// One arm of the comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArmInfo {
+    /// Scenario name.
+    pub name: String,
+    /// What it models.
+    pub about: String,
+    /// Policy name.
+    pub policy: String,
+    /// Units in the arm.
+    pub units: usize,
+    /// Hash of the scenario file's bytes (hex), `None` for the plain scene.
+    pub file_hash: Option<String>,
+}
+
+/// `report.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// What was compared.
+    pub manifest: Manifest,
+    /// Every KPI of every alternative against the base.
+    pub differences: Vec<Difference>,
+}
+
+impl Report {
+    /// The report of `runs` of `arms`.
+    pub fn new(arms: &[Scenario], seeds: u64, hours: f64, differences: Vec<Difference>) -> Self {
+        let scene = arms
+            .first()
+            .map_or(String::new(), |a| a.scene.manifest.name.clone());
+        Report {
+            manifest: Manifest {
+                scene,
+                arms: arms
+                    .iter()
+                    .map(|a| ArmInfo {
+                        name: a.name.clone(),
+                        about: a.about.clone(),
+                        policy: a.options.policy.name().to_owned(),
+                        units: a.scene.units.len(),
+                        file_hash: (!a.text.is_empty())
+                            .then(|| format!("{:016x}", fnv1a(a.text.as_bytes()))),
+                    })
+                    .collect(),
+                seeds,
+                hours,
+                start_s: arms.first().map_or(0.0, |a| a.options.start_s),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
+            differences,
+        }
+    }
+}
+
+/// FNV-1a, 64 bits: a stable fingerprint of a scenario file for the manifest.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Writes `report.json`, `runs.csv` and `index.html` into `dir` (created if missing).
+pub fn write(
+    dir: &Path,
+    report: &Report,
+    arms: &[Scenario],
+    runs: &[Run],
+    kpis: &[Kpi],
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join("report.json"), json + "\n")?;
+    std::fs::write(dir.join("runs.csv"), csv(arms, runs, kpis))?;
+    std::fs::write(dir.join("index.html"), html(report))?;
+    Ok(())
+}
+
+/// One row per arm and seed, one column per KPI (empty where undefined).
+fn csv(arms: &[Scenario], runs: &[Run], kpis: &[Kpi]) -> String {
+    let mut out = String::from("arm,seed");
+    for k in kpis {
+        let _ = write!(out, ",{}@{}", k.name, k.scope);
+    }
+    out.push('\n');
+    for r in runs {
+        let _ = write!(out, "{},{}", arms[r.arm].name, r.seed);
+        for k in kpis {
+            match k.value(&r.metrics) {
+                Some(v) => {
+                    let _ = write!(out, ",{v}");
+                }
+                None => out.push(','),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Escapes text for HTML.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn num(v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(x) if x.abs() < 10.0 => format!("{x:.3}"),
+        Some(x) => format!("{x:.0}"),
+    }
+}
+
+/// The self-contained page: manifest, verdicts, and every difference with its interval.
+fn html(report: &Report) -> String {
+    let m = &report.manifest;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>What if — {}</title>\
+         <style>body{{font-family:sans-serif;margin:2em;color:#222}}\
+         table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}\
+         td:first-child,th:first-child,td:nth-child(2){{text-align:left}}\
+         .better{{background:#dff3df}}.worse{{background:#f8dcdc}}</style></head><body>\n\
+         <h1>What if: {}</h1>\n<p>{} seeds × {} arms, {} h from {:02}:{:02}, common random numbers \
+         (each seed: the same base day in every arm). Differences are alternative − base with \
+         95&nbsp;% confidence intervals (paired Student's t); a verdict only where the interval \
+         excludes zero. Definitions: docs/kpis.md.</p>\n<h2>Arms</h2>\n<table><tr><th>arm</th>\
+         <th>about</th><th>policy</th><th>units</th><th>file hash</th></tr>\n",
+        esc(&m.scene),
+        esc(&m.scene),
+        m.seeds,
+        m.arms.len(),
+        m.hours,
+        (m.start_s / 3600.0) as u32,
+        (m.start_s % 3600.0 / 60.0) as u32,
+    );
+    for a in &m.arms {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&a.name),
+            esc(&a.about),
+            a.policy,
+            a.units,
+            a.file_hash.as_deref().unwrap_or("–")
+        );
+    }
+    out.push_str("</table>\n<h2>Verdicts</h2>\n<ul>\n");
+    let verdicts: Vec<&Difference> = report
+        .differences
+        .iter()
+        .filter(|d| d.verdict.is_some())
+        .collect();
+    if verdicts.is_empty() {
+        out.push_str("<li>No difference is clear at 95&nbsp;% with these seeds.</li>\n");
+    }
+    for d in &verdicts {
+        let _ = writeln!(
+            out,
+            "<li>{}: {} → {} (difference {} [{}, {}])</li>",
+            esc(d.verdict.as_deref().unwrap_or_default()),
+            num(d.base_mean),
+            num(d.alt_mean),
+            num(d.diff_mean),
+            num(d.ci95.map(|c| c.0)),
+            num(d.ci95.map(|c| c.1)),
+        );
+    }
+    out.push_str(
+        "</ul>\n<h2>Every KPI</h2>\n<table><tr><th>alternative</th><th>KPI</th><th>scope</th>\
+         <th>seeds</th><th>base</th><th>alternative</th><th>difference</th><th>95 % CI</th></tr>\n",
+    );
+    for d in &report.differences {
+        let class = match &d.verdict {
+            Some(v) if v.ends_with("(better)") => " class=\"better\"",
+            Some(_) => " class=\"worse\"",
+            None => "",
+        };
+        let _ = writeln!(
+            out,
+            "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&d.alt),
+            esc(&d.kpi),
+            esc(&d.scope),
+            d.n,
+            num(d.base_mean),
+            num(d.alt_mean),
+            num(d.diff_mean),
+            d.ci95
+                .map_or("–".into(), |(lo, hi)| format!("[{}, {}]", num(Some(lo)), num(Some(hi)))),
+        );
+    }
+    out.push_str("</table>\n</body></html>\n");
+    out
+}

@@ -1,0 +1,691 @@
+//! Scenario files: `scenes/<scene>/scenarios/<name>.ron`, an overlay on the scene's units, its
+//! incident catalogue and the dispatch policy — what a planner changes to ask "what if".
+//! Loaded like a scene: every problem is collected and named with its file, line and the bad
+//! key or id; nothing is fixed silently.
+//!
+//! ```ron
+//! (
+//!     about: "Crowds at the piers on a National Day evening (estimate: 5× the usual rate)",
+//!     units: (
+//!         add: [(agency: "security", mode: "foot", count: 4, like: "security-foot-01",
+//!                shift: Some("16:00-24:00"))],
+//!         remove: ["police-car-04"],
+//!         remove_count: [(agency: "cleaning", count: 2)],
+//!         shifts: [(unit: "cleaning-foot-01", shift: "08:00-16:00")],
+//!     ),
+//!     incidents: (
+//!         surges: [(types: ["crowding"], factor: 5.0, window: Some("17:00-23:00"),
+//!                   area: Some(AroundLandmark(name: "Fisherman's Wharf", radius_m: 400.0)))],
+//!         extra_types: [],
+//!     ),
+//!     policy: "merged-grid",
+//!     preemption: None,
+//!     dispatch: {"cleaning": (zone_first_s: Some(240.0), max_travel_s: None)},
+//! )
+//! ```
+
+use binjiang_scene::problems::Location;
+use binjiang_scene::shift::{parse_clock, Shift};
+use binjiang_scene::{Agency, AssetKind, Mode, Problems, Scene};
+use binjiang_sim::{AgencyRule, IncidentCatalogue, IncidentType, PolicyKind, SimOptions, Surge};
+use geo::{Area, Centroid, Coord, MultiPolygon, Polygon};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The folder of a scene's scenarios.
+pub const SCENARIOS_DIR: &str = "scenarios";
+
+/// A scenario file as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// What it models and where its numbers come from.
+    #[serde(default)]
+    pub about: String,
+    /// Changes to the units.
+    #[serde(default)]
+    pub units: UnitChanges,
+    /// Changes to the incidents.
+    #[serde(default)]
+    pub incidents: IncidentChanges,
+    /// The dispatch policy (`merged-grid`, `separate-grids`); `None`: unchanged.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// Urgent incidents may take units en route to less urgent ones; `None`: unchanged.
+    #[serde(default)]
+    pub preemption: Option<bool>,
+    /// Per agency key, the rule replacing the catalogue's (zone first within, maximum travel).
+    #[serde(default)]
+    pub dispatch: BTreeMap<String, AgencyRule>,
+}
+
+/// Units added, removed and re-shifted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitChanges {
+    /// New units, each group copying an existing unit's home and patrol loop.
+    #[serde(default)]
+    pub add: Vec<AddUnits>,
+    /// Units removed by id.
+    #[serde(default)]
+    pub remove: Vec<String>,
+    /// Units removed by count: the agency's last units in the scene's order.
+    #[serde(default)]
+    pub remove_count: Vec<RemoveCount>,
+    /// New shifts for units (by id) or for every unit of an agency (by agency key).
+    #[serde(default)]
+    pub shifts: Vec<ShiftChange>,
+}
+
+/// `count` new units of `agency` moving by `mode`, based at `like`'s home, patrolling its loop.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddUnits {
+    /// Agency key.
+    pub agency: String,
+    /// `foot`, `bike` or `car`.
+    pub mode: String,
+    /// How many.
+    pub count: u32,
+    /// The unit whose home and patrol loop they take.
+    pub like: String,
+    /// Their shift; `None`: `like`'s.
+    #[serde(default)]
+    pub shift: Option<String>,
+}
+
+/// Remove `count` units of `agency`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveCount {
+    /// Agency key.
+    pub agency: String,
+    /// How many.
+    pub count: u32,
+}
+
+/// A new shift for one unit or a whole agency.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftChange {
+    /// A unit id.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Or an agency key.
+    #[serde(default)]
+    pub agency: Option<String>,
+    /// `HH:MM-HH:MM`.
+    pub shift: String,
+}
+
+/// Incident rates and types.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentChanges {
+    /// Rate changes in a window and an area.
+    #[serde(default)]
+    pub surges: Vec<SurgeSpec>,
+    /// Types the catalogue does not have (flooding in a typhoon), as in `incident_types.ron`.
+    #[serde(default)]
+    pub extra_types: Vec<IncidentType>,
+}
+
+/// A rate change as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurgeSpec {
+    /// Type keys; empty: every type.
+    #[serde(default)]
+    pub types: Vec<String>,
+    /// Multiplier (> 0).
+    pub factor: f64,
+    /// `HH:MM-HH:MM`; `None`: all day.
+    #[serde(default)]
+    pub window: Option<String>,
+    /// Where; `None`: the whole grid.
+    #[serde(default)]
+    pub area: Option<AreaSpec>,
+}
+
+/// Where a surge applies.
+#[derive(Debug, Clone, Deserialize)]
+pub enum AreaSpec {
+    /// A subdistrict of the grid, by its official code.
+    Subdistrict(String),
+    /// Within `radius_m` of the landmark whose name contains `name`.
+    AroundLandmark {
+        /// Part of the landmark's name.
+        name: String,
+        /// Metres.
+        radius_m: f64,
+    },
+    /// Within `radius_m` of any asset of a kind (`pier`, `bin`, …).
+    AroundAssets {
+        /// Asset kind key.
+        kind: String,
+        /// Metres.
+        radius_m: f64,
+    },
+    /// A polygon, WGS84 (lon, lat) vertices.
+    Polygon(Vec<(f64, f64)>),
+}
+
+/// A scenario ready to run: the scene's units and catalogue changed, and the options.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Its name (the file's stem; `baseline` for none).
+    pub name: String,
+    /// What it models.
+    pub about: String,
+    /// The scene with the units changed.
+    pub scene: Scene,
+    /// The catalogue with types added, dispatch rules changed and surges set.
+    pub catalogue: IncidentCatalogue,
+    /// Policy and preemption.
+    pub options: SimOptions,
+    /// The file's bytes (for the report's hash), empty for the plain scene.
+    pub text: String,
+}
+
+impl Scenario {
+    /// The scene as it is, under `options`.
+    pub fn plain(scene: &Scene, catalogue: &IncidentCatalogue, options: SimOptions) -> Self {
+        Scenario {
+            name: "baseline".into(),
+            about: "the scene as it is".into(),
+            scene: scene.clone(),
+            catalogue: catalogue.clone(),
+            options,
+            text: String::new(),
+        }
+    }
+}
+
+/// Where a scenario named `name` of `scene_dir` lives.
+pub fn path_of(scene_dir: &Path, name: &str) -> PathBuf {
+    scene_dir.join(SCENARIOS_DIR).join(format!("{name}.ron"))
+}
+
+/// Loads scenario `name` (`scenarios/<name>.ron`) over `scene` and `catalogue`. A scenario
+/// named `baseline` with no file is the scene as it is.
+pub fn load(
+    scene: &Scene,
+    catalogue: &IncidentCatalogue,
+    name: &str,
+    options: SimOptions,
+) -> Result<Scenario, Problems> {
+    let path = path_of(&scene.dir, name);
+    if name == "baseline" && !path.exists() {
+        return Ok(Scenario::plain(scene, catalogue, options));
+    }
+    let file = path.display().to_string();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => from_text(scene, catalogue, name, &file, &text, options),
+        Err(e) => {
+            let mut problems = Problems::default();
+            problems.error(&file, Location::File, format!("cannot read: {e}"));
+            Err(problems)
+        }
+    }
+}
+
+/// A scenario from its text (`file` names it in problems).
+pub fn from_text(
+    scene: &Scene,
+    catalogue: &IncidentCatalogue,
+    name: &str,
+    file: &str,
+    text: &str,
+    options: SimOptions,
+) -> Result<Scenario, Problems> {
+    let mut problems = Problems::default();
+    // `Some(…)` may be left out around optional values.
+    let options_ron =
+        ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+    let spec: ScenarioFile = match options_ron.from_str(text) {
+        Ok(s) => s,
+        Err(e) => {
+            problems.ron_syntax(file, &e);
+            return Err(problems);
+        }
+    };
+    let mut checker = Checker {
+        file,
+        text,
+        scene,
+        problems,
+    };
+    let scenario = checker.apply(name, &spec, catalogue, options, text);
+    if checker.problems.has_errors() {
+        Err(checker.problems)
+    } else {
+        Ok(scenario)
+    }
+}
+
+/// Checks a scenario against its scene while applying it, collecting every problem.
+struct Checker<'a> {
+    file: &'a str,
+    text: &'a str,
+    scene: &'a Scene,
+    problems: Problems,
+}
+
+impl Checker<'_> {
+    /// Where `needle` first appears in the file (line and column), for naming the place of
+    /// a bad id or key; else the item.
+    fn at(&self, kind: &'static str, needle: &str) -> Location {
+        let quoted = format!("\"{needle}\"");
+        match self.text.find(&quoted).or_else(|| self.text.find(needle)) {
+            Some(i) => {
+                let before = &self.text[..i];
+                Location::Text {
+                    line: before.matches('\n').count() + 1,
+                    column: before.len() - before.rfind('\n').map_or(0, |n| n + 1) + 1,
+                }
+            }
+            None => Location::Item {
+                kind,
+                id: needle.to_owned(),
+            },
+        }
+    }
+
+    fn error(&mut self, kind: &'static str, needle: &str, message: String) {
+        let at = self.at(kind, needle);
+        self.problems.error(self.file, at, message);
+    }
+
+    fn agency(&mut self, key: &str, what: &'static str) -> Option<Agency> {
+        let a = Agency::parse(key);
+        if a.is_none() {
+            self.error(
+                what,
+                key,
+                format!(
+                    "{what}: unknown agency \"{key}\" (expected one of {})",
+                    Agency::expected()
+                ),
+            );
+        }
+        a
+    }
+
+    fn shift(&mut self, text: &str, what: &'static str) -> Option<Shift> {
+        match Shift::parse(text) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.error(what, text, format!("{what}: shift \"{text}\": {e}"));
+                None
+            }
+        }
+    }
+
+    fn apply(
+        &mut self,
+        name: &str,
+        spec: &ScenarioFile,
+        catalogue: &IncidentCatalogue,
+        mut options: SimOptions,
+        text: &str,
+    ) -> Scenario {
+        let mut scene = self.scene.clone();
+        self.units(&spec.units, &mut scene);
+        let mut catalogue = catalogue.clone();
+        for t in &spec.incidents.extra_types {
+            if catalogue.index_of(&t.key).is_some() {
+                self.error(
+                    "incidents.extra_types",
+                    &t.key,
+                    format!(
+                        "incidents.extra_types: type \"{}\" is already in the catalogue",
+                        t.key
+                    ),
+                );
+            } else {
+                catalogue.types.push(t.clone());
+            }
+        }
+        for s in &spec.incidents.surges {
+            if let Some(surge) = self.surge(s, &catalogue) {
+                catalogue.surges.push(surge);
+            }
+        }
+        for (key, rule) in &spec.dispatch {
+            if let Some(a) = self.agency(key, "dispatch") {
+                let bad = |v: Option<f64>| v.is_some_and(|x| !(x.is_finite() && x >= 0.0));
+                if bad(rule.zone_first_s) || bad(rule.max_travel_s) {
+                    self.error(
+                        "dispatch",
+                        key,
+                        format!("dispatch \"{key}\": seconds must be finite and ≥ 0"),
+                    );
+                }
+                catalogue.dispatch.0.insert(a, *rule);
+            }
+        }
+        if let Some(p) = &spec.policy {
+            match PolicyKind::ALL.iter().find(|k| k.name() == p) {
+                Some(k) => options.policy = *k,
+                None => self.error(
+                    "policy",
+                    p,
+                    format!(
+                        "policy: unknown policy \"{p}\" (expected one of {})",
+                        PolicyKind::ALL.map(|k| k.name()).join(", ")
+                    ),
+                ),
+            }
+        }
+        if let Some(p) = spec.preemption {
+            options.preemption = p;
+        }
+        Scenario {
+            name: name.to_owned(),
+            about: spec.about.clone(),
+            scene,
+            catalogue,
+            options,
+            text: text.to_owned(),
+        }
+    }
+
+    fn units(&mut self, changes: &UnitChanges, scene: &mut Scene) {
+        for (k, add) in changes.add.iter().enumerate() {
+            let agency = self.agency(&add.agency, "units.add");
+            let mode = Mode::parse(&add.mode);
+            if mode.is_none() {
+                self.error(
+                    "units.add",
+                    &add.mode,
+                    format!(
+                        "units.add: unknown mode \"{}\" (expected one of {})",
+                        add.mode,
+                        Mode::expected()
+                    ),
+                );
+            }
+            if add.count == 0 {
+                self.error(
+                    "units.add",
+                    &add.like,
+                    "units.add: count must be ≥ 1".into(),
+                );
+            }
+            let like = self.scene.units.iter().find(|u| u.id == add.like).cloned();
+            if like.is_none() {
+                self.error(
+                    "units.add",
+                    &add.like,
+                    format!("units.add: like: no unit \"{}\" in the scene", add.like),
+                );
+            }
+            let shift = match &add.shift {
+                Some(s) => self.shift(s, "units.add"),
+                None => like.as_ref().map(|u| u.shift),
+            };
+            if let (Some(agency), Some(mode), Some(like), Some(shift)) = (agency, mode, like, shift)
+            {
+                for n in 0..add.count {
+                    let mut u = like.clone();
+                    u.id = format!("{}-{}-extra-{}-{}", agency.key(), mode.key(), k + 1, n + 1);
+                    u.agency = agency;
+                    u.mode = mode;
+                    u.shift = shift;
+                    scene.units.push(u);
+                }
+            }
+        }
+        for id in &changes.remove {
+            let before = scene.units.len();
+            scene.units.retain(|u| &u.id != id);
+            if scene.units.len() == before {
+                self.error(
+                    "units.remove",
+                    id,
+                    format!("units.remove: no unit \"{id}\" in the scene"),
+                );
+            }
+        }
+        for r in &changes.remove_count {
+            let Some(agency) = self.agency(&r.agency, "units.remove_count") else {
+                continue;
+            };
+            let have = scene.units.iter().filter(|u| u.agency == agency).count();
+            if r.count as usize > have {
+                self.error(
+                    "units.remove_count",
+                    &r.agency,
+                    format!(
+                        "units.remove_count: {} has {have} units, cannot remove {}",
+                        r.agency, r.count
+                    ),
+                );
+                continue;
+            }
+            for _ in 0..r.count {
+                if let Some(i) = scene.units.iter().rposition(|u| u.agency == agency) {
+                    scene.units.remove(i);
+                }
+            }
+        }
+        for c in &changes.shifts {
+            let Some(shift) = self.shift(&c.shift, "units.shifts") else {
+                continue;
+            };
+            match (&c.unit, &c.agency) {
+                (Some(id), None) => match scene.units.iter_mut().find(|u| &u.id == id) {
+                    Some(u) => u.shift = shift,
+                    None => self.error(
+                        "units.shifts",
+                        id,
+                        format!("units.shifts: no unit \"{id}\" in the scene"),
+                    ),
+                },
+                (None, Some(key)) => {
+                    if let Some(a) = self.agency(key, "units.shifts") {
+                        for u in scene.units.iter_mut().filter(|u| u.agency == a) {
+                            u.shift = shift;
+                        }
+                    }
+                }
+                _ => self.error(
+                    "units.shifts",
+                    &c.shift,
+                    "units.shifts: name either a unit or an agency".into(),
+                ),
+            }
+        }
+        if scene.units.is_empty() {
+            self.problems
+                .error(self.file, Location::File, "no unit is left".to_owned());
+        }
+    }
+
+    fn surge(&mut self, s: &SurgeSpec, catalogue: &IncidentCatalogue) -> Option<Surge> {
+        let mut ok = true;
+        for key in &s.types {
+            if catalogue.index_of(key).is_none() {
+                self.error(
+                    "incidents.surges",
+                    key,
+                    format!("incidents.surges: unknown incident type \"{key}\""),
+                );
+                ok = false;
+            }
+        }
+        if !(s.factor.is_finite() && s.factor > 0.0) {
+            self.error(
+                "incidents.surges",
+                "factor",
+                format!("incidents.surges: factor {} must be a number > 0", s.factor),
+            );
+            ok = false;
+        }
+        let window = match &s.window {
+            None => None,
+            Some(w) => match window(w) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    self.error(
+                        "incidents.surges",
+                        w,
+                        format!("incidents.surges: window \"{w}\": {e}"),
+                    );
+                    ok = false;
+                    None
+                }
+            },
+        };
+        let area = match &s.area {
+            None => None,
+            Some(a) => {
+                let area = self.area(a);
+                ok &= area.is_some();
+                area
+            }
+        };
+        ok.then(|| Surge {
+            types: s.types.clone(),
+            factor: s.factor,
+            window,
+            area,
+        })
+    }
+
+    fn area(&mut self, a: &AreaSpec) -> Option<MultiPolygon> {
+        let disc = |c: Coord, r: f64| -> Polygon {
+            let ring: Vec<Coord> = (0..=48)
+                .map(|i| {
+                    let t = f64::from(i) / 48.0 * std::f64::consts::TAU;
+                    Coord {
+                        x: c.x + r * t.cos(),
+                        y: c.y + r * t.sin(),
+                    }
+                })
+                .collect();
+            Polygon::new(ring.into(), vec![])
+        };
+        let radius_ok = |r: f64| r.is_finite() && r > 0.0;
+        match a {
+            AreaSpec::Subdistrict(code) => {
+                let p = self.scene.grid.parts.iter().find(|p| &p.code == code);
+                if p.is_none() {
+                    self.error(
+                        "incidents.surges",
+                        code,
+                        format!("incidents.surges: area: no subdistrict \"{code}\" in the grid"),
+                    );
+                }
+                p.map(|p| p.area.clone())
+            }
+            AreaSpec::AroundLandmark { name, radius_m } => {
+                let b = self.scene.buildings.iter().find(|b| {
+                    b.landmark && b.name.as_deref().is_some_and(|n| n.contains(name.as_str()))
+                });
+                let c = b.and_then(|b| b.footprint.centroid());
+                if c.is_none() {
+                    self.error(
+                        "incidents.surges",
+                        name,
+                        format!("incidents.surges: area: no landmark named like \"{name}\""),
+                    );
+                }
+                if !radius_ok(*radius_m) {
+                    self.error(
+                        "incidents.surges",
+                        name,
+                        format!("incidents.surges: area: radius_m {radius_m} must be > 0"),
+                    );
+                    return None;
+                }
+                c.map(|c| MultiPolygon(vec![disc(c.0, *radius_m)]))
+            }
+            AreaSpec::AroundAssets { kind, radius_m } => {
+                let Some(k) = AssetKind::parse(kind) else {
+                    self.error(
+                        "incidents.surges",
+                        kind,
+                        format!(
+                            "incidents.surges: area: unknown asset kind \"{kind}\" (expected one of {})",
+                            AssetKind::expected()
+                        ),
+                    );
+                    return None;
+                };
+                if !radius_ok(*radius_m) {
+                    self.error(
+                        "incidents.surges",
+                        kind,
+                        format!("incidents.surges: area: radius_m {radius_m} must be > 0"),
+                    );
+                    return None;
+                }
+                let discs: Vec<Polygon> = self
+                    .scene
+                    .assets
+                    .iter()
+                    .filter(|x| x.kind == k)
+                    .map(|x| disc(x.position.0, *radius_m))
+                    .collect();
+                if discs.is_empty() {
+                    self.error(
+                        "incidents.surges",
+                        kind,
+                        format!(
+                            "incidents.surges: area: the scene has no asset of kind \"{kind}\""
+                        ),
+                    );
+                    return None;
+                }
+                Some(MultiPolygon(discs))
+            }
+            AreaSpec::Polygon(vertices) => {
+                let ring: Vec<Coord> = vertices
+                    .iter()
+                    .map(|(lon, lat)| self.scene.frame.to_local(*lon, *lat))
+                    .collect();
+                let p = Polygon::new(ring.into(), vec![]);
+                if vertices.len() < 3 || p.unsigned_area() < 1.0 {
+                    self.error(
+                        "incidents.surges",
+                        "Polygon",
+                        "incidents.surges: area: a polygon needs at least 3 vertices and some area"
+                            .into(),
+                    );
+                    return None;
+                }
+                Some(MultiPolygon(vec![p]))
+            }
+        }
+    }
+}
+
+/// Parses `HH:MM-HH:MM` to seconds since midnight (the end may be `24:00`; a window may run
+/// past midnight).
+pub fn window(text: &str) -> Result<(f64, f64), String> {
+    let (a, b) = text
+        .split_once('-')
+        .ok_or_else(|| "expected HH:MM-HH:MM".to_owned())?;
+    let (a, b) = (parse_clock(a.trim())?, parse_clock(b.trim())?);
+    if a == b {
+        return Err("an empty window".into());
+    }
+    Ok((f64::from(a), f64::from(b)))
+}
+
+/// The scenarios a scene ships, by name.
+pub fn list(scene_dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(scene_dir.join(SCENARIOS_DIR))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let p = e.path();
+            (p.extension()? == "ron").then(|| p.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    names.sort();
+    names
+}

@@ -1,0 +1,151 @@
+//! Scenario files: every bad input is refused with its file, line and the bad key or id; a
+//! scenario that adds cleaners improves the cleaning KPIs with an interval that excludes
+//! zero; the shipped Yangpu scenarios load.
+
+use binjiang_scene::Scene;
+use binjiang_sim::{IncidentCatalogue, SimOptions, CATALOGUE_FILE};
+use binjiang_whatif::{compare, scenario};
+use std::path::Path;
+
+fn scene(name: &str) -> (Scene, IncidentCatalogue) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(name);
+    let scene = Scene::load(&dir).unwrap();
+    let catalogue = IncidentCatalogue::load(&dir.join(CATALOGUE_FILE), &scene)
+        .unwrap()
+        .0;
+    (scene, catalogue)
+}
+
+fn tiny() -> (Scene, IncidentCatalogue) {
+    scene("tests/scenes/tiny-river")
+}
+
+/// The problems of `text` as a tiny-scene scenario, one per line.
+fn problems(text: &str) -> String {
+    let (scene, catalogue) = tiny();
+    match scenario::from_text(
+        &scene,
+        &catalogue,
+        "bad",
+        "bad.ron",
+        text,
+        SimOptions::default(),
+    ) {
+        Ok(_) => panic!("accepted: {text}"),
+        Err(p) => p.to_string(),
+    }
+}
+
+macro_rules! refused {
+    ($($name:ident: $text:expr => [$($want:expr),+];)+) => {$(
+        #[test]
+        fn $name() {
+            let p = problems($text);
+            $(assert!(p.contains($want), "expected {:?} in:\n{p}", $want);)+
+            assert!(p.starts_with("bad.ron:"), "names the file: {p}");
+        }
+    )+};
+}
+
+refused! {
+    syntax_error_names_line_and_column: "(\n  units: (add: [ (agency: \"police\" ]),\n)" => ["bad.ron:2:"];
+    unknown_key: "(colour: \"red\")" => ["bad.ron:1:", "colour"];
+    unknown_agency: "(units: (add: [(agency: \"firemen\", mode: \"foot\", count: 1, like: \"clean-north\")]))" => ["bad.ron:1:", "unknown agency \"firemen\""];
+    unknown_mode: "(units: (add: [(agency: \"police\", mode: \"boat\", count: 1, like: \"police-north\")]))" => ["unknown mode \"boat\""];
+    unknown_like_unit: "(units: (add: [(agency: \"police\", mode: \"car\", count: 1, like: \"police-east\")]))" => ["no unit \"police-east\""];
+    zero_count: "(units: (add: [(agency: \"police\", mode: \"car\", count: 0, like: \"police-north\")]))" => ["count must be"];
+    bad_added_shift: "(units: (add: [(agency: \"police\", mode: \"car\", count: 1, like: \"police-north\", shift: \"25:00-26:00\")]))" => ["shift \"25:00-26:00\""];
+    unknown_removed_unit: "(units: (remove: [\"ghost-7\"]))" => ["no unit \"ghost-7\""];
+    removing_more_than_there_are: "(units: (remove_count: [(agency: \"cleaning\", count: 9)]))" => ["cannot remove 9"];
+    shift_for_unknown_unit: "(units: (shifts: [(unit: \"ghost-7\", shift: \"08:00-16:00\")]))" => ["no unit \"ghost-7\""];
+    shift_naming_neither: "(units: (shifts: [(shift: \"08:00-16:00\")]))" => ["either a unit or an agency"];
+    surge_unknown_type: "(incidents: (surges: [(types: [\"alien_landing\"], factor: 2.0)]))" => ["unknown incident type \"alien_landing\""];
+    surge_bad_factor: "(incidents: (surges: [(types: [], factor: -1.0)]))" => ["factor -1 must be a number > 0"];
+    surge_bad_window: "(incidents: (surges: [(factor: 2.0, window: \"evening\")]))" => ["window \"evening\""];
+    surge_unknown_landmark: "(incidents: (surges: [(factor: 2.0, area: AroundLandmark(name: \"Eiffel\", radius_m: 100.0))]))" => ["no landmark named like \"Eiffel\""];
+    surge_unknown_asset_kind: "(incidents: (surges: [(factor: 2.0, area: AroundAssets(kind: \"volcano\", radius_m: 100.0))]))" => ["unknown asset kind \"volcano\""];
+    surge_unknown_subdistrict: "(incidents: (surges: [(factor: 2.0, area: Subdistrict(\"999999999\"))]))" => ["no subdistrict \"999999999\""];
+    surge_degenerate_polygon: "(incidents: (surges: [(factor: 2.0, area: Polygon([(121.5, 31.25), (121.51, 31.25)]))]))" => ["at least 3 vertices"];
+    extra_type_already_there: "(incidents: (extra_types: [(key: \"fight\", name: \"Fight\", agencies: [police], priority: 1, on_scene_min: (5.0, 10.0, 20.0), origin: AnyCell, source: hotline110, per_day: 1.0, profile: [1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0])]))" => ["type \"fight\" is already in the catalogue"];
+    dispatch_unknown_agency: "(dispatch: {\"firemen\": (zone_first_s: 60.0)})" => ["unknown agency \"firemen\""];
+    dispatch_negative_seconds: "(dispatch: {\"cleaning\": (zone_first_s: -5.0)})" => ["must be finite"];
+    unknown_policy: "(policy: \"anarchy\")" => ["unknown policy \"anarchy\""];
+}
+
+#[test]
+fn every_problem_is_listed_not_just_the_first() {
+    let p = problems("(units: (remove: [\"ghost-1\", \"ghost-2\"]), policy: \"anarchy\")");
+    assert!(
+        p.contains("ghost-1") && p.contains("ghost-2") && p.contains("anarchy"),
+        "{p}"
+    );
+}
+
+#[test]
+fn a_scenario_that_adds_cleaners_improves_cleaning_clearly() {
+    let (scene, catalogue) = tiny();
+    let base = scenario::load(&scene, &catalogue, "baseline", SimOptions::default()).unwrap();
+    let text = "(units: (add: [\
+        (agency: \"cleaning\", mode: \"foot\", count: 3, like: \"clean-north\", shift: \"00:00-24:00\"),\
+        (agency: \"cleaning\", mode: \"foot\", count: 3, like: \"clean-south\", shift: \"00:00-24:00\")]))";
+    let more = scenario::from_text(
+        &scene,
+        &catalogue,
+        "more",
+        "more.ron",
+        text,
+        SimOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(more.scene.units.len(), scene.units.len() + 6);
+    let arms = [base, more];
+    let runs = compare::run(&arms, 12, 24.0, &|_, _| {}).unwrap();
+    assert_eq!(runs.len(), 24);
+    let kpis = compare::kpis(&[]);
+    let diffs = compare::differences(&arms, &runs, &kpis);
+    let util = diffs
+        .iter()
+        .find(|d| d.kpi == "utilisation" && d.scope == "agency:cleaning")
+        .unwrap();
+    let (_, hi) = util.ci95.unwrap();
+    assert!(hi < 0.0, "each cleaner is busier alone: {util:?}");
+    assert!(
+        util.verdict
+            .as_deref()
+            .is_some_and(|v| v.ends_with("(better)")),
+        "{util:?}"
+    );
+    let cleaned = diffs
+        .iter()
+        .find(|d| d.kpi == "cleaned_10min_share" && d.scope == "all")
+        .unwrap();
+    let (lo, _) = cleaned.ci95.unwrap();
+    assert!(
+        lo > 0.0,
+        "more cleaners clean more litter within 10 minutes: {cleaned:?}"
+    );
+}
+
+#[test]
+fn the_shipped_yangpu_scenarios_load() {
+    let (scene, catalogue) = scene("scenes/yangpu-riverfront");
+    let names = scenario::list(&scene.dir);
+    for want in [
+        "baseline",
+        "separate-grids",
+        "national-day-evening",
+        "typhoon",
+        "night-shift-cut",
+        "litter-campaign",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} is shipped: {names:?}"
+        );
+        let s = scenario::load(&scene, &catalogue, want, SimOptions::default())
+            .unwrap_or_else(|p| panic!("{want}: {p}"));
+        assert!(!s.about.is_empty(), "{want} says what it models");
+    }
+}
