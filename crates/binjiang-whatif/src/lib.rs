@@ -5,5 +5,6 @@
 pub mod compare;
 pub mod report;
 pub mod scenario;
+pub mod staffing;
 
 pub use scenario::{Scenario, ScenarioFile};

@@ -1,11 +1,13 @@
 //! `binjiang whatif <scene> --base baseline --alt typhoon [--alt …]`: paired runs of scenario
 //! overlays on common random numbers, in parallel on all cores, written as a report a planner
-//! can hand on (`report.json`, `runs.csv`, `index.html`).
+//! can hand on (`report.json`, `runs.csv`, `index.html`). `binjiang whatif staffing <scene>
+//! --agency cleaning --target "cleaned_10min_share >= 0.95"`: the smallest count that meets a
+//! target with 95 % confidence.
 
 use super::{load_scene_and_catalogue, INVALID};
 use anyhow::Context;
 use binjiang_sim::SimOptions;
-use binjiang_whatif::{compare, report, scenario};
+use binjiang_whatif::{compare, report, scenario, staffing};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -13,9 +15,14 @@ use std::process::ExitCode;
 
 /// Arguments of `binjiang whatif`.
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
+    /// `staffing`: the smallest count of an agency's units meeting a target.
+    #[command(subcommand)]
+    pub search: Option<Search>,
     /// The scene folder (its scenarios are in `scenarios/<name>.ron`).
-    pub scene: PathBuf,
+    #[arg(required = true)]
+    pub scene: Option<PathBuf>,
     /// The base arm: a scenario name (`baseline` without a file is the scene as it is).
     #[arg(long, default_value = "baseline")]
     pub base: String,
@@ -29,13 +36,54 @@ pub struct Args {
     #[arg(long, default_value_t = 24.0)]
     pub hours: f64,
     /// Where to write report.json, runs.csv and index.html.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required = true)]
+    pub out: Option<PathBuf>,
 }
 
-/// Runs the comparison and writes the report.
+/// Searches.
+#[derive(clap::Subcommand, Debug)]
+pub enum Search {
+    /// The smallest number of an agency's units whose KPI meets a target with 95 % confidence.
+    Staffing(StaffingArgs),
+}
+
+/// Arguments of `binjiang whatif staffing`.
+#[derive(clap::Args, Debug)]
+pub struct StaffingArgs {
+    /// The scene folder.
+    pub scene: PathBuf,
+    /// The scenario to staff (default: the scene as it is).
+    #[arg(long, default_value = "baseline")]
+    pub scenario: String,
+    /// The agency whose units are counted.
+    #[arg(long)]
+    pub agency: String,
+    /// `<kpi>[@<scope>] >= <value>` or `<=`, e.g. "cleaned_10min_share >= 0.95".
+    #[arg(long)]
+    pub target: String,
+    /// Largest count tried.
+    #[arg(long, default_value_t = 40)]
+    pub max: usize,
+    /// Seeds per count.
+    #[arg(long, default_value_t = 20)]
+    pub seeds: u64,
+    /// Simulated hours from midnight.
+    #[arg(long, default_value_t = 24.0)]
+    pub hours: f64,
+    /// Print one JSON object (answer and curve) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the comparison and writes the report, or a search.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let (scene, catalogue) = match load_scene_and_catalogue(&args.scene)? {
+    if let Some(Search::Staffing(s)) = &args.search {
+        return staffing(s);
+    }
+    let (Some(scene_dir), Some(out)) = (&args.scene, &args.out) else {
+        anyhow::bail!("whatif needs a scene and --out");
+    };
+    let (scene, catalogue) = match load_scene_and_catalogue(scene_dir)? {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
@@ -54,7 +102,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     if bad {
-        let known = scenario::list(&args.scene);
+        let known = scenario::list(scene_dir);
         eprintln!(
             "binjiang: the scenarios are not usable (this scene has: {})",
             if known.is_empty() {
@@ -84,15 +132,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let kpis = compare::kpis(&codes);
     let differences = compare::differences(&arms, &runs, &kpis);
     let report = report::Report::new(&arms, args.seeds, args.hours, differences);
-    report::write(&args.out, &report, &arms, &runs, &kpis)
-        .with_context(|| format!("cannot write the report to {}", args.out.display()))?;
+    report::write(out, &report, &arms, &runs, &kpis)
+        .with_context(|| format!("cannot write the report to {}", out.display()))?;
     eprintln!(
         "binjiang: {} runs ({} arms × {} seeds) in {:.1} s; report in {}",
         runs.len(),
         arms.len(),
         args.seeds,
         started.elapsed().as_secs_f64(),
-        args.out.display()
+        out.display()
     );
     for d in report.differences.iter().filter(|d| d.verdict.is_some()) {
         let (lo, hi) = d.ci95.unwrap_or_default();
@@ -103,6 +151,61 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             d.alt_mean.unwrap_or_default(),
             d.diff_mean.unwrap_or_default()
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `binjiang whatif staffing`.
+fn staffing(args: &StaffingArgs) -> anyhow::Result<ExitCode> {
+    let (scene, catalogue) = match load_scene_and_catalogue(&args.scene)? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let Some(agency) = binjiang_scene::Agency::parse(&args.agency) else {
+        anyhow::bail!(
+            "--agency \"{}\": expected one of {}",
+            args.agency,
+            binjiang_scene::Agency::expected()
+        );
+    };
+    let target: staffing::StaffingTarget = args.target.parse().map_err(anyhow::Error::msg)?;
+    let base = match scenario::load(&scene, &catalogue, &args.scenario, SimOptions::default()) {
+        Ok(s) => s,
+        Err(problems) => {
+            eprint!("{problems}");
+            return Ok(ExitCode::from(INVALID));
+        }
+    };
+    let started = std::time::Instant::now();
+    let found = staffing::search(&base, agency, &target, args.max, args.seeds, args.hours)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&found)?);
+    } else {
+        println!("units  seeds  mean     95 % bound  meets {}", args.target);
+        for p in &found.curve {
+            println!(
+                "{:>5}  {:>5}  {:<7}  {:<10}  {}",
+                p.units,
+                p.n,
+                p.mean.map_or("–".into(), |m| format!("{m:.3}")),
+                p.bound95.map_or("–".into(), |m| format!("{m:.3}")),
+                if p.meets { "yes" } else { "no" }
+            );
+        }
+        match found.answer {
+            Some(n) => println!(
+                "{n} {} units meet it (today {}); searched in {:.1} s",
+                agency.key(),
+                found.today,
+                started.elapsed().as_secs_f64()
+            ),
+            None => println!(
+                "no count up to {} meets it (today {}); searched in {:.1} s",
+                args.max,
+                found.today,
+                started.elapsed().as_secs_f64()
+            ),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
