@@ -5,13 +5,13 @@
 set -euo pipefail
 
 # The live service's tests: mosquitto (a real MQTT broker; the tests start their own on a free
-# port). Core: a C toolchain. Wall display (Bevy): X11/Wayland/udev/ALSA headers; rendering without a
+# port). The what-if report's test: headless Chromium renders the page with networking off. Core: a C toolchain. Wall display (Bevy): X11/Wayland/udev/ALSA headers; rendering without a
 # GPU (CI, headless screenshots): Mesa's software Vulkan driver, the Vulkan loader and Xvfb.
 DEBIAN_PACKAGES=(build-essential pkg-config python3 python3-pip
   libudev-dev libasound2-dev libx11-dev libxkbcommon-dev libwayland-dev libxkbcommon-x11-0
   libxcursor1 libxrandr2 libxi6 libx11-xcb1
   mesa-vulkan-drivers libvulkan1 xvfb xauth
-  mosquitto openssl)
+  mosquitto openssl chromium)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -7,9 +7,10 @@
 
 use crate::Scenario;
 use binjiang_scene::Agency;
-use binjiang_sim::{Metrics, SimOptions, Simulation};
+use binjiang_sim::{Metrics, SimOptions, Simulation, UnitStatus, What};
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -152,6 +153,35 @@ pub struct Run {
     pub seed: u64,
     /// Its figures.
     pub metrics: Metrics,
+    /// Its incidents, one by one (for the ECDF and the before/after scatter).
+    pub incidents: Vec<IncidentOutcome>,
+    /// Per hour from the start, per agency (in [`Agency::ALL`] order).
+    pub hourly: Vec<HourSample>,
+}
+
+/// What names the same incident in every arm of a seed: milliseconds arisen, type, and x, y
+/// rounded to a metre.
+pub type IncidentKey = (u64, String, i64, i64);
+
+/// One reported incident of a run. On common random numbers the same base incident has the
+/// same `key` in every arm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentOutcome {
+    /// The same incident across arms.
+    pub key: IncidentKey,
+    /// Report → every required agency on site, seconds; `None`: not reached in the run.
+    pub response_s: Option<f64>,
+}
+
+/// The district at the end of an hour.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HourSample {
+    /// Incident parts reported during the hour, per agency.
+    pub reported: [usize; 6],
+    /// Parts waiting for a unit at the end of the hour, per agency.
+    pub queued: [usize; 6],
+    /// Units en route or on scene at the end of the hour, per agency.
+    pub busy: [usize; 6],
 }
 
 /// One KPI of one alternative against the base.
@@ -205,11 +235,15 @@ pub fn run(
                 };
                 let scenario = &arms[arm];
                 match day(scenario, seed, hours) {
-                    Ok(metrics) => out.lock().unwrap_or_else(|p| p.into_inner()).push(Run {
-                        arm,
-                        seed,
-                        metrics,
-                    }),
+                    Ok((metrics, incidents, hourly)) => {
+                        out.lock().unwrap_or_else(|p| p.into_inner()).push(Run {
+                            arm,
+                            seed,
+                            metrics,
+                            incidents,
+                            hourly,
+                        })
+                    }
                     Err(message) => {
                         *failed.lock().unwrap_or_else(|p| p.into_inner()) =
                             Some(CompareError::Setup {
@@ -231,8 +265,12 @@ pub fn run(
     Ok(runs)
 }
 
-/// One arm's day on one seed.
-fn day(scenario: &Scenario, seed: u64, hours: f64) -> Result<Metrics, String> {
+/// One arm's day on one seed: its figures, incidents and hours.
+fn day(
+    scenario: &Scenario,
+    seed: u64,
+    hours: f64,
+) -> Result<(Metrics, Vec<IncidentOutcome>, Vec<HourSample>), String> {
     let options = SimOptions {
         seed,
         ..scenario.options
@@ -241,8 +279,87 @@ fn day(scenario: &Scenario, seed: u64, hours: f64) -> Result<Metrics, String> {
     let mut sim = Simulation::new(&scenario.scene, scenario.catalogue.clone(), options)
         .map_err(|e| e.to_string())?;
     let end = start + hours * 3600.0;
-    sim.advance_to(end);
-    Ok(Metrics::from_events(sim.events(), sim.catalogue(), end))
+    let agency_index = |a: Agency| Agency::ALL.iter().position(|x| *x == a).unwrap_or(0);
+    let mut hourly = Vec::new();
+    let mut t = start;
+    while t < end {
+        t = (t + 3600.0).min(end);
+        sim.advance_to(t);
+        let mut h = HourSample::default();
+        for (a, n) in sim.queue_lengths() {
+            h.queued[agency_index(a)] = n;
+        }
+        for u in sim.units() {
+            if matches!(u.status, UnitStatus::EnRoute | UnitStatus::OnScene) {
+                h.busy[agency_index(u.agency)] += 1;
+            }
+        }
+        hourly.push(h);
+    }
+    let events = sim.events();
+    type Arising = (IncidentKey, Vec<Agency>);
+    let mut arose: HashMap<u32, Arising> = HashMap::new();
+    let mut reported: HashMap<u32, f64> = HashMap::new();
+    let mut arrived: HashMap<u32, HashMap<Agency, f64>> = HashMap::new();
+    for e in events {
+        match &e.what {
+            What::Arose {
+                incident,
+                incident_type,
+                agencies,
+                ..
+            } => {
+                let key = (
+                    (e.t * 1000.0).round() as u64,
+                    incident_type.to_string(),
+                    e.x.round() as i64,
+                    e.y.round() as i64,
+                );
+                arose.insert(*incident, (key, agencies.clone()));
+            }
+            What::Reported { incident, .. } => {
+                reported.insert(*incident, e.t);
+                let hour = ((e.t - start) / 3600.0).floor().max(0.0) as usize;
+                if let (Some(h), Some((_, agencies))) = (hourly.get_mut(hour), arose.get(incident))
+                {
+                    for a in agencies {
+                        h.reported[agency_index(*a)] += 1;
+                    }
+                }
+            }
+            What::Arrived {
+                incident, agency, ..
+            } => {
+                arrived
+                    .entry(*incident)
+                    .or_default()
+                    .entry(*agency)
+                    .or_insert(e.t);
+            }
+            _ => {}
+        }
+    }
+    let mut incidents: Vec<IncidentOutcome> = reported
+        .iter()
+        .filter_map(|(id, at)| {
+            let (key, agencies) = arose.get(id)?;
+            let response_s = arrived
+                .get(id)
+                .filter(|a| agencies.iter().all(|x| a.contains_key(x)))
+                .and_then(|a| a.values().copied().reduce(f64::max))
+                .map(|last| last - at);
+            Some(IncidentOutcome {
+                key: key.clone(),
+                response_s,
+            })
+        })
+        .collect();
+    incidents.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok((
+        Metrics::from_events(events, sim.catalogue(), end),
+        incidents,
+        hourly,
+    ))
 }
 
 /// The paired differences of every KPI, for every alternative (arms 1…) against the base.

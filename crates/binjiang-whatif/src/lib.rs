@@ -3,6 +3,7 @@
 //! every KPI and their confidence intervals ([`compare`]), and the report files.
 
 pub mod compare;
+pub mod plots;
 pub mod report;
 pub mod scenario;
 pub mod staffing;

@@ -47,11 +47,68 @@ pub struct Report {
     pub manifest: Manifest,
     /// Every KPI of every alternative against the base.
     pub differences: Vec<Difference>,
+    /// Per arm, per hour from the start, per agency: means over the seeds.
+    pub hourly: Vec<ArmHours>,
+}
+
+/// One arm's hours: means over the seeds, per agency key.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArmHours {
+    /// The arm.
+    pub arm: String,
+    /// Incident parts reported in each hour.
+    pub reported: Vec<std::collections::BTreeMap<String, f64>>,
+    /// Parts waiting for a unit at the end of each hour.
+    pub queued: Vec<std::collections::BTreeMap<String, f64>>,
+    /// Units en route or on scene at the end of each hour.
+    pub busy: Vec<std::collections::BTreeMap<String, f64>>,
+}
+
+/// The means over `runs` of one arm of an hourly figure, per hour and agency.
+fn hour_means(
+    runs: &[&Run],
+    figure: fn(&crate::compare::HourSample) -> [usize; 6],
+) -> Vec<std::collections::BTreeMap<String, f64>> {
+    let hours = runs.iter().map(|r| r.hourly.len()).max().unwrap_or(0);
+    (0..hours)
+        .map(|h| {
+            binjiang_scene::Agency::ALL
+                .iter()
+                .enumerate()
+                .map(|(k, a)| {
+                    let sum: usize = runs
+                        .iter()
+                        .filter_map(|r| r.hourly.get(h).map(|x| figure(x)[k]))
+                        .sum();
+                    (a.key().to_owned(), sum as f64 / runs.len().max(1) as f64)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 impl Report {
     /// The report of `runs` of `arms`.
-    pub fn new(arms: &[Scenario], seeds: u64, hours: f64, differences: Vec<Difference>) -> Self {
+    pub fn new(
+        arms: &[Scenario],
+        runs: &[Run],
+        seeds: u64,
+        hours: f64,
+        differences: Vec<Difference>,
+    ) -> Self {
+        let hourly = arms
+            .iter()
+            .enumerate()
+            .map(|(k, a)| {
+                let of: Vec<&Run> = runs.iter().filter(|r| r.arm == k).collect();
+                ArmHours {
+                    arm: a.name.clone(),
+                    reported: hour_means(&of, |h| h.reported),
+                    queued: hour_means(&of, |h| h.queued),
+                    busy: hour_means(&of, |h| h.busy),
+                }
+            })
+            .collect();
         let scene = arms
             .first()
             .map_or(String::new(), |a| a.scene.manifest.name.clone());
@@ -75,6 +132,7 @@ impl Report {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
             },
             differences,
+            hourly,
         }
     }
 }
@@ -98,7 +156,7 @@ pub fn write(
     let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     std::fs::write(dir.join("report.json"), json + "\n")?;
     std::fs::write(dir.join("runs.csv"), csv(arms, runs, kpis))?;
-    std::fs::write(dir.join("index.html"), html(report))?;
+    std::fs::write(dir.join("index.html"), html(report, runs))?;
     Ok(())
 }
 
@@ -140,8 +198,9 @@ fn num(v: Option<f64>) -> String {
     }
 }
 
-/// The self-contained page: manifest, verdicts, and every difference with its interval.
-fn html(report: &Report) -> String {
+/// The self-contained page: manifest, verdicts, plots, and every difference with its
+/// interval.
+fn html(report: &Report, runs: &[Run]) -> String {
     let m = &report.manifest;
     let mut out = String::new();
     let _ = write!(
@@ -197,8 +256,37 @@ fn html(report: &Report) -> String {
             num(d.ci95.map(|c| c.1)),
         );
     }
+    out.push_str("</ul>\n<h2>Plots</h2>\n");
+    let names: Vec<String> = m.arms.iter().map(|a| a.name.clone()).collect();
+    out.push_str(&crate::plots::ecdf(&names, runs));
+    out.push('\n');
+    out.push_str(&crate::plots::hourly(
+        "Incident parts reported per hour",
+        &names,
+        runs,
+        |h| h.reported.iter().sum(),
+    ));
+    out.push('\n');
+    out.push_str(&crate::plots::hourly(
+        "Parts waiting for a unit at the end of each hour",
+        &names,
+        runs,
+        |h| h.queued.iter().sum(),
+    ));
+    out.push('\n');
+    out.push_str(&crate::plots::hourly(
+        "Units en route or on scene at the end of each hour",
+        &names,
+        runs,
+        |h| h.busy.iter().sum(),
+    ));
+    out.push('\n');
+    for alt in 1..names.len() {
+        out.push_str(&crate::plots::scatter(&names, runs, alt));
+        out.push('\n');
+    }
     out.push_str(
-        "</ul>\n<h2>Every KPI</h2>\n<table><tr><th>alternative</th><th>KPI</th><th>scope</th>\
+        "<h2>Every KPI</h2>\n<table><tr><th>alternative</th><th>KPI</th><th>scope</th>\
          <th>seeds</th><th>base</th><th>alternative</th><th>difference</th><th>95 % CI</th></tr>\n",
     );
     for d in &report.differences {

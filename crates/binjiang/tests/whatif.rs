@@ -1,5 +1,6 @@
 //! `binjiang whatif` on the tiny scene: the report is deterministic and matches the golden
-//! `report.json`; the CSV has a row per arm and seed; the HTML needs no network.
+//! `report.json`; the CSV has a row per arm and seed; the HTML needs no network, and headless
+//! Chromium (networking off) renders its plots.
 //! Regenerate the golden file with `BINJIANG_UPDATE_GOLDEN=1 cargo test -p binjiang --test whatif`.
 
 mod common;
@@ -45,7 +46,15 @@ fn whatif_writes_a_deterministic_report_matching_the_golden_file() {
     assert!(csv.starts_with("arm,seed,on_site_3min_share@all"));
     let html = std::fs::read_to_string(dir.path().join("a/index.html")).unwrap();
     assert!(html.contains("more-cleaners") && html.contains("95"));
-    for banned in ["<script", "http://", "https://", "@import", "<link"] {
+    // (The inline SVG's xmlns is a name, not a fetch.)
+    for banned in [
+        "<script",
+        "src=\"http",
+        "href=\"http",
+        "url(http",
+        "@import",
+        "<link",
+    ] {
         assert!(
             !html.contains(banned),
             "the page must open with no network: {banned}"
@@ -71,5 +80,57 @@ fn whatif_names_a_bad_scenario_and_lists_the_scenes_scenarios() {
             && err.contains("cannot read")
             && err.contains("more-cleaners"),
         "{err}"
+    );
+}
+
+/// Headless Chromium with networking off renders the page; the screenshot shows the plots
+/// (the arms' line colours) and the tables.
+#[test]
+fn chromium_renders_the_report_with_its_plots_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    report(&dir.path().join("r"));
+    let page = dir.path().join("r/index.html");
+    let png = dir.path().join("page.png");
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            // Every host name fails to resolve: the page must not need the network.
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--window-size=1280,2400",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile").display()
+        ))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs (Debian: apt install chromium; scripts/deps.sh installs it)");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let img = image::open(&png).expect("a screenshot").to_rgb8();
+    let count = |rgb: [u8; 3]| {
+        img.pixels()
+            .filter(|p| (0..3).all(|i| (p[i] as i32 - rgb[i] as i32).abs() <= 12))
+            .count()
+    };
+    // Base arm blue and first alternative vermilion (Okabe–Ito) are the plots' lines.
+    let (base, alt) = (count([0, 114, 178]), count([213, 94, 0]));
+    assert!(
+        base > 300 && alt > 300,
+        "plot lines: {base} base, {alt} alternative pixels"
+    );
+    let dark_text = img
+        .pixels()
+        .filter(|p| p[0] < 80 && p[1] < 80 && p[2] < 80)
+        .count();
+    assert!(
+        dark_text > 5_000,
+        "the tables and headings: {dark_text} dark pixels"
     );
 }

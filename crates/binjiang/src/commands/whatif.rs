@@ -131,7 +131,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let codes: Vec<String> = scene.grid.parts.iter().map(|p| p.code.clone()).collect();
     let kpis = compare::kpis(&codes);
     let differences = compare::differences(&arms, &runs, &kpis);
-    let report = report::Report::new(&arms, args.seeds, args.hours, differences);
+    let report = report::Report::new(&arms, &runs, args.seeds, args.hours, differences);
     report::write(out, &report, &arms, &runs, &kpis)
         .with_context(|| format!("cannot write the report to {}", out.display()))?;
     eprintln!(
