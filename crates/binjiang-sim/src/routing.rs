@@ -122,6 +122,9 @@ struct Anchor {
 /// Shortest-time routing over a scene's road graph.
 #[derive(Clone)]
 pub struct Router {
+    /// Per mode (in `Mode::ALL` order), travel speed on the network relative to the scene's
+    /// (rain, crowds); 1 normally. Access walks keep their speed.
+    speed: [f64; 3],
     roads: Arc<RoadGraph>,
     water: Arc<WaterMask>,
     modes: Vec<ModeRouter>,
@@ -150,16 +153,41 @@ enum Way {
 impl Router {
     /// Prepares one hierarchy per mode; walks to the network never cross `water`.
     pub fn new(roads: &RoadGraph, water: &[MultiPolygon]) -> Self {
+        Self::build(roads, Arc::new(WaterMask::new(water)), [1.0; 3])
+    }
+
+    fn build(roads: &RoadGraph, water: Arc<WaterMask>, speed: [f64; 3]) -> Self {
         let modes = Mode::ALL
             .iter()
-            .map(|m| ModeRouter::new(roads, *m))
+            .enumerate()
+            .map(|(k, m)| ModeRouter::new(roads, *m, speed[k]))
             .collect();
         Router {
+            speed,
             roads: Arc::new(roads.clone()),
-            water: Arc::new(WaterMask::new(water)),
+            water,
             modes,
             anchors: HashMap::new(),
         }
+    }
+
+    /// The same network with `closed_roads` (indexes in the scene's road list) closed to
+    /// every mode and each mode's speed multiplied by `speed` (in `Mode::ALL` order): a
+    /// typhoon closing the promenade, rain slowing bikes. Prepares new hierarchies.
+    pub fn changed(&self, closed_roads: &[u32], speed: [f64; 3]) -> Router {
+        let mut roads = (*self.roads).clone();
+        for e in &mut roads.edges {
+            if closed_roads.contains(&e.road) {
+                e.modes = binjiang_scene::ModeSet::of(&[]);
+            }
+        }
+        Self::build(&roads, Arc::clone(&self.water), speed)
+    }
+
+    /// Seconds to traverse edge `e` in `mode`, at this network's speed.
+    fn edge_time(&self, e: &binjiang_scene::RoadEdge, mode: Mode, forwards: bool) -> Option<f64> {
+        let k = Mode::ALL.iter().position(|m| *m == mode).unwrap_or(0);
+        e.travel_time_s(mode, forwards).map(|t| t / self.speed[k])
     }
 
     /// The router of a scene: its roads and its water.
@@ -257,7 +285,10 @@ impl Router {
         } else {
             0.0
         };
-        let (fwd, back) = (e.travel_time_s(mode, true), e.travel_time_s(mode, false));
+        let (fwd, back) = (
+            self.edge_time(e, mode, true),
+            self.edge_time(e, mode, false),
+        );
         let at_node = if u <= AT_NODE {
             Some((e.from, 0.0))
         } else if u >= 1.0 - AT_NODE {
@@ -293,9 +324,9 @@ impl Router {
         if a.edge == b.edge {
             let e = &self.roads.edges[a.edge as usize];
             let direct = if b.u >= a.u {
-                e.travel_time_s(mode, true).map(|t| (b.u - a.u) * t)
+                self.edge_time(e, mode, true).map(|t| (b.u - a.u) * t)
             } else {
-                e.travel_time_s(mode, false).map(|t| (a.u - b.u) * t)
+                self.edge_time(e, mode, false).map(|t| (a.u - b.u) * t)
             };
             if let Some(s) = direct {
                 best_s = s;
@@ -324,7 +355,7 @@ impl Router {
 }
 
 impl ModeRouter {
-    fn new(roads: &RoadGraph, mode: Mode) -> Self {
+    fn new(roads: &RoadGraph, mode: Mode, speed: f64) -> Self {
         let mut input = InputGraph::new();
         let mut hops: HashMap<(u32, u32), u32> = HashMap::new();
         let mut hop = |a: u32, b: u32, t: usize| {
@@ -336,12 +367,12 @@ impl ModeRouter {
         for e in &roads.edges {
             let (from, to) = (e.from as usize, e.to as usize);
             if let Some(t) = e.travel_time_s(mode, true) {
-                input.add_edge(from, to, ticks(t));
-                hop(e.from, e.to, ticks(t));
+                input.add_edge(from, to, ticks(t / speed));
+                hop(e.from, e.to, ticks(t / speed));
             }
             if let Some(t) = e.travel_time_s(mode, false) {
-                input.add_edge(to, from, ticks(t));
-                hop(e.to, e.from, ticks(t));
+                input.add_edge(to, from, ticks(t / speed));
+                hop(e.to, e.from, ticks(t / speed));
             }
         }
         // Only nodes with an edge for this mode are ever queried (anchors come from the

@@ -277,7 +277,8 @@ fn day(
     };
     let start = options.start_s;
     let mut sim = Simulation::new(&scenario.scene, scenario.catalogue.clone(), options)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .with_network_changes(&scenario.network);
     let end = start + hours * 3600.0;
     let agency_index = |a: Agency| Agency::ALL.iter().position(|x| *x == a).unwrap_or(0);
     let mut hourly = Vec::new();

@@ -27,7 +27,9 @@
 use binjiang_scene::problems::Location;
 use binjiang_scene::shift::{parse_clock, Shift};
 use binjiang_scene::{Agency, AssetKind, Mode, Problems, Scene};
-use binjiang_sim::{AgencyRule, IncidentCatalogue, IncidentType, PolicyKind, SimOptions, Surge};
+use binjiang_sim::{
+    AgencyRule, IncidentCatalogue, IncidentType, NetworkChange, PolicyKind, SimOptions, Surge,
+};
 use geo::{Area, Centroid, Coord, MultiPolygon, Polygon};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -58,6 +60,27 @@ pub struct ScenarioFile {
     /// Per agency key, the rule replacing the catalogue's (zone first within, maximum travel).
     #[serde(default)]
     pub dispatch: BTreeMap<String, AgencyRule>,
+    /// Road closures and speed changes, each in a daily window or all day.
+    #[serde(default)]
+    pub network: Vec<NetworkSpec>,
+}
+
+/// A change of the road network as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// `HH:MM-HH:MM` every day; `None`: all day.
+    #[serde(default)]
+    pub window: Option<String>,
+    /// Road ids closed to every mode; a trailing `*` matches a prefix (`promenade-*`).
+    #[serde(default)]
+    pub close: Vec<String>,
+    /// Roads crossing this area are closed too.
+    #[serde(default)]
+    pub close_within: Option<AreaSpec>,
+    /// Speed factors per mode (`foot`, `bike`, `car`), e.g. `{"bike": 0.6}`.
+    #[serde(default)]
+    pub speed: BTreeMap<String, f64>,
 }
 
 /// Units added, removed and re-shifted.
@@ -184,6 +207,8 @@ pub struct Scenario {
     pub catalogue: IncidentCatalogue,
     /// Policy and preemption.
     pub options: SimOptions,
+    /// Road closures and speed changes.
+    pub network: Vec<NetworkChange>,
     /// The file's bytes (for the report's hash), empty for the plain scene.
     pub text: String,
 }
@@ -197,6 +222,7 @@ impl Scenario {
             scene: scene.clone(),
             catalogue: catalogue.clone(),
             options,
+            network: Vec::new(),
             text: String::new(),
         }
     }
@@ -381,12 +407,14 @@ impl Checker<'_> {
         if let Some(p) = spec.preemption {
             options.preemption = p;
         }
+        let network = self.network(&spec.network);
         Scenario {
             name: name.to_owned(),
             about: spec.about.clone(),
             scene,
             catalogue,
             options,
+            network,
             text: text.to_owned(),
         }
     }
@@ -501,6 +529,96 @@ impl Checker<'_> {
             self.problems
                 .error(self.file, Location::File, "no unit is left".to_owned());
         }
+    }
+
+    fn network(&mut self, specs: &[NetworkSpec]) -> Vec<NetworkChange> {
+        let mut out: Vec<NetworkChange> = Vec::new();
+        for spec in specs {
+            let window = match &spec.window {
+                None => None,
+                Some(w) => match window(w) {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        self.error("network", w, format!("network: window \"{w}\": {e}"));
+                        continue;
+                    }
+                },
+            };
+            let mut closed: Vec<u32> = Vec::new();
+            for pattern in &spec.close {
+                let hits: Vec<u32> = self
+                    .scene
+                    .roads
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| match pattern.strip_suffix('*') {
+                        Some(prefix) => r.id.starts_with(prefix),
+                        None => &r.id == pattern,
+                    })
+                    .map(|(i, _)| i as u32)
+                    .collect();
+                if hits.is_empty() {
+                    self.error(
+                        "network",
+                        pattern,
+                        format!("network: close: no road \"{pattern}\" in the scene"),
+                    );
+                }
+                closed.extend(hits);
+            }
+            if let Some(area) = &spec.close_within {
+                if let Some(area) = self.area(area) {
+                    use geo::Intersects;
+                    closed.extend(
+                        self.scene
+                            .roads
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, r)| r.line.intersects(&area))
+                            .map(|(i, _)| i as u32),
+                    );
+                }
+            }
+            closed.sort_unstable();
+            closed.dedup();
+            let mut speed = [1.0; 3];
+            for (mode, factor) in &spec.speed {
+                match Mode::ALL.iter().position(|m| m.key() == mode) {
+                    Some(k) if factor.is_finite() && *factor > 0.0 => speed[k] = *factor,
+                    Some(_) => self.error(
+                        "network",
+                        mode,
+                        format!("network: speed \"{mode}\": {factor} must be a number > 0"),
+                    ),
+                    None => self.error(
+                        "network",
+                        mode,
+                        format!(
+                            "network: speed: unknown mode \"{mode}\" (expected one of {})",
+                            Mode::expected()
+                        ),
+                    ),
+                }
+            }
+            let change = NetworkChange {
+                window,
+                closed_roads: closed,
+                speed,
+            };
+            if out.iter().any(|o| windows_overlap(o.window, change.window)) {
+                let label = spec.window.clone().unwrap_or_else(|| "all day".into());
+                self.error(
+                    "network",
+                    &label,
+                    format!(
+                        "network: window {label} overlaps another change's (one change at a time)"
+                    ),
+                );
+                continue;
+            }
+            out.push(change);
+        }
+        out
     }
 
     fn surge(&mut self, s: &SurgeSpec, catalogue: &IncidentCatalogue) -> Option<Surge> {
@@ -673,6 +791,25 @@ pub fn window(text: &str) -> Result<(f64, f64), String> {
         return Err("an empty window".into());
     }
     Ok((f64::from(a), f64::from(b)))
+}
+
+/// Whether two daily windows (`None`: all day) share any instant.
+fn windows_overlap(a: Option<(f64, f64)>, b: Option<(f64, f64)>) -> bool {
+    let (Some(a), Some(b)) = (a, b) else {
+        return true;
+    };
+    // Minute by minute over a day: windows are given to the minute.
+    (0..1440).any(|m| {
+        let t = f64::from(m) * 60.0;
+        let within = |(from, to): (f64, f64)| {
+            if from <= to {
+                (from..to).contains(&t)
+            } else {
+                t >= from || t < to
+            }
+        };
+        within(a) && within(b)
+    })
 }
 
 /// The scenarios a scene ships, by name.

@@ -72,6 +72,12 @@ refused! {
     dispatch_unknown_agency: "(dispatch: {\"firemen\": (zone_first_s: 60.0)})" => ["unknown agency \"firemen\""];
     dispatch_negative_seconds: "(dispatch: {\"cleaning\": (zone_first_s: -5.0)})" => ["must be finite"];
     unknown_policy: "(policy: \"anarchy\")" => ["unknown policy \"anarchy\""];
+    network_unknown_road: "(network: [(close: [\"motorway-9\"])])" => ["no road \"motorway-9\""];
+    network_unknown_road_prefix: "(network: [(close: [\"tunnel-*\"])])" => ["no road \"tunnel-*\""];
+    network_unknown_mode: "(network: [(speed: {\"boat\": 0.5})])" => ["unknown mode \"boat\""];
+    network_bad_speed: "(network: [(speed: {\"bike\": 0.0})])" => ["must be a number > 0"];
+    network_bad_window: "(network: [(window: \"noon\", close: [\"bridge\"])])" => ["window \"noon\""];
+    network_overlapping_windows: "(network: [(window: \"10:00-14:00\", close: [\"bridge\"]), (window: \"13:00-15:00\", speed: {\"car\": 0.5})])" => ["overlaps another change"];
 }
 
 #[test]
@@ -148,4 +154,30 @@ fn the_shipped_yangpu_scenarios_load() {
             .unwrap_or_else(|p| panic!("{want}: {p}"));
         assert!(!s.about.is_empty(), "{want} says what it models");
     }
+}
+
+#[test]
+fn network_changes_close_the_named_roads_in_their_window() {
+    let (scene, catalogue) = tiny();
+    let text = "(network: [(window: \"14:00-22:00\", close: [\"prom*\", \"bridge\"], speed: {\"bike\": 0.6})])";
+    let s = scenario::from_text(
+        &scene,
+        &catalogue,
+        "storm",
+        "storm.ron",
+        text,
+        SimOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(s.network.len(), 1);
+    let c = &s.network[0];
+    assert_eq!(c.window, Some((14.0 * 3600.0, 22.0 * 3600.0)));
+    let names: Vec<&str> = c
+        .closed_roads
+        .iter()
+        .map(|i| scene.roads[*i as usize].id.as_str())
+        .collect();
+    assert_eq!(names, vec!["bridge", "prom"]);
+    assert_eq!(c.speed_of(binjiang_scene::Mode::Bike), 0.6);
+    assert_eq!(c.speed_of(binjiang_scene::Mode::Car), 1.0);
 }

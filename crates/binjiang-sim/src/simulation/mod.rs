@@ -12,6 +12,7 @@ mod discovery;
 mod dispatch;
 pub mod incident;
 mod lifecycle;
+pub mod network;
 pub mod operator;
 pub mod unit;
 
@@ -144,6 +145,8 @@ enum Action {
         unit: u32,
         at_ms: u64,
     },
+    NetworkOn(usize),
+    NetworkOff(usize),
 }
 
 /// What a run never changes, shared by clones: places incidents arise at, names.
@@ -171,7 +174,12 @@ pub struct Simulation {
     catalogue: Arc<IncidentCatalogue>,
     options: SimOptions,
     policy: Arc<dyn DispatchPolicy>,
+    /// The network in force now (a scenario's change swaps its own in for its window).
     router: Router,
+    /// A scenario's network changes, each with its window and network.
+    networks: Vec<network::NetworkPhase>,
+    /// Which of `networks` is in force (its router swapped into `router`).
+    active_network: Option<usize>,
     world: Arc<World>,
     source: IncidentSource,
     units: Vec<UnitState>,
@@ -261,6 +269,8 @@ impl Simulation {
             world: Arc::new(world),
             policy,
             router,
+            networks: Vec::new(),
+            active_network: None,
             source,
             units,
             incidents: BTreeMap::new(),
@@ -404,6 +414,8 @@ impl Simulation {
             Action::ShiftEnd(u) => self.shift_end(u),
             Action::ReviewQueue => self.review_queue(),
             Action::FixExpired { unit, at_ms } => self.fix_expired(unit, at_ms),
+            Action::NetworkOn(k) => self.network_on(k),
+            Action::NetworkOff(k) => self.network_off(k),
         }
     }
 

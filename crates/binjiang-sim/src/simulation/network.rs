@@ -1,0 +1,108 @@
+//! A scenario's changes to the road network — roads closed, modes slowed — in force during a
+//! daily window (a typhoon closes the promenade 14:00–22:00) or all day. Each change has its
+//! own prepared network; at the window's start it is swapped in for dispatch and routing,
+//! at its end swapped back. Units already on their way keep the route they set out on.
+
+use super::{Action, Simulation};
+use crate::routing::Router;
+use crate::scheduler::ms;
+use binjiang_scene::Mode;
+
+/// One change of the network, as a scenario states it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkChange {
+    /// Seconds since midnight, [from, to) every day (may run past midnight); `None`: all day.
+    pub window: Option<(f64, f64)>,
+    /// Roads closed to every mode, by index in the scene's road list.
+    pub closed_roads: Vec<u32>,
+    /// Speed per mode relative to normal, in `Mode::ALL` order (foot, bike, car).
+    pub speed: [f64; 3],
+}
+
+impl NetworkChange {
+    /// The factor for `mode`.
+    pub fn speed_of(&self, mode: Mode) -> f64 {
+        Mode::ALL
+            .iter()
+            .position(|m| *m == mode)
+            .map_or(1.0, |k| self.speed[k])
+    }
+}
+
+/// A change ready to swap in.
+#[derive(Debug, Clone)]
+pub(super) struct NetworkPhase {
+    window: Option<(f64, f64)>,
+    router: Router,
+}
+
+const DAY_S: f64 = 86_400.0;
+
+impl Simulation {
+    /// Puts a scenario's network changes in force from now on (windows must not overlap;
+    /// the scenario loader checks). Prepares one network per change.
+    pub fn with_network_changes(mut self, changes: &[NetworkChange]) -> Self {
+        let now = self.now();
+        for c in changes {
+            let k = self.networks.len();
+            self.networks.push(NetworkPhase {
+                window: c.window,
+                router: self.router.changed(&c.closed_roads, c.speed),
+            });
+            match c.window {
+                None => self.network_on(k),
+                Some((from, to)) => {
+                    let tod = now.rem_euclid(DAY_S);
+                    let inside = if from <= to {
+                        (from..to).contains(&tod)
+                    } else {
+                        tod >= from || tod < to
+                    };
+                    if inside {
+                        self.network_on(k);
+                    } else {
+                        let day0 = now - tod;
+                        let mut start = day0 + from;
+                        if start < now {
+                            start += DAY_S;
+                        }
+                        self.scheduler.push(ms(start), Action::NetworkOn(k));
+                    }
+                }
+            }
+        }
+        self
+    }
+
+    /// Change `k` comes into force (and is scheduled to end, and to come again tomorrow).
+    pub(super) fn network_on(&mut self, k: usize) {
+        if self.active_network.is_none() {
+            std::mem::swap(&mut self.router, &mut self.networks[k].router);
+            self.active_network = Some(k);
+        }
+        if let Some((from, to)) = self.networks[k].window {
+            let now = self.now();
+            let tod = now.rem_euclid(DAY_S);
+            let length = (to - from).rem_euclid(DAY_S);
+            let into = (tod - from).rem_euclid(DAY_S);
+            let end = now + (length - into).max(0.0);
+            self.scheduler.push(ms(end), Action::NetworkOff(k));
+            self.scheduler
+                .push(ms(end - length + DAY_S), Action::NetworkOn(k));
+        }
+    }
+
+    /// Change `k` ends: the normal network again.
+    pub(super) fn network_off(&mut self, k: usize) {
+        if self.active_network == Some(k) {
+            std::mem::swap(&mut self.router, &mut self.networks[k].router);
+            self.active_network = None;
+        }
+    }
+
+    /// Seconds from `from` to `to` in `mode` on the network in force now; `None` if there
+    /// is no way.
+    pub fn travel_time(&mut self, mode: Mode, from: geo::Coord, to: geo::Coord) -> Option<f64> {
+        self.router.travel_time(mode, from, to)
+    }
+}

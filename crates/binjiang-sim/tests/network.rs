@@ -1,0 +1,107 @@
+//! A scenario's network changes: a closed road is closed only in its window, a slowed mode
+//! is slower, and the day before the window is exactly the day without the change.
+
+use binjiang_scene::{Mode, Scene};
+use binjiang_sim::{IncidentCatalogue, NetworkChange, SimOptions, Simulation, CATALOGUE_FILE};
+use geo::Coord;
+use std::path::Path;
+
+fn tiny() -> (Scene, IncidentCatalogue) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenes/tiny-river");
+    let scene = Scene::load(&dir).unwrap();
+    let catalogue = IncidentCatalogue::load(&dir.join(CATALOGUE_FILE), &scene)
+        .unwrap()
+        .0;
+    (scene, catalogue)
+}
+
+/// A point on each bank: south and north of the river, near their streets.
+fn banks(scene: &Scene) -> (Coord, Coord) {
+    let s = scene
+        .units
+        .iter()
+        .find(|u| u.id == "police-south")
+        .unwrap()
+        .home;
+    let n = scene
+        .units
+        .iter()
+        .find(|u| u.id == "police-north")
+        .unwrap()
+        .home;
+    (s, n)
+}
+
+#[test]
+fn a_road_closed_in_a_window_is_closed_only_then() {
+    let (scene, catalogue) = tiny();
+    let bridge = scene.roads.iter().position(|r| r.id == "bridge").unwrap() as u32;
+    let (s, n) = banks(&scene);
+    let options = SimOptions {
+        start_s: 8.0 * 3600.0,
+        ..SimOptions::default()
+    };
+    let change = NetworkChange {
+        window: Some((10.0 * 3600.0, 14.0 * 3600.0)),
+        closed_roads: vec![bridge],
+        speed: [1.0; 3],
+    };
+    let mut sim = Simulation::new(&scene, catalogue.clone(), options.clone())
+        .unwrap()
+        .with_network_changes(std::slice::from_ref(&change));
+    let open = sim.travel_time(Mode::Car, s, n);
+    assert!(open.is_some(), "before 10:00 the bridge is open");
+    sim.advance_to(11.0 * 3600.0);
+    assert_eq!(
+        sim.travel_time(Mode::Car, s, n),
+        None,
+        "nobody swims: the bridge is closed"
+    );
+    sim.advance_to(15.0 * 3600.0);
+    assert_eq!(
+        sim.travel_time(Mode::Car, s, n),
+        open,
+        "open again after 14:00"
+    );
+    sim.advance_to(35.0 * 3600.0);
+    assert_eq!(
+        sim.travel_time(Mode::Car, s, n),
+        None,
+        "closed again the next day at 11:00"
+    );
+
+    // Before the window, the day is exactly the day without the change.
+    let mut plain = Simulation::new(&scene, catalogue.clone(), options.clone()).unwrap();
+    let mut changed = Simulation::new(&scene, catalogue, options)
+        .unwrap()
+        .with_network_changes(&[change]);
+    plain.advance_to(10.0 * 3600.0);
+    changed.advance_to(10.0 * 3600.0);
+    assert_eq!(plain.events(), changed.events());
+}
+
+#[test]
+fn a_slowed_mode_takes_longer_and_the_others_do_not() {
+    let (scene, catalogue) = tiny();
+    let (s, n) = banks(&scene);
+    let mut normal = Simulation::new(&scene, catalogue.clone(), SimOptions::default()).unwrap();
+    let mut rain = Simulation::new(&scene, catalogue, SimOptions::default())
+        .unwrap()
+        .with_network_changes(&[NetworkChange {
+            window: None,
+            closed_roads: vec![],
+            speed: [1.0, 1.0, 0.5],
+        }]);
+    let (car, car_rain) = (
+        normal.travel_time(Mode::Car, s, n).unwrap(),
+        rain.travel_time(Mode::Car, s, n).unwrap(),
+    );
+    assert!(
+        car_rain > 1.6 * car,
+        "cars at half speed: {car} s → {car_rain} s"
+    );
+    assert_eq!(
+        normal.travel_time(Mode::Foot, s, n),
+        rain.travel_time(Mode::Foot, s, n)
+    );
+}
