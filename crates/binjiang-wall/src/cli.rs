@@ -47,6 +47,10 @@ pub struct Options {
     /// also read from BINJIANG_TOKEN.
     #[arg(long, env = "BINJIANG_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Run a planner's scenario (`<scene>/scenarios/<name>.ron`) in the embedded simulation:
+    /// its units, rates, network changes and dispatch rules; closures and hot areas drawn.
+    #[arg(long, value_name = "NAME", conflicts_with = "live")]
+    pub scenario: Option<String>,
     /// Start with the alarm sound on (it is off by default; key `M` toggles it).
     #[arg(long)]
     pub sound: bool,

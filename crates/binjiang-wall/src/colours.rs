@@ -39,6 +39,10 @@ pub const HERITAGE_RGB: [u8; 3] = [176, 120, 92];
 pub const LANDMARK_RGB: [u8; 3] = [196, 200, 210];
 /// The merged grid's outline.
 pub const GRID_RGB: [u8; 3] = [0, 200, 200];
+/// A road a scenario closes, while closed.
+pub const CLOSED_RGB: [u8; 3] = [237, 41, 41];
+/// An area where a scenario brings more incidents, while it does.
+pub const SURGE_RGB: [u8; 3] = [255, 184, 26];
 
 /// Road surface colour by class.
 pub fn road_rgb(c: RoadClass) -> [u8; 3] {

@@ -32,9 +32,12 @@ impl EmbeddedSim {
         scene: &binjiang_scene::Scene,
         catalogue: IncidentCatalogue,
         options: SimOptions,
+        network: &[binjiang_sim::NetworkChange],
     ) -> Result<Self, String> {
         let seed = options.seed;
-        let sim = Simulation::new(scene, catalogue, options).map_err(|e| e.to_string())?;
+        let sim = Simulation::new(scene, catalogue, options)
+            .map_err(|e| e.to_string())?
+            .with_network_changes(network);
         Ok(EmbeddedSim { sim, seed })
     }
 
@@ -304,7 +307,7 @@ mod tests {
             start_s,
             ..SimOptions::default()
         };
-        let sim = EmbeddedSim::new(&scene, catalogue, options).unwrap();
+        let sim = EmbeddedSim::new(&scene, catalogue, options, &[]).unwrap();
         let (state, follower) = sim.initial_state(&scene);
         (sim, state, follower)
     }

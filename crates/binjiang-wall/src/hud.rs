@@ -122,6 +122,7 @@ fn top_bar(
     scene: Res<SceneData>,
     mode: Res<CameraMode>,
     state: Res<WallState>,
+    scenario: Option<Res<crate::overlay::ScenarioOverlay>>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     egui::Window::new("clock")
@@ -184,6 +185,15 @@ fn top_bar(
                 ))
                 .size(13.0),
             );
+            if let Some(s) = &scenario {
+                ui.label(
+                    RichText::new(format!("scenario: {}", s.name))
+                        .size(16.0)
+                        .strong()
+                        .color(Color32::from_rgb(255, 184, 26)),
+                );
+                ui.label(RichText::new(&s.about).size(12.0));
+            }
         });
     Ok(())
 }

@@ -19,6 +19,7 @@ mod incidents;
 mod labels;
 pub mod live;
 mod meshes;
+mod overlay;
 mod scene_view;
 mod units;
 
@@ -38,7 +39,7 @@ pub struct SceneData(pub Scene);
 pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
     let (w, h) = opts.window_size().map_err(anyhow::Error::msg)?;
     let start_s = opts.start_s().map_err(anyhow::Error::msg)?;
-    let scene = match Scene::load(&opts.scene) {
+    let mut scene = match Scene::load(&opts.scene) {
         Ok(s) => s,
         Err(LoadError::Invalid(problems)) => {
             eprint!("{problems}");
@@ -101,8 +102,31 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
                 start_s,
                 ..SimOptions::default()
             };
-            let sim = embedded::EmbeddedSim::new(&scene, catalogue, sim_options)
-                .map_err(anyhow::Error::msg)?;
+            let (sim, shown) = match &opts.scenario {
+                None => (
+                    embedded::EmbeddedSim::new(&scene, catalogue, sim_options, &[])
+                        .map_err(anyhow::Error::msg)?,
+                    scene,
+                ),
+                Some(name) => {
+                    let s = binjiang_whatif::scenario::load(&scene, &catalogue, name, sim_options)
+                        .map_err(|problems| {
+                            anyhow::anyhow!("{problems}scenario \"{name}\" is not usable")
+                        })?;
+                    app.insert_resource(overlay::ScenarioOverlay {
+                        name: s.name.clone(),
+                        about: s.about.clone(),
+                        network: s.network.clone(),
+                        surges: s.catalogue.surges.clone(),
+                    });
+                    (
+                        embedded::EmbeddedSim::new(&s.scene, s.catalogue, s.options, &s.network)
+                            .map_err(anyhow::Error::msg)?,
+                        s.scene,
+                    )
+                }
+            };
+            scene = shown;
             let (state, follower) = sim.initial_state(&scene);
             app.insert_resource(state)
                 .insert_resource(follower)
@@ -114,6 +138,7 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
         MeshPickingPlugin,
         scene_view::ScenePlugin,
         labels::LabelsPlugin,
+        overlay::OverlayPlugin,
         units::UnitsPlugin,
         incidents::IncidentsPlugin,
         camera::CameraPlugin,

@@ -8,8 +8,13 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Renders one frame; returns the image.
+/// Renders one frame at 10:00; returns the image.
 fn render(extra: &[&str], name: &str) -> image::RgbImage {
+    render_at("10:00", extra, name)
+}
+
+/// Renders one frame at `at`; returns the image.
+fn render_at(at: &str, extra: &[&str], name: &str) -> image::RgbImage {
     let out = std::env::temp_dir().join(format!(
         "binjiang-wall-test-{}-{name}.png",
         std::process::id()
@@ -19,7 +24,7 @@ fn render(extra: &[&str], name: &str) -> image::RgbImage {
         .args([
             "scenes/yangpu-riverfront",
             "--at",
-            "10:00",
+            at,
             "--window",
             "1280x720",
             "--screenshot",
@@ -95,4 +100,20 @@ fn the_full_wall_with_panels_renders() {
         .filter(|(x, y)| img.get_pixel(*x, *y).0 != [12, 14, 18])
         .count();
     assert!(corner > 1000, "no clock panel in the top-left corner");
+}
+
+/// `--scenario typhoon` at 15:00 draws the closed promenade in red (and gizmo lines render at
+/// all: before `bevy_gizmos_render` was enabled, no line drawn with gizmos — assignments,
+/// grid cells — ever reached the screen); the plain scene at the same time has no such red.
+#[test]
+fn a_scenario_draws_its_closed_roads() {
+    const CLOSED: [u8; 3] = [237, 41, 41];
+    let typhoon = render_at("15:00", &["--hide-hud", "--scenario", "typhoon"], "typhoon");
+    let plain = render_at("15:00", &["--hide-hud"], "plain-15");
+    let red = |img: &image::RgbImage| count(img, |p| near(p, CLOSED, 14));
+    let (with, without) = (red(&typhoon), red(&plain));
+    assert!(
+        with > 2_000 && without < 200,
+        "closed promenade: {with} red pixels with the scenario, {without} without"
+    );
 }
