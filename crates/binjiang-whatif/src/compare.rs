@@ -169,6 +169,8 @@ pub type IncidentKey = (u64, String, i64, i64);
 pub struct IncidentOutcome {
     /// The same incident across arms.
     pub key: IncidentKey,
+    /// Its grid cell's id, if on the grid.
+    pub cell: Option<String>,
     /// Report → every required agency on site, seconds; `None`: not reached in the run.
     pub response_s: Option<f64>,
 }
@@ -298,7 +300,7 @@ fn day(
         hourly.push(h);
     }
     let events = sim.events();
-    type Arising = (IncidentKey, Vec<Agency>);
+    type Arising = (IncidentKey, Vec<Agency>, Option<String>);
     let mut arose: HashMap<u32, Arising> = HashMap::new();
     let mut reported: HashMap<u32, f64> = HashMap::new();
     let mut arrived: HashMap<u32, HashMap<Agency, f64>> = HashMap::new();
@@ -308,6 +310,7 @@ fn day(
                 incident,
                 incident_type,
                 agencies,
+                cell,
                 ..
             } => {
                 let key = (
@@ -316,12 +319,16 @@ fn day(
                     e.x.round() as i64,
                     e.y.round() as i64,
                 );
-                arose.insert(*incident, (key, agencies.clone()));
+                arose.insert(
+                    *incident,
+                    (key, agencies.clone(), cell.as_ref().map(|c| c.to_string())),
+                );
             }
             What::Reported { incident, .. } => {
                 reported.insert(*incident, e.t);
                 let hour = ((e.t - start) / 3600.0).floor().max(0.0) as usize;
-                if let (Some(h), Some((_, agencies))) = (hourly.get_mut(hour), arose.get(incident))
+                if let (Some(h), Some((_, agencies, _))) =
+                    (hourly.get_mut(hour), arose.get(incident))
                 {
                     for a in agencies {
                         h.reported[agency_index(*a)] += 1;
@@ -343,7 +350,7 @@ fn day(
     let mut incidents: Vec<IncidentOutcome> = reported
         .iter()
         .filter_map(|(id, at)| {
-            let (key, agencies) = arose.get(id)?;
+            let (key, agencies, cell) = arose.get(id)?;
             let response_s = arrived
                 .get(id)
                 .filter(|a| agencies.iter().all(|x| a.contains_key(x)))
@@ -351,6 +358,7 @@ fn day(
                 .map(|last| last - at);
             Some(IncidentOutcome {
                 key: key.clone(),
+                cell: cell.clone(),
                 response_s,
             })
         })

@@ -252,3 +252,118 @@ pub fn scatter(names: &[String], runs: &[Run], alt: usize) -> String {
         Ok(())
     })
 }
+
+/// p90 (nearest rank) of the reached responses per grid cell for `arm`, pooled over seeds.
+fn cell_p90(runs: &[Run], arm: usize) -> HashMap<String, f64> {
+    let mut per: HashMap<String, Vec<f64>> = HashMap::new();
+    for r in runs.iter().filter(|r| r.arm == arm) {
+        for i in &r.incidents {
+            if let (Some(c), Some(t)) = (&i.cell, i.response_s) {
+                per.entry(c.clone()).or_default().push(t);
+            }
+        }
+    }
+    per.into_iter()
+        .map(|(c, mut v)| {
+            v.sort_by(f64::total_cmp);
+            let k = ((v.len() as f64 * 0.9).ceil() as usize).clamp(1, v.len()) - 1;
+            (c, v[k])
+        })
+        .collect()
+}
+
+/// Mixes two colours, `t` in 0..=1.
+fn mix(a: (u8, u8, u8), b: (u8, u8, u8), t: f64) -> RGBColor {
+    let t = t.clamp(0.0, 1.0);
+    let f = |x: u8, y: u8| (f64::from(x) + (f64::from(y) - f64::from(x)) * t).round() as u8;
+    RGBColor(f(a.0, b.0), f(a.1, b.1), f(a.2, b.2))
+}
+
+/// The grid's cells coloured by p90 response under the base (`alt` = `None`: light yellow
+/// at 60 s to dark red at 600 s and more), or by its change under alternative `alt` (blue:
+/// faster, red: slower, full at ±300 s), with the alternative's closed roads drawn.
+pub fn cell_map(arms: &[crate::Scenario], runs: &[Run], alt: Option<usize>) -> String {
+    let Some(base) = arms.first() else {
+        return String::new();
+    };
+    let grid = &base.scene.grid;
+    let (Some(min_x), Some(max_x), Some(min_y), Some(max_y)) = (
+        grid.cells.iter().map(|c| c.square.min().x).reduce(f64::min),
+        grid.cells.iter().map(|c| c.square.max().x).reduce(f64::max),
+        grid.cells.iter().map(|c| c.square.min().y).reduce(f64::min),
+        grid.cells.iter().map(|c| c.square.max().y).reduce(f64::max),
+    ) else {
+        return String::new();
+    };
+    let base_p90 = cell_p90(runs, 0);
+    let alt_p90 = alt.map(|k| cell_p90(runs, k));
+    let width = 860u32;
+    let height =
+        ((f64::from(width) * (max_y - min_y) / (max_x - min_x)) as u32 + 60).clamp(220, 860);
+    let title = match alt {
+        None => format!(
+            "p90 response per grid cell under {} (yellow 60 s … dark red ≥ 600 s)",
+            base.name
+        ),
+        Some(k) => format!(
+            "Change of p90 per cell under {} (blue faster, red slower, ±300 s); closed roads red",
+            arms[k].name
+        ),
+    };
+    let mut out = String::new();
+    let result = {
+        let root = SVGBackend::with_string(&mut out, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string()).and_then(|_| {
+            let mut chart = ChartBuilder::on(&root)
+                .caption(title, ("sans-serif", 16))
+                .margin(8)
+                .build_cartesian_2d(min_x..max_x, min_y..max_y)
+                .map_err(|e| e.to_string())?;
+            for cell in &grid.cells {
+                let value = match &alt_p90 {
+                    None => base_p90
+                        .get(&cell.id)
+                        .map(|p| mix((255, 240, 170), (150, 0, 20), (p - 60.0) / 540.0)),
+                    Some(a) => match (base_p90.get(&cell.id), a.get(&cell.id)) {
+                        (Some(b), Some(x)) => {
+                            let d = (x - b) / 300.0;
+                            Some(if d >= 0.0 {
+                                mix((245, 245, 245), (200, 30, 30), d)
+                            } else {
+                                mix((245, 245, 245), (30, 90, 200), -d)
+                            })
+                        }
+                        _ => None,
+                    },
+                };
+                let (lo, hi) = (cell.square.min(), cell.square.max());
+                let fill = value.unwrap_or(RGBColor(238, 238, 238));
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(lo.x, lo.y), (hi.x, hi.y)],
+                        fill.filled(),
+                    )))
+                    .map_err(|e| e.to_string())?;
+            }
+            if let Some(k) = alt {
+                for change in &arms[k].network {
+                    for r in &change.closed_roads {
+                        if let Some(road) = base.scene.roads.get(*r as usize) {
+                            chart
+                                .draw_series(LineSeries::new(
+                                    road.line.0.iter().map(|c| (c.x, c.y)),
+                                    ShapeStyle::from(&RGBColor(237, 41, 41)).stroke_width(3),
+                                ))
+                                .map_err(|e| e.to_string())?;
+                        }
+                    }
+                }
+            }
+            root.present().map_err(|e| e.to_string())
+        })
+    };
+    match result {
+        Ok(()) => out,
+        Err(e) => format!("<p>(map not drawn: {e})</p>"),
+    }
+}

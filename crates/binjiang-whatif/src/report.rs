@@ -156,7 +156,7 @@ pub fn write(
     let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     std::fs::write(dir.join("report.json"), json + "\n")?;
     std::fs::write(dir.join("runs.csv"), csv(arms, runs, kpis))?;
-    std::fs::write(dir.join("index.html"), html(report, runs))?;
+    std::fs::write(dir.join("index.html"), html(report, arms, runs))?;
     Ok(())
 }
 
@@ -200,7 +200,7 @@ fn num(v: Option<f64>) -> String {
 
 /// The self-contained page: manifest, verdicts, plots, and every difference with its
 /// interval.
-fn html(report: &Report, runs: &[Run]) -> String {
+fn html(report: &Report, arms: &[Scenario], runs: &[Run]) -> String {
     let m = &report.manifest;
     let mut out = String::new();
     let _ = write!(
@@ -283,6 +283,12 @@ fn html(report: &Report, runs: &[Run]) -> String {
     out.push('\n');
     for alt in 1..names.len() {
         out.push_str(&crate::plots::scatter(&names, runs, alt));
+        out.push('\n');
+    }
+    out.push_str(&crate::plots::cell_map(arms, runs, None));
+    out.push('\n');
+    for alt in 1..names.len() {
+        out.push_str(&crate::plots::cell_map(arms, runs, Some(alt)));
         out.push('\n');
     }
     out.push_str(
