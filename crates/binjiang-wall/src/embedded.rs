@@ -33,9 +33,11 @@ impl EmbeddedSim {
         catalogue: IncidentCatalogue,
         options: SimOptions,
         network: &[binjiang_sim::NetworkChange],
+        source: binjiang_sim::IncidentSource,
     ) -> Result<Self, String> {
         let seed = options.seed;
-        let sim = Simulation::new(scene, catalogue, options)
+        let policy = options.policy.build(catalogue.dispatch.clone());
+        let sim = Simulation::with_source(scene, catalogue, options, policy, source)
             .map_err(|e| e.to_string())?
             .with_network_changes(network);
         Ok(EmbeddedSim { sim, seed })
@@ -307,7 +309,14 @@ mod tests {
             start_s,
             ..SimOptions::default()
         };
-        let sim = EmbeddedSim::new(&scene, catalogue, options, &[]).unwrap();
+        let sim = EmbeddedSim::new(
+            &scene,
+            catalogue,
+            options,
+            &[],
+            binjiang_sim::IncidentSource::Generated,
+        )
+        .unwrap();
         let (state, follower) = sim.initial_state(&scene);
         (sim, state, follower)
     }

@@ -104,8 +104,14 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
             };
             let (sim, shown) = match &opts.scenario {
                 None => (
-                    embedded::EmbeddedSim::new(&scene, catalogue, sim_options, &[])
-                        .map_err(anyhow::Error::msg)?,
+                    embedded::EmbeddedSim::new(
+                        &scene,
+                        catalogue,
+                        sim_options,
+                        &[],
+                        binjiang_sim::IncidentSource::Generated,
+                    )
+                    .map_err(anyhow::Error::msg)?,
                     scene,
                 ),
                 Some(name) => {
@@ -120,8 +126,17 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
                         surges: s.catalogue.surges.clone(),
                     });
                     (
-                        embedded::EmbeddedSim::new(&s.scene, s.catalogue, s.options, &s.network)
-                            .map_err(anyhow::Error::msg)?,
+                        embedded::EmbeddedSim::new(
+                            &s.scene,
+                            s.catalogue,
+                            s.options,
+                            &s.network,
+                            match s.recorded {
+                                Some(list) => binjiang_sim::IncidentSource::Recorded(list),
+                                None => binjiang_sim::IncidentSource::Generated,
+                            },
+                        )
+                        .map_err(anyhow::Error::msg)?,
                         s.scene,
                     )
                 }

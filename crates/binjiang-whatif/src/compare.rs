@@ -7,7 +7,7 @@
 
 use crate::Scenario;
 use binjiang_scene::Agency;
-use binjiang_sim::{Metrics, SimOptions, Simulation, UnitStatus, What};
+use binjiang_sim::{IncidentSource, Metrics, SimOptions, Simulation, UnitStatus, What};
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use std::collections::HashMap;
@@ -278,9 +278,20 @@ fn day(
         ..scenario.options
     };
     let start = options.start_s;
-    let mut sim = Simulation::new(&scenario.scene, scenario.catalogue.clone(), options)
-        .map_err(|e| e.to_string())?
-        .with_network_changes(&scenario.network);
+    let policy = options.policy.build(scenario.catalogue.dispatch.clone());
+    let source = match &scenario.recorded {
+        Some(list) => IncidentSource::Recorded(std::sync::Arc::clone(list)),
+        None => IncidentSource::Generated,
+    };
+    let mut sim = Simulation::with_source(
+        &scenario.scene,
+        scenario.catalogue.clone(),
+        options,
+        policy,
+        source,
+    )
+    .map_err(|e| e.to_string())?
+    .with_network_changes(&scenario.network);
     let end = start + hours * 3600.0;
     let agency_index = |a: Agency| Agency::ALL.iter().position(|x| *x == a).unwrap_or(0);
     let mut hourly = Vec::new();

@@ -152,6 +152,11 @@ pub struct IncidentChanges {
     /// Types the catalogue does not have (flooding in a typhoon), as in `incident_types.ron`.
     #[serde(default)]
     pub extra_types: Vec<IncidentType>,
+    /// Replay this recorded day (CSV, as `binjiang simulate --incidents-from` reads it; a
+    /// path relative to the scenario file) instead of drawing incidents; surges then do not
+    /// apply. Every seed replays the same list (seeds still vary on-scene times).
+    #[serde(default)]
+    pub recorded: Option<String>,
 }
 
 /// A rate change as written.
@@ -209,6 +214,8 @@ pub struct Scenario {
     pub options: SimOptions,
     /// Road closures and speed changes.
     pub network: Vec<NetworkChange>,
+    /// A recorded day replayed instead of drawn incidents.
+    pub recorded: Option<std::sync::Arc<Vec<binjiang_sim::Report>>>,
     /// The file's bytes (for the report's hash), empty for the plain scene.
     pub text: String,
 }
@@ -223,6 +230,7 @@ impl Scenario {
             catalogue: catalogue.clone(),
             options,
             network: Vec::new(),
+            recorded: None,
             text: String::new(),
         }
     }
@@ -408,6 +416,18 @@ impl Checker<'_> {
             options.preemption = p;
         }
         let network = self.network(&spec.network);
+        let recorded = spec
+            .incidents
+            .recorded
+            .as_ref()
+            .and_then(|r| self.recorded(r, &catalogue));
+        if spec.incidents.recorded.is_some() && !spec.incidents.surges.is_empty() {
+            self.error(
+                "incidents.recorded",
+                "recorded",
+                "incidents: a recorded day is replayed as it is: surges cannot apply to it".into(),
+            );
+        }
         Scenario {
             name: name.to_owned(),
             about: spec.about.clone(),
@@ -415,6 +435,7 @@ impl Checker<'_> {
             catalogue,
             options,
             network,
+            recorded,
             text: text.to_owned(),
         }
     }
@@ -528,6 +549,45 @@ impl Checker<'_> {
         if scene.units.is_empty() {
             self.problems
                 .error(self.file, Location::File, "no unit is left".to_owned());
+        }
+    }
+
+    /// The recorded day at `path` (relative to the scenario's folder); its problems (with
+    /// their line numbers) join the scenario's.
+    fn recorded(
+        &mut self,
+        path: &str,
+        catalogue: &IncidentCatalogue,
+    ) -> Option<std::sync::Arc<Vec<binjiang_sim::Report>>> {
+        let full = Path::new(self.file)
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(path);
+        let text = match std::fs::read_to_string(&full) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error(
+                    "incidents.recorded",
+                    path,
+                    format!("incidents.recorded: cannot read {}: {e}", full.display()),
+                );
+                return None;
+            }
+        };
+        match binjiang_sim::parse_recorded(
+            &full.display().to_string(),
+            &text,
+            catalogue,
+            &self.scene.frame,
+        ) {
+            Ok(list) => Some(std::sync::Arc::new(list)),
+            Err(problems) => {
+                for p in problems.all() {
+                    self.problems
+                        .error(&p.file, p.location.clone(), p.message.clone());
+                }
+                None
+            }
         }
     }
 

@@ -181,3 +181,48 @@ fn network_changes_close_the_named_roads_in_their_window() {
     assert_eq!(c.speed_of(binjiang_scene::Mode::Bike), 0.6);
     assert_eq!(c.speed_of(binjiang_scene::Mode::Car), 1.0);
 }
+
+#[test]
+fn a_recorded_day_is_replayed_in_every_seed_and_its_bad_rows_are_named() {
+    let (scene, catalogue) = tiny();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("day.csv"),
+        "time,type,lon,lat\n08:00:00,fight,121.5078,31.2527\n09:00:00,litter,121.5031,31.2512\n",
+    )
+    .unwrap();
+    let file = dir.path().join("replay.ron");
+    let file = file.to_str().unwrap();
+    let text = "(incidents: (recorded: \"day.csv\"))";
+    let s = scenario::from_text(
+        &scene,
+        &catalogue,
+        "replay",
+        file,
+        text,
+        SimOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(s.recorded.as_ref().map(|r| r.len()), Some(2));
+    let runs = compare::run(&[s], 3, 24.0, &|_, _| {}).unwrap();
+    for r in &runs {
+        assert_eq!(
+            r.metrics.all.incidents, 2,
+            "seed {}: the recorded day only",
+            r.seed
+        );
+    }
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "time,type,lon,lat\n08:00:00,meteor,121.5,31.25\n",
+    )
+    .unwrap();
+    let text = "(incidents: (recorded: \"bad.csv\", surges: [(factor: 2.0)]))";
+    let p = match scenario::from_text(&scene, &catalogue, "bad", file, text, SimOptions::default())
+    {
+        Ok(_) => panic!("a bad recorded day is refused"),
+        Err(p) => p.to_string(),
+    };
+    assert!(p.contains("bad.csv:2") && p.contains("meteor"), "{p}");
+    assert!(p.contains("surges cannot apply"), "{p}");
+}
