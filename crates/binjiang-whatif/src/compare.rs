@@ -30,9 +30,9 @@ pub enum CompareError {
     TooFewSeeds(u64),
 }
 
-/// How KPIs read a run's figures; `None` where a figure is undefined on that seed (e.g. a
-/// percentile over no incidents).
-type Read = Box<dyn Fn(&Metrics) -> Option<f64> + Send + Sync>;
+/// How KPIs read a run; `None` where a figure is undefined on that seed (e.g. a percentile
+/// over no incidents).
+type Read = Box<dyn Fn(&Run) -> Option<f64> + Send + Sync>;
 
 /// A KPI: its name, where it applies, whether higher is better, and how to read it.
 pub struct Kpi {
@@ -46,14 +46,16 @@ pub struct Kpi {
 }
 
 impl Kpi {
-    /// Its value in a run's figures.
-    pub fn value(&self, m: &Metrics) -> Option<f64> {
-        (self.read)(m)
+    /// Its value in a run.
+    pub fn value(&self, run: &Run) -> Option<f64> {
+        (self.read)(run)
     }
 }
 
-/// The KPIs compared: the grid's, then per agency, then per subdistrict.
-pub fn kpis(subdistricts: &[String]) -> Vec<Kpi> {
+/// The KPIs compared: the grid's, then per agency, then per subdistrict, then per hour from
+/// the start (`hours` of them): the on-site ≤ 3 min share of the incidents reported in that
+/// hour and the units busy at its end.
+pub fn kpis(subdistricts: &[String], hours: usize) -> Vec<Kpi> {
     let mut out: Vec<Kpi> = Vec::new();
     let mut add = |name: &str, scope: String, better: bool, read: Read| {
         out.push(Kpi {
@@ -67,49 +69,49 @@ pub fn kpis(subdistricts: &[String]) -> Vec<Kpi> {
         "on_site_3min_share",
         "all".into(),
         true,
-        Box::new(|m| m.all.on_site_3min_share),
+        Box::new(|r| r.metrics.all.on_site_3min_share),
     );
     add(
         "response_p50_s",
         "all".into(),
         false,
-        Box::new(|m| m.all.response_s.p50),
+        Box::new(|r| r.metrics.all.response_s.p50),
     );
     add(
         "response_p90_s",
         "all".into(),
         false,
-        Box::new(|m| m.all.response_s.p90),
+        Box::new(|r| r.metrics.all.response_s.p90),
     );
     add(
         "cleaned_10min_share",
         "all".into(),
         true,
-        Box::new(|m| m.all.cleaned_10min_share),
+        Box::new(|r| r.metrics.all.cleaned_10min_share),
     );
     add(
         "in_the_bud_share",
         "all".into(),
         true,
-        Box::new(|m| m.all.in_the_bud_share),
+        Box::new(|r| r.metrics.all.in_the_bud_share),
     );
     add(
         "incidents",
         "all".into(),
         false,
-        Box::new(|m| Some(m.all.incidents as f64)),
+        Box::new(|r| Some(r.metrics.all.incidents as f64)),
     );
     add(
         "open_at_end",
         "all".into(),
         false,
-        Box::new(|m| Some(m.all.open_at_end as f64)),
+        Box::new(|r| Some(r.metrics.all.open_at_end as f64)),
     );
     add(
         "max_queue",
         "all".into(),
         false,
-        Box::new(|m| Some(m.max_queue as f64)),
+        Box::new(|r| Some(r.metrics.max_queue as f64)),
     );
     for a in Agency::ALL {
         let key = a.key();
@@ -117,19 +119,19 @@ pub fn kpis(subdistricts: &[String]) -> Vec<Kpi> {
             "on_site_3min_share",
             format!("agency:{key}"),
             true,
-            Box::new(move |m| m.per_agency.get(key)?.on_site_3min_share),
+            Box::new(move |r| r.metrics.per_agency.get(key)?.on_site_3min_share),
         );
         add(
             "response_p90_s",
             format!("agency:{key}"),
             false,
-            Box::new(move |m| m.per_agency.get(key)?.response_s.p90),
+            Box::new(move |r| r.metrics.per_agency.get(key)?.response_s.p90),
         );
         add(
             "utilisation",
             format!("agency:{key}"),
             false,
-            Box::new(move |m| m.per_agency.get(key).map(|x| x.utilisation)),
+            Box::new(move |r| r.metrics.per_agency.get(key).map(|x| x.utilisation)),
         );
     }
     for code in subdistricts {
@@ -138,7 +140,34 @@ pub fn kpis(subdistricts: &[String]) -> Vec<Kpi> {
             "on_site_3min_share",
             format!("subdistrict:{code}"),
             true,
-            Box::new(move |m| m.per_subdistrict.get(&c)?.on_site_3min_share),
+            Box::new(move |r| r.metrics.per_subdistrict.get(&c)?.on_site_3min_share),
+        );
+    }
+    for h in 0..hours {
+        add(
+            "on_site_3min_share",
+            format!("hour:{h:02}"),
+            true,
+            Box::new(move |r| {
+                let of_hour: Vec<&IncidentOutcome> =
+                    r.incidents.iter().filter(|i| i.hour == Some(h)).collect();
+                (!of_hour.is_empty()).then(|| {
+                    of_hour
+                        .iter()
+                        .filter(|i| {
+                            i.response_s
+                                .is_some_and(|t| t <= binjiang_sim::metrics::ON_SITE_S)
+                        })
+                        .count() as f64
+                        / of_hour.len() as f64
+                })
+            }),
+        );
+        add(
+            "busy_units",
+            format!("hour:{h:02}"),
+            false,
+            Box::new(move |r| r.hourly.get(h).map(|x| x.busy.iter().sum::<usize>() as f64)),
         );
     }
     out
@@ -171,6 +200,8 @@ pub struct IncidentOutcome {
     pub key: IncidentKey,
     /// Its grid cell's id, if on the grid.
     pub cell: Option<String>,
+    /// The hour from the run's start it was reported in.
+    pub hour: Option<usize>,
     /// Report → every required agency on site, seconds; `None`: not reached in the run.
     pub response_s: Option<f64>,
 }
@@ -370,6 +401,7 @@ fn day(
             Some(IncidentOutcome {
                 key: key.clone(),
                 cell: cell.clone(),
+                hour: Some(((at - start) / 3600.0).floor().max(0.0) as usize),
                 response_s,
             })
         })
@@ -392,7 +424,7 @@ pub fn differences(arms: &[Scenario], runs: &[Run], kpis: &[Kpi]) -> Vec<Differe
                 .filter(|r| r.arm == 0)
                 .filter_map(|b| {
                     let a = runs.iter().find(|r| r.arm == alt && r.seed == b.seed)?;
-                    Some(((k.read)(&b.metrics)?, (k.read)(&a.metrics)?))
+                    Some(((k.read)(b)?, (k.read)(a)?))
                 })
                 .collect();
             out.push(paired(&scenario.name, k, &pairs));
@@ -461,7 +493,7 @@ mod tests {
             name: "on_site_3min_share".into(),
             scope: "all".into(),
             higher_is_better: true,
-            read: Box::new(|m| m.all.on_site_3min_share),
+            read: Box::new(|r| r.metrics.all.on_site_3min_share),
         }
     }
 

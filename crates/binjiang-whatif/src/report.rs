@@ -170,7 +170,7 @@ fn csv(arms: &[Scenario], runs: &[Run], kpis: &[Kpi]) -> String {
     for r in runs {
         let _ = write!(out, "{},{}", arms[r.arm].name, r.seed);
         for k in kpis {
-            match k.value(&r.metrics) {
+            match k.value(r) {
                 Some(v) => {
                     let _ = write!(out, ",{v}");
                 }

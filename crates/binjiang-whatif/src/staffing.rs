@@ -148,7 +148,7 @@ pub fn search(
         .iter()
         .map(|p| p.code.clone())
         .collect();
-    let kpis = compare::kpis(&codes);
+    let kpis = compare::kpis(&codes, hours.ceil() as usize);
     let Some(kpi) = kpis
         .iter()
         .find(|k| k.name == target.kpi && k.scope == target.scope)
@@ -234,7 +234,7 @@ fn point(
     hours: f64,
 ) -> Result<StaffingPoint, StaffingError> {
     let runs = compare::run(std::slice::from_ref(scenario), seeds, hours, &|_, _| {})?;
-    let values: Vec<f64> = runs.iter().filter_map(|r| kpi.value(&r.metrics)).collect();
+    let values: Vec<f64> = runs.iter().filter_map(|r| kpi.value(r)).collect();
     let count = values.len();
     let mean = (count > 0).then(|| values.iter().sum::<f64>() / count as f64);
     let bound95 = mean.filter(|_| count >= 2).and_then(|m| {

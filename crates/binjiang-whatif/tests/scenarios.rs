@@ -109,7 +109,7 @@ fn a_scenario_that_adds_cleaners_improves_cleaning_clearly() {
     let arms = [base, more];
     let runs = compare::run(&arms, 12, 24.0, &|_, _| {}).unwrap();
     assert_eq!(runs.len(), 24);
-    let kpis = compare::kpis(&[]);
+    let kpis = compare::kpis(&[], 24);
     let diffs = compare::differences(&arms, &runs, &kpis);
     let util = diffs
         .iter()

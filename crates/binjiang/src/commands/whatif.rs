@@ -129,7 +129,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     })?;
     bar.finish_and_clear();
     let codes: Vec<String> = scene.grid.parts.iter().map(|p| p.code.clone()).collect();
-    let kpis = compare::kpis(&codes);
+    let kpis = compare::kpis(&codes, args.hours.ceil() as usize);
     let differences = compare::differences(&arms, &runs, &kpis);
     let report = report::Report::new(&arms, &runs, args.seeds, args.hours, differences);
     report::write(out, &report, &arms, &runs, &kpis)
