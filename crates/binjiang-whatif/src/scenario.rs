@@ -101,7 +101,9 @@ pub struct UnitChanges {
     pub shifts: Vec<ShiftChange>,
 }
 
-/// `count` new units of `agency` moving by `mode`, based at `like`'s home, patrolling its loop.
+/// `count` new units of `agency` moving by `mode`: based at `like`'s home and patrolling its
+/// loop, or based in an area (`home_in`) and/or patrolling along named roads
+/// (`patrol_along`, each road from its first to its last point, in order).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddUnits {
@@ -112,8 +114,15 @@ pub struct AddUnits {
     /// How many.
     pub count: u32,
     /// The unit whose home and patrol loop they take.
-    pub like: String,
-    /// Their shift; `None`: `like`'s.
+    #[serde(default)]
+    pub like: Option<String>,
+    /// Their base: a point inside this area (default: the start of their patrol).
+    #[serde(default)]
+    pub home_in: Option<AreaSpec>,
+    /// Road ids (a trailing `*` matches a prefix) their loop follows.
+    #[serde(default)]
+    pub patrol_along: Vec<String>,
+    /// Their shift; `None`: `like`'s (required without `like`).
     #[serde(default)]
     pub shift: Option<String>,
 }
@@ -455,34 +464,68 @@ impl Checker<'_> {
                     ),
                 );
             }
+            let what = add.like.clone().unwrap_or_else(|| add.agency.clone());
             if add.count == 0 {
-                self.error(
-                    "units.add",
-                    &add.like,
-                    "units.add: count must be ≥ 1".into(),
-                );
+                self.error("units.add", &what, "units.add: count must be ≥ 1".into());
             }
-            let like = self.scene.units.iter().find(|u| u.id == add.like).cloned();
-            if like.is_none() {
-                self.error(
-                    "units.add",
-                    &add.like,
-                    format!("units.add: like: no unit \"{}\" in the scene", add.like),
-                );
-            }
+            let template = match (&add.like, &add.home_in, add.patrol_along.is_empty()) {
+                (Some(like), None, true) => {
+                    let found = self.scene.units.iter().find(|u| &u.id == like).cloned();
+                    if found.is_none() {
+                        self.error(
+                            "units.add",
+                            like,
+                            format!("units.add: like: no unit \"{like}\" in the scene"),
+                        );
+                    }
+                    found.map(|u| (u.home, u.patrol, Some(u.shift)))
+                }
+                (None, home_in, _) if home_in.is_some() || !add.patrol_along.is_empty() => {
+                    self.placed(add)
+                }
+                (None, ..) => {
+                    self.error(
+                        "units.add",
+                        &what,
+                        "units.add: say where: like a unit, or home_in and/or patrol_along".into(),
+                    );
+                    None
+                }
+                (Some(like), ..) => {
+                    self.error(
+                        "units.add",
+                        like,
+                        "units.add: like takes a unit's home and loop: no home_in or patrol_along with it".into(),
+                    );
+                    None
+                }
+            };
             let shift = match &add.shift {
                 Some(s) => self.shift(s, "units.add"),
-                None => like.as_ref().map(|u| u.shift),
+                None => {
+                    let s = template.as_ref().and_then(|t| t.2);
+                    if s.is_none() && template.is_some() {
+                        self.error(
+                            "units.add",
+                            &what,
+                            "units.add: new units placed by area or roads need a shift".into(),
+                        );
+                    }
+                    s
+                }
             };
-            if let (Some(agency), Some(mode), Some(like), Some(shift)) = (agency, mode, like, shift)
+            if let (Some(agency), Some(mode), Some((home, patrol, _)), Some(shift)) =
+                (agency, mode, template, shift)
             {
                 for n in 0..add.count {
-                    let mut u = like.clone();
-                    u.id = format!("{}-{}-extra-{}-{}", agency.key(), mode.key(), k + 1, n + 1);
-                    u.agency = agency;
-                    u.mode = mode;
-                    u.shift = shift;
-                    scene.units.push(u);
+                    scene.units.push(binjiang_scene::Unit {
+                        id: format!("{}-{}-extra-{}-{}", agency.key(), mode.key(), k + 1, n + 1),
+                        agency,
+                        mode,
+                        home,
+                        shift,
+                        patrol: patrol.clone(),
+                    });
                 }
             }
         }
@@ -679,6 +722,45 @@ impl Checker<'_> {
             out.push(change);
         }
         out
+    }
+
+    /// Home and loop of units placed by area and/or roads (no shift: the caller's).
+    fn placed(&mut self, add: &AddUnits) -> Option<(Coord, Vec<Coord>, Option<Shift>)> {
+        let mut patrol: Vec<Coord> = Vec::new();
+        for pattern in &add.patrol_along {
+            let roads: Vec<&binjiang_scene::Road> = self
+                .scene
+                .roads
+                .iter()
+                .filter(|r| match pattern.strip_suffix('*') {
+                    Some(prefix) => r.id.starts_with(prefix),
+                    None => &r.id == pattern,
+                })
+                .collect();
+            if roads.is_empty() {
+                self.error(
+                    "units.add",
+                    pattern,
+                    format!("units.add: patrol_along: no road \"{pattern}\" in the scene"),
+                );
+                return None;
+            }
+            for r in roads {
+                patrol.extend(r.line.0.first().copied());
+                patrol.extend(r.line.0.last().copied());
+            }
+        }
+        let home = match &add.home_in {
+            Some(area) => {
+                use geo::InteriorPoint;
+                self.area(area)?.interior_point()?.0
+            }
+            None => *patrol.first()?,
+        };
+        if patrol.is_empty() {
+            patrol.push(home);
+        }
+        Some((home, patrol, None))
     }
 
     fn surge(&mut self, s: &SurgeSpec, catalogue: &IncidentCatalogue) -> Option<Surge> {

@@ -57,6 +57,10 @@ refused! {
     unknown_like_unit: "(units: (add: [(agency: \"police\", mode: \"car\", count: 1, like: \"police-east\")]))" => ["no unit \"police-east\""];
     zero_count: "(units: (add: [(agency: \"police\", mode: \"car\", count: 0, like: \"police-north\")]))" => ["count must be"];
     bad_added_shift: "(units: (add: [(agency: \"police\", mode: \"car\", count: 1, like: \"police-north\", shift: \"25:00-26:00\")]))" => ["shift \"25:00-26:00\""];
+    add_along_unknown_road: "(units: (add: [(agency: \"cleaning\", mode: \"foot\", count: 1, patrol_along: [\"canal-7\"], shift: \"08:00-16:00\")]))" => ["patrol_along: no road \"canal-7\""];
+    add_placed_without_shift: "(units: (add: [(agency: \"cleaning\", mode: \"foot\", count: 1, patrol_along: [\"prom\"])]))" => ["need a shift"];
+    add_without_a_place: "(units: (add: [(agency: \"cleaning\", mode: \"foot\", count: 1, shift: \"08:00-16:00\")]))" => ["say where"];
+    add_like_and_area: "(units: (add: [(agency: \"cleaning\", mode: \"foot\", count: 1, like: \"clean-north\", home_in: Subdistrict(\"999\"))]))" => ["no home_in or patrol_along with it"];
     unknown_removed_unit: "(units: (remove: [\"ghost-7\"]))" => ["no unit \"ghost-7\""];
     removing_more_than_there_are: "(units: (remove_count: [(agency: \"cleaning\", count: 9)]))" => ["cannot remove 9"];
     shift_for_unknown_unit: "(units: (shifts: [(unit: \"ghost-7\", shift: \"08:00-16:00\")]))" => ["no unit \"ghost-7\""];
@@ -225,4 +229,35 @@ fn a_recorded_day_is_replayed_in_every_seed_and_its_bad_rows_are_named() {
     };
     assert!(p.contains("bad.csv:2") && p.contains("meteor"), "{p}");
     assert!(p.contains("surges cannot apply"), "{p}");
+}
+
+#[test]
+fn units_can_be_placed_along_named_roads_and_in_an_area() {
+    let (scene, catalogue) = tiny();
+    let code = scene.grid.parts[0].code.clone();
+    let text = format!(
+        "(units: (add: [\
+            (agency: \"cleaning\", mode: \"foot\", count: 2, patrol_along: [\"prom\"], shift: \"08:00-20:00\"),\
+            (agency: \"security\", mode: \"foot\", count: 1, home_in: Subdistrict(\"{code}\"), patrol_along: [\"north-st\"], shift: \"00:00-24:00\")]))"
+    );
+    let s = scenario::from_text(
+        &scene,
+        &catalogue,
+        "placed",
+        "placed.ron",
+        &text,
+        SimOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(s.scene.units.len(), scene.units.len() + 3);
+    let prom = scene.roads.iter().find(|r| r.id == "prom").unwrap();
+    let added = &s.scene.units[scene.units.len()];
+    assert_eq!(
+        added.patrol,
+        vec![prom.line.0[0], *prom.line.0.last().unwrap()]
+    );
+    assert_eq!(added.home, prom.line.0[0], "home: the start of the loop");
+    // They run: homes and loops are on the network.
+    let runs = compare::run(&[s], 2, 24.0, &|_, _| {}).unwrap();
+    assert_eq!(runs.len(), 2);
 }
