@@ -367,3 +367,79 @@ pub fn cell_map(arms: &[crate::Scenario], runs: &[Run], alt: Option<usize>) -> S
         Err(e) => format!("<p>(map not drawn: {e})</p>"),
     }
 }
+
+/// Agency colours (the wall's Okabe–Ito palette), in `Agency::ALL` order.
+const AGENCY_RGB: [(u8, u8, u8); 6] = [
+    (0, 114, 178),
+    (230, 159, 0),
+    (0, 158, 115),
+    (240, 228, 66),
+    (86, 180, 233),
+    (204, 121, 167),
+];
+
+/// Mean per seed of one hourly figure of arm `arm`, one line per agency.
+pub fn hourly_by_agency(
+    title: &str,
+    names: &[String],
+    runs: &[Run],
+    arm: usize,
+    figure: fn(&crate::compare::HourSample) -> [usize; 6],
+) -> String {
+    let of_arm: Vec<&Run> = runs.iter().filter(|r| r.arm == arm).collect();
+    let hours = of_arm.iter().map(|r| r.hourly.len()).max().unwrap_or(0);
+    let series: Vec<Vec<f64>> = (0..6)
+        .map(|k| {
+            (0..hours)
+                .map(|h| {
+                    of_arm
+                        .iter()
+                        .filter_map(|r| r.hourly.get(h).map(|x| figure(x)[k]))
+                        .sum::<usize>() as f64
+                        / of_arm.len().max(1) as f64
+                })
+                .collect()
+        })
+        .collect();
+    let y_max = series
+        .iter()
+        .flat_map(|s| s.iter().copied())
+        .fold(1.0f64, f64::max)
+        * 1.1;
+    svg(|root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(format!("{title} — {}", names[arm]), ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0f64..hours.max(1) as f64, 0f64..y_max)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("hour from the start")
+            .y_desc("mean per seed")
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (k, s) in series.iter().enumerate() {
+            let (r, g, b) = AGENCY_RGB[k];
+            let c = RGBColor(r, g, b);
+            chart
+                .draw_series(LineSeries::new(
+                    s.iter().enumerate().map(|(h, v)| (h as f64 + 1.0, *v)),
+                    ShapeStyle::from(&c).stroke_width(2),
+                ))
+                .map_err(|e| e.to_string())?
+                .label(binjiang_scene::Agency::ALL[k].key())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .map_err(|e| e.to_string())
+    })
+}

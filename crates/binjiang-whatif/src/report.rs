@@ -13,6 +13,8 @@ use std::path::Path;
 pub struct Manifest {
     /// The scene's name.
     pub scene: String,
+    /// FNV-1a 64 of the scene's files (scene.ron, the layers, the incident catalogue), hex.
+    pub scene_hash: String,
     /// Each arm: name, what it models, FNV-1a 64 of its file (empty for the plain scene).
     pub arms: Vec<ArmInfo>,
     /// Seeds 1..=seeds.
@@ -112,9 +114,21 @@ impl Report {
         let scene = arms
             .first()
             .map_or(String::new(), |a| a.scene.manifest.name.clone());
+        let scene_hash = arms.first().map_or(String::new(), |a| {
+            let dir = &a.scene.dir;
+            let mut bytes = Vec::new();
+            for f in std::iter::once(binjiang_scene::units::MANIFEST)
+                .chain(binjiang_scene::LAYER_FILES.iter().copied())
+                .chain(std::iter::once(binjiang_sim::CATALOGUE_FILE))
+            {
+                bytes.extend(std::fs::read(dir.join(f)).unwrap_or_default());
+            }
+            format!("{:016x}", fnv1a(&bytes))
+        });
         Report {
             manifest: Manifest {
                 scene,
+                scene_hash,
                 arms: arms
                     .iter()
                     .map(|a| ArmInfo {
@@ -285,6 +299,23 @@ fn html(report: &Report, arms: &[Scenario], runs: &[Run]) -> String {
         out.push_str(&crate::plots::scatter(&names, runs, alt));
         out.push('\n');
     }
+    out.push_str("<h3>Per agency</h3>\n");
+    for arm in 0..names.len() {
+        for (title, figure) in [
+            (
+                "Parts reported per hour",
+                (|h| h.reported) as fn(&crate::compare::HourSample) -> [usize; 6],
+            ),
+            ("Parts waiting at the end of each hour", |h| h.queued),
+            ("Units busy at the end of each hour", |h| h.busy),
+        ] {
+            out.push_str(&crate::plots::hourly_by_agency(
+                title, &names, runs, arm, figure,
+            ));
+            out.push('\n');
+        }
+    }
+    out.push_str("<h3>Where</h3>\n");
     out.push_str(&crate::plots::cell_map(arms, runs, None));
     out.push('\n');
     for alt in 1..names.len() {
