@@ -228,7 +228,8 @@ fn html(report: &Report, arms: &[Scenario], runs: &[Run]) -> String {
          <h1>What if: {}</h1>\n<p>{} seeds × {} arms, {} h from {:02}:{:02}, common random numbers \
          (each seed: the same base day in every arm). Differences are alternative − base with \
          95&nbsp;% confidence intervals (paired Student's t); a verdict only where the interval \
-         excludes zero. Definitions: docs/kpis.md.</p>\n<h2>Arms</h2>\n<table><tr><th>arm</th>\
+         excludes zero. Definitions: docs/kpis.md.</p>\n<p>Scene files' hash {}; binjiang {}.</p>\n\
+         <h2>Arms</h2>\n<table><tr><th>arm</th>\
          <th>about</th><th>policy</th><th>units</th><th>file hash</th></tr>\n",
         esc(&m.scene),
         esc(&m.scene),
@@ -237,6 +238,8 @@ fn html(report: &Report, arms: &[Scenario], runs: &[Run]) -> String {
         m.hours,
         (m.start_s / 3600.0) as u32,
         (m.start_s % 3600.0 / 60.0) as u32,
+        m.scene_hash,
+        m.version,
     );
     for a in &m.arms {
         let _ = writeln!(
