@@ -4,6 +4,7 @@
 //! same incidents (common random numbers pair them).
 
 use crate::compare::{IncidentKey, Run};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::collections::HashMap;
 
@@ -43,6 +44,60 @@ fn svg(
     }
 }
 
+/// A chart of lines in `x` × `y` with a title and axis names.
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+fn chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    (x, y): (std::ops::Range<f64>, std::ops::Range<f64>),
+    (x_desc, y_desc): (&str, &str),
+) -> Result<Chart<'a, 'b>, String> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(48)
+        .build_cartesian_2d(x, y)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
+/// One labelled line of width 2 in colour `c`.
+fn line<'b: 'a, 'a>(
+    chart: &mut Chart<'a, 'b>,
+    points: impl IntoIterator<Item = (f64, f64)>,
+    c: RGBColor,
+    label: &str,
+) -> Result<(), String> {
+    chart
+        .draw_series(LineSeries::new(
+            points,
+            ShapeStyle::from(&c).stroke_width(2),
+        ))
+        .map_err(|e| e.to_string())?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+    Ok(())
+}
+
+/// The lines' legend at `at`.
+fn legend<'b: 'a, 'a>(chart: &mut Chart<'a, 'b>, at: SeriesLabelPosition) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(at)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// The share of each arm's reported incidents with every agency on site within x seconds.
 pub fn ecdf(names: &[String], runs: &[Run]) -> String {
     let curves: Vec<(usize, Vec<f64>, usize)> = (0..names.len())
@@ -67,22 +122,12 @@ pub fn ecdf(names: &[String], runs: &[Run]) -> String {
         .fold(600.0f64, f64::max)
         .min(3600.0);
     svg(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                "Report → every agency on site: share within x seconds",
-                ("sans-serif", 18),
-            )
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0f64..x_max, 0f64..1f64)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds after the report")
-            .y_desc("share of reported incidents")
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = chart(
+            root,
+            "Report → every agency on site: share within x seconds",
+            (0f64..x_max, 0f64..1f64),
+            ("seconds after the report", "share of reported incidents"),
+        )?;
         chart
             .draw_series(LineSeries::new(
                 [(180.0, 0.0), (180.0, 1.0)],
@@ -99,25 +144,9 @@ pub fn ecdf(names: &[String], runs: &[Run]) -> String {
                 points.push((*t, (i + 1) as f64 / n));
             }
             points.push((x_max, times.len() as f64 / n));
-            let c = colour(*arm);
-            chart
-                .draw_series(LineSeries::new(
-                    points,
-                    ShapeStyle::from(&c).stroke_width(2),
-                ))
-                .map_err(|e| e.to_string())?
-                .label(names[*arm].clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
+            line(&mut chart, points, colour(*arm), &names[*arm])?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(|e| e.to_string())
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
     })
 }
 
@@ -156,39 +185,17 @@ pub fn hourly(
         .fold(1.0f64, f64::max)
         * 1.1;
     svg(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0f64..hours as f64, 0f64..y_max)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("hour from the start")
-            .y_desc("mean per seed")
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = chart(
+            root,
+            title,
+            (0f64..hours as f64, 0f64..y_max),
+            ("hour from the start", "mean per seed"),
+        )?;
         for (arm, s) in &series {
-            let c = colour(*arm);
-            chart
-                .draw_series(LineSeries::new(
-                    s.iter().enumerate().map(|(h, v)| (h as f64 + 1.0, *v)),
-                    ShapeStyle::from(&c).stroke_width(2),
-                ))
-                .map_err(|e| e.to_string())?
-                .label(names[*arm].clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
+            let points = s.iter().enumerate().map(|(h, v)| (h as f64 + 1.0, *v));
+            line(&mut chart, points, colour(*arm), &names[*arm])?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(|e| e.to_string())
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
     })
 }
 
@@ -407,39 +414,22 @@ pub fn hourly_by_agency(
         .fold(1.0f64, f64::max)
         * 1.1;
     svg(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(format!("{title} — {}", names[arm]), ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0f64..hours.max(1) as f64, 0f64..y_max)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("hour from the start")
-            .y_desc("mean per seed")
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = chart(
+            root,
+            &format!("{title} — {}", names[arm]),
+            (0f64..hours.max(1) as f64, 0f64..y_max),
+            ("hour from the start", "mean per seed"),
+        )?;
         for (k, s) in series.iter().enumerate() {
             let (r, g, b) = AGENCY_RGB[k];
-            let c = RGBColor(r, g, b);
-            chart
-                .draw_series(LineSeries::new(
-                    s.iter().enumerate().map(|(h, v)| (h as f64 + 1.0, *v)),
-                    ShapeStyle::from(&c).stroke_width(2),
-                ))
-                .map_err(|e| e.to_string())?
-                .label(binjiang_scene::Agency::ALL[k].key())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
+            let points = s.iter().enumerate().map(|(h, v)| (h as f64 + 1.0, *v));
+            line(
+                &mut chart,
+                points,
+                RGBColor(r, g, b),
+                binjiang_scene::Agency::ALL[k].key(),
+            )?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(|e| e.to_string())
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
     })
 }
