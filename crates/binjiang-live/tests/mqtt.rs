@@ -97,18 +97,53 @@ fn publish(port: u16, messages: &[(&str, String)]) {
     publisher.join().unwrap().disconnect().ok();
 }
 
+/// Probes are bin-fill observations of exactly this value (the tests' own are whole
+/// numbers): counted apart.
+const PROBE_RESULT: f64 = 0.125;
+
+/// Observations in the database other than probes.
+fn observations(h: &Harness) -> i64 {
+    h.count(&format!("observations WHERE result != {PROBE_RESULT}"))
+}
+
+/// Waits until the service is subscribed: publishes a probe observation every 250 ms until
+/// one is on disk (a probe published before the subscription is dropped by the broker). No
+/// fixed sleep: a slow machine just takes more probes.
+fn until_subscribed(h: &Harness, port: u16) {
+    let probes = || h.count(&format!("observations WHERE result = {PROBE_RESULT}"));
+    let before = probes();
+    let started = Instant::now();
+    while probes() == before {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the service never subscribed"
+        );
+        publish(
+            port,
+            &[(
+                "v1.1/Datastreams(1)/Observations",
+                format!("{{\"result\": {PROBE_RESULT}}}"),
+            )],
+        );
+        let sent = Instant::now();
+        while probes() == before && sent.elapsed() < Duration::from_millis(250) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
 fn wait_for_count(h: &Harness, n: i64) {
     let started = Instant::now();
-    while h.count("observations") < n {
+    while observations(h) < n {
         assert!(
-            started.elapsed() < Duration::from_secs(15),
+            started.elapsed() < Duration::from_secs(30),
             "expected {n} observations, have {}",
-            h.count("observations")
+            observations(h)
         );
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(h.count("observations"), n, "nothing twice");
+    assert_eq!(observations(h), n, "nothing twice");
 }
 
 #[test]
@@ -120,7 +155,7 @@ fn observations_over_mqtt_survive_bad_messages_broker_restarts_and_service_downt
     let config = MqttConfig::parse(&format!("127.0.0.1:{port}")).unwrap();
     let with_mqtt = |o: &mut binjiang_live::ServeOptions| o.mqtt = Some(config.clone());
     let mut h = Harness::start_at(&db, with_mqtt);
-    std::thread::sleep(Duration::from_millis(500)); // connected and subscribed
+    until_subscribed(&h, port);
     let mut batch: Vec<(&str, String)> = (0..20)
         .map(|k| {
             (
@@ -151,7 +186,7 @@ fn observations_over_mqtt_survive_bad_messages_broker_restarts_and_service_downt
     // The broker restarts: the service reconnects and subscribes again.
     drop(broker);
     let broker = Broker::start(dir.path(), port);
-    std::thread::sleep(Duration::from_millis(2500));
+    until_subscribed(&h, port);
     publish(
         port,
         &(0..5)
@@ -193,7 +228,7 @@ fn a_burst_of_twelve_thousand_messages_is_all_taken() {
     let _broker = Broker::start(dir.path(), port);
     let config = MqttConfig::parse(&format!("127.0.0.1:{port}")).unwrap();
     let h = Harness::start_with(|o| o.mqtt = Some(config));
-    std::thread::sleep(Duration::from_millis(500));
+    until_subscribed(&h, port);
     let topics: Vec<String> = (1..=3)
         .map(|d| format!("v1.1/Datastreams({d})/Observations"))
         .collect();
@@ -320,7 +355,7 @@ fn observations_over_mqtt_with_tls_and_credentials() {
         client_auth: None,
     });
     let h = Harness::start_with(|o| o.mqtt = Some(config));
-    std::thread::sleep(Duration::from_millis(800));
+    until_subscribed(&h, plain);
     publish(
         plain,
         &(0..5)
