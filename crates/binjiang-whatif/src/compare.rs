@@ -8,7 +8,7 @@
 use crate::Scenario;
 use binjiang_scene::Agency;
 use binjiang_sim::{IncidentSource, Metrics, SimOptions, Simulation, UnitStatus, What};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -174,7 +174,7 @@ pub fn kpis(subdistricts: &[String], hours: usize) -> Vec<Kpi> {
 }
 
 /// One arm's run on one seed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Run {
     /// Index of the arm (0: base).
     pub arm: usize,
@@ -194,7 +194,7 @@ pub type IncidentKey = (u64, String, i64, i64);
 
 /// One reported incident of a run. On common random numbers the same base incident has the
 /// same `key` in every arm.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentOutcome {
     /// The same incident across arms.
     pub key: IncidentKey,
@@ -207,7 +207,7 @@ pub struct IncidentOutcome {
 }
 
 /// The district at the end of an hour.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HourSample {
     /// Incident parts reported during the hour, per agency.
     pub reported: [usize; 6],
@@ -296,6 +296,18 @@ pub fn run(
     let mut runs = out.into_inner().unwrap_or_else(|p| p.into_inner());
     runs.sort_by_key(|r| (r.seed, r.arm));
     Ok(runs)
+}
+
+/// Arm `arm` (`scenario`) on one seed, as [`run`] runs it: for workers on other machines.
+pub fn run_one(scenario: &Scenario, arm: usize, seed: u64, hours: f64) -> Result<Run, String> {
+    let (metrics, incidents, hourly) = day(scenario, seed, hours)?;
+    Ok(Run {
+        arm,
+        seed,
+        metrics,
+        incidents,
+        hourly,
+    })
 }
 
 /// One arm's day on one seed: its figures, incidents and hours.

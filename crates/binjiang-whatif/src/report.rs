@@ -114,17 +114,9 @@ impl Report {
         let scene = arms
             .first()
             .map_or(String::new(), |a| a.scene.manifest.name.clone());
-        let scene_hash = arms.first().map_or(String::new(), |a| {
-            let dir = &a.scene.dir;
-            let mut bytes = Vec::new();
-            for f in std::iter::once(binjiang_scene::units::MANIFEST)
-                .chain(binjiang_scene::LAYER_FILES.iter().copied())
-                .chain(std::iter::once(binjiang_sim::CATALOGUE_FILE))
-            {
-                bytes.extend(std::fs::read(dir.join(f)).unwrap_or_default());
-            }
-            format!("{:016x}", fnv1a(&bytes))
-        });
+        let scene_hash = arms
+            .first()
+            .map_or(String::new(), |a| scene_hash(&a.scene.dir));
         Report {
             manifest: Manifest {
                 scene,
@@ -136,8 +128,7 @@ impl Report {
                         about: a.about.clone(),
                         policy: a.options.policy.name().to_owned(),
                         units: a.scene.units.len(),
-                        file_hash: (!a.text.is_empty())
-                            .then(|| format!("{:016x}", fnv1a(a.text.as_bytes()))),
+                        file_hash: file_hash(&a.text),
                     })
                     .collect(),
                 seeds,
@@ -149,6 +140,24 @@ impl Report {
             hourly,
         }
     }
+}
+
+/// FNV-1a 64 of a scene folder's files (scene.ron, the layers, the catalogue), hex: the same
+/// scene on two machines has the same hash.
+pub fn scene_hash(dir: &Path) -> String {
+    let mut bytes = Vec::new();
+    for f in std::iter::once(binjiang_scene::units::MANIFEST)
+        .chain(binjiang_scene::LAYER_FILES.iter().copied())
+        .chain(std::iter::once(binjiang_sim::CATALOGUE_FILE))
+    {
+        bytes.extend(std::fs::read(dir.join(f)).unwrap_or_default());
+    }
+    format!("{:016x}", fnv1a(&bytes))
+}
+
+/// The hash of a scenario file's text, hex (empty text: `None`, the plain scene).
+pub fn file_hash(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| format!("{:016x}", fnv1a(text.as_bytes())))
 }
 
 /// FNV-1a, 64 bits: a stable fingerprint of a scenario file for the manifest.

@@ -41,6 +41,8 @@ enum Command {
     Replay(commands::replay::Args),
     /// Compare scenarios (overlays in `<scene>/scenarios/`) on paired seeds; write a report.
     Whatif(commands::whatif::Args),
+    /// Take what-if runs from a NATS JetStream bus and return their results.
+    Worker(commands::worker::Args),
     /// Print a scene's figures: grid, roads, buildings, assets, units.
     Info {
         /// The scene folder (holding scene.ron).
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Token(command) => commands::token::run(&command),
         Command::Replay(args) => commands::replay::run(&args),
         Command::Whatif(args) => commands::whatif::run(&args),
+        Command::Worker(args) => commands::worker::run(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -9,6 +9,7 @@ pub mod synth;
 pub mod token;
 pub mod validate;
 pub mod whatif;
+pub mod worker;
 
 use binjiang_scene::{LoadError, Scene};
 use binjiang_sim::IncidentCatalogue;

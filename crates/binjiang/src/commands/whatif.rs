@@ -38,6 +38,10 @@ pub struct Args {
     /// Where to write report.json, runs.csv and index.html.
     #[arg(long, required = true)]
     pub out: Option<PathBuf>,
+    /// Run on workers through NATS JetStream (`nats://host:4222[,…]`) instead of this
+    /// machine's cores; start them with `binjiang worker --bus …` where the scene folder is.
+    #[arg(long, value_name = "URL")]
+    pub workers: Option<String>,
 }
 
 /// Searches.
@@ -124,9 +128,21 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .expect("a valid template"),
     );
     let started = std::time::Instant::now();
-    let runs = compare::run(&arms, args.seeds, args.hours, &|done, _| {
-        bar.set_position(done as u64)
-    })?;
+    let progress = |done: usize, _: usize| bar.set_position(done as u64);
+    let runs = match &args.workers {
+        None => compare::run(&arms, args.seeds, args.hours, &progress)?,
+        Some(url) => {
+            if args.seeds < 2 {
+                anyhow::bail!("at least 2 seeds are needed for a confidence interval");
+            }
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(binjiang_bus::coordinate(
+                    url, &arms, args.seeds, args.hours, &progress,
+                ))?
+        }
+    };
     bar.finish_and_clear();
     let codes: Vec<String> = scene.grid.parts.iter().map(|p| p.code.clone()).collect();
     let kpis = compare::kpis(&codes, args.hours.ceil() as usize);

@@ -1,0 +1,332 @@
+//! What-if runs over a JetStream work queue.
+
+use async_nats::jetstream::{self, consumer, stream};
+use binjiang_sim::{IncidentCatalogue, SimOptions};
+use binjiang_whatif::compare::{self, Run};
+use binjiang_whatif::{report, scenario, Scenario};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The work queue of runs (each message taken by one worker).
+pub const RUNS_STREAM: &str = "BINJIANG_WHATIF_RUNS";
+/// Its subject.
+pub const RUNS_SUBJECT: &str = "binjiang.whatif.runs";
+/// Results, one subject per job.
+pub const RESULTS_STREAM: &str = "BINJIANG_WHATIF_RESULTS";
+/// The workers' shared durable consumer.
+pub const WORKERS: &str = "binjiang-workers";
+/// A run not acknowledged within this is given to another worker (default).
+pub const ACK_WAIT: Duration = Duration::from_secs(30);
+
+/// Why a distributed comparison failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The bus could not be reached or refused something.
+    #[error("bus {url}: {message}")]
+    Bus {
+        /// Where.
+        url: String,
+        /// What.
+        message: String,
+    },
+    /// A worker could not run a job.
+    #[error("a worker could not run {arm} seed {seed}: {message}")]
+    Run {
+        /// The arm.
+        arm: String,
+        /// The seed.
+        seed: u64,
+        /// Why.
+        message: String,
+    },
+    /// No result came for too long.
+    #[error("no result for {0:?}: are workers running (`binjiang worker --bus …`)?")]
+    Stalled(Duration),
+}
+
+/// One run to do: which scene and scenarios (checked by hash on the worker's side), which arm
+/// and seed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunJob {
+    /// The comparison it belongs to.
+    pub job: String,
+    /// The scene folder, as the workers see it.
+    pub scene_dir: PathBuf,
+    /// Hash of the scene's files.
+    pub scene_hash: String,
+    /// Every arm's scenario name and file hash, base first.
+    pub arms: Vec<(String, Option<String>)>,
+    /// The arm to run.
+    pub arm: usize,
+    /// The seed.
+    pub seed: u64,
+    /// Hours from the start.
+    pub hours: f64,
+}
+
+/// What a worker returns.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResult {
+    /// The arm.
+    pub arm: usize,
+    /// The seed.
+    pub seed: u64,
+    /// The run, or why not.
+    pub run: Result<Run, String>,
+}
+
+fn bus(url: &str) -> impl Fn(String) -> BusError + '_ {
+    move |message| BusError::Bus {
+        url: url.to_owned(),
+        message,
+    }
+}
+
+async fn connect(url: &str) -> Result<jetstream::Context, BusError> {
+    let client = async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .map_err(|e| bus(url)(format!("cannot connect: {e}")))?;
+    Ok(jetstream::new(client))
+}
+
+/// The two streams, created if missing (file storage).
+async fn streams(js: &jetstream::Context, url: &str) -> Result<stream::Stream, BusError> {
+    js.get_or_create_stream(stream::Config {
+        name: RESULTS_STREAM.into(),
+        subjects: vec!["binjiang.whatif.results.>".into()],
+        storage: stream::StorageType::File,
+        max_age: Duration::from_secs(24 * 3600),
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| bus(url)(format!("results stream: {e}")))?;
+    js.get_or_create_stream(stream::Config {
+        name: RUNS_STREAM.into(),
+        subjects: vec![RUNS_SUBJECT.into()],
+        retention: stream::RetentionPolicy::WorkQueue,
+        storage: stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| bus(url)(format!("runs stream: {e}")))
+}
+
+/// Runs every arm on seeds 1..=`seeds` through workers on the bus at `url`; returns the runs
+/// as [`compare::run`] would. `progress(done, total)` after each result.
+pub async fn coordinate(
+    url: &str,
+    arms: &[Scenario],
+    seeds: u64,
+    hours: f64,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Vec<Run>, BusError> {
+    let js = connect(url).await?;
+    streams(&js, url).await?;
+    let job = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
+    let scene_dir = arms
+        .first()
+        .map(|a| {
+            a.scene
+                .dir
+                .canonicalize()
+                .unwrap_or_else(|_| a.scene.dir.clone())
+        })
+        .unwrap_or_default();
+    let names: Vec<(String, Option<String>)> = arms
+        .iter()
+        .map(|a| (a.name.clone(), report::file_hash(&a.text)))
+        .collect();
+    let scene_hash = report::scene_hash(&scene_dir);
+    // Listen before publishing, so no result can be missed.
+    let results = js
+        .get_stream(RESULTS_STREAM)
+        .await
+        .map_err(|e| bus(url)(e.to_string()))?
+        .create_consumer(consumer::pull::Config {
+            filter_subject: format!("binjiang.whatif.results.{job}"),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| bus(url)(format!("results consumer: {e}")))?;
+    let total = (seeds as usize) * arms.len();
+    for seed in 1..=seeds {
+        for arm in 0..arms.len() {
+            let body = RunJob {
+                job: job.clone(),
+                scene_dir: scene_dir.clone(),
+                scene_hash: scene_hash.clone(),
+                arms: names.clone(),
+                arm,
+                seed,
+                hours,
+            };
+            let payload = serde_json::to_vec(&body).expect("plain data");
+            js.publish(RUNS_SUBJECT, payload.into())
+                .await
+                .map_err(|e| bus(url)(e.to_string()))?
+                .await
+                .map_err(|e| bus(url)(format!("run not stored: {e}")))?;
+        }
+    }
+    let mut got: BTreeMap<(u64, usize), Run> = BTreeMap::new();
+    let mut messages = results
+        .messages()
+        .await
+        .map_err(|e| bus(url)(e.to_string()))?;
+    let stall = Duration::from_secs(120);
+    while got.len() < total {
+        let next = tokio::time::timeout(stall, messages.next())
+            .await
+            .map_err(|_| BusError::Stalled(stall))?;
+        let Some(message) = next else {
+            return Err(bus(url)("the results feed ended".into()));
+        };
+        let message = message.map_err(|e| bus(url)(e.to_string()))?;
+        let result: RunResult = serde_json::from_slice(&message.payload)
+            .map_err(|e| bus(url)(format!("unreadable result: {e}")))?;
+        message.ack().await.map_err(|e| bus(url)(e.to_string()))?;
+        match result.run {
+            Ok(run) => {
+                // A redelivered run gives the same result again: the first is kept.
+                got.entry((result.seed, result.arm)).or_insert(run);
+                progress(got.len(), total);
+            }
+            Err(message) => {
+                return Err(BusError::Run {
+                    arm: names.get(result.arm).map_or(String::new(), |n| n.0.clone()),
+                    seed: result.seed,
+                    message,
+                })
+            }
+        }
+    }
+    Ok(got.into_values().collect())
+}
+
+/// The scenarios of one job, loaded once per worker.
+type Loaded = HashMap<String, Result<Vec<Scenario>, String>>;
+
+fn load_job(job: &RunJob) -> Result<Vec<Scenario>, String> {
+    let scene = binjiang_scene::Scene::load(&job.scene_dir)
+        .map_err(|e| format!("scene {}: {e}", job.scene_dir.display()))?;
+    let hash = report::scene_hash(&job.scene_dir);
+    if hash != job.scene_hash {
+        return Err(format!(
+            "scene {} differs on this worker (hash {hash}, the job's {})",
+            job.scene_dir.display(),
+            job.scene_hash
+        ));
+    }
+    let catalogue =
+        IncidentCatalogue::load(&job.scene_dir.join(binjiang_sim::CATALOGUE_FILE), &scene)
+            .map_err(|p| p.to_string())?
+            .0;
+    job.arms
+        .iter()
+        .map(|(name, want)| {
+            let s = scenario::load(&scene, &catalogue, name, SimOptions::default())
+                .map_err(|p| p.to_string())?;
+            let have = report::file_hash(&s.text);
+            if &have != want {
+                return Err(format!("scenario {name} differs on this worker"));
+            }
+            Ok(s)
+        })
+        .collect()
+}
+
+/// Takes runs from the bus at `url` until `stop` resolves (or forever), returning each
+/// result before acknowledging its run; a run it holds unacknowledged for `ack_wait` (the
+/// workers' consumer is created with it by the first worker) goes to another worker.
+/// Returns how many runs it did.
+pub async fn work(
+    url: &str,
+    ack_wait: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<u64, BusError> {
+    let js = connect(url).await?;
+    let runs = streams(&js, url).await?;
+    let consumer = runs
+        .get_or_create_consumer(
+            WORKERS,
+            consumer::pull::Config {
+                durable_name: Some(WORKERS.into()),
+                ack_wait,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| bus(url)(format!("workers' consumer: {e}")))?;
+    let mut messages = consumer
+        .messages()
+        .await
+        .map_err(|e| bus(url)(e.to_string()))?;
+    let mut loaded: Loaded = HashMap::new();
+    let mut done = 0u64;
+    tokio::pin!(stop);
+    loop {
+        let message = tokio::select! {
+            _ = &mut stop => return Ok(done),
+            m = messages.next() => match m {
+                None => return Ok(done),
+                Some(m) => m.map_err(|e| bus(url)(e.to_string()))?,
+            },
+        };
+        let job: RunJob = match serde_json::from_slice(&message.payload) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::warn!("dropping an unreadable run: {e}");
+                let _ = message.ack().await;
+                continue;
+            }
+        };
+        let arms = loaded
+            .entry(job.job.clone())
+            .or_insert_with(|| load_job(&job));
+        let run = match arms {
+            Ok(arms) => match arms.get(job.arm) {
+                Some(s) => {
+                    let s = s.clone();
+                    let (arm, seed, hours) = (job.arm, job.seed, job.hours);
+                    tokio::task::spawn_blocking(move || compare::run_one(&s, arm, seed, hours))
+                        .await
+                        .unwrap_or_else(|e| Err(e.to_string()))
+                }
+                None => Err(format!("no arm {}", job.arm)),
+            },
+            Err(e) => Err(e.clone()),
+        };
+        let result = RunResult {
+            arm: job.arm,
+            seed: job.seed,
+            run,
+        };
+        let payload = serde_json::to_vec(&result).expect("plain data");
+        js.publish(
+            format!("binjiang.whatif.results.{}", job.job),
+            payload.into(),
+        )
+        .await
+        .map_err(|e| bus(url)(e.to_string()))?
+        .await
+        .map_err(|e| bus(url)(format!("result not stored: {e}")))?;
+        message.ack().await.map_err(|e| bus(url)(e.to_string()))?;
+        done += 1;
+    }
+}
+
+/// The scene folder `dir` as the workers will be told it.
+pub fn scene_dir(dir: &Path) -> PathBuf {
+    dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
+}
