@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{binjiang, repo, text};
+use common::{repo, text, whatif};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -78,21 +78,9 @@ fn worker(url: &str) -> Child {
         .unwrap()
 }
 
-fn whatif(out: &Path, scene: &str, alt: &str, seeds: &str, workers: Option<&str>) {
-    let mut args = vec![
-        "whatif",
-        scene,
-        "--alt",
-        alt,
-        "--seeds",
-        seeds,
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    if let Some(w) = workers {
-        args.extend(["--workers", w]);
-    }
-    let o = binjiang(&args);
+fn run_whatif(out: &Path, scene: &str, alt: &str, seeds: &str, workers: Option<&str>) {
+    let extra: Vec<&str> = workers.map_or(vec![], |w| vec!["--workers", w]);
+    let o = whatif(scene, alt, seeds, out, &extra);
     assert!(o.status.success(), "{}", text(&o.stderr));
 }
 
@@ -111,14 +99,14 @@ fn a_report_through_workers_is_byte_identical_to_a_local_one() {
     let nats = Nats::start(dir.path());
     let mut workers: Vec<Child> = (0..2).map(|_| worker(&nats.url)).collect();
     let (local, remote) = (dir.path().join("local"), dir.path().join("remote"));
-    whatif(
+    run_whatif(
         &local,
         "tests/scenes/tiny-river",
         "more-cleaners",
         "8",
         None,
     );
-    whatif(
+    run_whatif(
         &remote,
         "tests/scenes/tiny-river",
         "more-cleaners",
@@ -137,14 +125,14 @@ fn a_worker_killed_mid_way_leaves_the_report_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let nats = Nats::start(dir.path());
     let (local, remote) = (dir.path().join("local"), dir.path().join("remote"));
-    whatif(&local, "scenes/yangpu-riverfront", "typhoon", "6", None);
+    run_whatif(&local, "scenes/yangpu-riverfront", "typhoon", "6", None);
     // The first worker takes runs (it prefetches several) and dies without acknowledging
     // what it holds; the second gets them again after the acknowledgement wait.
     let mut doomed = worker(&nats.url);
     let coordinator = {
         let (url, remote) = (nats.url.clone(), remote.clone());
         std::thread::spawn(move || {
-            whatif(
+            run_whatif(
                 &remote,
                 "scenes/yangpu-riverfront",
                 "typhoon",
@@ -166,18 +154,13 @@ fn a_worker_killed_mid_way_leaves_the_report_unchanged() {
 #[test]
 fn an_unreachable_bus_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let o = binjiang(&[
-        "whatif",
+    let o = whatif(
         "tests/scenes/tiny-river",
-        "--alt",
         "more-cleaners",
-        "--seeds",
         "2",
-        "--out",
-        dir.path().to_str().unwrap(),
-        "--workers",
-        "nats://127.0.0.1:1",
-    ]);
+        dir.path(),
+        &["--workers", "nats://127.0.0.1:1"],
+    );
     assert!(!o.status.success());
     let err = text(&o.stderr);
     assert!(

@@ -5,21 +5,16 @@
 
 mod common;
 
-use common::{binjiang, repo, text};
+use common::{repo, text, whatif};
 
 fn report(out: &std::path::Path) -> String {
-    let o = binjiang(&[
-        "whatif",
+    let o = whatif(
         "tests/scenes/tiny-river",
-        "--alt",
         "more-cleaners",
-        "--seeds",
         "6",
-        "--hours",
-        "24",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        out,
+        &["--hours", "24"],
+    );
     assert!(o.status.success(), "{}", text(&o.stderr));
     std::fs::read_to_string(out.join("report.json")).unwrap()
 }
@@ -65,14 +60,13 @@ fn whatif_writes_a_deterministic_report_matching_the_golden_file() {
 #[test]
 fn whatif_names_a_bad_scenario_and_lists_the_scenes_scenarios() {
     let dir = tempfile::tempdir().unwrap();
-    let o = binjiang(&[
-        "whatif",
+    let o = whatif(
         "tests/scenes/tiny-river",
-        "--alt",
         "no-such-plan",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
+        "40",
+        dir.path(),
+        &[],
+    );
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     assert!(

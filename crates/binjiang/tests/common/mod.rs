@@ -18,6 +18,16 @@ pub fn binjiang(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs `binjiang whatif <scene> --alt <alt> --seeds <seeds> --out <out>` and `extra`.
+pub fn whatif(scene: &str, alt: &str, seeds: &str, out: &Path, extra: &[&str]) -> Output {
+    let out = out.to_str().unwrap();
+    let mut args = vec![
+        "whatif", scene, "--alt", alt, "--seeds", seeds, "--out", out,
+    ];
+    args.extend_from_slice(extra);
+    binjiang(&args)
+}
+
 /// Output bytes as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
