@@ -85,35 +85,85 @@ fn bus(url: &str) -> impl Fn(String) -> BusError + '_ {
     }
 }
 
+/// Connects to `url`, a server or a comma-separated list of a cluster's servers.
 async fn connect(url: &str) -> Result<jetstream::Context, BusError> {
+    let servers = url
+        .split(',')
+        .map(|u| u.trim().parse::<async_nats::ServerAddr>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bus(url)(format!("cannot connect: not a server list: {e}")))?;
     let client = async_nats::ConnectOptions::new()
         .connection_timeout(Duration::from_secs(5))
-        .connect(url)
+        .connect(servers)
         .await
         .map_err(|e| bus(url)(format!("cannot connect: {e}")))?;
     Ok(jetstream::new(client))
 }
 
-/// The two streams, created if missing (file storage).
+/// Creates stream `config` if missing: replicated on 3 servers where the bus is a cluster
+/// (a single server refuses replicas, and gets one copy).
+async fn stream_of(
+    js: &jetstream::Context,
+    url: &str,
+    config: stream::Config,
+) -> Result<stream::Stream, BusError> {
+    let replicated = stream::Config {
+        num_replicas: 3,
+        ..config.clone()
+    };
+    match js.get_or_create_stream(replicated).await {
+        Ok(s) => Ok(s),
+        // "replicas > 1 not supported in non-clustered mode": one server, one copy.
+        Err(e) if e.to_string().contains("replicas") => js
+            .get_or_create_stream(config.clone())
+            .await
+            .map_err(|e| bus(url)(format!("stream {}: {e}", config.name))),
+        Err(e) => Err(bus(url)(format!("stream {}: {e}", config.name))),
+    }
+}
+
+/// The two streams, created if missing (file storage); retried for a while, since a cluster
+/// that has just started or lost its leader answers "no responders" until it elects one.
 async fn streams(js: &jetstream::Context, url: &str) -> Result<stream::Stream, BusError> {
-    js.get_or_create_stream(stream::Config {
-        name: RESULTS_STREAM.into(),
-        subjects: vec!["binjiang.whatif.results.>".into()],
-        storage: stream::StorageType::File,
-        max_age: Duration::from_secs(24 * 3600),
-        ..Default::default()
-    })
+    let mut tries = 0;
+    loop {
+        match try_streams(js, url).await {
+            Ok(s) => return Ok(s),
+            Err(e) if tries < 40 => {
+                tracing::warn!("{e}; retrying");
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn try_streams(js: &jetstream::Context, url: &str) -> Result<stream::Stream, BusError> {
+    stream_of(
+        js,
+        url,
+        stream::Config {
+            name: RESULTS_STREAM.into(),
+            subjects: vec!["binjiang.whatif.results.>".into()],
+            storage: stream::StorageType::File,
+            max_age: Duration::from_secs(24 * 3600),
+            ..Default::default()
+        },
+    )
+    .await?;
+    stream_of(
+        js,
+        url,
+        stream::Config {
+            name: RUNS_STREAM.into(),
+            subjects: vec![RUNS_SUBJECT.into()],
+            retention: stream::RetentionPolicy::WorkQueue,
+            storage: stream::StorageType::File,
+            ..Default::default()
+        },
+    )
     .await
-    .map_err(|e| bus(url)(format!("results stream: {e}")))?;
-    js.get_or_create_stream(stream::Config {
-        name: RUNS_STREAM.into(),
-        subjects: vec![RUNS_SUBJECT.into()],
-        retention: stream::RetentionPolicy::WorkQueue,
-        storage: stream::StorageType::File,
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| bus(url)(format!("runs stream: {e}")))
 }
 
 /// Runs every arm on seeds 1..=`seeds` through workers on the bus at `url`; returns the runs

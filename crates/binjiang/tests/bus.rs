@@ -168,3 +168,70 @@ fn an_unreachable_bus_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// `scripts/nats-cluster.sh`'s 3-node cluster (streams replicated on the 3 servers, fsync on
+/// every message): workers on two nodes, the coordinator given the whole server list; the
+/// report is the local one.
+#[test]
+fn a_report_through_a_three_node_cluster_is_the_local_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .clamp(20_000, 40_000);
+    let script = repo().join("scripts/nats-cluster.sh");
+    let cluster = dir.path().join("cluster");
+    let started = Command::new("bash")
+        .arg(&script)
+        .args(["start", cluster.to_str().unwrap(), &base.to_string()])
+        .env("PATH", path_with_nats())
+        .output()
+        .unwrap();
+    assert!(started.status.success(), "{}", text(&started.stderr));
+    struct Stop(PathBuf, PathBuf);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = Command::new("bash")
+                .arg(&self.0)
+                .args(["stop", self.1.to_str().unwrap()])
+                .status();
+        }
+    }
+    let _stop = Stop(script, cluster);
+    let urls = text(&started.stdout).trim().to_owned();
+    assert_eq!(urls.split(',').count(), 3, "{urls}");
+    let nodes: Vec<&str> = urls.split(',').collect();
+    let mut workers = vec![worker(nodes[1]), worker(nodes[2])];
+    let (local, remote) = (dir.path().join("local"), dir.path().join("remote"));
+    run_whatif(
+        &local,
+        "tests/scenes/tiny-river",
+        "more-cleaners",
+        "8",
+        None,
+    );
+    run_whatif(
+        &remote,
+        "tests/scenes/tiny-river",
+        "more-cleaners",
+        "8",
+        Some(&urls),
+    );
+    same_report(&local, &remote);
+    for w in &mut workers {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+}
+
+/// PATH with the folder of the nats-server binary in front (pip may put it in ~/.local/bin).
+fn path_with_nats() -> std::ffi::OsString {
+    let dir = nats_server().parent().unwrap().to_path_buf();
+    let mut paths = vec![dir];
+    if let Some(p) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(paths).unwrap()
+}
