@@ -35,6 +35,12 @@ CONF
         sleep 0.1
       done
     done
+    # …and the cluster has elected its JetStream metadata leader (streams can be placed).
+    for _ in $(seq 300); do
+      grep -qE "metadata leader" "$dir"/n*.log 2>/dev/null && break
+      sleep 0.1
+    done
+    grep -qE "metadata leader" "$dir"/n*.log || { echo "the cluster elected no leader: see $dir/n*.log" >&2; exit 1; }
     (IFS=,; echo "${urls[*]}")
     ;;
   stop)

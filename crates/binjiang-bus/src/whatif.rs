@@ -122,14 +122,14 @@ async fn stream_of(
     }
 }
 
-/// The two streams, created if missing (file storage); retried for a while, since a cluster
+/// The two streams, created if missing (file storage); retried for 30 s, since a cluster
 /// that has just started or lost its leader answers "no responders" until it elects one.
 async fn streams(js: &jetstream::Context, url: &str) -> Result<stream::Stream, BusError> {
     let mut tries = 0;
     loop {
         match try_streams(js, url).await {
             Ok(s) => return Ok(s),
-            Err(e) if tries < 40 => {
+            Err(e) if tries < 60 => {
                 tracing::warn!("{e}; retrying");
                 tries += 1;
                 tokio::time::sleep(Duration::from_millis(500)).await;
