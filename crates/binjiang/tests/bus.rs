@@ -93,12 +93,10 @@ fn same_report(a: &Path, b: &Path) {
     }
 }
 
-#[test]
-fn a_report_through_workers_is_byte_identical_to_a_local_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let nats = Nats::start(dir.path());
-    let mut workers: Vec<Child> = (0..2).map(|_| worker(&nats.url)).collect();
-    let (local, remote) = (dir.path().join("local"), dir.path().join("remote"));
+/// The tiny scene's comparison locally and through `bus` (served by `workers`, stopped
+/// after): the same report.
+fn tiny_report_through(dir: &Path, bus: &str, mut workers: Vec<Child>) {
+    let (local, remote) = (dir.join("local"), dir.join("remote"));
     run_whatif(
         &local,
         "tests/scenes/tiny-river",
@@ -111,13 +109,21 @@ fn a_report_through_workers_is_byte_identical_to_a_local_one() {
         "tests/scenes/tiny-river",
         "more-cleaners",
         "8",
-        Some(&nats.url),
+        Some(bus),
     );
     same_report(&local, &remote);
     for w in &mut workers {
         let _ = w.kill();
         let _ = w.wait();
     }
+}
+
+#[test]
+fn a_report_through_workers_is_byte_identical_to_a_local_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = Nats::start(dir.path());
+    let workers: Vec<Child> = (0..2).map(|_| worker(&nats.url)).collect();
+    tiny_report_through(dir.path(), &nats.url, workers);
 }
 
 #[test]
@@ -200,27 +206,8 @@ fn a_report_through_a_three_node_cluster_is_the_local_one() {
     let urls = text(&started.stdout).trim().to_owned();
     assert_eq!(urls.split(',').count(), 3, "{urls}");
     let nodes: Vec<&str> = urls.split(',').collect();
-    let mut workers = vec![worker(nodes[1]), worker(nodes[2])];
-    let (local, remote) = (dir.path().join("local"), dir.path().join("remote"));
-    run_whatif(
-        &local,
-        "tests/scenes/tiny-river",
-        "more-cleaners",
-        "8",
-        None,
-    );
-    run_whatif(
-        &remote,
-        "tests/scenes/tiny-river",
-        "more-cleaners",
-        "8",
-        Some(&urls),
-    );
-    same_report(&local, &remote);
-    for w in &mut workers {
-        let _ = w.kill();
-        let _ = w.wait();
-    }
+    let workers = vec![worker(nodes[1]), worker(nodes[2])];
+    tiny_report_through(dir.path(), &urls, workers);
 }
 
 /// PATH with the folder of the nats-server binary in front (pip may put it in ~/.local/bin).
