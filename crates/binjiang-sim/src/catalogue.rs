@@ -139,19 +139,26 @@ pub struct Surge {
     pub area: Option<geo::MultiPolygon>,
 }
 
+/// Whether simulation time `t` falls in `window` — seconds since midnight, [from, to), every
+/// day, running past midnight when `to < from`; `None` is all day. Surges, network changes,
+/// scenario checks and the wall's overlay all ask it.
+pub fn in_daily_window(window: Option<(f64, f64)>, t: f64) -> bool {
+    window.is_none_or(|(from, to)| {
+        let tod = t.rem_euclid(86_400.0);
+        if from <= to {
+            (from..to).contains(&tod)
+        } else {
+            tod >= from || tod < to
+        }
+    })
+}
+
 impl Surge {
     /// Whether it applies to an incident of type `key` arising at `t` at `p`.
     pub fn applies(&self, key: &str, t: f64, p: geo::Coord) -> bool {
         use geo::Contains;
         (self.types.is_empty() || self.types.iter().any(|k| k == key))
-            && self.window.is_none_or(|(a, b)| {
-                let tod = t.rem_euclid(86_400.0);
-                if a <= b {
-                    (a..b).contains(&tod)
-                } else {
-                    tod >= a || tod < b
-                }
-            })
+            && in_daily_window(self.window, t)
             && self
                 .area
                 .as_ref()
@@ -585,5 +592,26 @@ mod tests {
         let text = cat.to_ron("written by a test\nsecond line").unwrap();
         assert!(text.starts_with("// written by a test\n// second line\n"));
         assert_eq!(IncidentCatalogue::from_ron("t.ron", &text).unwrap(), cat);
+    }
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::in_daily_window;
+
+    #[test]
+    fn windows_may_wrap_past_midnight() {
+        let evening = Some((17.0 * 3600.0, 23.0 * 3600.0));
+        assert!(in_daily_window(evening, 18.0 * 3600.0));
+        assert!(!in_daily_window(evening, 12.0 * 3600.0));
+        assert!(!in_daily_window(evening, 23.0 * 3600.0), "the end is out");
+        assert!(
+            in_daily_window(evening, 86_400.0 + 18.0 * 3600.0),
+            "every day"
+        );
+        let night = Some((22.0 * 3600.0, 6.0 * 3600.0));
+        assert!(in_daily_window(night, 23.0 * 3600.0) && in_daily_window(night, 3600.0));
+        assert!(!in_daily_window(night, 12.0 * 3600.0));
+        assert!(in_daily_window(None, 12.0 * 3600.0));
     }
 }

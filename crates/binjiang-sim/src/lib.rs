@@ -19,7 +19,9 @@ pub mod scheduler;
 pub mod simulation;
 pub mod source;
 
-pub use catalogue::{IncidentCatalogue, IncidentType, Origin, Source, Surge, CATALOGUE_FILE};
+pub use catalogue::{
+    in_daily_window, IncidentCatalogue, IncidentType, Origin, Source, Surge, CATALOGUE_FILE,
+};
 pub use event::{CancelReason, Event, EventKind, Name, QueueReason, What, WithdrawReason};
 pub use metrics::{IncidentKpis, Metrics, MetricsFold, Target};
 pub use policy::{

@@ -352,18 +352,18 @@ impl Converter {
         state.new_urgent.clear();
         let mut marks = Vec::new();
         let first = self.seen.is_none();
+        let mut seen = self.seen.take().unwrap_or_default();
         for i in mirror.incidents.values() {
             let Some(m) = self.mark(i) else { continue };
             if m.closed_at.is_some_and(|c| now - c >= FADE_S) {
                 continue;
             }
-            let new = self.seen.get_or_insert_default().insert(m.id);
-            if new && !first && m.priority == 1 && m.closed_at.is_none() {
+            if seen.insert(m.id) && !first && m.priority == 1 && m.closed_at.is_none() {
                 state.new_urgent.push(m.id);
             }
             marks.push(m);
         }
-        self.seen.get_or_insert_default();
+        self.seen = Some(seen);
         state.incidents = marks;
         if let Some(k) = &mirror.kpis {
             state.kpis = Kpis::of(&k.today, scene, &state.units, &state.incidents);

@@ -8,7 +8,7 @@ use crate::feed::WallState;
 use crate::meshes::world;
 use crate::SceneData;
 use bevy::prelude::*;
-use binjiang_sim::{NetworkChange, Surge};
+use binjiang_sim::{in_daily_window, NetworkChange, Surge};
 use geo::{Coord, CoordsIter};
 
 /// The scenario shown on the wall.
@@ -22,18 +22,6 @@ pub struct ScenarioOverlay {
     pub network: Vec<NetworkChange>,
     /// Its incident surges.
     pub surges: Vec<Surge>,
-}
-
-/// Whether `window` (seconds since midnight, may wrap) holds `t`; `None` is all day.
-pub fn in_window(window: Option<(f64, f64)>, t: f64) -> bool {
-    window.is_none_or(|(from, to)| {
-        let tod = t.rem_euclid(86_400.0);
-        if from <= to {
-            (from..to).contains(&tod)
-        } else {
-            tod >= from || tod < to
-        }
-    })
 }
 
 /// The scenario's lines: thick, and drawn over the ground and roads.
@@ -67,7 +55,7 @@ fn draw(
     let Some(overlay) = overlay else { return };
     let lift = |c: Coord| Vec3::from(world(c, 4.0));
     for change in &overlay.network {
-        let on = in_window(change.window, state.now_s);
+        let on = in_daily_window(change.window, state.now_s);
         let colour = color(CLOSED_RGB).with_alpha(if on { 1.0 } else { 0.35 });
         for r in &change.closed_roads {
             if let Some(road) = scene.0.roads.get(*r as usize) {
@@ -77,27 +65,10 @@ fn draw(
     }
     for surge in &overlay.surges {
         let Some(area) = &surge.area else { continue };
-        let on = in_window(surge.window, state.now_s);
+        let on = in_daily_window(surge.window, state.now_s);
         let colour = color(SURGE_RGB).with_alpha(if on { 1.0 } else { 0.35 });
         for polygon in &area.0 {
             gizmos.linestrip(polygon.exterior().coords_iter().map(lift), colour);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn windows_may_wrap_past_midnight() {
-        let evening = Some((17.0 * 3600.0, 23.0 * 3600.0));
-        assert!(in_window(evening, 18.0 * 3600.0));
-        assert!(!in_window(evening, 12.0 * 3600.0));
-        assert!(in_window(evening, 86_400.0 + 18.0 * 3600.0), "every day");
-        let night = Some((22.0 * 3600.0, 6.0 * 3600.0));
-        assert!(in_window(night, 23.0 * 3600.0) && in_window(night, 3600.0));
-        assert!(!in_window(night, 12.0 * 3600.0));
-        assert!(in_window(None, 12.0 * 3600.0));
     }
 }

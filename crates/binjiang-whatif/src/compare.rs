@@ -445,6 +445,21 @@ pub fn differences(arms: &[Scenario], runs: &[Run], kpis: &[Kpi]) -> Vec<Differe
     out
 }
 
+/// The mean of `values` and the half-width of its Student's t interval at `quantile` (0.975
+/// for a two-sided 95 % interval, 0.95 for a one-sided 95 % bound); `None` under 2 values.
+pub fn mean_and_half_width(values: &[f64], quantile: f64) -> Option<(f64, f64)> {
+    let n = values.len();
+    if n < 2 {
+        return None;
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+        .ok()?
+        .inverse_cdf(quantile);
+    Some((mean, t * (var / n as f64).sqrt()))
+}
+
 /// Means, mean difference and its 95 % interval over `pairs` of (base, alternative).
 fn paired(alt: &str, k: &Kpi, pairs: &[(f64, f64)]) -> Difference {
     let n = pairs.len();
@@ -453,14 +468,8 @@ fn paired(alt: &str, k: &Kpi, pairs: &[(f64, f64)]) -> Difference {
     };
     let (base_mean, alt_mean) = (mean(&|p| p.0), mean(&|p| p.1));
     let diff_mean = mean(&|p| p.1 - p.0);
-    let ci95 = diff_mean.filter(|_| n >= 2).and_then(|dm| {
-        let var = pairs.iter().map(|p| (p.1 - p.0 - dm).powi(2)).sum::<f64>() / (n - 1) as f64;
-        let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
-            .ok()?
-            .inverse_cdf(0.975);
-        let half = t * (var / n as f64).sqrt();
-        Some((dm - half, dm + half))
-    });
+    let diffs: Vec<f64> = pairs.iter().map(|p| p.1 - p.0).collect();
+    let ci95 = mean_and_half_width(&diffs, 0.975).map(|(dm, half)| (dm - half, dm + half));
     let verdict = ci95.and_then(|(lo, hi)| {
         let up = if lo > 0.0 {
             true

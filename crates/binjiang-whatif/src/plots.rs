@@ -26,13 +26,15 @@ fn colour(arm: usize) -> RGBColor {
 /// Plot size in pixels.
 const SIZE: (u32, u32) = (720, 380);
 
-/// Runs a plotters drawing into an SVG string; a drawing error leaves a note instead.
+/// Runs a plotters drawing of `size` pixels into an SVG string; a drawing error leaves a note
+/// instead.
 fn svg(
+    size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<(), String>,
 ) -> String {
     let mut out = String::new();
     let result = {
-        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
         root.fill(&WHITE)
             .map_err(|e| e.to_string())
             .and_then(|_| draw(&root))
@@ -121,7 +123,7 @@ pub fn ecdf(names: &[String], runs: &[Run]) -> String {
         .filter_map(|(_, t, _)| t.get(t.len() * 95 / 100).copied())
         .fold(600.0f64, f64::max)
         .min(3600.0);
-    svg(|root| {
+    svg(SIZE, |root| {
         let mut chart = chart(
             root,
             "Report → every agency on site: share within x seconds",
@@ -184,7 +186,7 @@ pub fn hourly(
         .flat_map(|(_, s)| s.iter().copied())
         .fold(1.0f64, f64::max)
         * 1.1;
-    svg(|root| {
+    svg(SIZE, |root| {
         let mut chart = chart(
             root,
             title,
@@ -226,7 +228,7 @@ pub fn scatter(names: &[String], runs: &[Run], alt: usize) -> String {
         .fold(300.0f64, f64::max)
         .min(3600.0);
     let c = colour(alt);
-    svg(|root| {
+    svg(SIZE, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(
                 format!(
@@ -317,62 +319,54 @@ pub fn cell_map(arms: &[crate::Scenario], runs: &[Run], alt: Option<usize>) -> S
             arms[k].name
         ),
     };
-    let mut out = String::new();
-    let result = {
-        let root = SVGBackend::with_string(&mut out, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string()).and_then(|_| {
-            let mut chart = ChartBuilder::on(&root)
-                .caption(title, ("sans-serif", 16))
-                .margin(8)
-                .build_cartesian_2d(min_x..max_x, min_y..max_y)
+    svg((width, height), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 16))
+            .margin(8)
+            .build_cartesian_2d(min_x..max_x, min_y..max_y)
+            .map_err(|e| e.to_string())?;
+        for cell in &grid.cells {
+            let value = match &alt_p90 {
+                None => base_p90
+                    .get(&cell.id)
+                    .map(|p| mix((255, 240, 170), (150, 0, 20), (p - 60.0) / 540.0)),
+                Some(a) => match (base_p90.get(&cell.id), a.get(&cell.id)) {
+                    (Some(b), Some(x)) => {
+                        let d = (x - b) / 300.0;
+                        Some(if d >= 0.0 {
+                            mix((245, 245, 245), (200, 30, 30), d)
+                        } else {
+                            mix((245, 245, 245), (30, 90, 200), -d)
+                        })
+                    }
+                    _ => None,
+                },
+            };
+            let (lo, hi) = (cell.square.min(), cell.square.max());
+            let fill = value.unwrap_or(RGBColor(238, 238, 238));
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(lo.x, lo.y), (hi.x, hi.y)],
+                    fill.filled(),
+                )))
                 .map_err(|e| e.to_string())?;
-            for cell in &grid.cells {
-                let value = match &alt_p90 {
-                    None => base_p90
-                        .get(&cell.id)
-                        .map(|p| mix((255, 240, 170), (150, 0, 20), (p - 60.0) / 540.0)),
-                    Some(a) => match (base_p90.get(&cell.id), a.get(&cell.id)) {
-                        (Some(b), Some(x)) => {
-                            let d = (x - b) / 300.0;
-                            Some(if d >= 0.0 {
-                                mix((245, 245, 245), (200, 30, 30), d)
-                            } else {
-                                mix((245, 245, 245), (30, 90, 200), -d)
-                            })
-                        }
-                        _ => None,
-                    },
-                };
-                let (lo, hi) = (cell.square.min(), cell.square.max());
-                let fill = value.unwrap_or(RGBColor(238, 238, 238));
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(lo.x, lo.y), (hi.x, hi.y)],
-                        fill.filled(),
-                    )))
-                    .map_err(|e| e.to_string())?;
-            }
-            if let Some(k) = alt {
-                for change in &arms[k].network {
-                    for r in &change.closed_roads {
-                        if let Some(road) = base.scene.roads.get(*r as usize) {
-                            chart
-                                .draw_series(LineSeries::new(
-                                    road.line.0.iter().map(|c| (c.x, c.y)),
-                                    ShapeStyle::from(&RGBColor(237, 41, 41)).stroke_width(3),
-                                ))
-                                .map_err(|e| e.to_string())?;
-                        }
+        }
+        if let Some(k) = alt {
+            for change in &arms[k].network {
+                for r in &change.closed_roads {
+                    if let Some(road) = base.scene.roads.get(*r as usize) {
+                        chart
+                            .draw_series(LineSeries::new(
+                                road.line.0.iter().map(|c| (c.x, c.y)),
+                                ShapeStyle::from(&RGBColor(237, 41, 41)).stroke_width(3),
+                            ))
+                            .map_err(|e| e.to_string())?;
                     }
                 }
             }
-            root.present().map_err(|e| e.to_string())
-        })
-    };
-    match result {
-        Ok(()) => out,
-        Err(e) => format!("<p>(map not drawn: {e})</p>"),
-    }
+        }
+        Ok(())
+    })
 }
 
 /// Agency colours (the wall's Okabe–Ito palette), in `Agency::ALL` order.
@@ -413,7 +407,7 @@ pub fn hourly_by_agency(
         .flat_map(|s| s.iter().copied())
         .fold(1.0f64, f64::max)
         * 1.1;
-    svg(|root| {
+    svg(SIZE, |root| {
         let mut chart = chart(
             root,
             &format!("{title} — {}", names[arm]),

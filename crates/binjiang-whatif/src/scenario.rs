@@ -649,17 +649,7 @@ impl Checker<'_> {
             };
             let mut closed: Vec<u32> = Vec::new();
             for pattern in &spec.close {
-                let hits: Vec<u32> = self
-                    .scene
-                    .roads
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| match pattern.strip_suffix('*') {
-                        Some(prefix) => r.id.starts_with(prefix),
-                        None => &r.id == pattern,
-                    })
-                    .map(|(i, _)| i as u32)
-                    .collect();
+                let hits = self.roads_matching(pattern);
                 if hits.is_empty() {
                     self.error(
                         "network",
@@ -724,18 +714,29 @@ impl Checker<'_> {
         out
     }
 
+    /// Indexes of the scene's roads whose id is `pattern`, or starts with it before a
+    /// trailing `*`.
+    fn roads_matching(&self, pattern: &str) -> Vec<u32> {
+        self.scene
+            .roads
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| match pattern.strip_suffix('*') {
+                Some(prefix) => r.id.starts_with(prefix),
+                None => r.id == pattern,
+            })
+            .map(|(i, _)| i as u32)
+            .collect()
+    }
+
     /// Home and loop of units placed by area and/or roads (no shift: the caller's).
     fn placed(&mut self, add: &AddUnits) -> Option<(Coord, Vec<Coord>, Option<Shift>)> {
         let mut patrol: Vec<Coord> = Vec::new();
         for pattern in &add.patrol_along {
             let roads: Vec<&binjiang_scene::Road> = self
-                .scene
-                .roads
-                .iter()
-                .filter(|r| match pattern.strip_suffix('*') {
-                    Some(prefix) => r.id.starts_with(prefix),
-                    None => &r.id == pattern,
-                })
+                .roads_matching(pattern)
+                .into_iter()
+                .map(|i| &self.scene.roads[i as usize])
                 .collect();
             if roads.is_empty() {
                 self.error(
@@ -943,14 +944,7 @@ fn windows_overlap(a: Option<(f64, f64)>, b: Option<(f64, f64)>) -> bool {
     // Minute by minute over a day: windows are given to the minute.
     (0..1440).any(|m| {
         let t = f64::from(m) * 60.0;
-        let within = |(from, to): (f64, f64)| {
-            if from <= to {
-                (from..to).contains(&t)
-            } else {
-                t >= from || t < to
-            }
-        };
-        within(a) && within(b)
+        binjiang_sim::in_daily_window(Some(a), t) && binjiang_sim::in_daily_window(Some(b), t)
     })
 }
 

@@ -10,7 +10,6 @@ use crate::compare::{self, CompareError, Kpi};
 use crate::Scenario;
 use binjiang_scene::Agency;
 use serde::Serialize;
-use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// A target: `<kpi>[@<scope>] >= <value>` or `<=`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -237,13 +236,12 @@ fn point(
     let values: Vec<f64> = runs.iter().filter_map(|r| kpi.value(r)).collect();
     let count = values.len();
     let mean = (count > 0).then(|| values.iter().sum::<f64>() / count as f64);
-    let bound95 = mean.filter(|_| count >= 2).and_then(|m| {
-        let var = values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (count - 1) as f64;
-        let t = StudentsT::new(0.0, 1.0, (count - 1) as f64)
-            .ok()?
-            .inverse_cdf(0.95);
-        let half = t * (var / count as f64).sqrt();
-        Some(if target.at_least { m - half } else { m + half })
+    let bound95 = compare::mean_and_half_width(&values, 0.95).map(|(m, half)| {
+        if target.at_least {
+            m - half
+        } else {
+            m + half
+        }
     });
     let meets = bound95.is_some_and(|b| {
         if target.at_least {

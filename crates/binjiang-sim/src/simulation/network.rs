@@ -51,17 +51,11 @@ impl Simulation {
             });
             match c.window {
                 None => self.network_on(k),
-                Some((from, to)) => {
-                    let tod = now.rem_euclid(DAY_S);
-                    let inside = if from <= to {
-                        (from..to).contains(&tod)
-                    } else {
-                        tod >= from || tod < to
-                    };
-                    if inside {
+                Some((from, _)) => {
+                    if crate::in_daily_window(c.window, now) {
                         self.network_on(k);
                     } else {
-                        let day0 = now - tod;
+                        let day0 = now - now.rem_euclid(DAY_S);
                         let mut start = day0 + from;
                         if start < now {
                             start += DAY_S;
