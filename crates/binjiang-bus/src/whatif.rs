@@ -111,14 +111,60 @@ async fn stream_of(
         num_replicas: 3,
         ..config.clone()
     };
-    match js.get_or_create_stream(replicated).await {
-        Ok(s) => Ok(s),
+    let created = match js.get_or_create_stream(replicated).await {
+        Ok(s) => s,
         // "replicas > 1 not supported in non-clustered mode": one server, one copy.
         Err(e) if e.to_string().contains("replicas") => js
             .get_or_create_stream(config.clone())
             .await
-            .map_err(|e| bus(url)(format!("stream {}: {e}", config.name))),
-        Err(e) => Err(bus(url)(format!("stream {}: {e}", config.name))),
+            .map_err(|e| bus(url)(format!("stream {}: {e}", config.name)))?,
+        Err(e) => return Err(bus(url)(format!("stream {}: {e}", config.name))),
+    };
+    // A replicated stream takes writes only once its own group has elected a leader.
+    let info = created
+        .get_info()
+        .await
+        .map_err(|e| bus(url)(format!("stream {}: {e}", config.name)))?;
+    if info.cluster.is_some_and(|c| c.leader.is_none()) {
+        return Err(bus(url)(format!(
+            "stream {} has no leader yet",
+            config.name
+        )));
+    }
+    Ok(created)
+}
+
+/// Publishes `payload` on `subject` and waits until the stream has stored it. A cluster that
+/// is electing a stream leader answers "no responders" or nothing for a moment: the publish is
+/// retried for up to 30 s under the same message id, so the stream keeps one copy.
+pub async fn publish_stored(
+    js: &jetstream::Context,
+    url: &str,
+    subject: String,
+    id: &str,
+    payload: Vec<u8>,
+) -> Result<(), BusError> {
+    use async_nats::jetstream::context::PublishErrorKind as Kind;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let message = async_nats::jetstream::message::PublishMessage::build()
+            .payload(payload.clone().into())
+            .message_id(id);
+        let stored = match js.send_publish(subject.clone(), message).await {
+            Ok(ack) => ack.await,
+            Err(e) => Err(e),
+        };
+        match stored {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if matches!(e.kind(), Kind::StreamNotFound | Kind::TimedOut)
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tracing::warn!("{subject}: {e}; retrying");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(bus(url)(format!("{subject} not stored: {e}"))),
+        }
     }
 }
 
@@ -222,11 +268,8 @@ pub async fn coordinate(
                 hours,
             };
             let payload = serde_json::to_vec(&body).expect("plain data");
-            js.publish(RUNS_SUBJECT, payload.into())
-                .await
-                .map_err(|e| bus(url)(e.to_string()))?
-                .await
-                .map_err(|e| bus(url)(format!("run not stored: {e}")))?;
+            let id = format!("{job}-{arm}-{seed}");
+            publish_stored(&js, url, RUNS_SUBJECT.into(), &id, payload).await?;
         }
     }
     let mut got: BTreeMap<(u64, usize), Run> = BTreeMap::new();
@@ -363,14 +406,16 @@ pub async fn work(
             run,
         };
         let payload = serde_json::to_vec(&result).expect("plain data");
-        js.publish(
+        // A redelivered run's result may be published twice; the coordinator keeps the first.
+        let id = format!("{}-{}-{}-result", job.job, job.arm, job.seed);
+        publish_stored(
+            &js,
+            url,
             format!("binjiang.whatif.results.{}", job.job),
-            payload.into(),
+            &id,
+            payload,
         )
-        .await
-        .map_err(|e| bus(url)(e.to_string()))?
-        .await
-        .map_err(|e| bus(url)(format!("result not stored: {e}")))?;
+        .await?;
         message.ack().await.map_err(|e| bus(url)(e.to_string()))?;
         done += 1;
     }
