@@ -8,6 +8,11 @@
 //! coordinator gathers one result per run and writes the same report as a local run, byte
 //! for byte: runs are deterministic per seed, and results travel as exact JSON.
 
+pub mod city;
+pub mod gateway;
+pub mod ingest;
+pub mod nats;
 pub mod whatif;
 
-pub use whatif::{coordinate, work, BusError};
+pub use nats::BusError;
+pub use whatif::{coordinate, work};

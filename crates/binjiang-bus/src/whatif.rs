@@ -1,5 +1,6 @@
 //! What-if runs over a JetStream work queue.
 
+use crate::nats::{bus, connect, publish_stored, retrying, stream_of, BusError};
 use async_nats::jetstream::{self, consumer, stream};
 use binjiang_sim::{IncidentCatalogue, SimOptions};
 use binjiang_whatif::compare::{self, Run};
@@ -20,32 +21,6 @@ pub const RESULTS_STREAM: &str = "BINJIANG_WHATIF_RESULTS";
 pub const WORKERS: &str = "binjiang-workers";
 /// A run not acknowledged within this is given to another worker (default).
 pub const ACK_WAIT: Duration = Duration::from_secs(30);
-
-/// Why a distributed comparison failed.
-#[derive(Debug, thiserror::Error)]
-pub enum BusError {
-    /// The bus could not be reached or refused something.
-    #[error("bus {url}: {message}")]
-    Bus {
-        /// Where.
-        url: String,
-        /// What.
-        message: String,
-    },
-    /// A worker could not run a job.
-    #[error("a worker could not run {arm} seed {seed}: {message}")]
-    Run {
-        /// The arm.
-        arm: String,
-        /// The seed.
-        seed: u64,
-        /// Why.
-        message: String,
-    },
-    /// No result came for too long.
-    #[error("no result for {0:?}: are workers running (`binjiang worker --bus …`)?")]
-    Stalled(Duration),
-}
 
 /// One run to do: which scene and scenarios (checked by hash on the worker's side), which arm
 /// and seed.
@@ -78,111 +53,9 @@ pub struct RunResult {
     pub run: Result<Run, String>,
 }
 
-fn bus(url: &str) -> impl Fn(String) -> BusError + '_ {
-    move |message| BusError::Bus {
-        url: url.to_owned(),
-        message,
-    }
-}
-
-/// Connects to `url`, a server or a comma-separated list of a cluster's servers.
-async fn connect(url: &str) -> Result<jetstream::Context, BusError> {
-    let servers = url
-        .split(',')
-        .map(|u| u.trim().parse::<async_nats::ServerAddr>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bus(url)(format!("cannot connect: not a server list: {e}")))?;
-    let client = async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(5))
-        .connect(servers)
-        .await
-        .map_err(|e| bus(url)(format!("cannot connect: {e}")))?;
-    Ok(jetstream::new(client))
-}
-
-/// Creates stream `config` if missing: replicated on 3 servers where the bus is a cluster
-/// (a single server refuses replicas, and gets one copy).
-async fn stream_of(
-    js: &jetstream::Context,
-    url: &str,
-    config: stream::Config,
-) -> Result<stream::Stream, BusError> {
-    let replicated = stream::Config {
-        num_replicas: 3,
-        ..config.clone()
-    };
-    let created = match js.get_or_create_stream(replicated).await {
-        Ok(s) => s,
-        // "replicas > 1 not supported in non-clustered mode": one server, one copy.
-        Err(e) if e.to_string().contains("replicas") => js
-            .get_or_create_stream(config.clone())
-            .await
-            .map_err(|e| bus(url)(format!("stream {}: {e}", config.name)))?,
-        Err(e) => return Err(bus(url)(format!("stream {}: {e}", config.name))),
-    };
-    // A replicated stream takes writes only once its own group has elected a leader.
-    let info = created
-        .get_info()
-        .await
-        .map_err(|e| bus(url)(format!("stream {}: {e}", config.name)))?;
-    if info.cluster.is_some_and(|c| c.leader.is_none()) {
-        return Err(bus(url)(format!(
-            "stream {} has no leader yet",
-            config.name
-        )));
-    }
-    Ok(created)
-}
-
-/// Publishes `payload` on `subject` and waits until the stream has stored it. A cluster that
-/// is electing a stream leader answers "no responders" or nothing for a moment: the publish is
-/// retried for up to 30 s under the same message id, so the stream keeps one copy.
-pub async fn publish_stored(
-    js: &jetstream::Context,
-    url: &str,
-    subject: String,
-    id: &str,
-    payload: Vec<u8>,
-) -> Result<(), BusError> {
-    use async_nats::jetstream::context::PublishErrorKind as Kind;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let message = async_nats::jetstream::message::PublishMessage::build()
-            .payload(payload.clone().into())
-            .message_id(id);
-        let stored = match js.send_publish(subject.clone(), message).await {
-            Ok(ack) => ack.await,
-            Err(e) => Err(e),
-        };
-        match stored {
-            Ok(_) => return Ok(()),
-            Err(e)
-                if matches!(e.kind(), Kind::StreamNotFound | Kind::TimedOut)
-                    && tokio::time::Instant::now() < deadline =>
-            {
-                tracing::warn!("{subject}: {e}; retrying");
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            Err(e) => return Err(bus(url)(format!("{subject} not stored: {e}"))),
-        }
-    }
-}
-
-/// The two streams, created if missing (file storage); retried for 30 s, since a cluster
-/// that has just started or lost its leader answers "no responders" until it elects one.
+/// The two streams, created if missing (file storage).
 async fn streams(js: &jetstream::Context, url: &str) -> Result<stream::Stream, BusError> {
-    let mut tries = 0;
-    loop {
-        match try_streams(js, url).await {
-            Ok(s) => return Ok(s),
-            Err(e) if tries < 60 => {
-                tracing::warn!("{e}; retrying");
-                tries += 1;
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    retrying(|| try_streams(js, url)).await
 }
 
 async fn try_streams(js: &jetstream::Context, url: &str) -> Result<stream::Stream, BusError> {

@@ -44,7 +44,7 @@ pub fn routes() -> Router<AppState> {
 /// A report as hotlines and cameras send it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ReportIn {
+pub struct ReportIn {
     external_id: Option<String>,
     source: String,
     #[serde(rename = "type")]
@@ -63,6 +63,26 @@ async fn post_report(
     JsonBody(r): JsonBody<ReportIn>,
 ) -> Result<Response, ApiError> {
     caller.require(Need::Ingest)?;
+    let report = report_of(&state, r)?;
+    let (incident, new) = state
+        .submit(|reply| Request::Report { report, reply })
+        .await?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let location = format!("/api/v1/incidents/{incident}");
+    Ok((
+        status,
+        [(axum::http::header::LOCATION, location)],
+        Json(serde_json::json!({"incident": incident, "new": new})),
+    )
+        .into_response())
+}
+
+/// Checks a report (an HTTP body or a bus message) as the twin will take it.
+pub fn report_of(state: &AppState, r: ReportIn) -> Result<Report, ApiError> {
     let source = Source::parse(&r.source).ok_or_else(|| {
         ApiError::invalid(
             "source",
@@ -97,7 +117,7 @@ async fn post_report(
             }
             Place::Asset(a.clone())
         }
-        (None, Some(lon), Some(lat)) => Place::At(local_in_district(&state, lon, lat)?),
+        (None, Some(lon), Some(lat)) => Place::At(local_in_district(state, lon, lat)?),
         (Some(_), _, _) => {
             return Err(ApiError::invalid(
                 "asset_id",
@@ -122,29 +142,14 @@ async fn post_report(
             t
         }
     };
-    let report = Report {
+    Ok(Report {
         external_id: r.external_id,
         time,
         source,
         incident_type: r.incident_type,
         place,
         text: r.text,
-    };
-    let (incident, new) = state
-        .submit(|reply| Request::Report { report, reply })
-        .await?;
-    let status = if new {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    let location = format!("/api/v1/incidents/{incident}");
-    Ok((
-        status,
-        [(axum::http::header::LOCATION, location)],
-        Json(serde_json::json!({"incident": incident, "new": new})),
-    )
-        .into_response())
+    })
 }
 
 /// WGS84 → local metres, refusing points far outside the district.
@@ -192,9 +197,47 @@ pub fn check_time(field: &str, t: f64, now: f64, max_age_s: f64) -> Result<(), A
     Ok(())
 }
 
+/// Checks one unit's GPS fixes (an HTTP body or a bus message); `prefix` names the list in
+/// errors.
+pub fn fixes_of(
+    state: &AppState,
+    unit: &str,
+    list: Vec<FixIn>,
+    prefix: &str,
+) -> Result<Vec<NewFix>, ApiError> {
+    if list.is_empty() {
+        return Err(ApiError::invalid("fixes", "no fixes"));
+    }
+    let now = state.clock.now();
+    let mut fixes = Vec::with_capacity(list.len());
+    for (k, f) in list.iter().enumerate() {
+        let at = |field: &str| format!("{prefix}[{k}].{field}");
+        let t = state.clock.parse(&f.time).ok_or_else(|| {
+            ApiError::invalid(
+                at("time"),
+                format!("\"{}\" is not an RFC 3339 time", f.time),
+            )
+        })?;
+        check_time(&at("time"), t, now, REPORT_MAX_AGE_S)?;
+        let local = local_in_district(state, f.lon, f.lat)
+            .map_err(|e| e.within(&format!("{prefix}[{k}]")))?;
+        fixes.push(NewFix {
+            row: PositionRow {
+                unit: unit.to_owned(),
+                at_ms: state.clock.epoch_ms() + (t * 1000.0).round() as i64,
+                lon: f.lon,
+                lat: f.lat,
+            },
+            local,
+        });
+    }
+    Ok(fixes)
+}
+
+/// One GPS fix.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FixIn {
+pub struct FixIn {
     time: String,
     lon: f64,
     lat: f64,
@@ -223,32 +266,7 @@ async fn post_positions(
         FixesIn::Many(v) => (v, ""),
         FixesIn::Wrapped { fixes } => (fixes, "fixes"),
     };
-    if list.is_empty() {
-        return Err(ApiError::invalid("fixes", "no fixes"));
-    }
-    let now = state.clock.now();
-    let mut fixes = Vec::with_capacity(list.len());
-    for (k, f) in list.iter().enumerate() {
-        let at = |field: &str| format!("{prefix}[{k}].{field}");
-        let t = state.clock.parse(&f.time).ok_or_else(|| {
-            ApiError::invalid(
-                at("time"),
-                format!("\"{}\" is not an RFC 3339 time", f.time),
-            )
-        })?;
-        check_time(&at("time"), t, now, REPORT_MAX_AGE_S)?;
-        let local = local_in_district(&state, f.lon, f.lat)
-            .map_err(|e| e.within(&format!("{prefix}[{k}]")))?;
-        fixes.push(NewFix {
-            row: PositionRow {
-                unit: unit.clone(),
-                at_ms: state.clock.epoch_ms() + (t * 1000.0).round() as i64,
-                lon: f.lon,
-                lat: f.lat,
-            },
-            local,
-        });
-    }
+    let fixes = fixes_of(&state, &unit, list, prefix)?;
     let kept = state
         .submit(|reply| Request::Fixes { unit, fixes, reply })
         .await?;

@@ -104,10 +104,13 @@ pub struct Running {
     /// Where it listens.
     pub addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    mqtt: Option<(
+    /// Ingest tasks beside HTTP (MQTT, the bus): each with its stop signal.
+    ingests: Vec<(
         tokio::sync::oneshot::Sender<()>,
         tokio::task::JoinHandle<()>,
     )>,
+    /// For tasks attached after the start; dropped on stop so the twin can drain.
+    state: Option<http::AppState>,
     server: tokio::task::JoinHandle<()>,
     twin: tokio::task::JoinHandle<()>,
     writer: Option<std::thread::JoinHandle<()>>,
@@ -117,12 +120,13 @@ impl Running {
     /// Stops taking connections, finishes requests in flight (their acknowledgements
     /// included), lets the twin and the writer drain, and returns once all is on disk.
     pub async fn stop(mut self) {
-        // MQTT first: it stops taking messages; those in flight are acknowledged or left to
-        // the broker for the next session.
-        if let Some((stop, task)) = self.mqtt.take() {
+        // Ingests first: they stop taking messages; those in flight are acknowledged or left
+        // to the broker or bus for the next session.
+        for (stop, task) in self.ingests.drain(..) {
             let _ = stop.send(());
             let _ = task.await;
         }
+        self.state = None;
         if let Some(s) = self.shutdown.take() {
             let _ = s.send(());
         }
@@ -131,6 +135,21 @@ impl Running {
         if let Some(w) = self.writer.take() {
             let _ = tokio::task::spawn_blocking(move || w.join()).await;
         }
+    }
+
+    /// Runs `task` beside the service (an ingest from elsewhere, a publisher) on the twin's
+    /// state; [`Running::stop`] fires its signal and awaits it before the twin drains.
+    pub fn attach<F, Fut>(&mut self, task: F)
+    where
+        F: FnOnce(http::AppState, tokio::sync::oneshot::Receiver<()>) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let Some(state) = self.state.clone() else {
+            return;
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        self.ingests
+            .push((stop, tokio::spawn(task(state, stopped))));
     }
 
     /// Waits until the server stops (Ctrl-C handled by the caller through [`Running::stop`]).
@@ -263,6 +282,7 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
             tokio::spawn(mqtt::run(config, state.clone(), stopped)),
         )
     });
+    let kept = state.clone();
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -290,7 +310,8 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
     Ok(Running {
         addr,
         shutdown: Some(shutdown_tx),
-        mqtt,
+        ingests: mqtt.into_iter().collect(),
+        state: Some(kept),
         server,
         twin: twin_task,
         writer: Some(writer_thread),

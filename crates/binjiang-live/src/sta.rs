@@ -732,9 +732,10 @@ fn observation_rows(
     rows.collect()
 }
 
-/// An Observation as posted (over HTTP or MQTT): result, optional times, and (unless in the
-/// path or topic) its Datastream.
-pub(crate) fn observation_in(
+/// Checks an Observation as posted over HTTP or MQTT or published on the bus (result,
+/// optional times, and, unless the path or topic names it, its Datastream) at the twin's time
+/// `now`: every ingest takes this one path.
+pub fn observation_in(
     state: &AppState,
     v: &Value,
     stream: Option<u64>,

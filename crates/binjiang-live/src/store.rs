@@ -112,6 +112,9 @@ pub struct Batch {
     pub sensors: Vec<(u64, SensorState)>,
     /// Audit entries.
     pub audit: Vec<AuditRow>,
+    /// The last bus message (stream sequence) this batch's inputs include: saved in the same
+    /// transaction, so the twin's log and its place in the bus never disagree.
+    pub bus_seq: Option<u64>,
     /// Told once the batch is on disk (or why not).
     pub done: Vec<oneshot::Sender<Result<(), Arc<StoreError>>>>,
 }
@@ -125,6 +128,7 @@ impl Batch {
             && self.positions.is_empty()
             && self.sensors.is_empty()
             && self.audit.is_empty()
+            && self.bus_seq.is_none()
             && self.done.is_empty()
     }
 }
@@ -344,8 +348,14 @@ fn write_group(conn: &mut Connection, group: &[Batch]) -> rusqlite::Result<()> {
             }
         }
     }
+    if let Some(seq) = group.iter().filter_map(|b| b.bus_seq).max() {
+        set_meta(&tx, BUS_SEQ, &seq.to_string())?;
+    }
     tx.commit()
 }
+
+/// The meta key of the last bus message the log holds.
+pub const BUS_SEQ: &str = "bus_seq";
 
 /// Everything a restart needs, read in one go.
 #[derive(Debug, Default)]
@@ -358,6 +368,8 @@ pub struct Saved {
     pub sensors: Vec<(u64, SensorState)>,
     /// The highest observation id.
     pub max_observation: u64,
+    /// The last bus message the log holds (0: none).
+    pub bus_seq: u64,
 }
 
 /// Reads what a restart needs.
@@ -399,6 +411,9 @@ pub fn load(conn: &Connection) -> rusqlite::Result<Saved> {
         conn.query_row("SELECT coalesce(max(id), 0) FROM observations", [], |r| {
             r.get::<_, i64>(0)
         })? as u64;
+    saved.bus_seq = meta(conn, BUS_SEQ)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     Ok(saved)
 }
 

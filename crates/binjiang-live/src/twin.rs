@@ -150,6 +150,27 @@ pub enum Request {
         /// The copy.
         reply: oneshot::Sender<(Simulation, MetricsFold)>,
     },
+    /// An input taken from the bus (see [`BusInput`]): applied once, however often the bus
+    /// delivers it.
+    FromBus {
+        /// Its stream sequence number.
+        seq: u64,
+        /// The sequence number of the bus message the sender gave before it in this session
+        /// (or the twin's position when the session began): if the twin's log does not end
+        /// there (a write failed and the twin was rebuilt), the message is refused and the
+        /// session starts again from the log, so no message is skipped.
+        after: u64,
+        /// What it carries.
+        input: BusInput,
+        /// `Ok(true)` applied, `Ok(false)` already in the log, `Err` refused for good (the
+        /// refusal is in the log's position too); always once on disk.
+        reply: Reply<Result<bool, ApiError>>,
+    },
+    /// Where the log stands in the bus: the last message it holds.
+    BusPosition {
+        /// The stream sequence number (0: none yet).
+        reply: oneshot::Sender<u64>,
+    },
     /// An operator's action.
     Command {
         /// Who.
@@ -163,6 +184,24 @@ pub enum Request {
         /// Nothing but the receipt.
         reply: Reply<()>,
     },
+}
+
+/// What a bus message carries, checked as its HTTP twin would be.
+#[derive(Debug)]
+pub enum BusInput {
+    /// SensorThings observations.
+    Observations(Vec<NewObservation>),
+    /// A report.
+    Report(Report),
+    /// GPS fixes of one unit.
+    Fixes {
+        /// The unit (known).
+        unit: String,
+        /// Fixes.
+        fixes: Vec<NewFix>,
+    },
+    /// Refused before it reached the twin: only its place in the bus is recorded.
+    Refused(ApiError),
 }
 
 /// Everything the twin is built from.
@@ -197,6 +236,8 @@ pub struct Twin {
     today_start: f64,
     epoch: u64,
     batch: Batch,
+    /// The last bus message the log holds.
+    bus_seq: u64,
 }
 
 impl Twin {
@@ -285,6 +326,7 @@ impl Twin {
         take_events(&mut sim, &mut today, &mut batch);
         let gps_units = last_fix.iter().map(|(u, (t, _))| (u.clone(), *t)).collect();
         Ok(Twin {
+            bus_seq: saved.bus_seq,
             sensors: saved.sensors.into_iter().collect(),
             next_observation: saved.max_observation + 1,
             reports,
@@ -554,6 +596,32 @@ impl Twin {
         Ok(self.receipt(()))
     }
 
+    fn bus_input(
+        &mut self,
+        seq: u64,
+        after: u64,
+        input: BusInput,
+    ) -> Result<Receipt<Result<bool, ApiError>>, ApiError> {
+        if seq <= self.bus_seq {
+            return Ok(self.receipt(Ok(false)));
+        }
+        if after != self.bus_seq {
+            return Err(ApiError::conflict(format!(
+                "bus message {seq} follows {after}, but the log ends at {}: resume from the log",
+                self.bus_seq
+            )));
+        }
+        let applied = match input {
+            BusInput::Observations(items) => self.observations(items).map(drop),
+            BusInput::Report(report) => self.report(report).map(drop),
+            BusInput::Fixes { unit, fixes } => self.fixes(unit, fixes).map(drop),
+            BusInput::Refused(e) => Err(e),
+        };
+        self.bus_seq = seq;
+        self.batch.bus_seq = Some(seq);
+        Ok(self.receipt(applied.map(|()| true)))
+    }
+
     fn handle(&mut self, request: Request) {
         self.advance();
         match request {
@@ -583,6 +651,17 @@ impl Twin {
             }
             Request::Fork { seed, reply } => {
                 let _ = reply.send((self.sim.fork_generated(seed), self.today.clone()));
+            }
+            Request::FromBus {
+                seq,
+                after,
+                input,
+                reply,
+            } => {
+                let _ = reply.send(self.bus_input(seq, after, input));
+            }
+            Request::BusPosition { reply } => {
+                let _ = reply.send(self.bus_seq);
             }
             Request::Command {
                 caller,
@@ -638,7 +717,7 @@ pub async fn run(
                 if writer.failed_epoch.load(Ordering::SeqCst) >= twin.epoch {
                     twin = reload(twin);
                 }
-                let changes_view = !matches!(request, Request::Observations { .. } | Request::Fixes { .. } | Request::Fork { .. });
+                let changes_view = !matches!(request, Request::Observations { .. } | Request::Fixes { .. } | Request::Fork { .. } | Request::BusPosition { .. });
                 twin.handle(request);
                 changes_view
             }

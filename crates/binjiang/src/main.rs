@@ -43,6 +43,8 @@ enum Command {
     Whatif(commands::whatif::Args),
     /// Take what-if runs from a NATS JetStream bus and return their results.
     Worker(commands::worker::Args),
+    /// Every district's KPIs, live, from the bus (as their twins publish them).
+    City(commands::city::Args),
     /// Print a scene's figures: grid, roads, buildings, assets, units.
     Info {
         /// The scene folder (holding scene.ron).
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => commands::synth::run(&args),
         Command::Import(source) => commands::import::run(&source),
         Command::Serve(args) => commands::serve::run(&args),
+        Command::City(args) => commands::city::run(&args),
         Command::Token(command) => commands::token::run(&command),
         Command::Replay(args) => commands::replay::run(&args),
         Command::Whatif(args) => commands::whatif::run(&args),

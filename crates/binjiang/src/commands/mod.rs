@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns the process exit code.
 
+pub mod city;
 pub mod import;
 pub mod info;
 pub mod replay;
@@ -66,4 +67,17 @@ pub fn load_scene_and_catalogue(
         Err(code) => return Ok(Err(code)),
     };
     Ok(load_catalogue(&dir.join(binjiang_sim::CATALOGUE_FILE), &scene).map(|c| (scene, c)))
+}
+
+/// The district a scene folder feeds on the bus: the folder's name (e.g.
+/// `yangpu-riverfront`), checked to fit a subject token.
+pub fn district_of(dir: &Path) -> anyhow::Result<String> {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    binjiang_bus::ingest::check_district(&name)
+        .map_err(|e| anyhow::anyhow!("{e}; pass --district"))?;
+    Ok(name)
 }

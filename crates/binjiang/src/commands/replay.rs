@@ -4,6 +4,11 @@
 //! fixes — the demo and the load generator. The local simulation runs at `--speed` from the
 //! service's own clock, so a service on `--clock replay --speed N` and this command with the
 //! same N stay in step.
+//!
+//! `--to nats://h1,h2,h3` publishes the same inputs on the bus instead, as a district's field
+//! gateways would (`binjiang.<district>.observations|reports|positions`, each stored by the
+//! bus before the next in order): the twin (`serve --bus`) takes them from there. Its clock is
+//! then the wall clock in the district's time zone, or the service's (`--clock-from URL`).
 
 use anyhow::Context;
 use binjiang_live::config::LiveConfig;
@@ -21,12 +26,20 @@ use std::time::{Duration, Instant};
 pub struct Args {
     /// The scene folder the service runs.
     pub scene: PathBuf,
-    /// The service, e.g. http://127.0.0.1:8080.
+    /// The service, e.g. http://127.0.0.1:8080, or a bus, e.g. nats://127.0.0.1:4222 (a
+    /// cluster: nats://h1:4222,h2:4222,h3:4222).
     #[arg(long)]
     pub to: String,
-    /// A gateway (or admin) token.
-    #[arg(long)]
+    /// A gateway (or admin) token (HTTP only).
+    #[arg(long, default_value = "")]
     pub token: String,
+    /// With --to nats://…: the district (subject token); default the scene folder's name.
+    #[arg(long)]
+    pub district: Option<String>,
+    /// With --to nats://…: take the clock of the service at this URL (one on `--clock
+    /// replay`) instead of the wall clock.
+    #[arg(long)]
+    pub clock_from: Option<String>,
     /// Simulated seconds per real second: the service's own speed (`serve --clock replay
     /// --speed N`), or 1 for a service on the wall clock (it refuses reports stamped more than
     /// 5 minutes ahead of its clock).
@@ -53,6 +66,98 @@ struct Call {
     body: serde_json::Value,
 }
 
+/// Where calls go.
+#[derive(Clone)]
+enum Target {
+    /// The service's HTTP API.
+    Http {
+        agent: ureq::Agent,
+        auth: String,
+        base: String,
+    },
+    /// The bus, as a gateway.
+    Bus {
+        gateway: Arc<binjiang_bus::gateway::Gateway>,
+        runtime: tokio::runtime::Handle,
+    },
+}
+
+impl Target {
+    /// Sends `call`; `Ok(None)` acknowledged, `Ok(Some(why))` refused, `Err` failed.
+    fn send(&self, call: &Call) -> Result<Option<String>, String> {
+        match self {
+            Target::Http { agent, auth, base } => {
+                match agent
+                    .post(format!("{base}{}", call.path))
+                    .header("Authorization", auth)
+                    .send_json(&call.body)
+                {
+                    Ok(r) if r.status().is_success() => Ok(None),
+                    Ok(mut r) => {
+                        let body = r.body_mut().read_to_string().unwrap_or_default();
+                        Ok(Some(format!("{} {}: {body}", call.path, r.status())))
+                    }
+                    Err(e) => Err(format!("{}: {e}", call.path)),
+                }
+            }
+            Target::Bus { gateway, runtime } => {
+                let (kind, id, body) = on_bus(call);
+                runtime
+                    .block_on(gateway.publish(kind, &id, &body))
+                    .map(|()| None)
+                    .map_err(|e| format!("{}: {e}", call.path))
+            }
+        }
+    }
+}
+
+/// The bus message of an HTTP call: subject kind, message id, body.
+fn on_bus(call: &Call) -> (&'static str, String, serde_json::Value) {
+    let b = &call.body;
+    let time = |k: &str| b[k].as_str().unwrap_or_default().to_owned();
+    if let Some(ds) = call
+        .path
+        .strip_prefix("/v1.1/Datastreams(")
+        .and_then(|r| r.strip_suffix(")/Observations"))
+    {
+        let mut body = b.clone();
+        body["Datastream"] = serde_json::json!({"@iot.id": ds.parse::<u64>().unwrap_or(0)});
+        let id = format!("obs-{ds}-{}-{}", time("phenomenonTime"), b["result"]);
+        ("observations", id, body)
+    } else if let Some(unit) = call
+        .path
+        .strip_prefix("/api/v1/units/")
+        .and_then(|r| r.strip_suffix("/positions"))
+    {
+        let id = format!("fix-{unit}-{}", time("time"));
+        let body = serde_json::json!({"unit": unit, "fixes": [b]});
+        ("positions", id, body)
+    } else {
+        let id = b["external_id"].as_str().unwrap_or_default().to_owned();
+        ("reports", id, b.clone())
+    }
+}
+
+/// The service's clock: its time of day now (s) and its day origin (Unix ms).
+fn clock_of(agent: &ureq::Agent, base: &str, auth: &str) -> anyhow::Result<(f64, i64)> {
+    let mut clock = agent
+        .get(format!("{base}/api/v1/clock"))
+        .header("Authorization", auth)
+        .call()
+        .with_context(|| format!("cannot reach {base}"))?;
+    if clock.status().as_u16() != 200 {
+        anyhow::bail!(
+            "{base}/api/v1/clock answered {}: {}",
+            clock.status(),
+            clock.body_mut().read_to_string()?
+        );
+    }
+    let clock: serde_json::Value = clock.body_mut().read_json()?;
+    let t0 = clock["t"].as_f64().context("clock.t")?;
+    let epoch_ms = clock["epoch_ms"].as_i64().context("clock.epoch_ms")?;
+    Ok((t0, epoch_ms))
+}
+
 /// Runs the command.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !(args.speed.is_finite() && args.speed > 0.0) {
@@ -77,21 +182,47 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .build()
         .into();
     let auth = format!("Bearer {}", args.token);
-    let mut clock = agent
-        .get(format!("{base}/api/v1/clock"))
-        .header("Authorization", &auth)
-        .call()
-        .with_context(|| format!("cannot reach {base}"))?;
-    if clock.status().as_u16() != 200 {
-        anyhow::bail!(
-            "{base}/api/v1/clock answered {}: {}",
-            clock.status(),
-            clock.body_mut().read_to_string()?
-        );
-    }
-    let clock: serde_json::Value = clock.body_mut().read_json()?;
-    let t0 = clock["t"].as_f64().context("clock.t")?;
-    let epoch_ms = clock["epoch_ms"].as_i64().context("clock.epoch_ms")?;
+    // Kept alive while the senders publish on the bus.
+    let mut runtime = None;
+    let (target, (t0, epoch_ms)) = if base.starts_with("nats://") {
+        let district = match &args.district {
+            Some(d) => d.clone(),
+            None => super::district_of(&args.scene)?,
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let gateway = rt.block_on(binjiang_bus::gateway::Gateway::connect(&base, &district))?;
+        let clock = match &args.clock_from {
+            Some(url) => clock_of(&agent, url.trim_end_matches('/'), &auth)?,
+            None => {
+                let now = chrono::Utc::now();
+                let epoch = binjiang_live::clock::Clock::midnight_before(now, config.utc_offset);
+                ((now.timestamp_millis() - epoch) as f64 / 1000.0, epoch)
+            }
+        };
+        let handle = rt.handle().clone();
+        runtime = Some(rt);
+        let gateway = Arc::new(gateway);
+        (
+            Target::Bus {
+                gateway,
+                runtime: handle,
+            },
+            clock,
+        )
+    } else {
+        let clock = clock_of(&agent, &base, &auth)?;
+        (
+            Target::Http {
+                agent,
+                auth,
+                base: base.clone(),
+            },
+            clock,
+        )
+    };
     let source = match &args.incidents_from {
         None => IncidentSource::Generated,
         Some(path) => {
@@ -121,32 +252,21 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let stats = Arc::new(std::sync::Mutex::new(Stats::default()));
     let mut senders = Vec::new();
     {
-        let (agent, auth, base, stats) = (
-            agent.clone(),
-            auth.clone(),
-            base.clone(),
-            Arc::clone(&stats),
-        );
+        let (target, stats) = (target.clone(), Arc::clone(&stats));
         senders.push(std::thread::spawn(move || {
             for call in ordered_rx {
-                send(&agent, &auth, &base, &call, &stats);
+                send(&target, &call, &stats);
             }
         }));
     }
     for _ in 0..3 {
-        let (agent, auth, base, stats, rx) = (
-            agent.clone(),
-            auth.clone(),
-            base.clone(),
-            Arc::clone(&stats),
-            Arc::clone(&fix_rx),
-        );
+        let (target, stats, rx) = (target.clone(), Arc::clone(&stats), Arc::clone(&fix_rx));
         senders.push(std::thread::spawn(move || loop {
             let call = match rx.lock().expect("fix queue").recv() {
                 Ok(c) => c,
                 Err(_) => break,
             };
-            send(&agent, &auth, &base, &call, &stats);
+            send(&target, &call, &stats);
         }));
     }
 
@@ -264,6 +384,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     for s in senders {
         let _ = s.join();
     }
+    drop(runtime);
     let s = stats.lock().expect("stats");
     let mut lat = s.latencies_ms.clone();
     lat.sort_by(f64::total_cmp);
@@ -296,29 +417,24 @@ struct Stats {
     refusals: Vec<String>,
 }
 
-fn send(agent: &ureq::Agent, auth: &str, base: &str, call: &Call, stats: &std::sync::Mutex<Stats>) {
+fn send(target: &Target, call: &Call, stats: &std::sync::Mutex<Stats>) {
     let started = Instant::now();
-    let result = agent
-        .post(format!("{base}{}", call.path))
-        .header("Authorization", auth)
-        .send_json(&call.body);
+    let result = target.send(call);
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut s = stats.lock().expect("stats");
     s.sent += 1;
     match result {
-        Ok(r) if r.status().is_success() => {
+        Ok(None) => {
             s.ok += 1;
             s.latencies_ms.push(ms);
         }
-        Ok(mut r) => {
+        Ok(Some(refusal)) => {
             s.refused += 1;
-            let body = r.body_mut().read_to_string().unwrap_or_default();
-            s.refusals
-                .push(format!("{} {}: {body}", call.path, r.status()));
+            s.refusals.push(refusal);
         }
         Err(e) => {
             s.failed += 1;
-            s.refusals.push(format!("{}: {e}", call.path));
+            s.refusals.push(e);
         }
     }
 }

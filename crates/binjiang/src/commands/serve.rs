@@ -58,6 +58,21 @@ pub struct Args {
     /// down) under it.
     #[arg(long, default_value = "binjiang-twin")]
     pub mqtt_client_id: String,
+    /// Also take the district's inputs from a NATS JetStream bus (a server, or a cluster as
+    /// nats://h1:4222,h2:4222,h3:4222): subjects binjiang.<district>.observations, .reports
+    /// and .positions, each acknowledged to the bus once in the log; KPIs are published to
+    /// binjiang.<district>.kpis. An unreachable bus is retried; the service runs meanwhile.
+    #[arg(long)]
+    pub bus: Option<String>,
+    /// The district on the bus; default the scene folder's name.
+    #[arg(long, requires = "bus")]
+    pub district: Option<String>,
+    /// Seconds between KPI publications on the bus.
+    #[arg(long, default_value_t = 5.0, requires = "bus")]
+    pub kpis_every_s: f64,
+    /// A bus message unacknowledged this long is redelivered, seconds.
+    #[arg(long, default_value_t = 30.0, requires = "bus")]
+    pub bus_ack_wait_s: f64,
     /// Caps the database at this many pages (4 KiB each): a full disk on demand, for tests.
     #[arg(long, hide = true)]
     pub max_pages: Option<u64>,
@@ -119,11 +134,36 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
         options.mqtt = Some(config);
     }
+    let bus = match &args.bus {
+        Some(url) => {
+            let district = match &args.district {
+                Some(d) => {
+                    binjiang_bus::ingest::check_district(d).map_err(anyhow::Error::msg)?;
+                    d.clone()
+                }
+                None => super::district_of(&args.scene)?,
+            };
+            let seconds = |flag: &str, v: f64| {
+                if v.is_finite() && v > 0.0 {
+                    Ok(std::time::Duration::from_secs_f64(v))
+                } else {
+                    Err(anyhow::anyhow!("{flag} {v} must be a positive number"))
+                }
+            };
+            Some((
+                url.clone(),
+                district,
+                seconds("--kpis-every-s", args.kpis_every_s)?,
+                seconds("--bus-ack-wait-s", args.bus_ack_wait_s)?,
+            ))
+        }
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let running = match binjiang_live::start(district, options).await {
+        let mut running = match binjiang_live::start(district, options).await {
             Ok(r) => r,
             Err(e @ (ServeError::Corrupt(_) | ServeError::Sim(_))) => {
                 eprintln!("binjiang: {}: {e}", args.db.display());
@@ -131,6 +171,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             }
             Err(e) => return Err(anyhow::Error::from(e)),
         };
+        if let Some((url, district, every, ack_wait)) = bus {
+            let (u, d) = (url.clone(), district.clone());
+            running
+                .attach(move |state, stop| binjiang_bus::ingest::run(u, d, ack_wait, state, stop));
+            let (u, d) = (url.clone(), district.clone());
+            running
+                .attach(move |state, stop| binjiang_bus::city::publish(u, d, every, state, stop));
+            eprintln!("binjiang: taking binjiang.{district}.* from the bus {url}");
+        }
         eprintln!(
             "binjiang: serving {} on http://{} (database {}); Ctrl-C stops",
             args.scene.display(),

@@ -1,0 +1,361 @@
+//! A district's inputs through the bus: gateways publish SensorThings observations, reports
+//! and GPS fixes to `binjiang.<district>.observations|reports|positions`; the district's
+//! twin (`binjiang serve <scene> --bus nats://…`) takes them with a durable consumer and
+//! acknowledges each to the bus only once its own log holds it.
+//!
+//! **Exactly one effect per message**, by the twin's own log: the twin saves the stream
+//! sequence number of the last bus message it took in the same SQLite transaction as what
+//! that message changed. After a crash, a restart or a lost connection, the session recreates
+//! the consumer to start right after that number, so a message the twin holds but never
+//! acknowledged is not taken twice (and one it lacks is not skipped); a late redelivery at or
+//! below it is acknowledged and ignored. Publishers retrying a publish use message ids, which
+//! the stream's de-duplication window (2 minutes) folds into one copy. Messages are applied in
+//! stream order: a session that finds the twin's log no longer ends where it expected (a write
+//! failed and the twin rebuilt from disk) ends, and the next starts from the log.
+//!
+//! A message that is not valid (what `POST` would refuse with 4xx) is recorded as taken,
+//! acknowledged, and published with the reason on `binjiang.<district>.rejected`: redelivering
+//! it could never make it valid, and nothing after it waits for it.
+
+use crate::nats::{bus, connect, publish_stored, retrying, stream_of, BusError};
+use async_nats::jetstream::{self, consumer, stream, AckKind};
+use binjiang_live::api::{fixes_of, report_of, FixIn, ReportIn};
+use binjiang_live::error::ApiError;
+use binjiang_live::http::{parse_json, AppState};
+use binjiang_live::store::StoreError;
+use binjiang_live::twin::{BusInput, Request};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// What gateways publish, by subject suffix.
+pub const KINDS: [&str; 3] = ["observations", "reports", "positions"];
+/// The twin's durable consumer on its district's stream.
+pub const CONSUMER: &str = "twin";
+/// Messages taken but not yet acknowledged, at most (back-pressure beyond).
+const MAX_PENDING: usize = 4096;
+
+/// `binjiang.<district>.<kind>`.
+pub fn subject(district: &str, kind: &str) -> String {
+    format!("binjiang.{district}.{kind}")
+}
+
+/// The district's ingest stream: `BINJIANG_IN_` and the name in capitals.
+pub fn stream_name(district: &str) -> String {
+    let name: String = district
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("BINJIANG_IN_{name}")
+}
+
+/// A district name fit for a subject token: ASCII letters, digits, `-` and `_` (a scene
+/// folder's name, e.g. `yangpu-riverfront`).
+pub fn check_district(name: &str) -> Result<(), String> {
+    if name == "whatif" {
+        return Err("district \"whatif\" is taken by the what-if runs' subjects".into());
+    }
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "district \"{name}\" cannot name a subject: use ASCII letters, digits, - and _"
+        ))
+    }
+}
+
+/// Creates the district's stream if missing: file storage, replicated on 3 servers in a
+/// cluster, kept 7 days, publishes de-duplicated by message id within 2 minutes.
+pub async fn district_stream(
+    js: &jetstream::Context,
+    url: &str,
+    district: &str,
+) -> Result<stream::Stream, BusError> {
+    let mut subjects: Vec<String> = KINDS.iter().map(|k| subject(district, k)).collect();
+    subjects.push(subject(district, "rejected"));
+    stream_of(
+        js,
+        url,
+        stream::Config {
+            name: stream_name(district),
+            subjects,
+            storage: stream::StorageType::File,
+            max_age: Duration::from_secs(7 * 24 * 3600),
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// A bus message refused, as published on `binjiang.<district>.rejected`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Rejection {
+    /// The message's stream sequence number.
+    pub seq: u64,
+    /// Its subject.
+    pub subject: String,
+    /// The field at fault, when one is.
+    pub field: Option<String>,
+    /// Why.
+    pub error: String,
+}
+
+/// GPS fixes on `binjiang.<district>.positions`: one unit's, oldest first.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PositionsIn {
+    unit: String,
+    fixes: Vec<FixIn>,
+}
+
+/// Checks a message as its HTTP twin would be checked.
+pub fn input_of(state: &AppState, district: &str, subject: &str, payload: &[u8]) -> BusInput {
+    let checked = || -> Result<BusInput, ApiError> {
+        let kind = subject
+            .strip_prefix(&format!("binjiang.{district}."))
+            .unwrap_or_default();
+        match kind {
+            "observations" => {
+                let v: serde_json::Value = parse_json(payload)?;
+                let o = binjiang_live::sta::observation_in(state, &v, None, state.clock.now())?;
+                Ok(BusInput::Observations(vec![o]))
+            }
+            "reports" => {
+                let r: ReportIn = parse_json(payload)?;
+                Ok(BusInput::Report(report_of(state, r)?))
+            }
+            "positions" => {
+                let p: PositionsIn = parse_json(payload)?;
+                if !state.scene.units.iter().any(|u| u.id == p.unit) {
+                    return Err(ApiError::invalid(
+                        "unit",
+                        format!("no unit \"{}\" in the scene", p.unit),
+                    ));
+                }
+                let fixes = fixes_of(state, &p.unit, p.fixes, "fixes")?;
+                Ok(BusInput::Fixes {
+                    unit: p.unit,
+                    fixes,
+                })
+            }
+            _ => Err(ApiError::invalid(
+                "subject",
+                format!("{subject} is not an input subject"),
+            )),
+        }
+    };
+    checked().unwrap_or_else(BusInput::Refused)
+}
+
+/// Takes the district's inputs from the bus at `url` into the twin until `stop` fires or
+/// the twin stops. The bus unreachable, or lost: it logs why and tries again (0.25 s doubling
+/// to 5 s), never giving up while the twin runs.
+pub async fn run(
+    url: String,
+    district: String,
+    ack_wait: Duration,
+    state: AppState,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let started = std::time::Instant::now();
+        tokio::select! {
+            _ = &mut stop => return,
+            ended = session(&url, &district, ack_wait, &state) => match ended {
+                Ok(()) => return,
+                Err(e) => {
+                    if started.elapsed() > Duration::from_secs(30) {
+                        backoff = Duration::from_millis(250);
+                    }
+                    tracing::warn!(error = %e, retry_in = ?backoff, "bus ingest");
+                }
+            }
+        }
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Where the twin's log stands in the bus; `None` when the twin has stopped.
+async fn position(state: &AppState) -> Option<u64> {
+    let (tx, rx) = oneshot::channel();
+    state
+        .requests
+        .send(Request::BusPosition { reply: tx })
+        .await
+        .ok()?;
+    rx.await.ok()
+}
+
+/// A message taken, waiting for its effect to be on disk.
+struct Taken {
+    message: jetstream::Message,
+    seq: u64,
+    durable: oneshot::Receiver<Result<(), Arc<StoreError>>>,
+    refused: Option<ApiError>,
+}
+
+/// One connection's worth of ingest: `Ok` when the twin stopped, `Err` to start again.
+async fn session(
+    url: &str,
+    district: &str,
+    ack_wait: Duration,
+    state: &AppState,
+) -> Result<(), BusError> {
+    let js = connect(url).await?;
+    let stream = retrying(|| district_stream(&js, url, district)).await?;
+    let Some(from) = position(state).await else {
+        return Ok(());
+    };
+    // The log is the authority on what was taken: the consumer starts right after it.
+    let _ = stream.delete_consumer(CONSUMER).await;
+    let consumer: consumer::PullConsumer = stream
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some(CONSUMER.into()),
+            deliver_policy: if from == 0 {
+                consumer::DeliverPolicy::All
+            } else {
+                consumer::DeliverPolicy::ByStartSequence {
+                    start_sequence: from + 1,
+                }
+            },
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait,
+            max_ack_pending: MAX_PENDING as i64,
+            filter_subjects: KINDS.iter().map(|k| subject(district, k)).collect(),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| bus(url)(format!("consumer {CONSUMER}: {e}")))?;
+    let mut messages = consumer
+        .stream()
+        .heartbeat(Duration::from_secs(5))
+        .messages()
+        .await
+        .map_err(|e| bus(url)(e.to_string()))?;
+    tracing::info!(district, from, "bus ingest: taking messages");
+    let (taken_tx, mut taken_rx) = mpsc::channel::<Taken>(MAX_PENDING);
+    // Acknowledges in order, each once on disk; refusals are published first.
+    let acker = async {
+        while let Some(t) = taken_rx.recv().await {
+            match t.durable.await {
+                Ok(Ok(())) => {}
+                other => {
+                    let why = match other {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => "the database writer stopped".into(),
+                    };
+                    // Not on disk: hand it and everything after it back at once.
+                    let _ = t.message.ack_with(AckKind::Nak(None)).await;
+                    while let Ok(rest) = taken_rx.try_recv() {
+                        let _ = rest.message.ack_with(AckKind::Nak(None)).await;
+                    }
+                    return Err(bus(url)(format!("message {} not saved: {why}", t.seq)));
+                }
+            }
+            if let Some(e) = t.refused {
+                let rejection = Rejection {
+                    seq: t.seq,
+                    subject: t.message.subject.to_string(),
+                    field: e.field,
+                    error: e.error,
+                };
+                tracing::warn!(seq = t.seq, subject = %rejection.subject, error = %rejection.error, "bus message refused");
+                let body = serde_json::to_vec(&rejection).expect("plain data");
+                publish_stored(
+                    &js,
+                    url,
+                    subject(district, "rejected"),
+                    &format!("rejected-{}", t.seq),
+                    body,
+                )
+                .await?;
+            }
+            t.message
+                .ack()
+                .await
+                .map_err(|e| bus(url)(format!("ack {}: {e}", t.seq)))?;
+        }
+        Ok(())
+    };
+    let taker = async {
+        let mut after = from;
+        while let Some(message) = messages.next().await {
+            let message = message.map_err(|e| bus(url)(e.to_string()))?;
+            let seq = message
+                .info()
+                .map_err(|e| bus(url)(e.to_string()))?
+                .stream_sequence;
+            let input = input_of(state, district, &message.subject, &message.payload);
+            let (tx, rx) = oneshot::channel();
+            let request = Request::FromBus {
+                seq,
+                after,
+                input,
+                reply: tx,
+            };
+            // Waits for room: a busy twin slows the consumer, nothing is dropped.
+            if state.requests.send(request).await.is_err() {
+                return Ok(());
+            }
+            let receipt = match rx.await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => return Err(bus(url)(e.error)),
+                Err(_) => return Ok(()),
+            };
+            after = after.max(seq);
+            let taken = Taken {
+                message,
+                seq,
+                durable: receipt.durable,
+                refused: receipt.value.err(),
+            };
+            if taken_tx.send(taken).await.is_err() {
+                break;
+            }
+        }
+        Err(bus(url)("the consumer's feed ended".into()))
+    };
+    tokio::select! {
+        done = acker => done.and(Err(bus(url)("the acknowledger stopped".into()))),
+        done = taker => done,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            stream_name("yangpu-riverfront"),
+            "BINJIANG_IN_YANGPU_RIVERFRONT"
+        );
+        assert_eq!(
+            subject("yangpu-riverfront", "reports"),
+            "binjiang.yangpu-riverfront.reports"
+        );
+        assert!(check_district("yangpu-riverfront").is_ok());
+        for bad in ["", "a.b", "a*", "a b", "a>"] {
+            assert!(check_district(bad).is_err(), "{bad}");
+        }
+    }
+}
