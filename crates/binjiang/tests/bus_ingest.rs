@@ -247,3 +247,83 @@ fn a_twin_waits_for_an_unreachable_bus_refuses_bad_messages_and_shows_in_the_cit
         "{table}"
     );
 }
+
+/// The chain at city scale in miniature: `synth --districts 3` writes three valid districts;
+/// two twins serve two of them on one bus, `replay --to nats://` feeds one, and `city`
+/// lists both with their own clocks and units.
+#[test]
+fn a_synthetic_city_of_districts_runs_on_one_bus() {
+    let dir = tempfile::tempdir().unwrap();
+    let city = dir.path().join("city");
+    let made = binjiang(&[
+        "synth",
+        "--districts",
+        "3",
+        "--area-km2",
+        "1",
+        "--units",
+        "12",
+        "--incidents-per-day",
+        "300",
+        "--out",
+        city.to_str().unwrap(),
+    ]);
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    for name in ["huangpu", "xuhui", "changning"] {
+        let valid = binjiang(&["validate", city.join(name).to_str().unwrap()]);
+        assert!(valid.status.success(), "{name}: {}", text(&valid.stderr));
+    }
+    let nats = Nats::start(dir.path());
+    let mut twins = Vec::new();
+    for name in ["huangpu", "xuhui"] {
+        let db = dir.path().join(format!("{name}.db"));
+        let scene = city.join(name);
+        twins.push(common::Server::start_scene(
+            scene.to_str().unwrap(),
+            &db,
+            &["--bus", &nats.url, "--kpis-every-s", "0.5"],
+        ));
+    }
+    let fed = binjiang(&[
+        "replay",
+        city.join("huangpu").to_str().unwrap(),
+        "--to",
+        &nats.url,
+        "--speed",
+        "1",
+        "--hours",
+        "0.001",
+        "--fix-every",
+        "1",
+    ]);
+    assert!(fed.status.success(), "{}", text(&fed.stderr));
+    let report = text(&fed.stderr);
+    assert!(report.contains(", 0 refused, 0 failed"), "{report}");
+    let out = binjiang(&[
+        "city",
+        "--bus",
+        &nats.url,
+        "--once",
+        "--json",
+        "--min-districts",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    let names: Vec<&str> = v["districts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["district"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["huangpu", "xuhui"]);
+    for d in v["districts"].as_array().unwrap() {
+        let on_duty: u64 = d["kpis"]["now_per_agency"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|a| a["units_on_duty"].as_u64().unwrap())
+            .sum();
+        assert_eq!(on_duty, 12, "{}", d["district"]);
+    }
+}

@@ -4,7 +4,13 @@
 //! riverside promenade, four subdistrict strips merged into one grid, a bin at every
 //! junction, sensors and piers along the river, one landmark per km², and units of the six
 //! agencies patrolling single blocks (foot, bike) or 2×2 blocks (cars), round the clock.
-//! The incident catalogue mirrors the Yangpu one, scaled to the requested daily total.
+//! The incident catalogue mirrors the Yangpu one, scaled to the requested daily total; the
+//! live rules (`live.ron`) alarm on bin fill and manhole tilt, so the scene can be served.
+//!
+//! `--districts N` writes a city instead: N such districts side by side, each its own scene
+//! folder under `--out` named after Shanghai's 16 districts (`huangpu`, `xuhui`, …; then
+//! `district-17`, …), each a subject token for the bus — the whole chain (`serve --bus` per
+//! district, `replay --to nats://`, `city`) at city scale on one machine.
 
 use binjiang_scene::manifest::{AgencySpec, GridSpec};
 use binjiang_scene::{Agency, LocalFrame, LonLat, Manifest, UnitSpec};
@@ -34,10 +40,56 @@ pub struct Args {
     /// Random seed for placements.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output scene folder (created).
+    /// Output scene folder (created); with --districts, the city folder holding one scene
+    /// folder per district.
     #[arg(long)]
     pub out: PathBuf,
+    /// Write a city of this many districts (each with the size, units and incidents given),
+    /// instead of one district.
+    #[arg(long)]
+    pub districts: Option<usize>,
 }
+
+/// Shanghai's 16 districts, in the city's own order, as district names on the bus.
+pub const SHANGHAI: [&str; 16] = [
+    "huangpu",
+    "xuhui",
+    "changning",
+    "jingan",
+    "putuo",
+    "hongkou",
+    "yangpu",
+    "minhang",
+    "baoshan",
+    "jiading",
+    "pudong",
+    "jinshan",
+    "songjiang",
+    "qingpu",
+    "fengxian",
+    "chongming",
+];
+
+/// The live rules every synthetic district gets.
+const LIVE_RON: &str = r#"// Live-service rules written by `binjiang synth` (as tests/scenes/tiny-river/live.ron).
+(
+    utc_offset: "+08:00",
+    sensors: [
+        (
+            asset_kind: "bin", quantity: "bin_fill", name: "Bin fill level",
+            definition: "https://binjiang.example/def/bin_fill",
+            unit: (name: "percent", symbol: "%", definition: "http://unitsofmeasure.org/ucum.html#para-29"),
+            range: (0.0, 100.0), alarm_at: 90.0, clear_below: 60.0, incident_type: "bin_overflow",
+        ),
+        (
+            asset_kind: "manhole", quantity: "cover_tilt", name: "Manhole cover tilt",
+            definition: "https://binjiang.example/def/cover_tilt",
+            unit: (name: "degree", symbol: "°", definition: "http://unitsofmeasure.org/ucum.html#para-30"),
+            range: (0.0, 90.0), alarm_at: 5.0, clear_below: 2.0, incident_type: "manhole_displaced",
+        ),
+    ],
+)
+"#;
 
 /// Agency shares of a unit fleet, and the mode mix per agency.
 /// Sized so a day at the requested load is busy but workable (cleaners ride e-bike carts).
@@ -59,32 +111,64 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     {
         anyhow::bail!("need --area-km2 in [0.5, 400], --units ≥ 6 (one per agency) and --incidents-per-day ≥ 0");
     }
-    std::fs::create_dir_all(&args.out)?;
-    let city = City::new(args.area_km2);
-    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-    write(&args.out, "subdistricts.geojson", city.subdistricts())?;
-    write(&args.out, "roads.geojson", city.roads())?;
-    write(&args.out, "water.geojson", city.water())?;
-    write(&args.out, "buildings.geojson", city.buildings())?;
-    write(&args.out, "assets.geojson", city.assets())?;
+    let Some(count) = args.districts else {
+        let city = City::new(args.area_km2, ORIGIN, 0, "");
+        write_district(&city, args, args.seed, &args.out)?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    if !(1..=99).contains(&count) {
+        anyhow::bail!("--districts {count}: need 1 to 99");
+    }
+    // Side by side, four to a row, 2 km apart.
+    let side = City::new(args.area_km2, ORIGIN, 0, "").side;
+    let step = side + 2000.0;
+    for k in 0..count {
+        let name = SHANGHAI
+            .get(k)
+            .map_or_else(|| format!("district-{:02}", k + 1), |n| (*n).to_owned());
+        let frame = LocalFrame::new(ORIGIN.0, ORIGIN.1);
+        let (lon, lat) = frame.to_wgs84(Coord {
+            x: (k % 4) as f64 * step,
+            y: (k / 4) as f64 * step,
+        });
+        let city = City::new(args.area_km2, (lon, lat), k + 1, &name);
+        write_district(&city, args, args.seed + k as u64, &args.out.join(&name))?;
+    }
+    println!(
+        "{}: a city of {count} districts (one scene folder each)",
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes one district's scene folder.
+fn write_district(city: &City, args: &Args, seed: u64, out: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    write(out, "subdistricts.geojson", city.subdistricts())?;
+    write(out, "roads.geojson", city.roads())?;
+    write(out, "water.geojson", city.water())?;
+    write(out, "buildings.geojson", city.buildings())?;
+    write(out, "assets.geojson", city.assets())?;
     std::fs::write(
-        args.out.join("scene.ron"),
+        out.join("scene.ron"),
         city.manifest(args.units, &mut rng)
             .to_ron("Synthetic scene written by `binjiang synth` for scaling benchmarks.")?,
     )?;
     std::fs::write(
-        args.out.join("incident_types.ron"),
+        out.join("incident_types.ron"),
         catalogue(args.incidents_per_day)?,
     )?;
+    std::fs::write(out.join("live.ron"), LIVE_RON)?;
     println!(
         "{}: {} km², {} junctions, {} units, {} incidents/day",
-        args.out.display(),
+        out.display(),
         args.area_km2,
         city.n * city.n,
         args.units,
         args.incidents_per_day
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn write(dir: &Path, name: &str, features: Vec<Value>) -> anyhow::Result<()> {
@@ -95,17 +179,26 @@ fn write(dir: &Path, name: &str, features: Vec<Value>) -> anyhow::Result<()> {
 
 struct City {
     frame: LocalFrame,
+    /// Origin of the frame (the district's centre).
+    origin: (f64, f64),
+    /// The district's number in a city (0: a lone district); keeps codes apart.
+    number: usize,
+    /// Its name in a city.
+    name: String,
     /// Junctions per side.
     n: usize,
     side: f64,
 }
 
 impl City {
-    fn new(area_km2: f64) -> Self {
+    fn new(area_km2: f64, origin: (f64, f64), number: usize, name: &str) -> Self {
         let side = (area_km2 * 1e6).sqrt();
         let n = ((side / BLOCK_M).round() as usize).max(2) + 1;
         City {
-            frame: LocalFrame::new(ORIGIN.0, ORIGIN.1),
+            frame: LocalFrame::new(origin.0, origin.1),
+            origin,
+            number,
+            name: name.to_owned(),
             n,
             side: (n - 1) as f64 * BLOCK_M,
         }
@@ -132,6 +225,12 @@ impl City {
         json!({"type": "Point", "coordinates": self.ll(x, y)})
     }
 
+    /// The official-looking code of subdistrict strip `i` (1..=4): 9 digits, apart per
+    /// district of a city.
+    fn code(&self, i: usize) -> String {
+        format!("9{:02}00000{i}", self.number)
+    }
+
     fn subdistricts(&self) -> Vec<Value> {
         let strips = 4;
         (0..strips)
@@ -139,7 +238,7 @@ impl City {
                 let (x0, x1) = (self.side * i as f64 / strips as f64, self.side * (i + 1) as f64 / strips as f64);
                 let geometry = self.rect(x0 - if i == 0 { 20.0 } else { 0.0 }, -20.0, x1 + if i == strips - 1 { 20.0 } else { 0.0 }, self.side + 20.0);
                 json!({"type": "Feature", "geometry": geometry, "properties": {
-                    "id": format!("strip-{i}"), "code": format!("99000000{}", i + 1), "name": format!("Synthetic subdistrict {}", i + 1), "source": SOURCE}})
+                    "id": format!("strip-{i}"), "code": self.code(i + 1), "name": format!("Synthetic subdistrict {}", i + 1), "source": SOURCE}})
             })
             .collect()
     }
@@ -269,11 +368,17 @@ impl City {
             }
         }
         Manifest {
-            name: format!("Synthetic {:.1} km² district", self.side * self.side / 1e6),
-            origin: LonLat(ORIGIN.0, ORIGIN.1),
+            name: if self.name.is_empty() {
+                format!("Synthetic {:.1} km² district", self.side * self.side / 1e6)
+            } else {
+                let mut name = self.name.clone();
+                name[..1].make_ascii_uppercase();
+                format!("Synthetic {name} ({:.1} km²)", self.side * self.side / 1e6)
+            },
+            origin: LonLat(self.origin.0, self.origin.1),
             models_dir: "../../assets/models".to_owned(),
             grid: GridSpec {
-                parts: (1..=4).map(|i| format!("99000000{i}")).collect(),
+                parts: (1..=4).map(|i| self.code(i)).collect(),
                 cell_size_m: 100.0,
             },
             agencies: FLEET

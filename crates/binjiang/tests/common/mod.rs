@@ -49,15 +49,14 @@ impl Server {
 
     /// [`Server::start`] with more arguments (`--clock replay --speed 600`).
     pub fn start_with(db: &Path, more: &[&str]) -> Self {
+        Self::start_scene("tests/scenes/tiny-river", db, more)
+    }
+
+    /// [`Server::start_with`] on another scene folder.
+    pub fn start_scene(scene: &str, db: &Path, more: &[&str]) -> Self {
         use std::io::BufRead;
         let mut child = Command::new(env!("CARGO_BIN_EXE_binjiang"))
-            .args([
-                "serve",
-                "tests/scenes/tiny-river",
-                "--listen",
-                "127.0.0.1:0",
-                "--db",
-            ])
+            .args(["serve", scene, "--listen", "127.0.0.1:0", "--db"])
             .arg(db)
             .args(more)
             .current_dir(repo())
