@@ -18,7 +18,7 @@
 //! it could never make it valid, and nothing after it waits for it.
 
 use crate::nats::{bus, connect, publish_stored, retrying, stream_of, BusError};
-use async_nats::jetstream::{self, consumer, stream, AckKind};
+use async_nats::jetstream::{self, consumer, stream};
 use binjiang_live::api::{fixes_of, report_of, FixIn, ReportIn};
 use binjiang_live::error::ApiError;
 use binjiang_live::http::{parse_json, AppState};
@@ -36,6 +36,15 @@ pub const KINDS: [&str; 3] = ["observations", "reports", "positions"];
 pub const CONSUMER: &str = "twin";
 /// Messages taken but not yet acknowledged, at most (back-pressure beyond).
 const MAX_PENDING: usize = 4096;
+/// A cumulative acknowledgement at least this often while messages keep coming.
+const ACK_EVERY: usize = 256;
+
+async fn ack(message: &jetstream::Message, seq: u64, url: &str) -> Result<(), BusError> {
+    message
+        .ack()
+        .await
+        .map_err(|e| bus(url)(format!("ack {seq}: {e}")))
+}
 
 /// `binjiang.<district>.<kind>`.
 pub fn subject(district: &str, kind: &str) -> String {
@@ -236,7 +245,7 @@ async fn session(
                     start_sequence: from + 1,
                 }
             },
-            ack_policy: consumer::AckPolicy::Explicit,
+            ack_policy: consumer::AckPolicy::All,
             ack_wait,
             max_ack_pending: MAX_PENDING as i64,
             filter_subjects: KINDS.iter().map(|k| subject(district, k)).collect(),
@@ -253,21 +262,37 @@ async fn session(
     tracing::info!(district, from, "bus ingest: taking messages");
     let (taken_tx, mut taken_rx) = mpsc::channel::<Taken>(MAX_PENDING);
     // Acknowledges in order, each once on disk; refusals are published first.
+    // Acknowledges in order, each once on disk (refusals published first). The consumer
+    // acknowledges cumulatively (AckPolicy::All): one ack covers every message before it, so
+    // the ack goes out when no more are waiting, or every ACK_EVERY messages.
     let acker = async {
-        while let Some(t) = taken_rx.recv().await {
+        let mut last: Option<(jetstream::Message, u64)> = None;
+        let mut unacked = 0usize;
+        loop {
+            let t = match taken_rx.try_recv() {
+                Ok(t) => t,
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    if let Some((m, seq)) = last.take() {
+                        ack(&m, seq, url).await?;
+                        unacked = 0;
+                    }
+                    match taken_rx.recv().await {
+                        Some(t) => t,
+                        None => break,
+                    }
+                }
+            };
             match t.durable.await {
                 Ok(Ok(())) => {}
-                other => {
-                    let why = match other {
-                        Ok(Err(e)) => e.to_string(),
-                        _ => "the database writer stopped".into(),
-                    };
-                    // Not on disk: hand it and everything after it back at once.
-                    let _ = t.message.ack_with(AckKind::Nak(None)).await;
-                    while let Ok(rest) = taken_rx.try_recv() {
-                        let _ = rest.message.ack_with(AckKind::Nak(None)).await;
-                    }
-                    return Err(bus(url)(format!("message {} not saved: {why}", t.seq)));
+                // Not on disk: the session ends unacknowledged; the next one starts after
+                // what the log holds.
+                Ok(Err(e)) => return Err(bus(url)(format!("message {} not saved: {e}", t.seq))),
+                Err(_) => {
+                    return Err(bus(url)(format!(
+                        "message {} not saved: the database writer stopped",
+                        t.seq
+                    )))
                 }
             }
             if let Some(e) = t.refused {
@@ -288,10 +313,14 @@ async fn session(
                 )
                 .await?;
             }
-            t.message
-                .ack()
-                .await
-                .map_err(|e| bus(url)(format!("ack {}: {e}", t.seq)))?;
+            last = Some((t.message, t.seq));
+            unacked += 1;
+            if unacked >= ACK_EVERY {
+                if let Some((m, seq)) = last.take() {
+                    ack(&m, seq, url).await?;
+                }
+                unacked = 0;
+            }
         }
         Ok(())
     };

@@ -717,7 +717,19 @@ pub async fn run(
                 if writer.failed_epoch.load(Ordering::SeqCst) >= twin.epoch {
                     twin = reload(twin);
                 }
-                let changes_view = !matches!(request, Request::Observations { .. } | Request::Fixes { .. } | Request::Fork { .. } | Request::BusPosition { .. });
+                // Observations and fixes change the view only through what they trigger,
+                // which the next tick publishes (as for HTTP).
+                let changes_view = !matches!(
+                    request,
+                    Request::Observations { .. }
+                        | Request::Fixes { .. }
+                        | Request::Fork { .. }
+                        | Request::BusPosition { .. }
+                        | Request::FromBus {
+                            input: BusInput::Observations(_) | BusInput::Fixes { .. },
+                            ..
+                        }
+                );
                 twin.handle(request);
                 changes_view
             }
