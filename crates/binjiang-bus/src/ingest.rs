@@ -23,7 +23,7 @@ use binjiang_live::api::{fixes_of, report_of, FixIn, ReportIn};
 use binjiang_live::error::ApiError;
 use binjiang_live::http::{parse_json, AppState};
 use binjiang_live::store::StoreError;
-use binjiang_live::twin::{BusInput, Request};
+use binjiang_live::twin::{BusInput, BusOutcome, Request};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -138,9 +138,24 @@ pub fn input_of(state: &AppState, district: &str, subject: &str, payload: &[u8])
             .unwrap_or_default();
         match kind {
             "observations" => {
+                // One Observation, or an array of them taken whole or not at all.
                 let v: serde_json::Value = parse_json(payload)?;
-                let o = binjiang_live::sta::observation_in(state, &v, None, state.clock.now())?;
-                Ok(BusInput::Observations(vec![o]))
+                let now = state.clock.now();
+                let one =
+                    |v: &serde_json::Value| binjiang_live::sta::observation_in(state, v, None, now);
+                let items = match &v {
+                    serde_json::Value::Array(list) => {
+                        if list.is_empty() {
+                            return Err(ApiError::invalid("", "an empty array of Observations"));
+                        }
+                        list.iter()
+                            .enumerate()
+                            .map(|(k, o)| one(o).map_err(|e| e.within(&format!("[{k}]"))))
+                            .collect::<Result<Vec<_>, _>>()?
+                    }
+                    _ => vec![one(&v)?],
+                };
+                Ok(BusInput::Observations(items))
             }
             "reports" => {
                 let r: ReportIn = parse_json(payload)?;
@@ -354,7 +369,10 @@ async fn session(
                 message,
                 seq,
                 durable: receipt.durable,
-                refused: receipt.value.err(),
+                refused: match receipt.value {
+                    BusOutcome::Refused(e) => Some(e),
+                    _ => None,
+                },
             };
             if taken_tx.send(taken).await.is_err() {
                 break;

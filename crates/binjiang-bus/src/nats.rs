@@ -96,7 +96,7 @@ pub async fn publish_stored(
     subject: String,
     id: &str,
     payload: Vec<u8>,
-) -> Result<(), BusError> {
+) -> Result<jetstream::publish::PublishAck, BusError> {
     use async_nats::jetstream::context::PublishErrorKind as Kind;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -108,7 +108,7 @@ pub async fn publish_stored(
             Err(e) => Err(e),
         };
         match stored {
-            Ok(_) => return Ok(()),
+            Ok(ack) => return Ok(ack),
             Err(e)
                 if matches!(e.kind(), Kind::StreamNotFound | Kind::TimedOut)
                     && tokio::time::Instant::now() < deadline =>

@@ -4,9 +4,10 @@
 
 use crate::auth::{Caller, Need};
 use crate::error::ApiError;
+use crate::forward::{mismatch, via_bus, Accepted};
 use crate::http::{AppState, JsonBody};
 use crate::store::{AuditRow, PositionRow};
-use crate::twin::{Action, NewFix, Request};
+use crate::twin::{Action, BusOutcome, NewFix, Request};
 use crate::view::{IncidentOut, UnitOut};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -42,16 +43,21 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// A report as hotlines and cameras send it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportIn {
+    #[serde(skip_serializing_if = "Option::is_none")]
     external_id: Option<String>,
     source: String,
     #[serde(rename = "type")]
     incident_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     lon: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     lat: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     asset_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     time: Option<String>,
     #[serde(default)]
     text: String,
@@ -63,10 +69,36 @@ async fn post_report(
     JsonBody(r): JsonBody<ReportIn>,
 ) -> Result<Response, ApiError> {
     caller.require(Need::Ingest)?;
+    let mut body = r.clone();
     let report = report_of(&state, r)?;
-    let (incident, new) = state
-        .submit(|reply| Request::Report { report, reply })
-        .await?;
+    let (incident, new) = match state.forward.clone() {
+        None => {
+            state
+                .submit(|reply| Request::Report { report, reply })
+                .await?
+        }
+        Some(forward) => {
+            // The bus folds a retry (same external_id, same content) into the first copy;
+            // other content under a used id is a new message, which the twin refuses (409).
+            let id = body.external_id.as_ref().map(|e| {
+                use sha2::{Digest, Sha256};
+                let content = serde_json::to_vec(&body).expect("plain data");
+                let digest = Sha256::digest(&content);
+                let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+                format!("{e}-{hex}")
+            });
+            // Stamped now, so the twin takes it for when it arrived here.
+            body.time
+                .get_or_insert_with(|| state.clock.iso(report.time));
+            let body = serde_json::to_value(&body).expect("plain data");
+            match via_bus(&state, forward.as_ref(), "reports", id, &body).await? {
+                Accepted::Applied(BusOutcome::Report { incident, new }) => (incident, new),
+                Accepted::Applied(BusOutcome::Refused(e)) => return Err(e),
+                Accepted::Applied(other) => return Err(mismatch(&other)),
+                Accepted::Pending(seq) => return Ok(Accepted::<()>::pending_response(seq)),
+            }
+        }
+    };
     let status = if new {
         StatusCode::CREATED
     } else {
@@ -235,7 +267,7 @@ pub fn fixes_of(
 }
 
 /// One GPS fix.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FixIn {
     time: String,
@@ -256,7 +288,7 @@ async fn post_positions(
     caller: Caller,
     Path(unit): Path<String>,
     JsonBody(body): JsonBody<FixesIn>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(Need::Ingest)?;
     if !state.scene.units.iter().any(|u| u.id == unit) {
         return Err(ApiError::not_found(format!("no unit \"{unit}\" in the scene")).at("unit"));
@@ -266,11 +298,22 @@ async fn post_positions(
         FixesIn::Many(v) => (v, ""),
         FixesIn::Wrapped { fixes } => (fixes, "fixes"),
     };
+    let body = serde_json::json!({"unit": unit, "fixes": list.clone()});
     let fixes = fixes_of(&state, &unit, list, prefix)?;
-    let kept = state
-        .submit(|reply| Request::Fixes { unit, fixes, reply })
-        .await?;
-    Ok(Json(serde_json::json!({"kept": kept})))
+    let kept = match state.forward.clone() {
+        None => {
+            state
+                .submit(|reply| Request::Fixes { unit, fixes, reply })
+                .await?
+        }
+        Some(forward) => match via_bus(&state, forward.as_ref(), "positions", None, &body).await? {
+            Accepted::Applied(BusOutcome::Fixes(kept)) => kept,
+            Accepted::Applied(BusOutcome::Refused(e)) => return Err(e),
+            Accepted::Applied(other) => return Err(mismatch(&other)),
+            Accepted::Pending(seq) => return Ok(Accepted::<()>::pending_response(seq)),
+        },
+    };
+    Ok(Json(serde_json::json!({"kept": kept})).into_response())
 }
 
 #[derive(Debug, Deserialize)]

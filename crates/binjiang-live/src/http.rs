@@ -46,6 +46,8 @@ pub struct AppState {
     pub tokens: Arc<Mutex<HashMap<String, Caller>>>,
     /// Metrics.
     pub telemetry: Arc<crate::telemetry::Telemetry>,
+    /// With `--ingest-via-bus`: inputs go to the bus, and the twin takes them from there.
+    pub forward: Option<Arc<dyn crate::forward::Forward>>,
 }
 
 impl AppState {

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod fork;
+pub mod forward;
 pub mod http;
 pub mod mqtt;
 pub mod openapi;
@@ -80,6 +81,8 @@ pub struct ServeOptions {
     pub max_pages: Option<u64>,
     /// Also ingest SensorThings observations from this MQTT broker.
     pub mqtt: Option<mqtt::MqttConfig>,
+    /// HTTP and MQTT inputs go through this bus (see [`forward`]).
+    pub forward: Option<Arc<dyn forward::Forward>>,
 }
 
 impl ServeOptions {
@@ -95,6 +98,7 @@ impl ServeOptions {
             queue: 4096,
             max_pages: None,
             mqtt: None,
+            forward: None,
         }
     }
 }
@@ -274,6 +278,7 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
         reader: Arc::new(Mutex::new(store::open(&options.db)?)),
         tokens: Arc::new(Mutex::new(Default::default())),
         telemetry,
+        forward: options.forward.clone(),
     };
     let mqtt = options.mqtt.clone().map(|config| {
         let (stop, stopped) = tokio::sync::oneshot::channel();

@@ -144,6 +144,7 @@ pub async fn run(config: MqttConfig, state: AppState, mut stop: oneshot::Receive
                     let ack = match ingest(&state, &publish).await {
                         Outcome::Submitted(r) => Ack::Waiting(r.durable),
                         Outcome::Dropped => Ack::Now,
+                        Outcome::NotStored => Ack::Never,
                         // Shutting down: no PUBACK, the broker keeps it for the next session.
                         Outcome::Left => break,
                     };
@@ -180,10 +181,12 @@ enum Ack {
 enum Outcome {
     /// Taken by the twin; acknowledge once on disk.
     Submitted(Receipt<Vec<u64>>),
-    /// Refused as malformed (logged): acknowledge, so it is not delivered again.
+    /// Refused as malformed (logged), or stored on the bus: acknowledge now.
     Dropped,
     /// The service is stopping: leave it unacknowledged for the next session.
     Left,
+    /// Not stored (the bus refused): no PUBACK in this session, the broker redelivers it.
+    NotStored,
 }
 
 /// Checks and submits one message.
@@ -209,6 +212,18 @@ async fn ingest(state: &AppState, publish: &Publish) -> Outcome {
         Ok(o) => o,
         Err(e) => return refuse(format!("{}: {}", e.field.unwrap_or_default(), e.error)),
     };
+    if let Some(forward) = &state.forward {
+        // Through the bus: acknowledged once the bus has stored it; the twin takes it there.
+        let body = crate::forward::observations_body(&[item]);
+        let payload = serde_json::to_vec(&body).expect("plain data");
+        return match forward.publish("observations", None, payload).await {
+            Ok(_) => Outcome::Dropped,
+            Err(e) => {
+                tracing::warn!(topic = %publish.topic, error = %e, "not stored on the bus; left unacknowledged for redelivery");
+                Outcome::NotStored
+            }
+        };
+    }
     let (tx, rx) = oneshot::channel();
     // Waits for room: a full twin slows the broker down instead of refusing.
     if state

@@ -6,9 +6,10 @@
 
 use crate::auth::{Caller, Need};
 use crate::error::ApiError;
+use crate::forward::Accepted;
 use crate::http::{base_url, parse_json, AppState};
 use crate::things::Thing;
-use crate::twin::{NewObservation, Request};
+use crate::twin::NewObservation;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -848,7 +849,10 @@ async fn create(
     match segments.as_slice() {
         [Segment { set, id: None }] if set == "CreateObservations" => {
             let items = data_arrays(&state, &value, now)?;
-            let ids = state.submit(|reply| Request::Observations { items, reply }).await?;
+            let ids = match state.take_observations(items).await? {
+                Accepted::Applied(ids) => ids,
+                Accepted::Pending(seq) => return Ok(Accepted::<()>::pending_response(seq)),
+            };
             let links: Vec<String> = ids.iter().map(|id| self_link(&base, "Observations", *id)).collect();
             Ok((StatusCode::CREATED, Json(links)).into_response())
         }
@@ -873,12 +877,10 @@ async fn one_observation(
     now: f64,
 ) -> Result<Response, ApiError> {
     let item = observation_in(state, v, ds, now)?;
-    let ids = state
-        .submit(|reply| Request::Observations {
-            items: vec![item],
-            reply,
-        })
-        .await?;
+    let ids = match state.take_observations(vec![item]).await? {
+        Accepted::Applied(ids) => ids,
+        Accepted::Pending(seq) => return Ok(Accepted::<()>::pending_response(seq)),
+    };
     let id = ids[0];
     let row = crate::store::ObservationRow {
         id,

@@ -162,9 +162,16 @@ pub enum Request {
         after: u64,
         /// What it carries.
         input: BusInput,
-        /// `Ok(true)` applied, `Ok(false)` already in the log, `Err` refused for good (the
-        /// refusal is in the log's position too); always once on disk.
-        reply: Reply<Result<bool, ApiError>>,
+        /// What it did; the receipt resolves once on disk.
+        reply: Reply<BusOutcome>,
+    },
+    /// The outcome of bus message `seq`, for an HTTP or MQTT ingest that published it there
+    /// (`serve --ingest-via-bus`): answered once the twin has taken it.
+    AwaitBus {
+        /// Its stream sequence number.
+        seq: u64,
+        /// What it did; `Err` if the twin no longer keeps that outcome.
+        reply: Reply<BusOutcome>,
     },
     /// Where the log stands in the bus: the last message it holds.
     BusPosition {
@@ -204,6 +211,29 @@ pub enum BusInput {
     Refused(ApiError),
 }
 
+/// What a bus message did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BusOutcome {
+    /// Observations taken, with their `@iot.id`s.
+    Observations(Vec<u64>),
+    /// A report: its incident number, and whether it is new.
+    Report {
+        /// The incident.
+        incident: u32,
+        /// Not a repeat of a known `external_id`.
+        new: bool,
+    },
+    /// Fixes kept.
+    Fixes(usize),
+    /// Already in the log (a redelivery): nothing done.
+    Duplicate,
+    /// Refused for good (its place in the bus is recorded all the same).
+    Refused(ApiError),
+}
+
+/// Outcomes of bus messages kept for ingests that wait on them.
+const BUS_OUTCOMES_KEPT: usize = 8192;
+
 /// Everything the twin is built from.
 #[derive(Clone)]
 pub struct Setup {
@@ -238,6 +268,10 @@ pub struct Twin {
     batch: Batch,
     /// The last bus message the log holds.
     bus_seq: u64,
+    /// Ingests waiting for a bus message's outcome, by sequence number.
+    bus_waiters: HashMap<u64, Reply<BusOutcome>>,
+    /// The latest outcomes, oldest first.
+    bus_outcomes: std::collections::VecDeque<(u64, BusOutcome)>,
 }
 
 impl Twin {
@@ -327,6 +361,8 @@ impl Twin {
         let gps_units = last_fix.iter().map(|(u, (t, _))| (u.clone(), *t)).collect();
         Ok(Twin {
             bus_seq: saved.bus_seq,
+            bus_waiters: HashMap::new(),
+            bus_outcomes: std::collections::VecDeque::new(),
             sensors: saved.sensors.into_iter().collect(),
             next_observation: saved.max_observation + 1,
             reports,
@@ -601,9 +637,9 @@ impl Twin {
         seq: u64,
         after: u64,
         input: BusInput,
-    ) -> Result<Receipt<Result<bool, ApiError>>, ApiError> {
+    ) -> Result<Receipt<BusOutcome>, ApiError> {
         if seq <= self.bus_seq {
-            return Ok(self.receipt(Ok(false)));
+            return Ok(self.receipt(BusOutcome::Duplicate));
         }
         if after != self.bus_seq {
             return Err(ApiError::conflict(format!(
@@ -611,15 +647,54 @@ impl Twin {
                 self.bus_seq
             )));
         }
-        let applied = match input {
-            BusInput::Observations(items) => self.observations(items).map(drop),
-            BusInput::Report(report) => self.report(report).map(drop),
-            BusInput::Fixes { unit, fixes } => self.fixes(unit, fixes).map(drop),
+        let outcome = match input {
+            BusInput::Observations(items) => self
+                .observations(items)
+                .map(|r| BusOutcome::Observations(r.value)),
+            BusInput::Report(report) => self.report(report).map(|r| BusOutcome::Report {
+                incident: r.value.0,
+                new: r.value.1,
+            }),
+            BusInput::Fixes { unit, fixes } => {
+                self.fixes(unit, fixes).map(|r| BusOutcome::Fixes(r.value))
+            }
             BusInput::Refused(e) => Err(e),
-        };
+        }
+        .unwrap_or_else(BusOutcome::Refused);
         self.bus_seq = seq;
         self.batch.bus_seq = Some(seq);
-        Ok(self.receipt(applied.map(|()| true)))
+        if let Some(waiter) = self.bus_waiters.remove(&seq) {
+            let receipt = self.receipt(outcome.clone());
+            let _ = waiter.send(Ok(receipt));
+        }
+        if self.bus_outcomes.len() == BUS_OUTCOMES_KEPT {
+            self.bus_outcomes.pop_front();
+        }
+        self.bus_outcomes.push_back((seq, outcome.clone()));
+        Ok(self.receipt(outcome))
+    }
+
+    fn await_bus(&mut self, seq: u64, reply: Reply<BusOutcome>) {
+        if seq > self.bus_seq {
+            // Forgotten waiters (their ingest gave up) go once the log is past them.
+            let past = self.bus_seq;
+            self.bus_waiters.retain(|s, _| *s > past);
+            self.bus_waiters.insert(seq, reply);
+            return;
+        }
+        let kept = self
+            .bus_outcomes
+            .iter()
+            .find(|(s, _)| *s == seq)
+            .map(|(_, o)| o.clone());
+        let answer = match kept {
+            Some(outcome) => Ok(self.receipt(outcome)),
+            None => Err(ApiError::new(
+                StatusCode::GONE,
+                format!("bus message {seq} was taken; its outcome is no longer kept"),
+            )),
+        };
+        let _ = reply.send(answer);
     }
 
     fn handle(&mut self, request: Request) {
@@ -663,6 +738,7 @@ impl Twin {
             Request::BusPosition { reply } => {
                 let _ = reply.send(self.bus_seq);
             }
+            Request::AwaitBus { seq, reply } => self.await_bus(seq, reply),
             Request::Command {
                 caller,
                 incident,
@@ -725,6 +801,7 @@ pub async fn run(
                         | Request::Fixes { .. }
                         | Request::Fork { .. }
                         | Request::BusPosition { .. }
+                        | Request::AwaitBus { .. }
                         | Request::FromBus {
                             input: BusInput::Observations(_) | BusInput::Fixes { .. },
                             ..

@@ -327,3 +327,111 @@ fn a_synthetic_city_of_districts_runs_on_one_bus() {
         assert_eq!(on_duty, 12, "{}", d["district"]);
     }
 }
+
+/// `--ingest-via-bus`: HTTP inputs are checked, published to the district's subjects, taken
+/// by the twin from there, and answered as before (201 and ids, the incident number); a bad
+/// one is refused with 4xx and never reaches the bus.
+#[test]
+fn http_inputs_take_the_bus_path_with_ingest_via_bus() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = Nats::start(dir.path());
+    let db = dir.path().join("live.db");
+    let gw = token(&db, "gateway");
+    let server = Server::start_with(&db, &["--bus", &nats.url, "--ingest-via-bus"]);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into();
+    let post = |path: &str, body: Value| -> (u16, Value) {
+        let mut r = agent
+            .post(format!("{}{path}", server.base))
+            .header("Authorization", &format!("Bearer {gw}"))
+            .send_json(&body)
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.body_mut().read_json().unwrap_or(Value::Null),
+        )
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stored = |subject: &str| -> Option<Value> {
+        rt.block_on(async {
+            let client = async_nats::connect(&nats.url).await.unwrap();
+            let js = async_nats::jetstream::new(client);
+            let stream = js
+                .get_stream(binjiang_bus::ingest::stream_name(DISTRICT))
+                .await
+                .ok()?;
+            let m = stream.get_last_raw_message_by_subject(subject).await.ok()?;
+            Some(serde_json::from_slice(&m.payload).unwrap())
+        })
+    };
+
+    let (s, v) = post("/v1.1/Datastreams(1)/Observations", json!({"result": 12.5}));
+    assert_eq!(s, 201, "{v}");
+    assert!(v["@iot.id"].is_u64(), "{v}");
+    let on_bus = stored("binjiang.tiny-river.observations").expect("on the bus");
+    assert_eq!(on_bus[0]["Datastream"]["@iot.id"], 1);
+    assert_eq!(on_bus[0]["result"], 12.5);
+
+    let rows = json!([{"Datastream": {"@iot.id": 2}, "components": ["result"], "dataArray": [[1.0], [2.0], [3.0]]}]);
+    let (s, v) = post("/v1.1/CreateObservations", rows);
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v.as_array().unwrap().len(), 3);
+
+    let report = json!({"external_id": "via-bus-1", "source": "hotline12345", "type": "litter", "lon": 121.5052, "lat": 31.2473});
+    let (s, v) = post("/api/v1/reports", report.clone());
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["new"], true);
+    let incident = v["incident"].clone();
+    assert_eq!(
+        stored("binjiang.tiny-river.reports").unwrap()["external_id"],
+        "via-bus-1"
+    );
+    // The same report again: the same incident, not new (the bus keeps one copy, the twin
+    // is idempotent on external_id).
+    let (s, v) = post("/api/v1/reports", report);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["incident"], incident);
+    assert_eq!(v["new"], false);
+    // Other content under the same external_id: refused by the twin, as over plain HTTP.
+    let other = json!({"external_id": "via-bus-1", "source": "hotline12345", "type": "fight", "lon": 121.5078, "lat": 31.2527});
+    let (s, v) = post("/api/v1/reports", other);
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(v["field"], "external_id");
+
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let (s, v) = post(
+        "/api/v1/units/clean-north/positions",
+        json!({"time": now, "lon": 121.5031, "lat": 31.2510}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["kept"], 1);
+    assert_eq!(
+        stored("binjiang.tiny-river.positions").unwrap()["unit"],
+        "clean-north"
+    );
+
+    // Refused here, named, and nothing published.
+    let (s, v) = post(
+        "/v1.1/Datastreams(1)/Observations",
+        json!({"result": 1000.0}),
+    );
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["field"], "result");
+    // The last observations message is still the CreateObservations batch, as one message.
+    let last = stored("binjiang.tiny-river.observations").unwrap();
+    assert_eq!(
+        last.as_array().unwrap().len(),
+        3,
+        "the refused one reached the bus: {last}"
+    );
+    assert_eq!(last[2]["result"], 3.0);
+    // Only the conflicting report was refused on the bus.
+    let rejected = stored("binjiang.tiny-river.rejected").expect("the 409 is recorded");
+    assert_eq!(rejected["field"], "external_id");
+}

@@ -104,7 +104,7 @@ impl Target {
                 let (kind, id, body) = on_bus(call);
                 runtime
                     .block_on(gateway.publish(kind, &id, &body))
-                    .map(|()| None)
+                    .map(|_| None)
                     .map_err(|e| format!("{}: {e}", call.path))
             }
         }

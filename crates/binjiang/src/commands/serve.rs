@@ -64,6 +64,11 @@ pub struct Args {
     /// binjiang.<district>.kpis. An unreachable bus is retried; the service runs meanwhile.
     #[arg(long)]
     pub bus: Option<String>,
+    /// HTTP and MQTT inputs go through the bus too (checked, published, then taken by the
+    /// twin from there): one path for every input. Answers come once the twin has taken them
+    /// (202 with the bus sequence number if that takes over 10 s).
+    #[arg(long, requires = "bus")]
+    pub ingest_via_bus: bool,
     /// The district on the bus; default the scene folder's name.
     #[arg(long, requires = "bus")]
     pub district: Option<String>,
@@ -159,6 +164,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    if let (true, Some((url, district, _, _))) = (args.ingest_via_bus, &bus) {
+        options.forward = Some(std::sync::Arc::new(binjiang_bus::gateway::Forwarder::new(
+            url, district,
+        )));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
