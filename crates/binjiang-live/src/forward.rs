@@ -30,12 +30,7 @@ pub trait Forward: Send + Sync + std::fmt::Debug + 'static {
     /// Publishes `body` on the district's `kind` subject (`observations`, `reports`,
     /// `positions`), de-duplicated on `id` when given; resolves once the bus has stored it,
     /// with its sequence number and whether the bus already held it (the same id).
-    fn publish<'a>(
-        &'a self,
-        kind: &'static str,
-        id: Option<String>,
-        body: Vec<u8>,
-    ) -> Stored<'a>;
+    fn publish<'a>(&'a self, kind: &'static str, id: Option<String>, body: Vec<u8>) -> Stored<'a>;
 }
 
 /// An input taken through the bus: applied (with what the twin answered), or stored but not
