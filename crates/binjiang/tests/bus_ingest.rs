@@ -435,3 +435,106 @@ fn http_inputs_take_the_bus_path_with_ingest_via_bus() {
     let rejected = stored("binjiang.tiny-river.rejected").expect("the 409 is recorded");
     assert_eq!(rejected["field"], "external_id");
 }
+
+/// `--ingest-via-bus` with MQTT (mosquitto): observations a gateway publishes to the broker
+/// are acknowledged once the bus holds them, and the twin takes them from the bus.
+#[test]
+fn mqtt_observations_take_the_bus_path_with_ingest_via_bus() {
+    use rumqttc::{Client, MqttOptions, QoS};
+    let dir = tempfile::tempdir().unwrap();
+    let nats = Nats::start(dir.path());
+    let port = free_port();
+    let conf = dir.path().join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+    )
+    .unwrap();
+    let exe = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("mosquitto is installed (scripts/deps.sh)");
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _broker = Killed(
+        std::process::Command::new(exe)
+            .arg("-c")
+            .arg(&conf)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "mosquitto did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let db = dir.path().join("live.db");
+    let admin = token(&db, "admin");
+    let broker = format!("127.0.0.1:{port}");
+    let server = Server::start_with(
+        &db,
+        &["--bus", &nats.url, "--ingest-via-bus", "--mqtt", &broker],
+    );
+    // A gateway: QoS 1, one message at a time, until the service (subscribed once connected)
+    // has taken the first; then five more.
+    let mut options = MqttOptions::new("gateway-via-bus", "127.0.0.1", port);
+    options.set_keep_alive(Duration::from_secs(5));
+    let (client, mut connection) = Client::new(options, 64);
+    std::thread::spawn(move || for _ in connection.iter() {});
+    let send = |k: u32| {
+        let body = json!({"result": f64::from(k)}).to_string();
+        client
+            .publish(
+                "v1.1/Datastreams(1)/Observations",
+                QoS::AtLeastOnce,
+                false,
+                body,
+            )
+            .unwrap();
+    };
+    let started = Instant::now();
+    let mut k = 0;
+    while observations(&server.base, &admin).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "nothing arrived"
+        );
+        send(k);
+        k += 1;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let first = observations(&server.base, &admin).len();
+    for j in 0..5 {
+        send(50 + j);
+    }
+    let got = wait_for(&server.base, &admin, first + 5, Duration::from_secs(30));
+    assert!(got.len() >= first + 5, "{} of {}", got.len(), first + 5);
+    // …and every one of them went through the bus.
+    let on_bus = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let client = async_nats::connect(&nats.url).await.unwrap();
+            let js = async_nats::jetstream::new(client);
+            let mut stream = js
+                .get_stream(binjiang_bus::ingest::stream_name(DISTRICT))
+                .await
+                .unwrap();
+            stream.info().await.unwrap().state.messages
+        });
+    assert!(
+        on_bus as usize >= got.len(),
+        "{on_bus} messages on the bus, {} observations",
+        got.len()
+    );
+}
