@@ -62,6 +62,27 @@ struct Args {
     types: Vec<String>,
 }
 
+/// Publishes (id, body) pairs on `subject` with `in_flight` waiting for their stored
+/// acknowledgement at once; returns how many failed.
+async fn publish_many(
+    js: &jetstream::Context,
+    subject: &str,
+    bodies: impl Iterator<Item = (String, Vec<u8>)>,
+    in_flight: usize,
+) -> usize {
+    futures::stream::iter(bodies)
+        .map(|(id, body)| async move {
+            let m = async_nats::jetstream::message::PublishMessage::build()
+                .payload(body.into())
+                .message_id(id);
+            js.send_publish(subject.to_owned(), m).await?.await
+        })
+        .buffer_unordered(in_flight)
+        .filter(|a| futures::future::ready(a.is_err()))
+        .count()
+        .await
+}
+
 fn pct(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(((v.len() as f64 * q) as usize).min(v.len().saturating_sub(1)))
@@ -109,20 +130,8 @@ async fn main() -> anyhow::Result<()> {
 
     // Many in flight: throughput.
     let started = Instant::now();
-    let acks = futures::stream::iter(0..args.messages)
-        .map(|k| {
-            let (js, subject, body) = (js.clone(), subject.clone(), body.clone());
-            async move {
-                let m = async_nats::jetstream::message::PublishMessage::build()
-                    .payload(body.into())
-                    .message_id(format!("many-{k}"));
-                js.send_publish(subject, m).await?.await
-            }
-        })
-        .buffer_unordered(args.in_flight)
-        .collect::<Vec<_>>()
-        .await;
-    let failed = acks.iter().filter(|a| a.is_err()).count();
+    let bodies = (0..args.messages).map(|k| (format!("many-{k}"), body.clone()));
+    let failed = publish_many(&js, &subject, bodies, args.in_flight).await;
     let s = started.elapsed().as_secs_f64();
     println!(
         "{} in flight: {} messages in {s:.2} s = {:.0} msg/s acknowledged ({failed} failed)",
@@ -237,32 +246,22 @@ async fn twin_throughput(
     let subject = ingest::subject(&args.district, "observations");
     let started = Instant::now();
     let batch = args.batch.max(1);
-    let acks = futures::stream::iter(0..args.messages.div_ceil(batch))
-        .map(|k| {
-            let one = |j: usize| {
-                serde_json::json!({
-                    "Datastream": {"@iot.id": 1 + (k * batch + j) % 50}, "result": 1.0, "phenomenonTime": now
-                })
-            };
-            let body = if batch == 1 {
-                one(0)
-            } else {
-                serde_json::Value::Array((0..batch).map(one).collect())
-            };
-            let body = serde_json::to_vec(&body).expect("plain data");
-            let (js, subject) = (js.clone(), subject.clone());
-            async move {
-                let m = async_nats::jetstream::message::PublishMessage::build()
-                    .payload(body.into())
-                    .message_id(format!("twin-{run}-{k}"));
-                js.send_publish(subject, m).await?.await
-            }
-        })
-        .buffer_unordered(args.in_flight)
-        .collect::<Vec<_>>()
-        .await;
+    let bodies = (0..args.messages.div_ceil(batch)).map(|k| {
+        let one = |j: usize| {
+            serde_json::json!({
+                "Datastream": {"@iot.id": 1 + (k * batch + j) % 50}, "result": 1.0, "phenomenonTime": now
+            })
+        };
+        let body = if batch == 1 {
+            one(0)
+        } else {
+            serde_json::Value::Array((0..batch).map(one).collect())
+        };
+        let body = serde_json::to_vec(&body).expect("plain data");
+        (format!("twin-{run}-{k}"), body)
+    });
+    let failed = publish_many(js, &subject, bodies, args.in_flight).await;
     let published = started.elapsed().as_secs_f64();
-    let failed = acks.iter().filter(|a| a.is_err()).count();
     let want = before + (args.messages.div_ceil(batch) * batch) as u64;
     while count()? < want {
         tokio::time::sleep(Duration::from_millis(100)).await;

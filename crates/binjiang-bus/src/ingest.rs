@@ -86,14 +86,15 @@ pub fn check_district(name: &str) -> Result<(), String> {
 }
 
 /// Creates the district's stream if missing: file storage, replicated on 3 servers in a
-/// cluster, kept 7 days, publishes de-duplicated by message id within 2 minutes.
+/// cluster, kept 7 days, publishes de-duplicated by message id within 2 minutes. It holds
+/// inputs only, so its sequence numbers run without a gap: the twin can tell a message lost in
+/// delivery.
 pub async fn district_stream(
     js: &jetstream::Context,
     url: &str,
     district: &str,
 ) -> Result<stream::Stream, BusError> {
-    let mut subjects: Vec<String> = KINDS.iter().map(|k| subject(district, k)).collect();
-    subjects.push(subject(district, "rejected"));
+    let subjects: Vec<String> = KINDS.iter().map(|k| subject(district, k)).collect();
     stream_of(
         js,
         url,
@@ -103,6 +104,28 @@ pub async fn district_stream(
             storage: stream::StorageType::File,
             max_age: Duration::from_secs(7 * 24 * 3600),
             duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Every district's refusals (`binjiang.<district>.rejected`), kept 7 days.
+pub const REJECTED_STREAM: &str = "BINJIANG_REJECTED";
+
+/// Creates [`REJECTED_STREAM`] if missing.
+pub async fn rejected_stream(
+    js: &jetstream::Context,
+    url: &str,
+) -> Result<stream::Stream, BusError> {
+    stream_of(
+        js,
+        url,
+        stream::Config {
+            name: REJECTED_STREAM.into(),
+            subjects: vec!["binjiang.*.rejected".into()],
+            storage: stream::StorageType::File,
+            max_age: Duration::from_secs(7 * 24 * 3600),
             ..Default::default()
         },
     )
@@ -245,9 +268,23 @@ async fn session(
 ) -> Result<(), BusError> {
     let js = connect(url).await?;
     let stream = retrying(|| district_stream(&js, url, district)).await?;
+    retrying(|| rejected_stream(&js, url)).await?;
     let Some(from) = position(state).await else {
         return Ok(());
     };
+    let last = stream
+        .get_info()
+        .await
+        .map_err(|e| bus(url)(e.to_string()))?
+        .state
+        .last_sequence;
+    if last < from {
+        return Err(bus(url)(format!(
+            "stream {} ends at message {last}, but the twin's log has taken up to {from}: \
+             is this a new bus? The log is kept; point the twin at its bus",
+            stream_name(district)
+        )));
+    }
     // The log is the authority on what was taken: the consumer starts right after it.
     let _ = stream.delete_consumer(CONSUMER).await;
     let consumer: consumer::PullConsumer = stream
@@ -268,6 +305,13 @@ async fn session(
         })
         .await
         .map_err(|e| bus(url)(format!("consumer {CONSUMER}: {e}")))?;
+    // A delete lost while the cluster moved leaders leaves the old consumer, with messages
+    // it delivered to the last session: not a fresh start, so try again.
+    if consumer.cached_info().delivered.consumer_sequence != 0 {
+        return Err(bus(url)(format!(
+            "consumer {CONSUMER} of the last session is still there; recreating it"
+        )));
+    }
     let mut messages = consumer
         .stream()
         .heartbeat(Duration::from_secs(5))
@@ -347,6 +391,27 @@ async fn session(
                 .info()
                 .map_err(|e| bus(url)(e.to_string()))?
                 .stream_sequence;
+            if seq > after + 1 {
+                // The stream holds inputs only: a jump is a message lost in delivery (its
+                // consumer changed leader), unless the stream's retention dropped it.
+                let first = stream
+                    .get_info()
+                    .await
+                    .map_err(|e| bus(url)(e.to_string()))?
+                    .state
+                    .first_sequence;
+                if first <= after + 1 {
+                    return Err(bus(url)(format!(
+                        "delivery jumped from message {} to {seq}: resuming from the log",
+                        after + 1
+                    )));
+                }
+                tracing::warn!(
+                    from = after + 1,
+                    to = first - 1,
+                    "messages expired from the bus before the twin took them"
+                );
+            }
             let input = input_of(state, district, &message.subject, &message.payload);
             let (tx, rx) = oneshot::channel();
             let request = Request::FromBus {

@@ -9,7 +9,7 @@
 mod common;
 
 use binjiang_bus::gateway::Gateway;
-use common::nats::{free_port, Cluster, Nats};
+use common::nats::{free_port, wait_for_port, Cluster, Nats};
 use common::{binjiang, text, token, Server};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -87,6 +87,16 @@ fn twin(db: &Path, urls: &str) -> Server {
     Server::start_with(db, &["--bus", urls, "--kpis-every-s", "0.5"])
 }
 
+/// Waits (90 s at most) until the twin holds as many observations as were acknowledged, and
+/// a second more for late redeliveries; then every acknowledged one must be there once.
+fn settles_on_exactly(base: &str, admin: &str, acked: &BTreeSet<String>) {
+    let got = wait_for(base, admin, acked.len(), Duration::from_secs(90));
+    std::thread::sleep(Duration::from_secs(1));
+    let again = observations(base, admin);
+    assert_eq!(again.len(), got.len(), "observations kept arriving");
+    exactly(acked, &again);
+}
+
 /// Every acknowledged observation once, none twice.
 fn exactly(acked: &BTreeSet<String>, got: &[String]) {
     let unique: BTreeSet<String> = got.iter().cloned().collect();
@@ -125,12 +135,7 @@ fn a_twin_killed_twice_mid_ingest_resumes_with_no_gap_and_no_duplicate() {
     let server = twin(&db, &cluster.urls);
     let acked = gateway.join().unwrap();
     assert_eq!(acked.len(), n);
-    let got = wait_for(&server.base, &admin, n, Duration::from_secs(60));
-    // Anything redelivered late would show up now.
-    std::thread::sleep(Duration::from_secs(1));
-    let again = observations(&server.base, &admin);
-    assert_eq!(again.len(), got.len(), "observations kept arriving");
-    exactly(&acked, &again);
+    settles_on_exactly(&server.base, &admin, &acked);
 }
 
 #[test]
@@ -165,11 +170,7 @@ fn the_stream_leader_killed_during_ingest_loses_nothing_acknowledged() {
     cluster.kill(&leader);
     let acked = gateway.join().unwrap();
     assert_eq!(acked.len(), n);
-    let got = wait_for(&server.base, &admin, n, Duration::from_secs(90));
-    std::thread::sleep(Duration::from_secs(1));
-    let again = observations(&server.base, &admin);
-    assert_eq!(again.len(), got.len(), "observations kept arriving");
-    exactly(&acked, &again);
+    settles_on_exactly(&server.base, &admin, &acked);
 }
 
 #[test]
@@ -210,7 +211,7 @@ fn a_twin_waits_for_an_unreachable_bus_refuses_bad_messages_and_shows_in_the_cit
         let client = async_nats::connect(&url).await.unwrap();
         let js = async_nats::jetstream::new(client);
         let stream = js
-            .get_stream(binjiang_bus::ingest::stream_name(DISTRICT))
+            .get_stream(binjiang_bus::ingest::REJECTED_STREAM)
             .await
             .unwrap();
         let m = stream
@@ -362,10 +363,12 @@ fn http_inputs_take_the_bus_path_with_ingest_via_bus() {
         rt.block_on(async {
             let client = async_nats::connect(&nats.url).await.unwrap();
             let js = async_nats::jetstream::new(client);
-            let stream = js
-                .get_stream(binjiang_bus::ingest::stream_name(DISTRICT))
-                .await
-                .ok()?;
+            let name = if subject.ends_with(".rejected") {
+                binjiang_bus::ingest::REJECTED_STREAM.to_owned()
+            } else {
+                binjiang_bus::ingest::stream_name(DISTRICT)
+            };
+            let stream = js.get_stream(name).await.ok()?;
             let m = stream.get_last_raw_message_by_subject(subject).await.ok()?;
             Some(serde_json::from_slice(&m.payload).unwrap())
         })
@@ -431,8 +434,18 @@ fn http_inputs_take_the_bus_path_with_ingest_via_bus() {
         "the refused one reached the bus: {last}"
     );
     assert_eq!(last[2]["result"], 3.0);
-    // Only the conflicting report was refused on the bus.
-    let rejected = stored("binjiang.tiny-river.rejected").expect("the 409 is recorded");
+    // Only the conflicting report was refused on the bus (recorded once on disk, just after
+    // the answer).
+    let started = Instant::now();
+    let rejected = loop {
+        match stored("binjiang.tiny-river.rejected") {
+            Some(r) => break r,
+            None if started.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            None => panic!("the 409 is not recorded on .rejected"),
+        }
+    };
     assert_eq!(rejected["field"], "external_id");
 }
 
@@ -469,14 +482,7 @@ fn mqtt_observations_take_the_bus_path_with_ingest_via_bus() {
             .spawn()
             .unwrap(),
     );
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "mosquitto did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_port(port, "mosquitto");
     let db = dir.path().join("live.db");
     let admin = token(&db, "admin");
     let broker = format!("127.0.0.1:{port}");
