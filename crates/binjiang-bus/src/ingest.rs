@@ -10,12 +10,16 @@
 //! acknowledged is not taken twice (and one it lacks is not skipped); a late redelivery at or
 //! below it is acknowledged and ignored. Publishers retrying a publish use message ids, which
 //! the stream's de-duplication window (2 minutes) folds into one copy. Messages are applied in
-//! stream order: a session that finds the twin's log no longer ends where it expected (a write
-//! failed and the twin rebuilt from disk) ends, and the next starts from the log.
+//! stream order, and the district's stream holds inputs only, so its sequence numbers run
+//! without a gap: a jump in delivery (a message lost while a consumer's leader moved) ends the
+//! session, as does a twin whose log no longer ends where the session expected (a write failed
+//! and the twin rebuilt from disk); the next session starts from the log. Acknowledgements are
+//! cumulative (`AckPolicy::All`), which is only safe because nothing is ever skipped.
 //!
 //! A message that is not valid (what `POST` would refuse with 4xx) is recorded as taken,
-//! acknowledged, and published with the reason on `binjiang.<district>.rejected`: redelivering
-//! it could never make it valid, and nothing after it waits for it.
+//! acknowledged, and published with the reason on `binjiang.<district>.rejected` (stream
+//! [`REJECTED_STREAM`]): redelivering it could never make it valid, and nothing after it
+//! waits for it.
 
 use crate::nats::{bus, connect, publish_stored, retrying, stream_of, BusError};
 use async_nats::jetstream::{self, consumer, stream};
