@@ -391,10 +391,9 @@ async fn session(
         let mut after = from;
         while let Some(message) = messages.next().await {
             let message = message.map_err(|e| bus(url)(e.to_string()))?;
-            let seq = message
-                .info()
-                .map_err(|e| bus(url)(e.to_string()))?
-                .stream_sequence;
+            let info = message.info().map_err(|e| bus(url)(e.to_string()))?;
+            let seq = info.stream_sequence;
+            state.telemetry.bus_pending.set(info.pending as i64);
             if seq > after + 1 {
                 // The stream holds inputs only: a jump is a message lost in delivery (its
                 // consumer changed leader), unless the stream's retention dropped it.

@@ -43,6 +43,12 @@ pub struct Telemetry {
     pub open_parts: Family<AgencyLabel, Gauge>,
     /// Parts waiting for a unit, per agency (sampled when scraped).
     pub queued_parts: Family<AgencyLabel, Gauge>,
+    /// The last bus message the log holds (stream sequence; `serve --bus`).
+    pub bus_position: Gauge,
+    /// Messages on the district's stream not yet delivered to the twin: its lag.
+    pub bus_pending: Gauge,
+    /// Bus messages refused (published on `.rejected`).
+    pub bus_refused: Counter,
 }
 
 impl Default for Telemetry {
@@ -57,6 +63,9 @@ impl Default for Telemetry {
             dispatch_seconds: Histogram::new(exponential_buckets(0.000_001, 2.0, 20)),
             open_parts: Family::default(),
             queued_parts: Family::default(),
+            bus_position: Gauge::default(),
+            bus_pending: Gauge::default(),
+            bus_refused: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -98,6 +107,21 @@ impl Default for Telemetry {
             "binjiang_queued_parts",
             "Parts of open incidents waiting for a unit",
             t.queued_parts.clone(),
+        );
+        registry.register(
+            "binjiang_bus_position",
+            "Stream sequence of the last bus message the twin's log holds",
+            t.bus_position.clone(),
+        );
+        registry.register(
+            "binjiang_bus_pending",
+            "Messages on the district's stream not yet delivered to the twin",
+            t.bus_pending.clone(),
+        );
+        registry.register(
+            "binjiang_bus_refused",
+            "Bus messages refused and published on .rejected",
+            t.bus_refused.clone(),
         );
         Telemetry { registry, ..t }
     }

@@ -663,6 +663,11 @@ impl Twin {
         .unwrap_or_else(BusOutcome::Refused);
         self.bus_seq = seq;
         self.batch.bus_seq = Some(seq);
+        let telemetry = &self.setup.telemetry;
+        telemetry.bus_position.set(seq as i64);
+        if matches!(outcome, BusOutcome::Refused(_)) {
+            telemetry.bus_refused.inc();
+        }
         if let Some(waiter) = self.bus_waiters.remove(&seq) {
             let receipt = self.receipt(outcome.clone());
             let _ = waiter.send(Ok(receipt));

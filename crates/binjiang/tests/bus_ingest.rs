@@ -206,6 +206,18 @@ fn a_twin_waits_for_an_unreachable_bus_refuses_bad_messages_and_shows_in_the_cit
         5,
         "the twin took the good messages once the bus came"
     );
+    // Where the log stands in the bus, and the refusal, on /metrics.
+    let metrics = ureq::get(format!("{}/metrics", server.base))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(metrics.contains("binjiang_bus_position 6"), "{metrics}");
+    assert!(
+        metrics.contains("binjiang_bus_refused_total 1"),
+        "{metrics}"
+    );
     // The refusal, with its field, on the district's .rejected subject.
     let rejection: binjiang_bus::ingest::Rejection = rt.block_on(async {
         let client = async_nats::connect(&url).await.unwrap();
