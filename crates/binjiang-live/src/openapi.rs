@@ -35,7 +35,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ("post", "/api/v1/forks", "Fork now: {hours (≤ 24), seed?} runs a copy of the live state forward with incidents drawn from the catalogue; projected KPIs and each agency's peak queue. The live twin is untouched", "display, operator, gateway, admin", 200, Some("Fork")),
     ("get", "/api/v1/stream", "WebSocket (upgrade): a snapshot {type: snapshot, seq, units, incidents, kpis}, then {type: delta, seq, base, units, incidents, removed, kpis?}; ?since=<seq> resumes (changes since, or a snapshot if that view is gone); ?token= for browsers. Slow clients are downsampled, then dropped", "display, operator, gateway, admin", 101, None),
     ("get", "/api/v1/openapi.json", "This document", "anyone", 200, None),
-    ("get", "/metrics", "Prometheus metrics (OpenMetrics text): inputs accepted by kind, 503s, queue depth, group-commit (fsync) seconds and size, dispatch seconds, open and queued parts per agency", "anyone", 200, None),
+    ("get", "/metrics", "Prometheus metrics (OpenMetrics text): inputs accepted by kind, 503s, queue depth, group-commit (fsync) seconds and size, dispatch seconds, open and queued parts per agency; with --bus the log's place in the bus, its lag and refusals", "anyone", 200, None),
     ("get", "/v1.1", "SensorThings v1.1 service root", "anyone", 200, None),
     ("get", "/v1.1/Things", "SensorThings Things (the scene's sensing assets); also Things(id), Things(id)/Datastreams, Things(id)/Locations; $top $skip $count $orderby $select", "display, operator, gateway, admin", 200, None),
     ("get", "/v1.1/Locations", "SensorThings Locations", "display, operator, gateway, admin", 200, None),
@@ -46,6 +46,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ("post", "/v1.1/Observations", "Create an Observation with its Datastream link; 201 with Location", "gateway, operator, admin", 201, Some("Observation")),
     ("post", "/v1.1/Datastreams({id})/Observations", "Create an Observation of a Datastream; 201 with Location", "gateway, operator, admin", 201, Some("Observation")),
     ("post", "/v1.1/CreateObservations", "dataArray batch: all rows checked before any is kept; 201 with the new selfLinks", "gateway, operator, admin", 201, Some("DataArray")),
+];
+
+/// The inputs that go through the bus with `serve --ingest-via-bus` (and may answer 202).
+const INGESTS: [&str; 5] = [
+    "/api/v1/reports",
+    "/api/v1/units/{id}/positions",
+    "/v1.1/Observations",
+    "/v1.1/Datastreams({id})/Observations",
+    "/v1.1/CreateObservations",
 ];
 
 /// The document.
@@ -59,6 +68,9 @@ pub fn build() -> Value {
             "responses": { status.to_string(): {"description": "success"}, "4XX": {"description": "refused", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "503": {"description": "busy or not saved; nothing was kept"} },
             "security": if *roles == "anyone" { json!([]) } else { json!([{"bearer": []}, {"basic": []}]) },
         });
+        if INGESTS.contains(path) && *method == "post" {
+            op["responses"]["202"] = json!({"description": "with serve --ingest-via-bus: stored on the bus (replicated, on disk), not yet taken by the twin within 10 s; it will be", "content": {"application/json": {"schema": {"type": "object", "properties": {"bus_seq": {"type": "integer"}, "status": {"type": "string"}}}}}});
+        }
         if let Some(schema) = body {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
         }

@@ -446,6 +446,14 @@ fn http_inputs_take_the_bus_path_with_ingest_via_bus() {
         "the refused one reached the bus: {last}"
     );
     assert_eq!(last[2]["result"], 3.0);
+    // The 202 of an input the twin has not taken yet is documented.
+    let doc: Value = ureq::get(format!("{}/api/v1/openapi.json", server.base))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert!(doc["paths"]["/api/v1/reports"]["post"]["responses"]["202"].is_object());
     // Only the conflicting report was refused on the bus (recorded once on disk, just after
     // the answer).
     let started = Instant::now();
