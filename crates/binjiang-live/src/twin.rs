@@ -410,13 +410,18 @@ impl Twin {
     }
 
     /// A receipt for the batch being built.
+    /// A request's answer: its value with a receipt for the batch it is in, or the refusal.
+    fn answer<T>(&mut self, done: Result<T, ApiError>) -> Result<Receipt<T>, ApiError> {
+        done.map(|value| self.receipt(value))
+    }
+
     fn receipt<T>(&mut self, value: T) -> Receipt<T> {
         let (tx, rx) = oneshot::channel();
         self.batch.done.push(tx);
         Receipt { value, durable: rx }
     }
 
-    fn observations(&mut self, items: Vec<NewObservation>) -> Result<Receipt<Vec<u64>>, ApiError> {
+    fn observations(&mut self, items: Vec<NewObservation>) -> Result<Vec<u64>, ApiError> {
         self.setup
             .telemetry
             .accept("observation", items.len() as u64);
@@ -434,7 +439,7 @@ impl Twin {
             });
             self.apply_rule(o.datastream, id, o.result)?;
         }
-        Ok(self.receipt(ids))
+        Ok(ids)
     }
 
     /// Threshold with hysteresis: at or above `alarm_at` an armed sensor raises its incident
@@ -495,7 +500,7 @@ impl Twin {
         Ok(())
     }
 
-    fn report(&mut self, mut report: Report) -> Result<Receipt<(u32, bool)>, ApiError> {
+    fn report(&mut self, mut report: Report) -> Result<(u32, bool), ApiError> {
         // Stamped up to the skew allowance ahead (or a millisecond, by rounding): it is
         // happening now, not later.
         report.time = report.time.min(self.sim.now());
@@ -528,10 +533,10 @@ impl Twin {
         if let Some(e) = &report.external_id {
             self.reports.insert(e.clone(), report);
         }
-        Ok(self.receipt((n, !known)))
+        Ok((n, !known))
     }
 
-    fn fixes(&mut self, unit: String, fixes: Vec<NewFix>) -> Result<Receipt<usize>, ApiError> {
+    fn fixes(&mut self, unit: String, fixes: Vec<NewFix>) -> Result<usize, ApiError> {
         let n = fixes.len();
         self.setup.telemetry.accept("fix", n as u64);
         let now = self.sim.now();
@@ -557,7 +562,7 @@ impl Twin {
                 self.last_fix.insert(unit, (now, p));
             }
         }
-        Ok(self.receipt(n))
+        Ok(n)
     }
 
     fn command(
@@ -566,7 +571,7 @@ impl Twin {
         i: u32,
         action: &Action,
         reason: &str,
-    ) -> Result<Receipt<()>, ApiError> {
+    ) -> Result<(), ApiError> {
         let inc = self.sim.incident(i).ok_or_else(|| {
             ApiError::not_found(format!(
                 "no incident #{i} (unknown, or closed over a day ago)"
@@ -629,7 +634,7 @@ impl Twin {
                 _ => serde_json::json!({}),
             },
         });
-        Ok(self.receipt(()))
+        Ok(())
     }
 
     fn bus_input(
@@ -648,16 +653,11 @@ impl Twin {
             )));
         }
         let outcome = match input {
-            BusInput::Observations(items) => self
-                .observations(items)
-                .map(|r| BusOutcome::Observations(r.value)),
-            BusInput::Report(report) => self.report(report).map(|r| BusOutcome::Report {
-                incident: r.value.0,
-                new: r.value.1,
-            }),
-            BusInput::Fixes { unit, fixes } => {
-                self.fixes(unit, fixes).map(|r| BusOutcome::Fixes(r.value))
-            }
+            BusInput::Observations(items) => self.observations(items).map(BusOutcome::Observations),
+            BusInput::Report(report) => self
+                .report(report)
+                .map(|(incident, new)| BusOutcome::Report { incident, new }),
+            BusInput::Fixes { unit, fixes } => self.fixes(unit, fixes).map(BusOutcome::Fixes),
             BusInput::Refused(e) => Err(e),
         }
         .unwrap_or_else(BusOutcome::Refused);
@@ -706,13 +706,16 @@ impl Twin {
         self.advance();
         match request {
             Request::Observations { items, reply } => {
-                let _ = reply.send(self.observations(items));
+                let done = self.observations(items);
+                let _ = reply.send(self.answer(done));
             }
             Request::Report { report, reply } => {
-                let _ = reply.send(self.report(report));
+                let done = self.report(report);
+                let _ = reply.send(self.answer(done));
             }
             Request::Fixes { unit, fixes, reply } => {
-                let _ = reply.send(self.fixes(unit, fixes));
+                let done = self.fixes(unit, fixes);
+                let _ = reply.send(self.answer(done));
             }
             Request::CrewStatus {
                 unit,
@@ -723,11 +726,8 @@ impl Twin {
                     .sim
                     .crew_status(&unit, status)
                     .map_err(|e| ApiError::conflict(e.to_string()).at("status"))
-                    .map(|()| {
-                        self.setup.telemetry.accept("crew_status", 1);
-                        self.receipt(())
-                    });
-                let _ = reply.send(done);
+                    .map(|()| self.setup.telemetry.accept("crew_status", 1));
+                let _ = reply.send(self.answer(done));
             }
             Request::Fork { seed, reply } => {
                 let _ = reply.send((self.sim.fork_generated(seed), self.today.clone()));
@@ -751,7 +751,8 @@ impl Twin {
                 reason,
                 reply,
             } => {
-                let _ = reply.send(self.command(&caller, incident, &action, &reason));
+                let done = self.command(&caller, incident, &action, &reason);
+                let _ = reply.send(self.answer(done));
             }
         }
         self.collect();
