@@ -4,10 +4,10 @@
 
 use crate::auth::{Caller, Need};
 use crate::error::ApiError;
-use crate::forward::{mismatch, via_bus, Accepted};
+use crate::forward::{pending, Accepted};
 use crate::http::{AppState, JsonBody};
 use crate::store::{AuditRow, PositionRow};
-use crate::twin::{Action, BusOutcome, NewFix, Request};
+use crate::twin::{Action, NewFix, Request};
 use crate::view::{IncidentOut, UnitOut};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -69,35 +69,17 @@ async fn post_report(
     JsonBody(r): JsonBody<ReportIn>,
 ) -> Result<Response, ApiError> {
     caller.require(Need::Ingest)?;
-    let mut body = r.clone();
+    // Kept as sent only when it goes through the bus.
+    let original = state.forward.is_some().then(|| r.clone());
     let report = report_of(&state, r)?;
-    let (incident, new) = match state.forward.clone() {
-        None => {
-            state
-                .submit(|reply| Request::Report { report, reply })
-                .await?
-        }
-        Some(forward) => {
-            // The bus folds a retry (same external_id, same content) into the first copy;
-            // other content under a used id is a new message, which the twin refuses (409).
-            let id = body.external_id.as_ref().map(|e| {
-                use sha2::{Digest, Sha256};
-                let content = serde_json::to_vec(&body).expect("plain data");
-                let digest = Sha256::digest(&content);
-                let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-                format!("{e}-{hex}")
-            });
-            // Stamped now, so the twin takes it for when it arrived here.
-            body.time
-                .get_or_insert_with(|| state.clock.iso(report.time));
-            let body = serde_json::to_value(&body).expect("plain data");
-            match via_bus(&state, forward.as_ref(), "reports", id, &body).await? {
-                Accepted::Applied(BusOutcome::Report { incident, new }) => (incident, new),
-                Accepted::Applied(BusOutcome::Refused(e)) => return Err(e),
-                Accepted::Applied(other) => return Err(mismatch(&other)),
-                Accepted::Pending(seq) => return Ok(Accepted::<()>::pending_response(seq)),
-            }
-        }
+    let arrived = report.time;
+    let message = || {
+        let original = original.expect("kept when forwarding");
+        original.bus_message(state.clock.iso(arrived))
+    };
+    let (incident, new) = match state.take_report(report, message).await? {
+        Accepted::Applied(answer) => answer,
+        Accepted::Pending(seq) => return Ok(pending(seq)),
     };
     let status = if new {
         StatusCode::CREATED
@@ -111,6 +93,24 @@ async fn post_report(
         Json(serde_json::json!({"incident": incident, "new": new})),
     )
         .into_response())
+}
+
+impl ReportIn {
+    /// Its bus message: the id is its `external_id` and a hash of its content, so the bus
+    /// folds a retry (same id, same content) into the first copy, while other content under a
+    /// used id is a new message the twin refuses (409). Stamped `now` when it has no time, so
+    /// the twin takes it for when it arrived here.
+    fn bus_message(mut self, now: String) -> (Option<String>, serde_json::Value) {
+        let id = self.external_id.as_ref().map(|e| {
+            use sha2::{Digest, Sha256};
+            let content = serde_json::to_vec(&self).expect("plain data");
+            let digest = Sha256::digest(&content);
+            let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            format!("{e}-{hex}")
+        });
+        self.time.get_or_insert(now);
+        (id, serde_json::to_value(&self).expect("plain data"))
+    }
 }
 
 /// Checks a report (an HTTP body or a bus message) as the twin will take it.
@@ -298,20 +298,10 @@ async fn post_positions(
         FixesIn::Many(v) => (v, ""),
         FixesIn::Wrapped { fixes } => (fixes, "fixes"),
     };
-    let body = serde_json::json!({"unit": unit, "fixes": list.clone()});
     let fixes = fixes_of(&state, &unit, list, prefix)?;
-    let kept = match state.forward.clone() {
-        None => {
-            state
-                .submit(|reply| Request::Fixes { unit, fixes, reply })
-                .await?
-        }
-        Some(forward) => match via_bus(&state, forward.as_ref(), "positions", None, &body).await? {
-            Accepted::Applied(BusOutcome::Fixes(kept)) => kept,
-            Accepted::Applied(BusOutcome::Refused(e)) => return Err(e),
-            Accepted::Applied(other) => return Err(mismatch(&other)),
-            Accepted::Pending(seq) => return Ok(Accepted::<()>::pending_response(seq)),
-        },
+    let kept = match state.take_fixes(unit, fixes).await? {
+        Accepted::Applied(kept) => kept,
+        Accepted::Pending(seq) => return Ok(pending(seq)),
     };
     Ok(Json(serde_json::json!({"kept": kept})).into_response())
 }

@@ -10,9 +10,10 @@
 
 use crate::error::ApiError;
 use crate::http::AppState;
-use crate::twin::{BusOutcome, NewObservation, Request};
+use crate::twin::{BusOutcome, NewFix, NewObservation, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use binjiang_sim::Report;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -43,22 +44,20 @@ pub enum Accepted<T> {
     Pending(u64),
 }
 
-impl<T> Accepted<T> {
-    /// The 202 answer for [`Accepted::Pending`].
-    pub fn pending_response(seq: u64) -> Response {
-        (
-            StatusCode::ACCEPTED,
-            axum::Json(serde_json::json!({
-                "bus_seq": seq,
-                "status": "stored on the bus (replicated, on disk); the twin has not taken it yet and will"
-            })),
-        )
-            .into_response()
-    }
+/// The 202 answer for an input stored on the bus that the twin has not taken yet.
+pub fn pending(seq: u64) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(serde_json::json!({
+            "bus_seq": seq,
+            "status": "stored on the bus (replicated, on disk); the twin has not taken it yet and will"
+        })),
+    )
+        .into_response()
 }
 
 /// Publishes through `forward` and waits for the twin's outcome.
-pub async fn via_bus(
+async fn publish_and_wait(
     state: &AppState,
     forward: &dyn Forward,
     kind: &'static str,
@@ -101,11 +100,7 @@ pub async fn via_bus(
 /// The bus body of checked observations: an array of Observations with their Datastream
 /// links and exact times (to the millisecond, as kept).
 pub fn observations_body(items: &[NewObservation]) -> serde_json::Value {
-    let iso = |ms: i64| {
-        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
-            .unwrap_or_default()
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    };
+    let iso = iso_ms;
     serde_json::Value::Array(
         items
             .iter()
@@ -121,8 +116,24 @@ pub fn observations_body(items: &[NewObservation]) -> serde_json::Value {
     )
 }
 
+/// The bus body of one unit's checked fixes, exact as kept.
+pub fn fixes_body(unit: &str, fixes: &[NewFix]) -> serde_json::Value {
+    let fixes: Vec<serde_json::Value> = fixes
+        .iter()
+        .map(|f| serde_json::json!({"time": iso_ms(f.row.at_ms), "lon": f.row.lon, "lat": f.row.lat}))
+        .collect();
+    serde_json::json!({"unit": unit, "fixes": fixes})
+}
+
+/// Unix milliseconds as RFC 3339 UTC, to the millisecond.
+fn iso_ms(ms: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// What an unexpected outcome means: the twin answered another kind of input.
-pub fn mismatch(outcome: &BusOutcome) -> ApiError {
+fn mismatch(outcome: &BusOutcome) -> ApiError {
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         format!("the twin answered {outcome:?} for this input"),
@@ -130,6 +141,25 @@ pub fn mismatch(outcome: &BusOutcome) -> ApiError {
 }
 
 impl AppState {
+    /// Publishes `body` on the district's `kind` subject, waits for the twin to take it, and
+    /// picks the answer of this kind of input (a refusal is the twin's 4xx).
+    async fn through_bus<T>(
+        &self,
+        forward: &dyn Forward,
+        kind: &'static str,
+        id: Option<String>,
+        body: &serde_json::Value,
+        pick: fn(BusOutcome) -> Result<T, BusOutcome>,
+    ) -> Result<Accepted<T>, ApiError> {
+        match publish_and_wait(self, forward, kind, id, body).await? {
+            Accepted::Pending(seq) => Ok(Accepted::Pending(seq)),
+            Accepted::Applied(BusOutcome::Refused(e)) => Err(e),
+            Accepted::Applied(outcome) => pick(outcome)
+                .map(Accepted::Applied)
+                .map_err(|other| mismatch(&other)),
+        }
+    }
+
     /// Takes checked observations: straight to the twin, or through the bus.
     pub async fn take_observations(
         &self,
@@ -142,11 +172,52 @@ impl AppState {
                 .map(Accepted::Applied);
         };
         let body = observations_body(&items);
-        match via_bus(self, forward.as_ref(), "observations", None, &body).await? {
-            Accepted::Applied(BusOutcome::Observations(ids)) => Ok(Accepted::Applied(ids)),
-            Accepted::Applied(BusOutcome::Refused(e)) => Err(e),
-            Accepted::Applied(other) => Err(mismatch(&other)),
-            Accepted::Pending(seq) => Ok(Accepted::Pending(seq)),
-        }
+        self.through_bus(forward.as_ref(), "observations", None, &body, |o| match o {
+            BusOutcome::Observations(ids) => Ok(ids),
+            other => Err(other),
+        })
+        .await
+    }
+
+    /// Takes a checked report: straight to the twin, or through the bus as `message` makes
+    /// it (its message id and body); answers the incident and whether it is new.
+    pub async fn take_report(
+        &self,
+        report: Report,
+        message: impl FnOnce() -> (Option<String>, serde_json::Value),
+    ) -> Result<Accepted<(u32, bool)>, ApiError> {
+        let Some(forward) = self.forward.clone() else {
+            return self
+                .submit(|reply| Request::Report { report, reply })
+                .await
+                .map(Accepted::Applied);
+        };
+        let (id, body) = message();
+        self.through_bus(forward.as_ref(), "reports", id, &body, |o| match o {
+            BusOutcome::Report { incident, new } => Ok((incident, new)),
+            other => Err(other),
+        })
+        .await
+    }
+
+    /// Takes one unit's checked fixes: straight to the twin, or through the bus; answers how
+    /// many were kept.
+    pub async fn take_fixes(
+        &self,
+        unit: String,
+        fixes: Vec<NewFix>,
+    ) -> Result<Accepted<usize>, ApiError> {
+        let Some(forward) = self.forward.clone() else {
+            return self
+                .submit(|reply| Request::Fixes { unit, fixes, reply })
+                .await
+                .map(Accepted::Applied);
+        };
+        let body = fixes_body(&unit, &fixes);
+        self.through_bus(forward.as_ref(), "positions", None, &body, |o| match o {
+            BusOutcome::Fixes(kept) => Ok(kept),
+            other => Err(other),
+        })
+        .await
     }
 }

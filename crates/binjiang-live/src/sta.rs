@@ -6,7 +6,7 @@
 
 use crate::auth::{Caller, Need};
 use crate::error::ApiError;
-use crate::forward::Accepted;
+use crate::forward::{pending, Accepted};
 use crate::http::{base_url, parse_json, AppState};
 use crate::things::Thing;
 use crate::twin::NewObservation;
@@ -851,7 +851,7 @@ async fn create(
             let items = data_arrays(&state, &value, now)?;
             let ids = match state.take_observations(items).await? {
                 Accepted::Applied(ids) => ids,
-                Accepted::Pending(seq) => return Ok(Accepted::<()>::pending_response(seq)),
+                Accepted::Pending(seq) => return Ok(pending(seq)),
             };
             let links: Vec<String> = ids.iter().map(|id| self_link(&base, "Observations", *id)).collect();
             Ok((StatusCode::CREATED, Json(links)).into_response())
@@ -879,7 +879,7 @@ async fn one_observation(
     let item = observation_in(state, v, ds, now)?;
     let ids = match state.take_observations(vec![item]).await? {
         Accepted::Applied(ids) => ids,
-        Accepted::Pending(seq) => return Ok(Accepted::<()>::pending_response(seq)),
+        Accepted::Pending(seq) => return Ok(pending(seq)),
     };
     let id = ids[0];
     let row = crate::store::ObservationRow {
