@@ -90,11 +90,11 @@ pub async fn publish(
 }
 
 /// Follows every district's KPIs on the bus at `url`: `update` gets the latest of each
-/// district first once the stored ones are read (`caught_up` true from then on), then after
-/// every newer message. Returns when `update` returns false.
+/// district first once the stored ones are read, then after every newer message. Returns when
+/// `update` returns false.
 pub async fn follow(
     url: &str,
-    mut update: impl FnMut(&BTreeMap<String, DistrictKpis>, bool) -> bool,
+    mut update: impl FnMut(&BTreeMap<String, DistrictKpis>) -> bool,
 ) -> Result<(), BusError> {
     let js = connect(url).await?;
     let stream = retrying(|| kpis_stream(&js, url)).await?;
@@ -107,14 +107,8 @@ pub async fn follow(
         .await
         .map_err(|e| bus(url)(format!("KPI consumer: {e}")))?;
     let mut latest: BTreeMap<String, DistrictKpis> = BTreeMap::new();
-    let stored = stream
-        .get_info()
-        .await
-        .map_err(|e| bus(url)(e.to_string()))?
-        .state
-        .messages;
-    let mut caught_up = stored == 0;
-    if caught_up && !update(&latest, true) {
+    let mut caught_up = stream.cached_info().state.messages == 0;
+    if caught_up && !update(&latest) {
         return Ok(());
     }
     let mut messages = consumer
@@ -132,7 +126,7 @@ pub async fn follow(
         if !caught_up {
             caught_up = m.info().map(|i| i.pending == 0).unwrap_or(true);
         }
-        if caught_up && !update(&latest, true) {
+        if caught_up && !update(&latest) {
             return Ok(());
         }
     }

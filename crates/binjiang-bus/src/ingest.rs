@@ -276,12 +276,7 @@ async fn session(
     let Some(from) = position(state).await else {
         return Ok(());
     };
-    let last = stream
-        .get_info()
-        .await
-        .map_err(|e| bus(url)(e.to_string()))?
-        .state
-        .last_sequence;
+    let last = stream.cached_info().state.last_sequence;
     if last < from {
         return Err(bus(url)(format!(
             "stream {} ends at message {last}, but the twin's log has taken up to {from}: \
@@ -304,7 +299,6 @@ async fn session(
             ack_policy: consumer::AckPolicy::All,
             ack_wait,
             max_ack_pending: MAX_PENDING as i64,
-            filter_subjects: KINDS.iter().map(|k| subject(district, k)).collect(),
             ..Default::default()
         })
         .await
@@ -324,7 +318,6 @@ async fn session(
         .map_err(|e| bus(url)(e.to_string()))?;
     tracing::info!(district, from, "bus ingest: taking messages");
     let (taken_tx, mut taken_rx) = mpsc::channel::<Taken>(MAX_PENDING);
-    // Acknowledges in order, each once on disk; refusals are published first.
     // Acknowledges in order, each once on disk (refusals published first). The consumer
     // acknowledges cumulatively (AckPolicy::All): one ack covers every message before it, so
     // the ack goes out when no more are waiting, or every ACK_EVERY messages.

@@ -73,12 +73,14 @@ pub async fn stream_of(
             .map_err(|e| bus(url)(format!("stream {}: {e}", config.name)))?,
         Err(e) => return Err(bus(url)(format!("stream {}: {e}", config.name))),
     };
-    // A replicated stream takes writes only once its own group has elected a leader.
-    let info = created
-        .get_info()
-        .await
-        .map_err(|e| bus(url)(format!("stream {}: {e}", config.name)))?;
-    if info.cluster.is_some_and(|c| c.leader.is_none()) {
+    // A replicated stream takes writes only once its own group has elected a leader (the
+    // info just fetched says; a retry fetches it again).
+    if created
+        .cached_info()
+        .cluster
+        .as_ref()
+        .is_some_and(|c| c.leader.is_none())
+    {
         return Err(bus(url)(format!(
             "stream {} has no leader yet",
             config.name

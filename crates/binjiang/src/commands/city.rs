@@ -45,7 +45,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             print!("{}", binjiang_bus::city::table(latest));
         }
     };
-    let follow = binjiang_bus::city::follow(&args.bus, |latest, _| {
+    let follow = binjiang_bus::city::follow(&args.bus, |latest| {
         if args.once {
             if latest.len() >= args.min_districts.max(1) {
                 show(latest);
