@@ -143,7 +143,7 @@ pub async fn run(config: MqttConfig, state: AppState, mut stop: oneshot::Receive
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
                     let ack = match ingest(&state, &publish).await {
                         Outcome::Submitted(r) => Ack::Waiting(r.durable),
-                        Outcome::Dropped => Ack::Now,
+                        Outcome::Dropped | Outcome::Stored => Ack::Now,
                         Outcome::NotStored => Ack::Never,
                         // Shutting down: no PUBACK, the broker keeps it for the next session.
                         Outcome::Left => break,
@@ -181,8 +181,10 @@ enum Ack {
 enum Outcome {
     /// Taken by the twin; acknowledge once on disk.
     Submitted(Receipt<Vec<u64>>),
-    /// Refused as malformed (logged), or stored on the bus: acknowledge now.
+    /// Refused as malformed (logged): acknowledge, so it is not delivered again.
     Dropped,
+    /// Stored on the bus (`--ingest-via-bus`): acknowledge now; the twin takes it there.
+    Stored,
     /// The service is stopping: leave it unacknowledged for the next session.
     Left,
     /// Not stored (the bus refused): no PUBACK in this session, the broker redelivers it.
@@ -217,7 +219,7 @@ async fn ingest(state: &AppState, publish: &Publish) -> Outcome {
         let body = crate::forward::observations_body(&[item]);
         let payload = serde_json::to_vec(&body).expect("plain data");
         return match forward.publish("observations", None, payload).await {
-            Ok(_) => Outcome::Dropped,
+            Ok(_) => Outcome::Stored,
             Err(e) => {
                 tracing::warn!(topic = %publish.topic, error = %e, "not stored on the bus; left unacknowledged for redelivery");
                 Outcome::NotStored
