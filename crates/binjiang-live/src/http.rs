@@ -48,6 +48,9 @@ pub struct AppState {
     pub telemetry: Arc<crate::telemetry::Telemetry>,
     /// With `--ingest-via-bus`: inputs go to the bus, and the twin takes them from there.
     pub forward: Option<Arc<dyn crate::forward::Forward>>,
+    /// Turns `true` when the service stops: long-lived connections (the stream) close
+    /// themselves instead of holding the graceful shutdown open for as long as a wall watches.
+    pub stopping: watch::Receiver<bool>,
 }
 
 impl AppState {

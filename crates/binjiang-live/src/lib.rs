@@ -50,6 +50,10 @@ pub enum ServeError {
     /// The database belongs to another scene or its log does not replay.
     #[error("the database does not fit: {0}")]
     Corrupt(String),
+    /// The scene changed since the database was built on it (refused unless accepted), or its
+    /// Datastream registry cannot be read.
+    #[error("{0}")]
+    Scene(#[from] things::RegistryError),
     /// The address.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -83,6 +87,9 @@ pub struct ServeOptions {
     pub mqtt: Option<mqtt::MqttConfig>,
     /// HTTP and MQTT inputs go through this bus (see [`forward`]).
     pub forward: Option<Arc<dyn forward::Forward>>,
+    /// Take a scene that changed since the database was built on it (see [`things`]):
+    /// Datastream ids stay with their assets, removed assets' history stays readable.
+    pub accept_scene_change: bool,
 }
 
 impl ServeOptions {
@@ -99,6 +106,7 @@ impl ServeOptions {
             max_pages: None,
             mqtt: None,
             forward: None,
+            accept_scene_change: false,
         }
     }
 }
@@ -108,6 +116,8 @@ pub struct Running {
     /// Where it listens.
     pub addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Tells long-lived connections (stream clients) to close.
+    stopping: tokio::sync::watch::Sender<bool>,
     /// Ingest tasks beside HTTP (MQTT, the bus): each with its stop signal.
     ingests: Vec<(
         tokio::sync::oneshot::Sender<()>,
@@ -131,6 +141,9 @@ impl Running {
             let _ = task.await;
         }
         self.state = None;
+        // Stream clients (a wall is always connected) are told to close first, or the
+        // graceful shutdown would wait for them for ever.
+        let _ = self.stopping.send(true);
         if let Some(s) = self.shutdown.take() {
             let _ = s.send(());
         }
@@ -187,7 +200,7 @@ impl District {
 
 /// Opens (or creates) the database, rebuilds the twin from it, and starts serving.
 pub async fn start(district: District, options: ServeOptions) -> Result<Running, ServeError> {
-    let conn = store::open(&options.db)?;
+    let mut conn = store::open(&options.db)?;
     let sqlite = |source| store::StoreError::Sqlite {
         path: options.db.display().to_string(),
         source,
@@ -243,9 +256,24 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
     let saved = store::load(&conn).map_err(sqlite)?;
     let base_t = saved.last_t.unwrap_or(start_s).max(start_s);
     let clock = Clock::new(epoch_ms, offset, options.clock, base_t);
+    let reconciled = things::reconcile(
+        &mut conn,
+        &district.scene,
+        &district.config,
+        options.accept_scene_change,
+        chrono::Utc::now().timestamp_millis(),
+        &store::Rebase {
+            input_seq: saved.inputs,
+            event_seq: saved.events,
+            t: saved.last_t.unwrap_or(start_s),
+        },
+    )?;
+    if !reconciled.change.is_empty() {
+        tracing::warn!(change = %reconciled.change, "scene change accepted: Datastream ids kept per asset; the dispatch core is rebuilt on the new scene from here on");
+    }
     drop(conn);
 
-    let things = Arc::new(things::Things::of_scene(&district.scene, &district.config));
+    let things = Arc::new(reconciled.things);
     let telemetry = Arc::new(telemetry::Telemetry::default());
     let setup = twin::Setup {
         scene: Arc::clone(&district.scene),
@@ -267,7 +295,9 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
     let (requests_tx, requests_rx) = mpsc::channel(options.queue);
     let twin_task = tokio::spawn(twin::run(twin, requests_rx, writer, Arc::clone(&published)));
 
+    let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
     let state = http::AppState {
+        stopping: stopping_rx,
         requests: requests_tx,
         views: views_rx,
         published,
@@ -315,6 +345,7 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
     Ok(Running {
         addr,
         shutdown: Some(shutdown_tx),
+        stopping,
         ingests: mqtt.into_iter().collect(),
         state: Some(kept),
         server,

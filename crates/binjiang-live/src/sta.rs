@@ -27,6 +27,10 @@ pub const OBSERVATION_MAX_AGE_S: f64 = 7.0 * 24.0 * 3600.0;
 /// Default and largest `$top`.
 const TOP_DEFAULT: usize = 100;
 const TOP_MAX: usize = 10_000;
+/// Largest `$skip`: more rows than any district will ever store, and small enough that
+/// `$skip + $top + 1` is exact in SQLite's 64-bit integers (a larger one is a 400, not a
+/// failed read).
+const SKIP_MAX: usize = 1_000_000_000_000_000;
 const MEASUREMENT: &str = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement";
 
 /// The routes.
@@ -140,7 +144,12 @@ fn resolve(state: &AppState, segments: &[Segment]) -> Result<Target, ApiError> {
     let rel = &segments[1];
     let things = &state.things;
     // Thing, Location and Datastream share ids; Sensor and ObservedProperty ids are the rule's.
-    let rule_id = |ds: u64| things.get(ds).map(|t| t.rule as u64 + 1).unwrap_or(0);
+    let rule_id = |ds: u64| {
+        things
+            .get(ds)
+            .and_then(|t| t.rule)
+            .map_or(0, |r| r as u64 + 1)
+    };
     Ok(match (set, rel.set.as_str(), rel.id) {
         ("Things", "Datastreams" | "Locations", None) => {
             Target::Collection(set_of(&rel.set)?, Some(id))
@@ -214,10 +223,10 @@ fn options(q: &HashMap<String, String>) -> Result<Options, ApiError> {
                 })?
             }
             "$skip" => {
-                o.skip = v.parse().map_err(|_| {
+                o.skip = v.parse().ok().filter(|n| *n <= SKIP_MAX).ok_or_else(|| {
                     ApiError::bad_request(
                         Some("$skip".into()),
-                        format!("\"{v}\" must be a number ≥ 0"),
+                        format!("\"{v}\" must be a number 0..={SKIP_MAX}"),
                     )
                 })?
             }
@@ -354,7 +363,7 @@ fn thing_json(base: &str, t: &Thing) -> Value {
     );
     o.insert(
         "properties".into(),
-        json!({"asset_id": t.asset_id, "kind": t.kind}),
+        json!({"asset_id": t.asset_id, "kind": t.kind, "retired": t.retired}),
     );
     nav(
         &mut o,
@@ -388,8 +397,41 @@ fn location_json(base: &str, t: &Thing) -> Value {
 }
 
 fn datastream_json(state: &AppState, base: &str, t: &Thing) -> Value {
-    let r = &state.things.rules[t.rule];
     let mut o = Map::new();
+    let rule = t.rule.and_then(|i| state.things.rules.get(i));
+    let Some(r) = rule else {
+        // A retired asset whose kind no rule covers any more: its history, no quantity.
+        o.insert("@iot.id".into(), json!(t.id));
+        o.insert(
+            "@iot.selfLink".into(),
+            json!(self_link(base, "Datastreams", t.id)),
+        );
+        o.insert("name".into(), json!(format!("{} ({})", t.asset_id, t.kind)));
+        o.insert(
+            "description".into(),
+            json!(format!(
+                "{} {}: no rule in live.ron covers its kind now",
+                t.kind, t.asset_id
+            )),
+        );
+        o.insert("observationType".into(), json!(MEASUREMENT));
+        o.insert(
+            "unitOfMeasurement".into(),
+            json!({"name": null, "symbol": null, "definition": null}),
+        );
+        o.insert(
+            "properties".into(),
+            json!({"asset_id": t.asset_id, "kind": t.kind, "retired": t.retired}),
+        );
+        nav(
+            &mut o,
+            base,
+            "Datastreams",
+            t.id,
+            &["Thing", "Observations"],
+        );
+        return Value::Object(o);
+    };
     o.insert("@iot.id".into(), json!(t.id));
     o.insert(
         "@iot.selfLink".into(),
@@ -408,7 +450,7 @@ fn datastream_json(state: &AppState, base: &str, t: &Thing) -> Value {
     );
     o.insert("observationType".into(), json!(MEASUREMENT));
     o.insert("unitOfMeasurement".into(), json!(r.unit));
-    o.insert("properties".into(), json!({"range": [r.range.0, r.range.1], "alarm_at": r.alarm_at, "clear_below": r.clear_below, "incident_type": r.incident_type}));
+    o.insert("properties".into(), json!({"asset_id": t.asset_id, "kind": t.kind, "retired": t.retired, "range": [r.range.0, r.range.1], "alarm_at": r.alarm_at, "clear_below": r.clear_below, "incident_type": r.incident_type}));
     nav(
         &mut o,
         base,
@@ -419,8 +461,16 @@ fn datastream_json(state: &AppState, base: &str, t: &Thing) -> Value {
     Value::Object(o)
 }
 
+/// Sensor and ObservedProperty `id` (1-based): the rule behind them (checked by `exists`).
+fn rule_by_id(state: &AppState, id: u64) -> Option<&crate::config::SensorRule> {
+    let i = usize::try_from(id.checked_sub(1)?).ok()?;
+    state.things.rules.get(i)
+}
+
 fn sensor_json(state: &AppState, base: &str, id: u64) -> Value {
-    let r = &state.things.rules[id as usize - 1];
+    let Some(r) = rule_by_id(state, id) else {
+        return json!({"@iot.id": id});
+    };
     json!({
         "@iot.id": id, "@iot.selfLink": self_link(base, "Sensors", id),
         "name": format!("{} sensor", r.asset_kind),
@@ -431,7 +481,9 @@ fn sensor_json(state: &AppState, base: &str, id: u64) -> Value {
 }
 
 fn observed_property_json(state: &AppState, base: &str, id: u64) -> Value {
-    let r = &state.things.rules[id as usize - 1];
+    let Some(r) = rule_by_id(state, id) else {
+        return json!({"@iot.id": id});
+    };
     json!({
         "@iot.id": id, "@iot.selfLink": self_link(base, "ObservedProperties", id),
         "name": r.name, "definition": r.definition, "description": format!("{} ({})", r.name, r.unit.symbol),
@@ -533,25 +585,37 @@ async fn read(
             })
             .await
             .map_err(|_| ApiError::not_found(format!("no Observations({oid})")))?;
-        let t = state
-            .things
-            .get(ds as u64)
-            .expect("stored observations have known streams");
+        // Every stored observation's stream is registered (ids are never reused), but a
+        // read never panics on stored data: a stream the registry lacks is named.
+        let t = state.things.get(ds as u64).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Observations({oid}) names Datastreams({ds}), which the registry lacks"),
+            )
+        })?;
         return Ok(Json(select(datastream_json(&state, &base, t), &o.select)).into_response());
     }
+    let thing = |id: u64| {
+        state
+            .things
+            .get(id)
+            .ok_or_else(|| ApiError::not_found(format!("no Things({id})")).at("path"))
+    };
     let body = match target {
         Target::Entity(set, id) => {
             let v = match set {
-                "Things" => thing_json(&base, state.things.get(id).expect("checked")),
-                "Locations" => location_json(&base, state.things.get(id).expect("checked")),
-                "Datastreams" => {
-                    datastream_json(&state, &base, state.things.get(id).expect("checked"))
-                }
+                "Things" => thing_json(&base, thing(id)?),
+                "Locations" => location_json(&base, thing(id)?),
+                "Datastreams" => datastream_json(&state, &base, thing(id)?),
                 "Sensors" => sensor_json(&state, &base, id),
                 "ObservedProperties" => observed_property_json(&state, &base, id),
                 "Observations" => {
                     let row = state
-                        .read(move |c| observation_rows(c, &format!("WHERE id = {id}"), &[], 1, 0))
+                        .read(move |c| {
+                            // An id past SQLite's integers is no row (never a failed read).
+                            let id = i64::try_from(id).unwrap_or(-1);
+                            observation_rows(c, "WHERE id = ?", &[SqlValue::Integer(id)], 1, 0)
+                        })
                         .await?;
                     let row = row.into_iter().next().ok_or_else(|| {
                         ApiError::not_found(format!("no Observations({id})")).at("path")
@@ -765,10 +829,16 @@ pub fn observation_in(
         }
     };
     let rule = state.things.rule_of(datastream).ok_or_else(|| {
-        ApiError::invalid(
-            "Datastream.@iot.id",
-            format!("no Datastreams({datastream})"),
-        )
+        let why = match state.things.get(datastream) {
+            Some(t) => format!(
+                "Datastreams({datastream}) belongs to {} {}, removed from the scene{}: its history is readable, new observations are not taken",
+                t.kind,
+                t.asset_id,
+                t.retired.as_deref().map(|at| format!(" at {at}")).unwrap_or_default()
+            ),
+            None => format!("no Datastreams({datastream})"),
+        };
+        ApiError::invalid("Datastream.@iot.id", why)
     })?;
     let result = match o.get("result") {
         Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
@@ -979,12 +1049,19 @@ mod tests {
             path in "[A-Za-z()0-9/']{0,40}",
             filter in "[a-zA-Z0-9 :.'@-]{0,80}",
             top in ".{0,12}",
+            skip in prop_oneof![".{0,12}".boxed(), any::<u64>().prop_map(|n| n.to_string()).boxed(), "[0-9]{15,25}".boxed()],
             order in "[a-zA-Z ,]{0,30}",
+            select in "[a-zA-Z@., ]{0,30}",
+            count in ".{0,6}",
         ) {
             let _ = parse_path(&path);
             let _ = parse_filter(&filter);
-            let q: HashMap<String, String> = [("$top".to_owned(), top), ("$orderby".to_owned(), order), ("$filter".to_owned(), filter)].into_iter().collect();
-            let _ = options(&q);
+            let q: HashMap<String, String> = [("$top".to_owned(), top), ("$skip".to_owned(), skip), ("$orderby".to_owned(), order), ("$filter".to_owned(), filter), ("$select".to_owned(), select), ("$count".to_owned(), count)].into_iter().collect();
+            if let Ok(o) = options(&q) {
+                // What the read and the next link compute from them cannot overflow.
+                let end = o.skip.checked_add(o.top + 1).expect("skip + top fits");
+                prop_assert!(i64::try_from(end).is_ok(), "{end} fits SQLite's integers");
+            }
         }
     }
 

@@ -150,6 +150,9 @@ CREATE TABLE IF NOT EXISTS audit (
     role TEXT NOT NULL, action TEXT NOT NULL, incident INTEGER, reason TEXT NOT NULL,
     detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at_ms);
+CREATE TABLE IF NOT EXISTS datastreams (
+    id INTEGER PRIMARY KEY, asset_id TEXT NOT NULL, kind TEXT NOT NULL, lon REAL NOT NULL,
+    lat REAL NOT NULL, retired_ms INTEGER);
 CREATE TABLE IF NOT EXISTS tokens (
     hash TEXT PRIMARY KEY, role TEXT NOT NULL, agency TEXT, name TEXT NOT NULL,
     created_ms INTEGER NOT NULL);
@@ -357,11 +360,31 @@ fn write_group(conn: &mut Connection, group: &[Batch]) -> rusqlite::Result<()> {
 /// The meta key of the last bus message the log holds.
 pub const BUS_SEQ: &str = "bus_seq";
 
+/// The meta key of the last accepted scene change: a [`Rebase`] (JSON).
+pub const REBASE: &str = "rebase";
+
+/// Where the log stood when the scene changed under it: the decisions logged up to here
+/// were taken on the old scene and stay as logged; a rebuild replays these inputs on the new
+/// scene for the state only and logs what it decides after.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Rebase {
+    /// The last input (sequence number) of the old scene.
+    pub input_seq: u64,
+    /// The last event (sequence number) logged on the old scene.
+    pub event_seq: u64,
+    /// The twin's time then, simulation seconds.
+    pub t: f64,
+}
+
 /// Everything a restart needs, read in one go.
 #[derive(Debug, Default)]
 pub struct Saved {
     /// How many events are on disk.
     pub events: u64,
+    /// How many inputs are on disk.
+    pub inputs: u64,
+    /// The last accepted scene change, if any.
+    pub rebase: Option<Rebase>,
     /// The latest time in the log (inputs or events).
     pub last_t: Option<f64>,
     /// Sensor states.
@@ -411,6 +434,10 @@ pub fn load(conn: &Connection) -> rusqlite::Result<Saved> {
         conn.query_row("SELECT coalesce(max(id), 0) FROM observations", [], |r| {
             r.get::<_, i64>(0)
         })? as u64;
+    saved.inputs = conn.query_row("SELECT coalesce(max(seq), 0) FROM inputs", [], |r| {
+        r.get::<_, i64>(0)
+    })? as u64;
+    saved.rebase = meta(conn, REBASE)?.and_then(|v| serde_json::from_str(&v).ok());
     saved.bus_seq = meta(conn, BUS_SEQ)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);

@@ -103,6 +103,7 @@ pub async fn connect(
 
 async fn serve(mut socket: WebSocket, state: AppState, since: Option<u64>) {
     let mut views = state.views.clone();
+    let mut stopping = state.stopping.clone();
     let mut sent: Option<Arc<View>> = since.and_then(|s| state.published.kept(s));
     loop {
         let now = Arc::clone(&views.borrow_and_update());
@@ -118,12 +119,27 @@ async fn serve(mut socket: WebSocket, state: AppState, since: Option<u64>) {
                 }
             }
         }
+        if *stopping.borrow_and_update() {
+            return going_away(socket).await;
+        }
         tokio::select! {
             changed = views.changed() => if changed.is_err() { return },
+            _ = stopping.changed() => return going_away(socket).await,
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                 Some(Ok(_)) => {}
             },
         }
     }
+}
+
+/// Says goodbye to a client as the service stops: a Close frame "going away" (1001), so a
+/// wall reconnects to the next service instead of treating it as an error; a client that does
+/// not answer within [`SEND_TIMEOUT`] is left.
+async fn going_away(mut socket: WebSocket) {
+    let frame = axum::extract::ws::CloseFrame {
+        code: axum::extract::ws::close_code::AWAY,
+        reason: "the service is stopping".into(),
+    };
+    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
 }

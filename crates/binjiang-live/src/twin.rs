@@ -447,8 +447,12 @@ impl Twin {
     /// incident if still open.
     fn apply_rule(&mut self, ds: u64, obs: u64, value: f64) -> Result<(), ApiError> {
         let things = Arc::clone(&self.setup.things);
-        let thing = things.get(ds).expect("checked by the handler");
-        let rule = &things.rules[thing.rule];
+        let (Some(thing), Some(rule)) = (things.get(ds), things.rule_of(ds)) else {
+            return Err(ApiError::invalid(
+                "Datastream.@iot.id",
+                format!("Datastreams({ds}) takes no observations"),
+            ));
+        };
         let state = self.sensors.get(&ds).copied().unwrap_or_default();
         let mut next = state;
         if value >= rule.alarm_at && !state.disarmed {

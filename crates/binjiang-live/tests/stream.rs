@@ -113,3 +113,63 @@ fn a_snapshot_then_deltas_and_a_resume_without_a_gap() {
         other => panic!("expected 401, got {other:?}"),
     }
 }
+
+/// Regression (issue 17.1): stopping used to wait for every stream client to leave, and a
+/// control room's wall never leaves. Now the stop closes the stream ("going away") and ends.
+#[test]
+fn stopping_closes_stream_clients_instead_of_waiting_for_them() {
+    let mut h = Harness::start();
+    let mut socket = open(&h, "", &h.tokens.display);
+    assert_eq!(next(&mut socket)["type"], "snapshot");
+    // Something acknowledged just before the stop must be on disk after it.
+    let (status, r) = h.post(
+        "/api/v1/reports",
+        &h.tokens.gateway,
+        json!({"external_id": "before-stop", "source": "camera", "type": "litter",
+               "lon": 121.5052, "lat": 31.2473}),
+    );
+    assert_eq!(status, 201, "{r}");
+    let running = h.running.take().unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let handle = h.rt.handle().clone();
+    let stopper = std::thread::spawn(move || {
+        handle.block_on(running.stop());
+        let _ = done_tx.send(());
+    });
+    // The client keeps its socket open and reads: it is told the service goes away.
+    let mut closed = None;
+    for _ in 0..200 {
+        match socket.read() {
+            Ok(tungstenite::Message::Close(frame)) => {
+                closed = frame;
+                break;
+            }
+            Ok(_) => continue,
+            Err(e) => panic!("expected a close frame, got {e}"),
+        }
+    }
+    let frame = closed.expect("a close frame with a reason");
+    assert_eq!(
+        frame.code,
+        tungstenite::protocol::frame::coding::CloseCode::Away
+    );
+    done_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the service stopped although a stream client was still connected");
+    stopper.join().unwrap();
+    drop(socket);
+    let events = binjiang_live::twin::logged_events(&h.db).unwrap();
+    assert!(
+        !events.is_empty(),
+        "the acknowledged report's decisions are on disk"
+    );
+    let conn = rusqlite::Connection::open(&h.db).unwrap();
+    let n: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM inputs WHERE body LIKE '%before-stop%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1, "the acknowledged report is in the log");
+}

@@ -450,6 +450,41 @@ impl Checker<'_> {
     }
 
     fn units(&mut self, changes: &UnitChanges, scene: &mut Scene) {
+        // Removals act on the scene's units, before any are added: `remove_count` with an
+        // `add` of the same agency replaces its units (it used to remove the ones just added).
+        for id in &changes.remove {
+            let before = scene.units.len();
+            scene.units.retain(|u| &u.id != id);
+            if scene.units.len() == before {
+                self.error(
+                    "units.remove",
+                    id,
+                    format!("units.remove: no unit \"{id}\" in the scene"),
+                );
+            }
+        }
+        for r in &changes.remove_count {
+            let Some(agency) = self.agency(&r.agency, "units.remove_count") else {
+                continue;
+            };
+            let have = scene.units.iter().filter(|u| u.agency == agency).count();
+            if r.count as usize > have {
+                self.error(
+                    "units.remove_count",
+                    &r.agency,
+                    format!(
+                        "units.remove_count: {} has {have} units, cannot remove {}",
+                        r.agency, r.count
+                    ),
+                );
+                continue;
+            }
+            for _ in 0..r.count {
+                if let Some(i) = scene.units.iter().rposition(|u| u.agency == agency) {
+                    scene.units.remove(i);
+                }
+            }
+        }
         for (k, add) in changes.add.iter().enumerate() {
             let agency = self.agency(&add.agency, "units.add");
             let mode = Mode::parse(&add.mode);
@@ -526,39 +561,6 @@ impl Checker<'_> {
                         shift,
                         patrol: patrol.clone(),
                     });
-                }
-            }
-        }
-        for id in &changes.remove {
-            let before = scene.units.len();
-            scene.units.retain(|u| &u.id != id);
-            if scene.units.len() == before {
-                self.error(
-                    "units.remove",
-                    id,
-                    format!("units.remove: no unit \"{id}\" in the scene"),
-                );
-            }
-        }
-        for r in &changes.remove_count {
-            let Some(agency) = self.agency(&r.agency, "units.remove_count") else {
-                continue;
-            };
-            let have = scene.units.iter().filter(|u| u.agency == agency).count();
-            if r.count as usize > have {
-                self.error(
-                    "units.remove_count",
-                    &r.agency,
-                    format!(
-                        "units.remove_count: {} has {have} units, cannot remove {}",
-                        r.agency, r.count
-                    ),
-                );
-                continue;
-            }
-            for _ in 0..r.count {
-                if let Some(i) = scene.units.iter().rposition(|u| u.agency == agency) {
-                    scene.units.remove(i);
                 }
             }
         }

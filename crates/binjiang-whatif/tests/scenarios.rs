@@ -261,3 +261,62 @@ fn units_can_be_placed_along_named_roads_and_in_an_area() {
     let runs = compare::run(&[s], 2, 24.0, &|_, _| {}).unwrap();
     assert_eq!(runs.len(), 2);
 }
+
+/// Regression (issue 17.12): `remove_count` with an `add` of the same agency used to remove
+/// the units just added, so "replace the cleaners" changed nothing. It removes the scene's.
+#[test]
+fn remove_count_replaces_the_scenes_units_not_the_ones_added() {
+    let (scene, catalogue) = tiny();
+    let cleaners: Vec<String> = scene
+        .units
+        .iter()
+        .filter(|u| u.agency == binjiang_scene::Agency::Cleaning)
+        .map(|u| u.id.clone())
+        .collect();
+    assert_eq!(cleaners.len(), 2);
+    let text = "(units: (remove_count: [(agency: \"cleaning\", count: 2)], add: [\
+        (agency: \"cleaning\", mode: \"foot\", count: 2, patrol_along: [\"prom\"], shift: \"08:00-20:00\")]))";
+    let s = scenario::from_text(
+        &scene,
+        &catalogue,
+        "replace",
+        "replace.ron",
+        text,
+        SimOptions::default(),
+    )
+    .unwrap();
+    let now: Vec<&binjiang_scene::Unit> = s
+        .scene
+        .units
+        .iter()
+        .filter(|u| u.agency == binjiang_scene::Agency::Cleaning)
+        .collect();
+    assert_eq!(now.len(), 2, "as many cleaners as before");
+    assert!(
+        now.iter().all(|u| !cleaners.contains(&u.id)),
+        "the scene's cleaners are gone, the added ones stay: {:?}",
+        now.iter().map(|u| &u.id).collect::<Vec<_>>()
+    );
+    // And it changes the day: the replacement cleaners stand elsewhere.
+    let base = scenario::from_text(
+        &scene,
+        &catalogue,
+        "base",
+        "base.ron",
+        "()",
+        SimOptions::default(),
+    )
+    .unwrap();
+    let runs = compare::run(&[base, s], 3, 24.0, &|_, _| {}).unwrap();
+    let arm = |a: usize| {
+        runs.iter()
+            .filter(|r| r.arm == a)
+            .map(|r| serde_json::to_string(&r.metrics).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_ne!(
+        arm(0),
+        arm(1),
+        "the replaced deployment gives different days"
+    );
+}

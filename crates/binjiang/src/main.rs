@@ -1,9 +1,20 @@
 //! `binjiang`: the command line of the Binjiang riverfront digital twin.
 //!
-//! Exit codes: 0 success, 1 the input is invalid (every problem is listed), 2 usage error or
-//! an unreadable path.
+//! Exit codes (one typed [`Failure`] decides them; `docs/cli.md` and `--help` say the same):
+//! 0 success, 1 the input is invalid (every problem is listed), 2 usage error or a path that
+//! cannot be read, 3 a failure while running (a service, the bus, a disk, the network).
+
+/// Returns a usage error (exit 2): `bail_usage!("--speed {v} must be positive")`.
+macro_rules! bail_usage {
+    ($($t:tt)*) => {
+        return Err($crate::failure::usage(format!($($t)*)))
+    };
+}
 
 mod commands;
+mod failure;
+
+pub use failure::Failure;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -11,7 +22,12 @@ use std::process::ExitCode;
 
 /// Binjiang — a geospatial digital twin for running a riverfront district.
 #[derive(Parser)]
-#[command(name = "binjiang", version, about)]
+#[command(
+    name = "binjiang",
+    version,
+    about = "Binjiang: the digital twin of a riverfront district. Check and describe scenes, simulate and compare what-if scenarios, import OpenStreetMap, and run the live twin (SensorThings, reports, GPS) alone or on a NATS bus.",
+    after_help = "Exit codes: 0 success; 1 invalid input (every problem is listed, with its file and line or feature); 2 usage error or a path that cannot be read; 3 a failure while running (the service, the bus, a disk or the network)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -78,8 +94,9 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("binjiang: {e:#}");
-            ExitCode::from(2)
+            let failure = Failure::classify(e);
+            eprintln!("binjiang: {failure}");
+            ExitCode::from(failure.code())
         }
     }
 }

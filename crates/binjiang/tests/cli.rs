@@ -103,6 +103,15 @@ fn unreadable_path_and_bad_usage_exit_2() {
     let out = binjiang(&["validate", "no/such/scene"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cannot read scene at no/such/scene"));
+    // Regression (issue 17.11): the OS error was printed twice.
+    assert_eq!(
+        text(&out.stderr)
+            .matches("No such file or directory")
+            .count(),
+        1,
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(binjiang(&["validate"]).status.code(), Some(2));
     assert_eq!(binjiang(&["frobnicate"]).status.code(), Some(2));
 }
@@ -206,4 +215,37 @@ fn token_and_serve_refuse_bad_usage_with_a_reason() {
         .unwrap()
         .to_owned();
     assert!(last.starts_with("bj_") && last.len() > 30, "{last}");
+}
+
+/// Regression (issue 17.11): `--help` named four of the commands, and every error exited 2
+/// (documented as usage errors). Each kind of failure has its own documented code.
+#[test]
+fn help_names_every_command_and_failures_have_their_own_exit_code() {
+    let out = binjiang(&["--help"]);
+    let help = text(&out.stdout);
+    for command in [
+        "validate", "info", "simulate", "synth", "import", "serve", "token", "replay", "whatif",
+        "worker", "city",
+    ] {
+        assert!(
+            help.contains(&format!("  {command} ")),
+            "{command} in: {help}"
+        );
+    }
+    assert!(help.contains("Exit codes"), "{help}");
+    // A service that cannot be reached is a failure while running (3), not a usage error.
+    let out = binjiang(&[
+        "replay",
+        "tests/scenes/tiny-river",
+        "--to",
+        "http://127.0.0.1:1",
+        "--hours",
+        "0.1",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot reach"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -43,7 +43,7 @@ pub fn run(source: &Source) -> anyhow::Result<ExitCode> {
         Err(e) => return Ok(fail(&e)),
     };
     if !(10.0..=5000.0).contains(&args.cell) {
-        anyhow::bail!("--cell {} must be between 10 and 5000 metres", args.cell);
+        bail_usage!("--cell {} must be between 10 and 5000 metres", args.cell);
     }
     let opts = ImportOptions {
         out: args.out.clone(),

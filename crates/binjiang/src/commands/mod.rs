@@ -78,6 +78,6 @@ pub fn district_of(dir: &Path) -> anyhow::Result<String> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     binjiang_bus::ingest::check_district(&name)
-        .map_err(|e| anyhow::anyhow!("{e}; pass --district"))?;
+        .map_err(|e| crate::failure::usage(format!("{e}; pass --district")))?;
     Ok(name)
 }

@@ -158,10 +158,44 @@ fn clock_of(agent: &ureq::Agent, base: &str, auth: &str) -> anyhow::Result<(f64,
     Ok((t0, epoch_ms))
 }
 
+/// The service's Datastream id of each (asset, kind) that takes observations.
+fn datastream_ids(
+    agent: &ureq::Agent,
+    base: &str,
+    auth: &str,
+) -> anyhow::Result<std::collections::HashMap<(String, String), u64>> {
+    let mut ids = std::collections::HashMap::new();
+    let mut next = Some(format!("{base}/v1.1/Datastreams?$top=10000"));
+    while let Some(url) = next.take() {
+        let mut answer = agent
+            .get(&url)
+            .header("Authorization", auth)
+            .call()
+            .with_context(|| format!("cannot reach {base}"))?;
+        if answer.status().as_u16() != 200 {
+            anyhow::bail!("{url} answered {}", answer.status());
+        }
+        let page: serde_json::Value = answer.body_mut().read_json()?;
+        for d in page["value"].as_array().into_iter().flatten() {
+            let p = &d["properties"];
+            if let (Some(id), Some(asset), Some(kind), None) = (
+                d["@iot.id"].as_u64(),
+                p["asset_id"].as_str(),
+                p["kind"].as_str(),
+                p["retired"].as_str(),
+            ) {
+                ids.insert((asset.to_owned(), kind.to_owned()), id);
+            }
+        }
+        next = page["@iot.nextLink"].as_str().map(str::to_owned);
+    }
+    Ok(ids)
+}
+
 /// Runs the command.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !(args.speed.is_finite() && args.speed > 0.0) {
-        anyhow::bail!("--speed {} must be a positive number", args.speed);
+        bail_usage!("--speed {} must be a positive number", args.speed);
     }
     let (scene, catalogue) = match super::load_scene_and_catalogue(&args.scene)? {
         Ok(loaded) => loaded,
@@ -174,7 +208,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(super::INVALID));
         }
     };
-    let things = Things::of_scene(&scene, &config);
+    let mut things = Things::of_scene(&scene, &config);
     let base = args.to.trim_end_matches('/').to_owned();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -214,6 +248,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         )
     } else {
         let clock = clock_of(&agent, &base, &auth)?;
+        // The service numbers Datastreams per asset (its registry survives scene edits):
+        // post to its ids, not to this scene's order.
+        let ids = datastream_ids(&agent, &base, &auth)?;
+        things.things.retain_mut(|t| {
+            match ids.get(&(t.asset_id.clone(), t.kind.key().to_owned())) {
+                Some(id) => {
+                    t.id = *id;
+                    true
+                }
+                None => false,
+            }
+        });
         (
             Target::Http {
                 agent,
@@ -308,7 +354,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                             things
                                 .things
                                 .iter()
-                                .filter(|t| t.rule == rule)
+                                .filter(|t| t.rule == Some(rule))
                                 .min_by(|a, b| {
                                     let d = |t: &binjiang_live::things::Thing| {
                                         let p = frame.to_local(t.lon_lat.0, t.lon_lat.1);

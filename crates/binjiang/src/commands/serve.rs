@@ -1,6 +1,7 @@
 //! `binjiang serve <scene>`: the live twin (crates/binjiang-live) on this machine.
 
 use super::INVALID;
+use anyhow::Context;
 use binjiang_live::clock::ClockMode;
 use binjiang_live::{District, ServeError, ServeOptions};
 use binjiang_sim::PolicyKind;
@@ -78,6 +79,12 @@ pub struct Args {
     /// A bus message unacknowledged this long is redelivered, seconds.
     #[arg(long, default_value_t = 30.0, requires = "bus")]
     pub bus_ack_wait_s: f64,
+    /// Take a scene edited since the database was built on it. Without it such a scene is
+    /// refused, naming what changed (assets added, removed, moved, kinds changed, files).
+    /// With it, Datastream ids stay with their assets, new assets get new ids, removed
+    /// assets' history stays readable, and the dispatch core is rebuilt on the new scene.
+    #[arg(long)]
+    pub accept_scene_change: bool,
     /// Caps the database at this many pages (4 KiB each): a full disk on demand, for tests.
     #[arg(long, hide = true)]
     pub max_pages: Option<u64>,
@@ -94,8 +101,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         "replay" if args.speed.is_finite() && args.speed > 0.0 => {
             ClockMode::Replay { speed: args.speed }
         }
-        "replay" => anyhow::bail!("--speed {} must be a positive number", args.speed),
-        other => anyhow::bail!("--clock {other}: expected wall or replay"),
+        "replay" => bail_usage!("--speed {} must be a positive number", args.speed),
+        other => bail_usage!("--clock {other}: expected wall or replay"),
     };
     let (scene, catalogue) = match super::load_scene_and_catalogue(&args.scene)? {
         Ok(loaded) => loaded,
@@ -115,9 +122,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     options.policy = args.policy;
     options.seed = args.seed;
     options.max_pages = args.max_pages;
+    options.accept_scene_change = args.accept_scene_change;
     if let Some(addr) = &args.mqtt {
         let Some(mut config) = binjiang_live::mqtt::MqttConfig::parse(addr) else {
-            anyhow::bail!("--mqtt {addr}: expected host:port");
+            bail_usage!("--mqtt {addr}: expected host:port");
         };
         config.client_id = args.mqtt_client_id.clone();
         config.credentials = args
@@ -126,7 +134,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .map(|u| (u, args.mqtt_password.clone().unwrap_or_default()));
         if let Some(ca) = &args.mqtt_ca {
             let read = |p: &PathBuf| {
-                std::fs::read(p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))
+                std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
             };
             let client_auth = match (&args.mqtt_cert, &args.mqtt_key) {
                 (Some(c), Some(k)) => Some((read(c)?, read(k)?)),
@@ -152,7 +160,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 if v.is_finite() && v > 0.0 {
                     Ok(std::time::Duration::from_secs_f64(v))
                 } else {
-                    Err(anyhow::anyhow!("{flag} {v} must be a positive number"))
+                    Err(crate::failure::usage(format!(
+                        "{flag} {v} must be a positive number"
+                    )))
                 }
             };
             Some((
@@ -175,9 +185,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let mut running = match binjiang_live::start(district, options).await {
             Ok(r) => r,
-            Err(e @ (ServeError::Corrupt(_) | ServeError::Sim(_))) => {
-                eprintln!("binjiang: {}: {e}", args.db.display());
-                return Ok(ExitCode::from(INVALID));
+            Err(e @ (ServeError::Corrupt(_) | ServeError::Sim(_) | ServeError::Scene(_))) => {
+                return Err(crate::failure::invalid(
+                    anyhow::Error::from(e).context(args.db.display().to_string()),
+                ));
             }
             Err(e) => return Err(anyhow::Error::from(e)),
         };

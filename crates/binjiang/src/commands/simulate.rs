@@ -65,7 +65,7 @@ fn parse_clock(text: &str) -> Result<f64, String> {
 /// Runs the command.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !(args.hours > 0.0 && args.hours <= 24.0 * 366.0) {
-        anyhow::bail!("--hours {} must be in (0, 8784]", args.hours);
+        bail_usage!("--hours {} must be in (0, 8784]", args.hours);
     }
     let scene = match load_scene(&args.scene)? {
         Ok(s) => s,

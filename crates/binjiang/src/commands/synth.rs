@@ -109,7 +109,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         || args.incidents_per_day.is_nan()
         || args.incidents_per_day < 0.0
     {
-        anyhow::bail!("need --area-km2 in [0.5, 400], --units ≥ 6 (one per agency) and --incidents-per-day ≥ 0");
+        bail_usage!("need --area-km2 in [0.5, 400], --units ≥ 6 (one per agency) and --incidents-per-day ≥ 0");
     }
     let Some(count) = args.districts else {
         let city = City::new(args.area_km2, ORIGIN, 0, "");
@@ -117,7 +117,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     if !(1..=99).contains(&count) {
-        anyhow::bail!("--districts {count}: need 1 to 99");
+        bail_usage!("--districts {count}: need 1 to 99");
     }
     // Side by side, four to a row, 2 km apart.
     let side = City::new(args.area_km2, ORIGIN, 0, "").side;

@@ -34,17 +34,20 @@ pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
         name,
     } = command;
     let Some(role) = Role::parse(role) else {
-        anyhow::bail!("--role {role}: expected admin, operator, display or gateway");
+        bail_usage!("--role {role}: expected admin, operator, display or gateway");
     };
     let agency = match agency.as_deref() {
         None => None,
         Some(a) if role == Role::Operator => Some(Agency::parse(a).ok_or_else(|| {
-            anyhow::anyhow!("--agency {a}: expected one of {}", Agency::expected())
+            crate::failure::usage(format!(
+                "--agency {a}: expected one of {}",
+                Agency::expected()
+            ))
         })?),
-        Some(_) => anyhow::bail!("--agency is for operators only"),
+        Some(_) => bail_usage!("--agency is for operators only"),
     };
     if name.trim().is_empty() {
-        anyhow::bail!("--name must say who the token is for");
+        bail_usage!("--name must say who the token is for");
     }
     let conn = binjiang_live::store::open(db)?;
     let token = add_token(&conn, role, agency, name)?;

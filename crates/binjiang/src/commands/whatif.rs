@@ -85,14 +85,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         return staffing(s);
     }
     let (Some(scene_dir), Some(out)) = (&args.scene, &args.out) else {
-        anyhow::bail!("whatif needs a scene and --out");
+        bail_usage!("whatif needs a scene and --out");
     };
     let (scene, catalogue) = match load_scene_and_catalogue(scene_dir)? {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
     if !(args.hours.is_finite() && args.hours > 0.0) {
-        anyhow::bail!("--hours must be > 0");
+        bail_usage!("--hours must be > 0");
     }
     let mut arms = Vec::new();
     let mut bad = false;
@@ -133,7 +133,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         None => compare::run(&arms, args.seeds, args.hours, &progress)?,
         Some(url) => {
             if args.seeds < 2 {
-                anyhow::bail!("at least 2 seeds are needed for a confidence interval");
+                bail_usage!("at least 2 seeds are needed for a confidence interval");
             }
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -178,7 +178,7 @@ fn staffing(args: &StaffingArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let Some(agency) = binjiang_scene::Agency::parse(&args.agency) else {
-        anyhow::bail!(
+        bail_usage!(
             "--agency \"{}\": expected one of {}",
             args.agency,
             binjiang_scene::Agency::expected()
