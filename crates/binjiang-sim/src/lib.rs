@@ -34,6 +34,7 @@ pub use simulation::network::NetworkChange;
 pub use simulation::operator::{
     Command, CrewStatus, CrewStatusError, FixError, Operator, OperatorError, ReplayError,
 };
+pub use simulation::snapshot::{SimState, SnapshotError, SNAPSHOT_VERSION};
 pub use simulation::unit::{UnitStatus, UnitView, FIX_FRESH_S};
 pub use simulation::{SimError, SimOptions, Simulation, PRIORITIES};
 pub use source::{parse_recorded, IncidentSource, Input, InputRecord, Place, Report, ReportError};

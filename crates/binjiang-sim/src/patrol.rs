@@ -8,7 +8,7 @@ use crate::route::Route;
 use geo::Coord;
 
 /// A closed patrol route, position a function of its phase (seconds into the loop).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PatrolLoop {
     route: Route,
 }

@@ -3,7 +3,7 @@
 use geo::Coord;
 
 /// A polyline with the time (seconds after departure) at which each vertex is reached.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Route {
     points: Vec<Coord>,
     times: Vec<f64>,

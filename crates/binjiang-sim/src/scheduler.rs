@@ -5,7 +5,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Entry<A> {
     at_ms: u64,
     seq: u64,
@@ -30,8 +30,13 @@ impl<A> Ord for Entry<A> {
     }
 }
 
-/// A queue of actions by time.
-#[derive(Clone)]
+/// A queue of actions by time. Serialises as its entries (a restored queue pops them in the
+/// same order: `(time, insertion number)` is a total order).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[serde(bound(
+    serialize = "A: serde::Serialize",
+    deserialize = "A: serde::Deserialize<'de>"
+))]
 pub struct Scheduler<A> {
     heap: BinaryHeap<Entry<A>>,
     seq: u64,

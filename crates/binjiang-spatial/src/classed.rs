@@ -10,7 +10,11 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 /// Objects by id, each in exactly one class, indexed per class.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(bound(
+    serialize = "C: serde::Serialize + Eq + Hash, K: serde::Serialize + Eq + Hash",
+    deserialize = "C: serde::Deserialize<'de> + Eq + Hash, K: serde::Deserialize<'de> + Eq + Hash"
+))]
 pub struct ClassedIndex<C, K> {
     classes: HashMap<C, MovingIndex<K>>,
     class_of: HashMap<K, C>,

@@ -6,7 +6,11 @@ use std::hash::Hash;
 
 /// An index of objects by id whose positions change: a position update is one R-tree
 /// removal (located by envelope, not by scanning) and one insertion.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(bound(
+    serialize = "K: serde::Serialize + Eq + Hash",
+    deserialize = "K: serde::Deserialize<'de> + Eq + Hash"
+))]
 pub struct MovingIndex<K> {
     index: PointIndex<K>,
     positions: HashMap<K, [f64; 2]>,

@@ -44,8 +44,13 @@ pub struct Hit<'a, T> {
     pub distance_m: f64,
 }
 
-/// Points with a payload, indexed by an R-tree with node sizes `P`.
-#[derive(Debug, Clone)]
+/// Points with a payload, indexed by an R-tree with node sizes `P`. Serialises as its tree
+/// (not its points), so a restored index answers every query in the same order.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(bound(
+    serialize = "T: serde::Serialize",
+    deserialize = "T: serde::Deserialize<'de>"
+))]
 pub struct PointIndex<T, P: RTreeParams = DispatchParams> {
     tree: RTree<Entry<T>, P>,
 }

@@ -147,7 +147,12 @@ impl Simulation {
     fn take_report(&mut self, report: Report, from_outside: bool) -> Result<u32, ReportError> {
         let (ti, position) = self.place_of(&report)?;
         let external_id = report.external_id.as_deref().map(Name::from);
-        if let Some(i) = external_id.as_ref().and_then(|e| self.external_ids.get(e)) {
+        let fresh_after = self.now() - super::EXTERNAL_ID_WINDOW_S;
+        if let Some((i, _)) = external_id
+            .as_ref()
+            .and_then(|e| self.external_ids.get(e))
+            .filter(|(_, at)| *at >= fresh_after)
+        {
             return Ok(*i);
         }
         // A patrol "report" is an incident a unit must still come across.
@@ -164,7 +169,7 @@ impl Simulation {
         let draws = self.draw_incident(&new);
         let id = self.add_incident(new, draws);
         if let Some(e) = external_id {
-            self.external_ids.insert(e, id);
+            self.external_ids.insert(e, (id, self.now()));
         }
         if from_outside {
             self.inputs.push(InputRecord {

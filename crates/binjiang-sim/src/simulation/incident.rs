@@ -4,10 +4,10 @@ use crate::catalogue::Source;
 use crate::event::Name;
 use binjiang_scene::Agency;
 use geo::Coord;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One agency's part of an incident.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Need {
     /// The agency.
     pub agency: Agency,
@@ -25,7 +25,7 @@ pub struct Need {
 }
 
 /// Where an incident is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentStatus {
     /// Generated for later: has not happened yet.
@@ -39,7 +39,7 @@ pub enum IncidentStatus {
 }
 
 /// An incident ticket.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     /// Number, unique in the run.
     pub id: u32,

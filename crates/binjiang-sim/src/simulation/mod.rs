@@ -14,6 +14,7 @@ pub mod incident;
 mod lifecycle;
 pub mod network;
 pub mod operator;
+pub mod snapshot;
 pub mod unit;
 
 use crate::catalogue::{IncidentCatalogue, Origin};
@@ -32,6 +33,12 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use unit::{UnitState, UnitView};
+
+/// A report's external id names its incident for this long after the report, seconds (a
+/// week: a hotline's retries and a gateway's buffered resends come within minutes or days).
+/// A repeat after that is a new incident — whether or not the id was pruned from memory yet,
+/// so a replay and a live run decide it alike.
+pub const EXTERNAL_ID_WINDOW_S: f64 = 7.0 * 24.0 * 3600.0;
 
 /// Priorities run from 1 (urgent) to this (routine).
 pub const PRIORITIES: u8 = 4;
@@ -115,7 +122,7 @@ pub enum SimError {
 }
 
 /// Timed actions of the event loop.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Action {
     GenerateHour(u32),
     Recorded(usize),
@@ -186,8 +193,9 @@ pub struct Simulation {
     /// Incidents not yet retired, by number.
     incidents: BTreeMap<u32, Incident>,
     next_incident: u32,
-    /// External ids of reports seen, for idempotence.
-    external_ids: HashMap<Name, u32>,
+    /// External ids of reports seen, for idempotence: the incident and when it was reported.
+    /// Kept [`EXTERNAL_ID_WINDOW_S`]; older ones are forgotten.
+    external_ids: HashMap<Name, (u32, f64)>,
     /// Incident parts waiting for a unit, by (agency, priority), keyed by (incident, agency).
     queued: ClassedIndex<(Agency, u8), (u32, Agency)>,
     /// Queued parts no free unit could reach in time, most urgent and oldest first: units
@@ -460,6 +468,9 @@ impl Simulation {
     /// Forgets incidents closed before `t` seconds; later ones stay (a live control room
     /// can still reopen them). Returns how many were retired.
     pub fn retire_closed_before(&mut self, t: f64) -> usize {
+        // External ids past their window no longer name anything (see take_report).
+        let forget_before = self.now() - EXTERNAL_ID_WINDOW_S;
+        self.external_ids.retain(|_, (_, at)| *at >= forget_before);
         let before = self.incidents.len();
         self.incidents.retain(|_, i| {
             i.status != incident::IncidentStatus::Closed || i.closed_at.is_some_and(|c| c >= t)

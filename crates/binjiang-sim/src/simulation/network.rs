@@ -86,6 +86,18 @@ impl Simulation {
         }
     }
 
+    /// Puts network phase `target` (or the normal network) in force, as restoring a
+    /// snapshot taken while it was.
+    pub(super) fn swap_network(&mut self, target: Option<usize>) {
+        if let Some(k) = self.active_network.take() {
+            std::mem::swap(&mut self.router, &mut self.networks[k].router);
+        }
+        if let Some(k) = target.filter(|k| *k < self.networks.len()) {
+            std::mem::swap(&mut self.router, &mut self.networks[k].router);
+            self.active_network = Some(k);
+        }
+    }
+
     /// Change `k` ends: the normal network again.
     pub(super) fn network_off(&mut self, k: usize) {
         if self.active_network == Some(k) {

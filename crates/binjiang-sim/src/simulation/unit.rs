@@ -29,7 +29,7 @@ pub enum UnitStatus {
 }
 
 /// Where a returning unit is headed.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub(crate) enum Destination {
     /// Rejoin the loop at this phase.
     Patrol(f64),
@@ -38,7 +38,7 @@ pub(crate) enum Destination {
 }
 
 /// The simulation's view of one unit.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct UnitState {
     pub id: Name,
     pub agency: Agency,
