@@ -90,6 +90,9 @@ pub struct ServeOptions {
     /// Take a scene that changed since the database was built on it (see [`things`]):
     /// Datastream ids stay with their assets, removed assets' history stays readable.
     pub accept_scene_change: bool,
+    /// The twin snapshots its state after this many inputs (and every
+    /// [`twin::SNAPSHOT_EVERY`] with any), so a restart replays only the inputs since.
+    pub snapshot_every_inputs: u64,
 }
 
 impl ServeOptions {
@@ -107,6 +110,7 @@ impl ServeOptions {
             mqtt: None,
             forward: None,
             accept_scene_change: false,
+            snapshot_every_inputs: twin::SNAPSHOT_EVERY_INPUTS,
         }
     }
 }
@@ -274,6 +278,7 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
     drop(conn);
 
     let things = Arc::new(reconciled.things);
+    let scene_hash = reconciled.scene_hash;
     let telemetry = Arc::new(telemetry::Telemetry::default());
     let setup = twin::Setup {
         scene: Arc::clone(&district.scene),
@@ -287,6 +292,8 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
         things: Arc::clone(&things),
         db: options.db.clone(),
         telemetry: Arc::clone(&telemetry),
+        scene_hash,
+        snapshot_every_inputs: options.snapshot_every_inputs,
     };
     let (writer, writer_thread) =
         store::Writer::start(&options.db, 1024, options.max_pages, Arc::clone(&telemetry))?;

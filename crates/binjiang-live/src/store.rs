@@ -115,9 +115,33 @@ pub struct Batch {
     /// The last bus message (stream sequence) this batch's inputs include: saved in the same
     /// transaction, so the twin's log and its place in the bus never disagree.
     pub bus_seq: Option<u64>,
+    /// A snapshot of the twin after this batch's inputs and events (see
+    /// [`crate::twin`]'s rebuild): written in the same transaction, the two older ones
+    /// kept, earlier ones deleted.
+    pub snapshot: Option<SnapshotRow>,
     /// Told once the batch is on disk (or why not).
     pub done: Vec<oneshot::Sender<Result<(), Arc<StoreError>>>>,
 }
+
+/// A stored snapshot of the twin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotRow {
+    /// The inputs it holds: every one up to this sequence number.
+    pub input_seq: u64,
+    /// The events logged for it: every one up to this sequence number.
+    pub event_seq: u64,
+    /// The twin's time, simulation seconds.
+    pub t: f64,
+    /// The format's version.
+    pub version: i64,
+    /// The hash of the scene it was taken on.
+    pub scene: String,
+    /// CBOR.
+    pub body: Vec<u8>,
+}
+
+/// Snapshots kept: the latest and the one before (in case the latest does not decode).
+const SNAPSHOTS_KEPT: i64 = 2;
 
 impl Batch {
     /// Whether there is nothing to write and nobody waiting.
@@ -129,6 +153,7 @@ impl Batch {
             && self.sensors.is_empty()
             && self.audit.is_empty()
             && self.bus_seq.is_none()
+            && self.snapshot.is_none()
             && self.done.is_empty()
     }
 }
@@ -150,6 +175,9 @@ CREATE TABLE IF NOT EXISTS audit (
     role TEXT NOT NULL, action TEXT NOT NULL, incident INTEGER, reason TEXT NOT NULL,
     detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at_ms);
+CREATE TABLE IF NOT EXISTS snapshots (
+    id INTEGER PRIMARY KEY, input_seq INTEGER NOT NULL, event_seq INTEGER NOT NULL,
+    t REAL NOT NULL, version INTEGER NOT NULL, scene TEXT NOT NULL, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS datastreams (
     id INTEGER PRIMARY KEY, asset_id TEXT NOT NULL, kind TEXT NOT NULL, lon REAL NOT NULL,
     lat REAL NOT NULL, retired_ms INTEGER);
@@ -354,6 +382,16 @@ fn write_group(conn: &mut Connection, group: &[Batch]) -> rusqlite::Result<()> {
     if let Some(seq) = group.iter().filter_map(|b| b.bus_seq).max() {
         set_meta(&tx, BUS_SEQ, &seq.to_string())?;
     }
+    if let Some(s) = group.iter().rev().find_map(|b| b.snapshot.as_ref()) {
+        tx.execute(
+            "INSERT INTO snapshots (input_seq, event_seq, t, version, scene, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![s.input_seq as i64, s.event_seq as i64, s.t, s.version, s.scene, s.body],
+        )?;
+        tx.execute(
+            "DELETE FROM snapshots WHERE id NOT IN (SELECT id FROM snapshots ORDER BY id DESC LIMIT ?1)",
+            [SNAPSHOTS_KEPT],
+        )?;
+    }
     tx.commit()
 }
 
@@ -442,6 +480,50 @@ pub fn load(conn: &Connection) -> rusqlite::Result<Saved> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     Ok(saved)
+}
+
+/// The stored snapshots, latest first.
+pub fn snapshots(conn: &Connection) -> rusqlite::Result<Vec<SnapshotRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT input_seq, event_seq, t, version, scene, body FROM snapshots ORDER BY id DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(SnapshotRow {
+            input_seq: r.get::<_, i64>(0)? as u64,
+            event_seq: r.get::<_, i64>(1)? as u64,
+            t: r.get(2)?,
+            version: r.get(3)?,
+            scene: r.get(4)?,
+            body: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// The events (JSON) at or after time `t`. Events are appended in time order, so the first
+/// is found by bisecting the sequence numbers, not by scanning the log.
+pub fn events_since(conn: &Connection, t: f64) -> rusqlite::Result<Vec<String>> {
+    let n: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))?;
+    let t_at = |seq: i64| -> rusqlite::Result<f64> {
+        conn.query_row(
+            "SELECT t FROM events WHERE seq >= ?1 ORDER BY seq LIMIT 1",
+            [seq],
+            |r| r.get(0),
+        )
+    };
+    // The first sequence number whose time is ≥ t (n + 1 if none).
+    let (mut lo, mut hi) = (1i64, n + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if t_at(mid)? < t {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    let mut stmt = conn.prepare("SELECT body FROM events WHERE seq >= ?1 ORDER BY seq")?;
+    let rows = stmt.query_map([lo], |r| r.get(0))?;
+    rows.collect()
 }
 
 /// Up to `limit` simulation inputs after sequence number `after`, in order: (seq, JSON).

@@ -218,6 +218,13 @@ pub fn scene_files(scene: &Scene) -> std::io::Result<BTreeMap<String, String>> {
     Ok(files)
 }
 
+/// One hash of all the scene's files (of [`scene_files`]' JSON): what snapshots are tied to.
+pub fn scene_hash(files: &BTreeMap<String, String>) -> String {
+    hex(&Sha256::digest(
+        serde_json::to_vec(files).expect("plain data"),
+    ))
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -246,6 +253,8 @@ pub struct Reconciled {
     pub things: Things,
     /// The change taken (empty when the scene is the one the database was built on).
     pub change: SceneChange,
+    /// The scene's hash ([`scene_hash`]).
+    pub scene_hash: String,
 }
 
 /// Meta key: the scene's files and their hashes (JSON).
@@ -397,6 +406,7 @@ pub fn reconcile(
     Ok(Reconciled {
         things: Things { things, rules },
         change,
+        scene_hash: scene_hash(&files),
     })
 }
 

@@ -25,6 +25,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+mod rebuild;
+pub use rebuild::{SNAPSHOT_EVERY, SNAPSHOT_EVERY_INPUTS, TWIN_SNAPSHOT_VERSION};
+
 /// Seconds between clock ticks: units move, work finishes, the view is republished.
 const TICK: Duration = Duration::from_millis(250);
 /// Closed incidents stay reopenable (and listed) this long, seconds.
@@ -249,6 +252,11 @@ pub struct Setup {
     pub db: PathBuf,
     /// Metrics.
     pub telemetry: Arc<crate::telemetry::Telemetry>,
+    /// The scene's files' hash ([`crate::things::scene_hash`]): a snapshot is restored only
+    /// into the scene it was taken on.
+    pub scene_hash: String,
+    /// A snapshot is taken after this many inputs (see [`SNAPSHOT_EVERY_INPUTS`]).
+    pub snapshot_every_inputs: u64,
 }
 
 /// The live twin's state.
@@ -258,8 +266,9 @@ pub struct Twin {
     sim: Simulation,
     sensors: HashMap<u64, SensorState>,
     next_observation: u64,
-    /// Reports by external id, for telling a retry from a reused id.
-    reports: HashMap<String, Report>,
+    /// Reports by external id with when they were taken, for telling a retry from a reused
+    /// id: kept [`binjiang_sim::EXTERNAL_ID_WINDOW_S`], as the core keeps the ids.
+    reports: HashMap<String, (f64, Report)>,
     last_fix: HashMap<String, (f64, [f64; 2])>,
     gps_units: HashMap<String, f64>,
     today: MetricsFold,
@@ -272,110 +281,20 @@ pub struct Twin {
     bus_waiters: HashMap<u64, Reply<BusOutcome>>,
     /// The latest outcomes, oldest first.
     bus_outcomes: std::collections::VecDeque<(u64, BusOutcome)>,
+    /// Inputs and events in the log once the batches handed to the writer are written.
+    inputs_logged: u64,
+    events_logged: u64,
+    /// The inputs logged at the last snapshot, and when it was taken.
+    snapshot_at: (u64, std::time::Instant),
+    /// The snapshot this twin was rebuilt from (its last input), if any.
+    restored_from: Option<u64>,
 }
 
 impl Twin {
-    /// Builds the twin from the database: the simulation set up as it was first started and
-    /// every saved input replayed at its time, then advanced to now. Events the log already
-    /// holds are not written again; those of the time since are.
-    pub fn rebuild(setup: Setup, clock: Clock, epoch: u64) -> Result<Self, crate::ServeError> {
-        let conn = store::open(&setup.db)?;
-        let saved = store::load(&conn).map_err(|source| StoreError::Sqlite {
-            path: setup.db.display().to_string(),
-            source,
-        })?;
-        let policy = setup.options.policy.build(setup.catalogue.dispatch.clone());
-        let mut sim = Simulation::with_source(
-            &setup.scene,
-            setup.catalogue.clone(),
-            setup.options.clone(),
-            policy,
-            IncidentSource::External,
-        )?;
-        let now = clock.now().max(saved.last_t.unwrap_or(0.0));
-        let today_start = (now / 86_400.0).floor() * 86_400.0;
-        let mut today = MetricsFold::new(&setup.catalogue);
-        let mut batch = Batch {
-            epoch,
-            ..Batch::default()
-        };
-        let mut reports = HashMap::new();
-        let mut last_fix = HashMap::new();
-        let mut seen_events = 0u64;
-        // Events the log already holds are counted, not written again; later ones are.
-        let mut take_events = |sim: &mut Simulation, today: &mut MetricsFold, batch: &mut Batch| {
-            for e in sim.drain_events() {
-                if e.t >= today_start {
-                    today.push(&e);
-                }
-                if seen_events >= saved.events {
-                    batch.events.push((e.t, to_json(&e)));
-                }
-                seen_events += 1;
-            }
-        };
-        // Inputs replay in chunks, so memory stays bounded however long the log.
-        let (mut done, mut last_seq) = (0usize, 0i64);
-        let sqlite = |source| StoreError::Sqlite {
-            path: setup.db.display().to_string(),
-            source,
-        };
-        loop {
-            let chunk = store::inputs_after(&conn, last_seq, 10_000).map_err(sqlite)?;
-            if chunk.is_empty() {
-                break;
-            }
-            let mut records = Vec::with_capacity(chunk.len());
-            for (k, (seq, body)) in chunk.iter().enumerate() {
-                last_seq = *seq;
-                let r: InputRecord = serde_json::from_str(body).map_err(|e| {
-                    crate::ServeError::Corrupt(format!(
-                        "input {} does not parse: {e}",
-                        done + k + 1
-                    ))
-                })?;
-                records.push(r);
-            }
-            done += chunk.len();
-            let until = records.last().map_or(0.0, |r| r.t);
-            sim.replay(&records, until)
-                .map_err(|e| crate::ServeError::Corrupt(e.to_string()))?;
-            sim.drain_inputs();
-            take_events(&mut sim, &mut today, &mut batch);
-            for r in records {
-                match r.input {
-                    binjiang_sim::Input::Report { report, .. } => {
-                        if let Some(e) = &report.external_id {
-                            reports.insert(e.clone(), report);
-                        }
-                    }
-                    binjiang_sim::Input::Fix { unit, position } => {
-                        last_fix.insert(unit, (r.t, position));
-                    }
-                    binjiang_sim::Input::Command { .. } | binjiang_sim::Input::Status { .. } => {}
-                }
-            }
-        }
-        sim.advance_to(now);
-        take_events(&mut sim, &mut today, &mut batch);
-        let gps_units = last_fix.iter().map(|(u, (t, _))| (u.clone(), *t)).collect();
-        Ok(Twin {
-            bus_seq: saved.bus_seq,
-            bus_waiters: HashMap::new(),
-            bus_outcomes: std::collections::VecDeque::new(),
-            sensors: saved.sensors.into_iter().collect(),
-            next_observation: saved.max_observation + 1,
-            reports,
-            last_fix,
-            gps_units,
-            today,
-            today_start,
-            epoch,
-            batch,
-            clock,
-            sim,
-            setup,
-        })
+    /// The snapshot the rebuild started from (the last input it holds), or `None` if it
+    /// replayed the log from the start (or from the last scene change).
+    pub fn restored_from(&self) -> Option<u64> {
+        self.restored_from
     }
 
     /// The simulation (read only): for tests and forks.
@@ -400,12 +319,14 @@ impl Twin {
     fn collect(&mut self) {
         for r in self.sim.drain_inputs() {
             self.batch.inputs.push((r.t, to_json(&r)));
+            self.inputs_logged += 1;
         }
         for e in self.sim.drain_events() {
             if e.t >= self.today_start {
                 self.today.push(&e);
             }
             self.batch.events.push((e.t, to_json(&e)));
+            self.events_logged += 1;
         }
     }
 
@@ -508,8 +429,9 @@ impl Twin {
         // Stamped up to the skew allowance ahead (or a millisecond, by rounding): it is
         // happening now, not later.
         report.time = report.time.min(self.sim.now());
+        let window_start = self.sim.now() - binjiang_sim::EXTERNAL_ID_WINDOW_S;
         if let Some(e) = &report.external_id {
-            if let Some(seen) = self.reports.get(e) {
+            if let Some((_, seen)) = self.reports.get(e).filter(|(at, _)| *at >= window_start) {
                 if !same_report(seen, &report) {
                     return Err(ApiError::conflict(format!(
                         "external_id \"{e}\" was already used for a different report"
@@ -521,7 +443,8 @@ impl Twin {
         let known = report
             .external_id
             .as_ref()
-            .is_some_and(|e| self.reports.contains_key(e));
+            .and_then(|e| self.reports.get(e))
+            .is_some_and(|(at, _)| *at >= window_start);
         let started = std::time::Instant::now();
         let n = self
             .sim
@@ -534,8 +457,8 @@ impl Twin {
                 .dispatch_seconds
                 .observe(started.elapsed().as_secs_f64());
         }
-        if let Some(e) = &report.external_id {
-            self.reports.insert(e.clone(), report);
+        if let (Some(e), false) = (&report.external_id, known) {
+            self.reports.insert(e.clone(), (self.sim.now(), report));
         }
         Ok((n, !known))
     }
@@ -829,10 +752,16 @@ pub async fn run(
                 if twin.sim.now() - last_retire > 60.0 {
                     last_retire = twin.sim.now();
                     twin.sim.retire_closed_before(last_retire - KEEP_CLOSED_S);
+                    // External ids past their window name nothing any more (as in the core).
+                    let forget = last_retire - binjiang_sim::EXTERNAL_ID_WINDOW_S;
+                    twin.reports.retain(|_, (at, _)| *at >= forget);
                 }
                 true
             }
         };
+        if twin.snapshot_due() {
+            twin.take_snapshot();
+        }
         // Publish first: a client acknowledged after the write then reads its own change.
         if publish {
             views.publish(twin.view());

@@ -36,5 +36,5 @@ pub use simulation::operator::{
 };
 pub use simulation::snapshot::{SimState, SnapshotError, SNAPSHOT_VERSION};
 pub use simulation::unit::{UnitStatus, UnitView, FIX_FRESH_S};
-pub use simulation::{SimError, SimOptions, Simulation, PRIORITIES};
+pub use simulation::{SimError, SimOptions, Simulation, EXTERNAL_ID_WINDOW_S, PRIORITIES};
 pub use source::{parse_recorded, IncidentSource, Input, InputRecord, Place, Report, ReportError};
