@@ -132,10 +132,77 @@ pub fn add_token(
     Ok(token)
 }
 
-/// Looks a token up by its hash.
+/// The meta key bumped whenever a token is revoked: a running service polls it and forgets
+/// the tokens it has cached, so a revoked token is refused within [`TOKENS_POLL`].
+pub const TOKENS_VERSION: &str = "tokens_version";
+
+/// How often a running service checks whether tokens were revoked.
+pub const TOKENS_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// One token as `binjiang token list` shows it (never the secret: only its hash is kept).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenInfo {
+    /// Who it was given to.
+    pub name: String,
+    /// Its role.
+    pub role: String,
+    /// For an operator of one agency, that agency.
+    pub agency: Option<String>,
+    /// When it was created, ISO 8601.
+    pub created: String,
+    /// When it was revoked, ISO 8601.
+    pub revoked: Option<String>,
+    /// The first 8 hex digits of its hash, to tell two tokens of one name apart.
+    pub hash_prefix: String,
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Every token, oldest first.
+pub fn list_tokens(conn: &Connection) -> rusqlite::Result<Vec<TokenInfo>> {
+    let mut stmt = conn.prepare(
+        "SELECT name, role, agency, created_ms, revoked_ms, hash FROM tokens ORDER BY created_ms, name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(TokenInfo {
+            name: r.get(0)?,
+            role: r.get(1)?,
+            agency: r.get(2)?,
+            created: iso(r.get(3)?),
+            revoked: r.get::<_, Option<i64>>(4)?.map(iso),
+            hash_prefix: r.get::<_, String>(5)?.chars().take(8).collect(),
+        })
+    })?;
+    rows.collect()
+}
+
+/// Revokes every live token named `name`; returns how many. A running service refuses them
+/// within [`TOKENS_POLL`].
+pub fn revoke_tokens(conn: &mut Connection, name: &str) -> rusqlite::Result<usize> {
+    let tx = conn.transaction()?;
+    let n = tx.execute(
+        "UPDATE tokens SET revoked_ms = ?2 WHERE name = ?1 AND revoked_ms IS NULL",
+        params![name, chrono::Utc::now().timestamp_millis()],
+    )?;
+    if n > 0 {
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, '1')
+             ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            [TOKENS_VERSION],
+        )?;
+    }
+    tx.commit()?;
+    Ok(n)
+}
+
+/// Looks a live (not revoked) token up by its hash.
 pub fn find_token(conn: &Connection, token: &str) -> rusqlite::Result<Option<Caller>> {
     conn.query_row(
-        "SELECT name, role, agency FROM tokens WHERE hash = ?1",
+        "SELECT name, role, agency FROM tokens WHERE hash = ?1 AND revoked_ms IS NULL",
         [hash(token)],
         |r| {
             Ok((
@@ -206,6 +273,35 @@ mod tests {
             })
         );
         assert_eq!(find_token(&conn, "bj_wrong").unwrap(), None);
+    }
+
+    #[test]
+    fn a_revoked_token_is_listed_as_revoked_and_no_longer_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open(&dir.path().join("t.db")).unwrap();
+        let t = add_token(&conn, Role::Gateway, None, "gw-1").unwrap();
+        add_token(&conn, Role::Display, None, "wall").unwrap();
+        assert_eq!(revoke_tokens(&mut conn, "gw-1").unwrap(), 1);
+        assert_eq!(
+            revoke_tokens(&mut conn, "gw-1").unwrap(),
+            0,
+            "already revoked"
+        );
+        assert_eq!(find_token(&conn, &t).unwrap(), None);
+        let listed = list_tokens(&conn).unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(listed
+            .iter()
+            .any(|i| i.name == "gw-1" && i.revoked.is_some()));
+        assert!(listed
+            .iter()
+            .all(|i| !i.hash_prefix.is_empty() && !t.contains(&i.hash_prefix)));
+        assert_eq!(
+            crate::store::meta(&conn, TOKENS_VERSION)
+                .unwrap()
+                .as_deref(),
+            Some("1")
+        );
     }
 
     #[test]

@@ -324,6 +324,7 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
             tokio::spawn(mqtt::run(config, state.clone(), stopped)),
         )
     });
+    tokio::spawn(forget_revoked_tokens(state.clone()));
     let kept = state.clone();
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(options.listen)
@@ -359,6 +360,39 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
         twin: twin_task,
         writer: Some(writer_thread),
     })
+}
+
+/// Forgets the cached tokens whenever `binjiang token revoke` (another process) revoked one,
+/// so a revoked token is refused within [`auth::TOKENS_POLL`]. Ends when the service stops.
+async fn forget_revoked_tokens(state: http::AppState) {
+    let mut stopping = state.stopping.clone();
+    // None until first read: the first read clears too, in case a token was cached and
+    // revoked before it.
+    let mut seen: Option<Option<String>> = None;
+    let mut poll = tokio::time::interval(auth::TOKENS_POLL);
+    loop {
+        tokio::select! {
+            _ = poll.tick() => {}
+            _ = stopping.changed() => return,
+        }
+        if *stopping.borrow() {
+            return;
+        }
+        let Ok(version) = state.read(|c| store::meta(c, auth::TOKENS_VERSION)).await else {
+            continue;
+        };
+        if seen.as_ref() != Some(&version) {
+            state
+                .tokens
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clear();
+            if seen.is_some() {
+                tracing::info!("tokens were revoked: the token cache is cleared");
+            }
+        }
+        seen = Some(version);
+    }
 }
 
 /// Every route, with the body limit.

@@ -10,7 +10,8 @@
 //! epoch: the twin then rebuilds its state from the database, so nothing unsaved survives
 //! in memory either.
 
-use rusqlite::{params, Connection, OptionalExtension};
+pub use rusqlite::Connection;
+use rusqlite::{params, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -183,7 +184,7 @@ CREATE TABLE IF NOT EXISTS datastreams (
     lat REAL NOT NULL, retired_ms INTEGER);
 CREATE TABLE IF NOT EXISTS tokens (
     hash TEXT PRIMARY KEY, role TEXT NOT NULL, agency TEXT, name TEXT NOT NULL,
-    created_ms INTEGER NOT NULL);
+    created_ms INTEGER NOT NULL, revoked_ms INTEGER);
 ";
 
 /// Opens (creating if needed) the database at `path` with the durability settings every
@@ -201,7 +202,26 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(wrap)?;
     conn.execute_batch(SCHEMA).map_err(wrap)?;
+    migrate(&conn).map_err(wrap)?;
     Ok(conn)
+}
+
+/// Brings a database written by an earlier version up to this schema: columns added since.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has = |table: &str, column: &str| -> rusqlite::Result<bool> {
+        let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
+        for n in names {
+            if n? == column {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    if !has("tokens", "revoked_ms")? {
+        conn.execute_batch("ALTER TABLE tokens ADD COLUMN revoked_ms INTEGER")?;
+    }
+    Ok(())
 }
 
 /// Reads a meta value.

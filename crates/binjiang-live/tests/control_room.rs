@@ -368,3 +368,30 @@ fn a_crews_terminal_says_when_it_arrived_and_when_it_is_done() {
         403
     );
 }
+
+/// Issue 17.7: a token revoked from another process (`binjiang token revoke`) is refused by
+/// the running service at once — its cached identity is forgotten — and the others work on.
+#[test]
+fn a_revoked_token_is_refused_by_the_running_service() {
+    let h = Harness::start();
+    let (s, _) = h.get("/api/v1/incidents", &h.tokens.operator);
+    assert_eq!(s, 200, "the token works (and is now cached)");
+    let mut conn = binjiang_live::store::open(&h.db).unwrap();
+    assert_eq!(
+        binjiang_live::auth::revoke_tokens(&mut conn, "op-wang").unwrap(),
+        1
+    );
+    let mut refused = None;
+    for _ in 0..100 {
+        let (s, r) = h.get("/api/v1/incidents", &h.tokens.operator);
+        if s == 401 {
+            refused = Some(r);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let r = refused.expect("the revoked token is refused within 5 s");
+    assert_eq!(r["field"], "Authorization", "{r}");
+    let (s, _) = h.get("/api/v1/incidents", &h.tokens.display);
+    assert_eq!(s, 200, "other tokens work on");
+}

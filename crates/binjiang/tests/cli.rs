@@ -249,3 +249,51 @@ fn help_names_every_command_and_failures_have_their_own_exit_code() {
         text(&out.stderr)
     );
 }
+
+/// Issue 17.7: tokens can be listed (never their secret) and revoked by name.
+#[test]
+fn tokens_are_listed_without_their_secret_and_revoked_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    let db = db.to_str().unwrap();
+    let out = binjiang(&[
+        "token", "add", "--db", db, "--role", "gateway", "--name", "gw-1",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let secret = text(&out.stdout)
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_owned();
+    binjiang(&[
+        "token", "add", "--db", db, "--role", "display", "--name", "wall",
+    ]);
+    let out = binjiang(&["token", "revoke", "--db", db, "gw-1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = binjiang(&["token", "list", "--db", db, "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let listed = text(&out.stdout);
+    assert!(!listed.contains(&secret), "the secret is never shown");
+    let v: Value = serde_json::from_str(&listed).unwrap();
+    let gw = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "gw-1")
+        .unwrap();
+    assert!(gw["revoked"].is_string(), "{v}");
+    let wall = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "wall")
+        .unwrap();
+    assert!(wall["revoked"].is_null(), "{v}");
+    // Nothing to revoke: exit 1, saying so; no database: exit 2.
+    let out = binjiang(&["token", "revoke", "--db", db, "gw-1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no live token named \"gw-1\""));
+    let missing = dir.path().join("none.db");
+    let out = binjiang(&["token", "list", "--db", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+}
