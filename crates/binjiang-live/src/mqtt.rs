@@ -7,17 +7,26 @@
 //! message whose PUBACK never left is delivered again — so nothing acknowledged is lost and
 //! nothing unacknowledged is dropped. Acknowledgements leave in the order messages came, each
 //! once its message is on disk. A malformed message is logged with its topic and acknowledged
-//! (dropped: redelivering it would never make it valid); it never stops the service. When the
-//! twin's queue is full the loop waits before taking the next message: back-pressure reaches
-//! the broker. Credentials and TLS (rustls with ring; a CA, and a client certificate if the
-//! broker wants one) are configurable.
+//! (dropped: redelivering it would never make it valid); it never stops the service.
+//!
+//! Receiving and acknowledging are two tasks ([`run`], [`acknowledge`]): the connection is
+//! polled without pause, so a stalled twin or disk does not let the keep-alive lapse (which
+//! made the broker deliver again what was already stored). A message that could not be saved
+//! forces a reconnect, so the broker delivers it again instead of holding it (and, once its
+//! in-flight window is full, everything after it) until a reconnect nothing forced. A message
+//! delivered again (DUP) that is stored or on its way is not stored twice. At most
+//! [`MAX_PENDING`] + 1,024 messages wait for the disk; beyond, receiving waits (back-pressure
+//! reaches the broker). Credentials and TLS (rustls with ring; a CA, and a client certificate
+//! if the broker wants one) are configurable; the password comes from a file or the
+//! environment, never the command line.
 
 use crate::http::AppState;
 use crate::twin::{Receipt, Request};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]
@@ -76,6 +85,14 @@ pub fn datastream_of(topic: &str) -> Option<Option<u64>> {
 }
 
 /// Runs until `stop` fires: connects, subscribes on every (re)connection, ingests.
+///
+/// Two tasks, so that receiving never waits on acknowledging: this one polls the
+/// connection without pause (keep-alive pings go out, PUBACKs leave, messages come in) and
+/// hands each message to [`acknowledge`], which takes it to the twin and queues its PUBACK
+/// once it is on disk. A stalled twin or disk therefore no longer drops the connection (which
+/// made the broker deliver again what was already stored). How many messages wait unacked is
+/// bounded by the broker's in-flight window (mosquitto's `max_inflight_messages`) and by
+/// [`MAX_PENDING`].
 pub async fn run(config: MqttConfig, state: AppState, mut stop: oneshot::Receiver<()>) {
     let mut options = MqttOptions::new(&config.client_id, &config.host, config.port);
     options.set_keep_alive(Duration::from_secs(5));
@@ -93,27 +110,147 @@ pub async fn run(config: MqttConfig, state: AppState, mut stop: oneshot::Receive
             client_auth: tls.client_auth.clone(),
         }));
     }
-    let (client, mut events) = AsyncClient::new(options, MAX_PENDING);
-    // Messages not yet acknowledged, in arrival order. Acknowledging goes through the event
-    // loop, so this loop does it itself and never blocks on anything the event loop must
-    // drive: it waits only on the broker, on the twin and on the disk.
+    // Room for every PUBACK the acknowledger can owe at once (what it holds and what waits
+    // for it) and the subscriptions: acknowledging never waits for this loop.
+    let (client, mut events) = AsyncClient::new(options, MAX_PENDING + HANDED_OVER + 16);
+    let (to_acks, incoming) = mpsc::channel::<Publish>(HANDED_OVER);
+    // A message received while the acknowledger's queue is full: the connection is polled
+    // again once it is handed over (the only time receiving waits, with 5,000 messages
+    // waiting for the disk).
+    let mut held: Option<Publish> = None;
+    let reconnect = Arc::new(Notify::new());
+    let (finish, finishing) = oneshot::channel();
+    let acks = tokio::spawn(acknowledge(
+        client.clone(),
+        state,
+        incoming,
+        Arc::clone(&reconnect),
+        finishing,
+    ));
+    let mut acks_done = false;
+    let mut finish = Some(finish);
+    // After `stop`: the acknowledger finishes what it holds while this loop keeps the
+    // connection turning so its PUBACKs leave; at most this long.
+    let mut deadline: Option<tokio::time::Instant> = None;
+    let mut acks = acks;
+    loop {
+        let until_deadline = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = &mut stop, if finish.is_some() => {
+                let _ = finish.take().map(|f| f.send(()));
+                deadline = Some(tokio::time::Instant::now() + STOP_GRACE);
+            }
+            _ = &mut acks, if !acks_done => {
+                acks_done = true;
+                if finish.is_none() {
+                    // Let the last PUBACKs leave: poll until the requests are flushed.
+                    deadline = Some(tokio::time::Instant::now() + Duration::from_millis(200));
+                }
+            }
+            _ = until_deadline => break,
+            permit = to_acks.reserve(), if held.is_some() => match permit {
+                Ok(permit) => permit.send(held.take().expect("held")),
+                Err(_) => break,
+            },
+            _ = reconnect.notified() => {
+                // A message could not be saved: without a PUBACK the broker holds it (and,
+                // once its in-flight window is full, everything after it) until the next
+                // session. Start that session now, so it is delivered again.
+                tracing::warn!("reconnecting to the broker so it delivers the unsaved messages again");
+                let _ = client.try_disconnect();
+            }
+            event = events.poll(), if held.is_none() => match event {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    tracing::info!(broker = %format!("{}:{}", config.host, config.port), session_present = ack.session_present, "MQTT connected");
+                    for topic in TOPICS {
+                        if let Err(e) = client.try_subscribe(topic, QoS::AtLeastOnce) {
+                            tracing::error!(%e, topic, "MQTT subscribe failed");
+                        }
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    // Stopping: taken no more (no PUBACK: the broker keeps it for the next session).
+                    if finish.is_some() {
+                        match to_acks.try_send(publish) {
+                            Ok(()) => {}
+                            Err(mpsc::error::TrySendError::Full(p)) => held = Some(p),
+                            Err(mpsc::error::TrySendError::Closed(_)) => break,
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if finish.is_none() {
+                        break;
+                    }
+                    tracing::warn!(%e, "MQTT connection lost; reconnecting");
+                    tokio::select! {
+                        _ = &mut stop => {
+                            let _ = finish.take().map(|f| f.send(()));
+                            break;
+                        }
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+            },
+        }
+    }
+    acks.abort();
+    let _ = client.try_disconnect();
+}
+
+/// How long a stopping service waits for the messages it took to reach the disk and their
+/// PUBACKs to leave; what is left is delivered again next session.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Recently acknowledged messages remembered, to tell a redelivery (after a reconnect whose
+/// PUBACK was lost on the way) from a new message.
+const ACKED_KEPT: usize = 4096;
+
+/// Takes messages to the twin in order and acknowledges each once it is on disk (or refused
+/// for good), in arrival order. A message the broker delivers again (its DUP flag set, same
+/// packet id and content) that is already stored or on its way is not stored twice. A
+/// message that could not be saved gets no PUBACK and asks for a reconnect, so the broker
+/// delivers it again. Ends when `finishing` fires and what it holds is settled.
+async fn acknowledge(
+    client: AsyncClient,
+    state: AppState,
+    mut incoming: mpsc::Receiver<Publish>,
+    reconnect: Arc<Notify>,
+    mut finishing: oneshot::Receiver<()>,
+) {
     let mut pending: VecDeque<(Publish, Ack)> = VecDeque::new();
+    let mut acked: VecDeque<(u16, u64)> = VecDeque::new();
+    let mut taking = true;
     loop {
         while let Some((publish, ack)) = pending.front() {
             match ack {
                 Ack::Waiting(_) => break,
-                Ack::Never => {}
+                Ack::Never => reconnect.notify_one(),
                 Ack::Now => {
-                    if client.try_ack(publish).is_err() {
-                        break; // the event loop's queue is full: after the next poll
+                    // Never waits: the request queue has room for every PUBACK owed.
+                    if let Err(e) = client.try_ack(publish) {
+                        tracing::error!(%e, "PUBACK not queued; the broker delivers it again");
                     }
+                    if acked.len() == ACKED_KEPT {
+                        acked.pop_front();
+                    }
+                    acked.push_back((publish.pkid, fingerprint(publish)));
                 }
             }
             pending.pop_front();
         }
+        if !taking && pending.is_empty() {
+            return;
+        }
         let front_waiting = matches!(pending.front(), Some((_, Ack::Waiting(_))));
         tokio::select! {
-            _ = &mut stop => break,
+            _ = &mut finishing, if taking => taking = false,
             saved = async {
                 match pending.front_mut() {
                     Some((_, Ack::Waiting(rx))) => rx.await,
@@ -129,43 +266,49 @@ pub async fn run(config: MqttConfig, state: AppState, mut stop: oneshot::Receive
                     Ack::Never
                 };
             }
-            // Full: take no more messages, but keep the event loop turning whenever an
-            // acknowledgement waits to go out (it only leaves through the loop).
-            event = events.poll(), if pending.len() < MAX_PENDING || !front_waiting => match event {
-                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                    tracing::info!(broker = %format!("{}:{}", config.host, config.port), session_present = ack.session_present, "MQTT connected");
-                    for topic in TOPICS {
-                        if let Err(e) = client.try_subscribe(topic, QoS::AtLeastOnce) {
-                            tracing::error!(%e, topic, "MQTT subscribe failed");
-                        }
+            message = incoming.recv(), if taking && pending.len() < MAX_PENDING => {
+                let Some(publish) = message else { taking = false; continue };
+                if publish.dup {
+                    let id = (publish.pkid, fingerprint(&publish));
+                    if acked.contains(&id) {
+                        // Stored and acknowledged; the PUBACK was lost: acknowledge again.
+                        pending.push_back((publish, Ack::Now));
+                        continue;
+                    }
+                    let held = pending.iter().position(|(p, a)| {
+                        (p.pkid, fingerprint(p)) == id && !matches!(a, Ack::Never)
+                    });
+                    if held.is_some() {
+                        // On its way to the disk: its first delivery's PUBACK answers both.
+                        continue;
                     }
                 }
-                Ok(Event::Incoming(Packet::Publish(publish))) => {
-                    let ack = match ingest(&state, &publish).await {
-                        Outcome::Submitted(r) => Ack::Waiting(r.durable),
-                        Outcome::Dropped | Outcome::Stored => Ack::Now,
-                        Outcome::NotStored => Ack::Never,
-                        // Shutting down: no PUBACK, the broker keeps it for the next session.
-                        Outcome::Left => break,
-                    };
-                    pending.push_back((publish, ack));
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(%e, "MQTT connection lost; reconnecting");
-                    tokio::select! {
-                        _ = &mut stop => break,
-                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    }
-                }
-            },
+                let ack = match ingest(&state, &publish).await {
+                    Outcome::Submitted(r) => Ack::Waiting(r.durable),
+                    Outcome::Dropped | Outcome::Stored => Ack::Now,
+                    Outcome::NotStored => Ack::Never,
+                    // Shutting down: no PUBACK, the broker keeps it for the next session.
+                    Outcome::Left => { taking = false; continue }
+                };
+                pending.push_back((publish, ack));
+            }
         }
     }
-    let _ = client.try_disconnect();
 }
 
-/// Messages taken but not yet acknowledged, at most: beyond, the loop waits for the disk.
+/// A message's identity beside its packet id: a hash of its topic and payload.
+fn fingerprint(publish: &Publish) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    publish.topic.hash(&mut h);
+    publish.payload.hash(&mut h);
+    h.finish()
+}
+
+/// Messages the acknowledger holds (taken to the twin, not yet acknowledged), at most.
 const MAX_PENDING: usize = 4096;
+/// Messages received and waiting for the acknowledger, at most: beyond, receiving waits.
+const HANDED_OVER: usize = 1024;
 
 /// Whether and when a message is acknowledged.
 enum Ack {

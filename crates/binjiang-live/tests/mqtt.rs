@@ -371,3 +371,69 @@ fn observations_over_mqtt_with_tls_and_credentials() {
     drop(h);
     drop(broker);
 }
+
+/// Issue 17.8: the MQTT ingest used to await the twin inside its connection loop with a 5 s
+/// keep-alive, so a stalled twin dropped the connection and the broker delivered again what
+/// was already stored; and a failed write left messages unacknowledged with nothing forcing
+/// the redelivery. Here another program holds the database's write lock for 12 s — longer
+/// than the keep-alive and than the writer's 10 s busy timeout, so the disk stalls and then a
+/// write fails — while a gateway publishes: every observation is stored exactly once.
+#[test]
+fn a_twin_stalled_for_ten_seconds_stores_nothing_twice_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _broker = Broker::start(dir.path(), port);
+    let config = MqttConfig::parse(&format!("127.0.0.1:{port}")).unwrap();
+    let h = Harness::start_with(|o| o.mqtt = Some(config.clone()));
+    until_subscribed(&h, port);
+    let locker = rusqlite::Connection::open(&h.db).unwrap();
+    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let n = 300;
+    let messages: Vec<(&str, String)> = (0..n)
+        .map(|k| {
+            (
+                "v1.1/Datastreams(1)/Observations",
+                // Distinct values below every alarm: 1.0, 1.1, … 30.9.
+                format!("{{\"result\": {}}}", 1.0 + f64::from(k) / 10.0),
+            )
+        })
+        .collect();
+    let gateway = std::thread::spawn(move || publish(port, &messages));
+    // The stall itself (not a wait for anything): the lock is held this long.
+    std::thread::sleep(Duration::from_secs(12));
+    locker.execute_batch("COMMIT").unwrap();
+    gateway.join().unwrap();
+    let started = Instant::now();
+    while observations(&h) < i64::from(n) {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "expected {n} observations, have {}",
+            observations(&h)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A redelivery comes before anything published later: once a last message is stored,
+    // any duplicate would be too.
+    publish(
+        port,
+        &[(
+            "v1.1/Datastreams(2)/Observations",
+            "{\"result\": 0.5}".into(),
+        )],
+    );
+    while h.count("observations WHERE datastream = 2 AND result = 0.5") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the last message never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(observations(&h), i64::from(n) + 1, "nothing stored twice");
+    assert_eq!(
+        h.count(&format!(
+            "(SELECT DISTINCT result FROM observations WHERE datastream = 1 AND result != {PROBE_RESULT})"
+        )),
+        i64::from(n),
+        "every observation the gateway sent is stored"
+    );
+}
