@@ -30,27 +30,224 @@ pub enum BusError {
     Stalled(Duration),
 }
 
-/// A [`BusError::Bus`] maker for `url`.
+/// A [`BusError::Bus`] maker for `url`: the URL and the message with any credentials in the
+/// URL blanked out (errors are printed and logged).
 pub(crate) fn bus(url: &str) -> impl Fn(String) -> BusError + '_ {
     move |message| BusError::Bus {
-        url: url.to_owned(),
-        message,
+        url: redact(url),
+        message: scrub(&message, url),
     }
 }
 
-/// Connects to `url`, a server or a comma-separated list of a cluster's servers.
+/// `url` (a server or a comma-separated list) with any `user:password@` or `token@` blanked
+/// out, for printing: credentials belong in the environment (see [`BusAuth`]), and a URL
+/// that carries them anyway is never printed whole.
+pub fn redact(url: &str) -> String {
+    url.split(',')
+        .map(|server| {
+            let server = server.trim();
+            match (server.split_once("://"), server.rfind('@')) {
+                (Some((scheme, _)), Some(at)) => format!("{scheme}://***{}", &server[at..]),
+                (None, Some(at)) => format!("***{}", &server[at..]),
+                _ => server.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `text` with every credential `url` carries replaced by `***`.
+fn scrub(text: &str, url: &str) -> String {
+    let mut text = text.to_owned();
+    for server in url.split(',') {
+        let rest = server.trim().split_once("://").map_or(server, |(_, r)| r);
+        if let Some((userinfo, _)) = rest.rsplit_once('@') {
+            for secret in userinfo.split(':').filter(|s| !s.is_empty()) {
+                text = text.replace(secret, "***");
+            }
+        }
+    }
+    text
+}
+
+/// How the bus is told who we are: from the environment (files for what should not be in
+/// it), never from the command line, whose words every user of the machine can read in `ps`:
+///
+/// - `BINJIANG_NATS_USER` with `BINJIANG_NATS_PASSWORD` or `BINJIANG_NATS_PASSWORD_FILE`;
+/// - `BINJIANG_NATS_TOKEN` or `BINJIANG_NATS_TOKEN_FILE`;
+/// - `BINJIANG_NATS_CREDS`: a `.creds` file (JWT and NKey seed, as `nsc` writes it);
+/// - `BINJIANG_NATS_CA`: a CA certificate (PEM) to trust, which also requires TLS;
+///   `BINJIANG_NATS_CERT` and `BINJIANG_NATS_KEY`: a client certificate for mutual TLS.
+///
+/// Its `Debug` shows which are set, never their values.
+#[derive(Clone, Default)]
+pub struct BusAuth {
+    user_password: Option<(String, String)>,
+    token: Option<String>,
+    creds: Option<std::path::PathBuf>,
+    ca: Option<std::path::PathBuf>,
+    client_cert: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl std::fmt::Debug for BusAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BusAuth")
+            .field("user", &self.user_password.as_ref().map(|(u, _)| u))
+            .field("password", &self.user_password.as_ref().map(|_| "***"))
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("creds", &self.creds)
+            .field("ca", &self.ca)
+            .field("client_cert", &self.client_cert)
+            .finish()
+    }
+}
+
+impl BusAuth {
+    /// Reads the `BINJIANG_NATS_*` variables (see the type's documentation).
+    pub fn from_env() -> Result<Self, BusError> {
+        Self::from_vars(|k| std::env::var(k).ok())
+    }
+
+    /// As [`BusAuth::from_env`], from any source of variables (tests).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, BusError> {
+        let refuse = |m: String| BusError::Bus {
+            url: "(credentials)".into(),
+            message: m,
+        };
+        let secret = |value: &str, file: &str| -> Result<Option<String>, BusError> {
+            match (var(value), var(file)) {
+                (Some(v), _) => Ok(Some(v)),
+                (None, Some(path)) => std::fs::read_to_string(&path)
+                    .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_owned()))
+                    .map_err(|e| refuse(format!("{file}: cannot read {path}: {e}"))),
+                (None, None) => Ok(None),
+            }
+        };
+        let password = secret("BINJIANG_NATS_PASSWORD", "BINJIANG_NATS_PASSWORD_FILE")?;
+        let user_password = match (var("BINJIANG_NATS_USER"), password) {
+            (Some(u), Some(p)) => Some((u, p)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(refuse(
+                    "BINJIANG_NATS_USER is set without BINJIANG_NATS_PASSWORD(_FILE)".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(refuse(
+                    "a NATS password is set without BINJIANG_NATS_USER".into(),
+                ))
+            }
+        };
+        let path = |k: &str| var(k).map(std::path::PathBuf::from);
+        let client_cert = match (path("BINJIANG_NATS_CERT"), path("BINJIANG_NATS_KEY")) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => {
+                return Err(refuse(
+                    "BINJIANG_NATS_CERT and BINJIANG_NATS_KEY go together".into(),
+                ))
+            }
+        };
+        Ok(BusAuth {
+            user_password,
+            token: secret("BINJIANG_NATS_TOKEN", "BINJIANG_NATS_TOKEN_FILE")?,
+            creds: path("BINJIANG_NATS_CREDS"),
+            ca: path("BINJIANG_NATS_CA"),
+            client_cert,
+        })
+    }
+
+    /// Applies itself to connection options.
+    async fn apply(
+        &self,
+        mut options: async_nats::ConnectOptions,
+        url: &str,
+    ) -> Result<async_nats::ConnectOptions, BusError> {
+        if let Some((u, p)) = &self.user_password {
+            options = options.user_and_password(u.clone(), p.clone());
+        }
+        if let Some(t) = &self.token {
+            options = options.token(t.clone());
+        }
+        if let Some(path) = &self.creds {
+            options = options
+                .credentials_file(path)
+                .await
+                .map_err(|e| bus(url)(format!("BINJIANG_NATS_CREDS {}: {e}", path.display())))?;
+        }
+        if let Some(ca) = &self.ca {
+            options = options.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        if let Some((cert, key)) = &self.client_cert {
+            options = options.add_client_certificate(cert.clone(), key.clone());
+        }
+        Ok(options)
+    }
+}
+
+/// Connects to `url`, a server or a comma-separated list of a cluster's servers, with the
+/// credentials of [`BusAuth::from_env`].
 pub async fn connect(url: &str) -> Result<jetstream::Context, BusError> {
     let servers = url
         .split(',')
         .map(|u| u.trim().parse::<async_nats::ServerAddr>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| bus(url)(format!("cannot connect: not a server list: {e}")))?;
-    let client = async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(5))
+    let options = async_nats::ConnectOptions::new().connection_timeout(Duration::from_secs(5));
+    let options = BusAuth::from_env()?.apply(options, url).await?;
+    let client = options
         .connect(servers)
         .await
         .map_err(|e| bus(url)(format!("cannot connect: {e}")))?;
     Ok(jetstream::new(client))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_a_url_are_never_printed() {
+        let url = "nats://alice:s3cret@h1:4222, nats://tok3n@h2:4222,nats://h3:4222";
+        let shown = redact(url);
+        assert_eq!(
+            shown,
+            "nats://***@h1:4222,nats://***@h2:4222,nats://h3:4222"
+        );
+        let e = bus(url)(format!("cannot connect to {url}: refused"));
+        let text = e.to_string();
+        for secret in ["s3cret", "tok3n", "alice"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+    }
+
+    #[test]
+    fn auth_comes_from_variables_and_files_and_never_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "from-a-file\n").unwrap();
+        let vars = |pairs: Vec<(&'static str, String)>| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        };
+        let a = BusAuth::from_vars(vars(vec![
+            ("BINJIANG_NATS_USER", "alice".into()),
+            ("BINJIANG_NATS_PASSWORD_FILE", file.display().to_string()),
+        ]))
+        .unwrap();
+        assert_eq!(
+            a.user_password,
+            Some(("alice".into(), "from-a-file".into()))
+        );
+        assert!(!format!("{a:?}").contains("from-a-file"));
+        assert!(BusAuth::from_vars(vars(vec![("BINJIANG_NATS_USER", "bob".into())])).is_err());
+        let missing = BusAuth::from_vars(vars(vec![(
+            "BINJIANG_NATS_TOKEN_FILE",
+            "/no/such/file".into(),
+        )]))
+        .unwrap_err()
+        .to_string();
+        assert!(missing.contains("BINJIANG_NATS_TOKEN_FILE"), "{missing}");
+    }
 }
 
 /// Creates stream `config` if missing: replicated on 3 servers where the bus is a cluster

@@ -30,8 +30,14 @@ pub struct Args {
     /// cluster: nats://h1:4222,h2:4222,h3:4222).
     #[arg(long)]
     pub to: String,
-    /// A gateway (or admin) token (HTTP only).
-    #[arg(long, default_value = "")]
+    /// A gateway (or admin) token (HTTP only); also read from BINJIANG_TOKEN, which keeps
+    /// it out of `ps`.
+    #[arg(
+        long,
+        env = "BINJIANG_TOKEN",
+        hide_env_values = true,
+        default_value = ""
+    )]
     pub token: String,
     /// With --to nats://…: the district (subject token); default the scene folder's name.
     #[arg(long)]
@@ -329,8 +335,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let mut next_fix = t0;
     let frame = scene.frame;
     eprintln!(
-        "binjiang: replaying {} h from t = {t0:.0} s at {}× to {base}",
-        args.hours, args.speed
+        "binjiang: replaying {} h from t = {t0:.0} s at {}× to {}",
+        args.hours,
+        args.speed,
+        binjiang_bus::nats::redact(&base)
     );
     loop {
         let target = (t0 + args.speed * started.elapsed().as_secs_f64()).min(end);

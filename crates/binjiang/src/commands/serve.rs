@@ -43,9 +43,10 @@ pub struct Args {
     /// The broker's user name.
     #[arg(long, requires = "mqtt")]
     pub mqtt_user: Option<String>,
-    /// The broker's password (with --mqtt-user).
+    /// A file holding the broker's password (with --mqtt-user); else BINJIANG_MQTT_PASSWORD.
+    /// Never on the command line: every user of the machine can read it there in `ps`.
     #[arg(long, requires = "mqtt_user")]
-    pub mqtt_password: Option<String>,
+    pub mqtt_password_file: Option<PathBuf>,
     /// Connect to the broker over TLS, trusting this CA certificate (PEM).
     #[arg(long, requires = "mqtt")]
     pub mqtt_ca: Option<PathBuf>,
@@ -90,6 +91,16 @@ pub struct Args {
     pub max_pages: Option<u64>,
 }
 
+/// The broker's password: from --mqtt-password-file, else BINJIANG_MQTT_PASSWORD, else none.
+fn mqtt_password(args: &Args) -> anyhow::Result<String> {
+    if let Some(path) = &args.mqtt_password_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--mqtt-password-file: cannot read {}", path.display()))?;
+        return Ok(text.trim_end_matches(['\n', '\r']).to_owned());
+    }
+    Ok(std::env::var("BINJIANG_MQTT_PASSWORD").unwrap_or_default())
+}
+
 fn parse_clock(text: &str) -> Result<f64, String> {
     binjiang_scene::shift::parse_clock(text).map(f64::from)
 }
@@ -128,10 +139,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             bail_usage!("--mqtt {addr}: expected host:port");
         };
         config.client_id = args.mqtt_client_id.clone();
-        config.credentials = args
-            .mqtt_user
-            .clone()
-            .map(|u| (u, args.mqtt_password.clone().unwrap_or_default()));
+        config.credentials = match &args.mqtt_user {
+            None => None,
+            Some(user) => Some((user.clone(), mqtt_password(args)?)),
+        };
         if let Some(ca) = &args.mqtt_ca {
             let read = |p: &PathBuf| {
                 std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
@@ -199,7 +210,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             let (u, d) = (url.clone(), district.clone());
             running
                 .attach(move |state, stop| binjiang_bus::city::publish(u, d, every, state, stop));
-            eprintln!("binjiang: taking binjiang.{district}.* from the bus {url}");
+            eprintln!(
+                "binjiang: taking binjiang.{district}.* from the bus {}",
+                binjiang_bus::nats::redact(&url)
+            );
         }
         eprintln!(
             "binjiang: serving {} on http://{} (database {}); Ctrl-C stops",

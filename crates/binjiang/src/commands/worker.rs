@@ -21,7 +21,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    eprintln!("binjiang: worker on {}; Ctrl-C stops", args.bus);
+    eprintln!(
+        "binjiang: worker on {}; Ctrl-C stops",
+        binjiang_bus::nats::redact(&args.bus)
+    );
     let ack_wait = std::time::Duration::from_secs(args.ack_wait_s.max(1));
     let done = runtime.block_on(binjiang_bus::work(&args.bus, ack_wait, async {
         let _ = tokio::signal::ctrl_c().await;
