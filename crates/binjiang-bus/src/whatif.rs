@@ -7,7 +7,7 @@ use binjiang_whatif::compare::{self, Run};
 use binjiang_whatif::{report, scenario, Scenario};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -181,7 +181,29 @@ pub async fn coordinate(
 }
 
 /// The scenarios of one job, loaded once per worker.
-type Loaded = HashMap<String, Result<Vec<Scenario>, String>>;
+/// Jobs' loaded scenes and scenarios, most recently used last: a worker serves job after job
+/// for days, so it keeps only the last [`JOBS_KEPT`] (a job's runs come together).
+type Loaded = Vec<(String, Result<Vec<Scenario>, String>)>;
+
+/// Jobs whose scenes a worker keeps loaded.
+pub const JOBS_KEPT: usize = 4;
+
+/// The job's scenarios: loaded now, or kept from its earlier runs.
+fn job_arms<'a>(loaded: &'a mut Loaded, job: &RunJob) -> &'a Result<Vec<Scenario>, String> {
+    match loaded.iter().position(|(id, _)| *id == job.job) {
+        Some(i) => {
+            let entry = loaded.remove(i);
+            loaded.push(entry);
+        }
+        None => {
+            if loaded.len() == JOBS_KEPT {
+                drop(loaded.remove(0));
+            }
+            loaded.push((job.job.clone(), load_job(job)));
+        }
+    }
+    &loaded.last().expect("just pushed").1
+}
 
 fn load_job(job: &RunJob) -> Result<Vec<Scenario>, String> {
     let scene = binjiang_scene::Scene::load(&job.scene_dir)
@@ -238,7 +260,7 @@ pub async fn work(
         .messages()
         .await
         .map_err(|e| bus(url)(e.to_string()))?;
-    let mut loaded: Loaded = HashMap::new();
+    let mut loaded: Loaded = Vec::new();
     let mut done = 0u64;
     tokio::pin!(stop);
     loop {
@@ -257,9 +279,7 @@ pub async fn work(
                 continue;
             }
         };
-        let arms = loaded
-            .entry(job.job.clone())
-            .or_insert_with(|| load_job(&job));
+        let arms = job_arms(&mut loaded, &job);
         let run = match arms {
             Ok(arms) => match arms.get(job.arm) {
                 Some(s) => {
@@ -297,4 +317,38 @@ pub async fn work(
 /// The scene folder `dir` as the workers will be told it.
 pub fn scene_dir(dir: &Path) -> PathBuf {
     dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str) -> RunJob {
+        RunJob {
+            job: id.into(),
+            scene_dir: PathBuf::from("/no/such/scene"),
+            scene_hash: String::new(),
+            arms: vec![("baseline".into(), None)],
+            arm: 0,
+            seed: 1,
+            hours: 1.0,
+        }
+    }
+
+    /// Issue 17.9: a worker used to keep every job's scene for as long as it ran.
+    #[test]
+    fn a_worker_keeps_only_the_last_jobs_scenes() {
+        let mut loaded: Loaded = Vec::new();
+        for k in 0..10 {
+            assert!(job_arms(&mut loaded, &job(&format!("job-{k}"))).is_err());
+            // A job's later runs find it loaded.
+            job_arms(&mut loaded, &job(&format!("job-{k}")));
+            assert!(loaded.len() <= JOBS_KEPT);
+        }
+        let kept: Vec<&str> = loaded.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(kept, ["job-6", "job-7", "job-8", "job-9"]);
+        // Using an older one makes it the most recent.
+        job_arms(&mut loaded, &job("job-6"));
+        assert_eq!(loaded.last().unwrap().0, "job-6");
+    }
 }

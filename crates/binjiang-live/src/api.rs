@@ -657,7 +657,8 @@ async fn post_fork(
     caller: Caller,
     JsonBody(f): JsonBody<ForkIn>,
 ) -> Result<Json<binjiang_protocol::Projection>, ApiError> {
-    caller.require(Need::Read)?;
+    // A projection costs a core for a while: operators and admins, a few at a time.
+    caller.require(Need::Act)?;
     if !(f.hours.is_finite() && f.hours > 0.0 && f.hours <= crate::fork::MAX_HOURS) {
         return Err(ApiError::invalid(
             "hours",
@@ -670,6 +671,17 @@ async fn post_fork(
             format!("scenario \"{s}\": scenario overlays come with binjiang whatif; a fork projects the live state as it is"),
         ));
     }
+    let _slot = std::sync::Arc::clone(&state.forks)
+        .try_acquire_owned()
+        .map_err(|_| {
+            ApiError::unavailable(
+                format!(
+                    "{} projections are running, the most at once; retry",
+                    state.forks_limit
+                ),
+                2,
+            )
+        })?;
     let seed = f.seed.unwrap_or(7);
     let (tx, rx) = tokio::sync::oneshot::channel();
     state

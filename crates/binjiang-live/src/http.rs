@@ -51,9 +51,23 @@ pub struct AppState {
     /// Turns `true` when the service stops: long-lived connections (the stream) close
     /// themselves instead of holding the graceful shutdown open for as long as a wall watches.
     pub stopping: watch::Receiver<bool>,
+    /// Bytes of request bodies in flight (read, or waiting for the twin or the disk): the
+    /// twin's queue is bounded by count, this bounds it by size.
+    pub request_bytes: Arc<tokio::sync::Semaphore>,
+    /// Projections ("fork now") running at once.
+    pub forks: Arc<tokio::sync::Semaphore>,
+    /// The size of `request_bytes`' budget.
+    pub request_bytes_total: usize,
+    /// How many projections may run at once.
+    pub forks_limit: usize,
 }
 
 impl AppState {
+    /// The budget of request bytes in flight, as configured.
+    pub fn request_bytes_limit(&self) -> usize {
+        self.request_bytes_total
+    }
+
     /// The latest view.
     pub fn view(&self) -> Arc<View> {
         Arc::clone(&self.views.borrow())
@@ -183,10 +197,16 @@ pub fn base_url(headers: &axum::http::HeaderMap) -> String {
     format!("http://{host}")
 }
 
+/// Default of [`crate::ServeOptions::max_request_bytes`]: 256 MiB of bodies in flight.
+pub const REQUEST_BYTES: usize = 256 * 1024 * 1024;
+
 /// Refuses a body announced (`Content-Length`) as larger than [`BODY_LIMIT`] before reading
 /// it: a client that sent `Expect: 100-continue` learns it before sending the megabytes. A
-/// body with no length is cut at the limit while read (413 as well).
+/// body with no length is cut at the limit while read (413 as well). Then holds the body's
+/// bytes (or the limit, when no length is announced) against the service's budget of bytes
+/// in flight until the answer leaves: 503 with `Retry-After` when the budget is spent.
 pub async fn refuse_oversized(
+    axum::extract::State(state): axum::extract::State<AppState>,
     request: HttpRequest,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -204,5 +224,39 @@ pub async fn refuse_oversized(
         .at("body")
         .into_response();
     }
+    let has_body =
+        request.method() != axum::http::Method::GET && request.method() != axum::http::Method::HEAD;
+    let _held = if has_body {
+        let bytes = announced.map_or(BODY_LIMIT, |n| n as usize).max(1);
+        let permits = u32::try_from(bytes).unwrap_or(u32::MAX);
+        match Arc::clone(&state.request_bytes).try_acquire_many_owned(permits) {
+            Ok(p) => Some(p),
+            Err(_) => {
+                use axum::response::IntoResponse;
+                use futures::StreamExt;
+                // Read the body to the end (kept nowhere), so the client, still sending,
+                // reads the answer instead of a broken connection.
+                let mut body = request.into_body().into_data_stream();
+                let mut read = 0usize;
+                while let Some(Ok(chunk)) = body.next().await {
+                    read += chunk.len();
+                    if read > BODY_LIMIT {
+                        break;
+                    }
+                }
+                return ApiError::unavailable(
+                    format!(
+                        "the service holds its limit of request bytes in flight ({} MiB); nothing was kept, retry",
+                        state.request_bytes_limit() / (1024 * 1024)
+                    ),
+                    1,
+                )
+                .at("body")
+                .into_response();
+            }
+        }
+    } else {
+        None
+    };
     next.run(request).await
 }

@@ -93,6 +93,10 @@ pub struct ServeOptions {
     /// The twin snapshots its state after this many inputs (and every
     /// [`twin::SNAPSHOT_EVERY`] with any), so a restart replays only the inputs since.
     pub snapshot_every_inputs: u64,
+    /// Bytes of request bodies in flight, at most (at least one body's limit): beyond, 503.
+    pub max_request_bytes: usize,
+    /// Projections (`POST /api/v1/forks`) running at once, at most: beyond, 503.
+    pub max_forks: usize,
 }
 
 impl ServeOptions {
@@ -111,6 +115,8 @@ impl ServeOptions {
             forward: None,
             accept_scene_change: false,
             snapshot_every_inputs: twin::SNAPSHOT_EVERY_INPUTS,
+            max_request_bytes: http::REQUEST_BYTES,
+            max_forks: 2,
         }
     }
 }
@@ -303,8 +309,13 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
     let twin_task = tokio::spawn(twin::run(twin, requests_rx, writer, Arc::clone(&published)));
 
     let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
+    let request_bytes = options.max_request_bytes.max(http::BODY_LIMIT);
     let state = http::AppState {
         stopping: stopping_rx,
+        request_bytes: Arc::new(tokio::sync::Semaphore::new(request_bytes)),
+        request_bytes_total: request_bytes,
+        forks: Arc::new(tokio::sync::Semaphore::new(options.max_forks.max(1))),
+        forks_limit: options.max_forks.max(1),
         requests: requests_tx,
         views: views_rx,
         published,
@@ -410,7 +421,10 @@ pub fn router(state: http::AppState) -> axum::Router {
             error::ApiError::not_found("no such endpoint; see /api/v1/openapi.json").at("path")
         })
         .layer(axum::extract::DefaultBodyLimit::max(http::BODY_LIMIT))
-        .layer(axum::middleware::from_fn(http::refuse_oversized))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::refuse_oversized,
+        ))
         .with_state(state)
 }
 
@@ -421,6 +435,8 @@ async fn metrics(
     let t = &state.telemetry;
     t.queue_depth
         .set((state.requests.max_capacity() - state.requests.capacity()) as i64);
+    t.request_bytes
+        .set((state.request_bytes_total - state.request_bytes.available_permits()) as i64);
     for (agency, now) in &state.view().kpis.now_per_agency {
         let label = telemetry::AgencyLabel {
             agency: agency.clone(),

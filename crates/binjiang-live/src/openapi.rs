@@ -32,7 +32,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ("get", "/api/v1/kpis", "KPIs now and since the district's midnight, per agency and subdistrict", "display, operator, gateway, admin", 200, None),
     ("get", "/api/v1/audit", "Who did what, when, why; since=RFC 3339", "admin", 200, None),
     ("get", "/api/v1/clock", "The twin's clock: simulation seconds and calendar time", "display, operator, gateway, admin", 200, None),
-    ("post", "/api/v1/forks", "Fork now: {hours (≤ 24), seed?} runs a copy of the live state forward with incidents drawn from the catalogue; projected KPIs and each agency's peak queue. The live twin is untouched", "display, operator, gateway, admin", 200, Some("Fork")),
+    ("post", "/api/v1/forks", "Fork now: {hours (≤ 24), seed?} runs a copy of the live state forward with incidents drawn from the catalogue; projected KPIs and each agency's peak queue. The live twin is untouched", "operator, admin (at most 2 at once: 503 beyond)", 200, Some("Fork")),
     ("get", "/api/v1/stream", "WebSocket (upgrade): a snapshot {type: snapshot, seq, units, incidents, kpis}, then {type: delta, seq, base, units, incidents, removed, kpis?}; ?since=<seq> resumes (changes since, or a snapshot if that view is gone); ?token= for browsers. Slow clients are downsampled, then dropped", "display, operator, gateway, admin", 101, None),
     ("get", "/api/v1/openapi.json", "This document", "anyone", 200, None),
     ("get", "/metrics", "Prometheus metrics (OpenMetrics text): inputs accepted by kind, 503s, queue depth, group-commit (fsync) seconds and size, dispatch seconds, open and queued parts per agency; with --bus the log's place in the bus, its lag and refusals", "anyone", 200, None),

@@ -33,6 +33,8 @@ pub struct Telemetry {
     pub busy: Counter,
     /// Requests waiting for the twin (sampled when scraped).
     pub queue_depth: Gauge,
+    /// Bytes of request bodies in flight (sampled when scraped), against their budget.
+    pub request_bytes: Gauge,
     /// Seconds per group commit (the fsync that acknowledgements wait for).
     pub commit_seconds: Histogram,
     /// Batches per group commit.
@@ -58,6 +60,7 @@ impl Default for Telemetry {
             accepted: Family::default(),
             busy: Counter::default(),
             queue_depth: Gauge::default(),
+            request_bytes: Gauge::default(),
             commit_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
             commit_batches: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
             dispatch_seconds: Histogram::new(exponential_buckets(0.000_001, 2.0, 20)),
@@ -82,6 +85,11 @@ impl Default for Telemetry {
             "binjiang_queue_depth",
             "Requests waiting for the twin",
             t.queue_depth.clone(),
+        );
+        registry.register(
+            "binjiang_request_bytes_in_flight",
+            "Bytes of request bodies read or announced and not yet answered (503 beyond the budget)",
+            t.request_bytes.clone(),
         );
         registry.register(
             "binjiang_commit_seconds",
