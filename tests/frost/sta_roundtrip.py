@@ -53,4 +53,17 @@ assert len(made) == 2, made
 
 everything = list(service.observations().query().list())
 assert len(everything) == 5, len(everything)
+
+# $expand, as FROST's dashboards ask: each Thing with its Locations and its Datastream with
+# the newest Observation inline.
+expanded = list(service.things().query().expand(
+    "Locations,Datastreams($expand=Observations($top=1;$orderby=phenomenonTime desc))").list())
+assert len(expanded) == 3, len(expanded)
+bin1 = next(t for t in expanded if t.name == "bin-1")
+assert len(bin1.locations.entities) == 1, bin1.locations
+newest = bin1.datastreams.entities[0].observations.entities
+assert [o.result for o in newest] == [50.0], [o.result for o in newest]
+one = service.observations().query().expand("Datastream").filter("result eq 0.5").list()
+one = list(one)
+assert len(one) == 1 and one[0].datastream.id == 3, one
 print("frost-sta-client round trip ok:", len(everything), "observations")

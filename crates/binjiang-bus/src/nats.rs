@@ -202,54 +202,6 @@ pub async fn connect(url: &str) -> Result<jetstream::Context, BusError> {
     Ok(jetstream::new(client))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credentials_in_a_url_are_never_printed() {
-        let url = "nats://alice:s3cret@h1:4222, nats://tok3n@h2:4222,nats://h3:4222";
-        let shown = redact(url);
-        assert_eq!(
-            shown,
-            "nats://***@h1:4222,nats://***@h2:4222,nats://h3:4222"
-        );
-        let e = bus(url)(format!("cannot connect to {url}: refused"));
-        let text = e.to_string();
-        for secret in ["s3cret", "tok3n", "alice"] {
-            assert!(!text.contains(secret), "{text}");
-        }
-    }
-
-    #[test]
-    fn auth_comes_from_variables_and_files_and_never_shows() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("pw");
-        std::fs::write(&file, "from-a-file\n").unwrap();
-        let vars = |pairs: Vec<(&'static str, String)>| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-        };
-        let a = BusAuth::from_vars(vars(vec![
-            ("BINJIANG_NATS_USER", "alice".into()),
-            ("BINJIANG_NATS_PASSWORD_FILE", file.display().to_string()),
-        ]))
-        .unwrap();
-        assert_eq!(
-            a.user_password,
-            Some(("alice".into(), "from-a-file".into()))
-        );
-        assert!(!format!("{a:?}").contains("from-a-file"));
-        assert!(BusAuth::from_vars(vars(vec![("BINJIANG_NATS_USER", "bob".into())])).is_err());
-        let missing = BusAuth::from_vars(vars(vec![(
-            "BINJIANG_NATS_TOKEN_FILE",
-            "/no/such/file".into(),
-        )]))
-        .unwrap_err()
-        .to_string();
-        assert!(missing.contains("BINJIANG_NATS_TOKEN_FILE"), "{missing}");
-    }
-}
-
 /// Creates stream `config` if missing: replicated on 3 servers where the bus is a cluster
 /// (a single server refuses replicas, and gets one copy).
 pub async fn stream_of(
@@ -337,5 +289,53 @@ where
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_a_url_are_never_printed() {
+        let url = "nats://alice:s3cret@h1:4222, nats://tok3n@h2:4222,nats://h3:4222";
+        let shown = redact(url);
+        assert_eq!(
+            shown,
+            "nats://***@h1:4222,nats://***@h2:4222,nats://h3:4222"
+        );
+        let e = bus(url)(format!("cannot connect to {url}: refused"));
+        let text = e.to_string();
+        for secret in ["s3cret", "tok3n", "alice"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+    }
+
+    #[test]
+    fn auth_comes_from_variables_and_files_and_never_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "from-a-file\n").unwrap();
+        let vars = |pairs: Vec<(&'static str, String)>| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        };
+        let a = BusAuth::from_vars(vars(vec![
+            ("BINJIANG_NATS_USER", "alice".into()),
+            ("BINJIANG_NATS_PASSWORD_FILE", file.display().to_string()),
+        ]))
+        .unwrap();
+        assert_eq!(
+            a.user_password,
+            Some(("alice".into(), "from-a-file".into()))
+        );
+        assert!(!format!("{a:?}").contains("from-a-file"));
+        assert!(BusAuth::from_vars(vars(vec![("BINJIANG_NATS_USER", "bob".into())])).is_err());
+        let missing = BusAuth::from_vars(vars(vec![(
+            "BINJIANG_NATS_TOKEN_FILE",
+            "/no/such/file".into(),
+        )]))
+        .unwrap_err()
+        .to_string();
+        assert!(missing.contains("BINJIANG_NATS_TOKEN_FILE"), "{missing}");
     }
 }

@@ -279,6 +279,7 @@ pub async fn work(
                 continue;
             }
         };
+        tracing::info!(job = %job.job, arm = job.arm, seed = job.seed, "running");
         let arms = job_arms(&mut loaded, &job);
         let run = match arms {
             Ok(arms) => match arms.get(job.arm) {

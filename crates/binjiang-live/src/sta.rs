@@ -1,8 +1,9 @@
 //! OGC SensorThings API v1.1 (Sensing part) under `/v1.1`: the convention sensor gateways
 //! and smart-city platforms speak. Things, Locations, Sensors, ObservedProperties and
 //! Datastreams come from the scene (read only); Observations are created by gateways and
-//! kept in SQLite. Reads take `$top`, `$skip`, `$count`, `$orderby`, `$select` and, on
-//! Observations, `$filter` on `phenomenonTime`, `resultTime`, `result` and `id`.
+//! kept in SQLite. Reads take `$top`, `$skip`, `$count`, `$orderby`, `$select`, `$expand`
+//! (nested, with its own options: [`expand`]) and, on Observations, `$filter` on
+//! `phenomenonTime`, `resultTime`, `result` and `id`.
 
 use crate::auth::{Caller, Need};
 use crate::error::ApiError;
@@ -20,6 +21,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::types::Value as SqlValue;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+
+mod expand;
+use expand::Expand;
 
 /// Observations may be stamped at most this long before now, seconds (gateways buffer
 /// through outages of up to a week).
@@ -198,6 +202,8 @@ struct Options {
     orderby: Vec<(String, bool)>,
     select: Option<Vec<String>>,
     filter: Vec<Clause>,
+    /// `$expand`: related entities put inline, each with its own options.
+    expand: Vec<Expand>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -208,11 +214,20 @@ struct Clause {
 }
 
 fn options(q: &HashMap<String, String>) -> Result<Options, ApiError> {
+    options_at(q.iter().map(|(k, v)| (k.as_str(), v.as_str())), 0)
+}
+
+/// Query options from `(name, value)` pairs; `depth` is how deep in `$expand` they sit.
+fn options_at<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    depth: usize,
+) -> Result<Options, ApiError> {
     let mut o = Options {
         top: TOP_DEFAULT,
         ..Options::default()
     };
-    for (k, v) in q {
+    for (k, v) in pairs {
+        let k = k.to_owned();
         match k.as_str() {
             "$top" => {
                 o.top = v.parse().ok().filter(|n| *n <= TOP_MAX).ok_or_else(|| {
@@ -231,7 +246,7 @@ fn options(q: &HashMap<String, String>) -> Result<Options, ApiError> {
                 })?
             }
             "$count" => {
-                o.count = match v.as_str() {
+                o.count = match v {
                     "true" => true,
                     "false" => false,
                     _ => {
@@ -261,7 +276,8 @@ fn options(q: &HashMap<String, String>) -> Result<Options, ApiError> {
             }
             "$select" => o.select = Some(v.split(',').map(|s| s.trim().to_owned()).collect()),
             "$filter" => o.filter = parse_filter(v)?,
-            "$expand" | "$resultFormat" => {
+            "$expand" => o.expand = expand::parse(v, depth + 1)?,
+            "$resultFormat" => {
                 return Err(ApiError::bad_request(
                     Some(k.clone()),
                     format!("{k} is not supported by this service"),
@@ -502,11 +518,18 @@ fn observation_json(base: &str, o: &crate::store::ObservationRow) -> Value {
     })
 }
 
-fn select(v: Value, fields: &Option<Vec<String>>) -> Value {
-    match (v, fields) {
-        (Value::Object(o), Some(f)) => Value::Object(
-            o.into_iter()
-                .filter(|(k, _)| f.iter().any(|x| x == k))
+/// `$select` applied to an entity: the fields named, and every property `$expand` added
+/// (an expanded navigation property stays whatever is selected).
+fn select(v: Value, o: &Options) -> Value {
+    match (v, &o.select) {
+        (Value::Object(obj), Some(f)) => Value::Object(
+            obj.into_iter()
+                .filter(|(k, _)| {
+                    let name = k.split('@').next().unwrap_or(k);
+                    f.iter().any(|x| x == k)
+                        || (!k.ends_with("@iot.navigationLink")
+                            && o.expand.iter().any(|e| e.nav == name))
+                })
                 .collect(),
         ),
         (v, _) => v,
@@ -573,181 +596,221 @@ async fn read(
     let segments = parse_path(&path)?;
     let o = options(&q)?;
     let target = resolve(&state, &segments)?;
-    // Observations(id)/Datastream needs the observation's stream.
-    if let (Target::Entity("Datastreams", 0), Some(oid)) = (&target, segments[0].id) {
-        let ds = state
-            .read(move |c| {
-                c.query_row(
-                    "SELECT datastream FROM observations WHERE id = ?1",
-                    [oid as i64],
-                    |r| r.get::<_, i64>(0),
-                )
-            })
-            .await
-            .map_err(|_| ApiError::not_found(format!("no Observations({oid})")))?;
-        // Every stored observation's stream is registered (ids are never reused), but a
-        // read never panics on stored data: a stream the registry lacks is named.
-        let t = state.things.get(ds as u64).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("Observations({oid}) names Datastreams({ds}), which the registry lacks"),
+    let body = match target {
+        // Observations(id)/Datastream: the observation's stream.
+        Target::Entity("Datastreams", 0) => {
+            let oid = segments[0].id.unwrap_or(0);
+            let t = observation_stream(&state, oid).await?;
+            let mut v = datastream_json(&state, &base, t);
+            expand::entity(&state, &base, "Datastreams", &mut v, &o.expand).await?;
+            select(v, &o)
+        }
+        Target::Entity(set, id) => {
+            let mut v = entity(&state, &base, set, id).await?;
+            expand::entity(&state, &base, set, &mut v, &o.expand).await?;
+            select(v, &o)
+        }
+        Target::Collection(set, parent) => {
+            let (mut items, total, more) = collection(&state, &base, set, parent, &o).await?;
+            for v in &mut items {
+                expand::entity(&state, &base, set, v, &o.expand).await?;
+            }
+            let items = items.into_iter().map(|v| select(v, &o)).collect();
+            page(items, total, more, next_link(&base, &path, &q, &o))
+        }
+    };
+    Ok(Json(body).into_response())
+}
+
+/// The Datastream of observation `oid` (404 if there is no such observation).
+async fn observation_stream(state: &AppState, oid: u64) -> Result<&Thing, ApiError> {
+    let ds = state
+        .read(move |c| {
+            c.query_row(
+                "SELECT datastream FROM observations WHERE id = ?1",
+                [i64::try_from(oid).unwrap_or(-1)],
+                |r| r.get::<_, i64>(0),
             )
-        })?;
-        return Ok(Json(select(datastream_json(&state, &base, t), &o.select)).into_response());
-    }
+        })
+        .await
+        .map_err(|_| ApiError::not_found(format!("no Observations({oid})")).at("path"))?;
+    // Every stored observation's stream is registered (ids are never reused), but a read
+    // never panics on stored data: a stream the registry lacks is named.
+    state.things.get(ds as u64).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Observations({oid}) names Datastreams({ds}), which the registry lacks"),
+        )
+    })
+}
+
+/// Entity `set(id)` as JSON (404 if there is none).
+async fn entity(state: &AppState, base: &str, set: &str, id: u64) -> Result<Value, ApiError> {
     let thing = |id: u64| {
         state
             .things
             .get(id)
-            .ok_or_else(|| ApiError::not_found(format!("no Things({id})")).at("path"))
+            .ok_or_else(|| ApiError::not_found(format!("no {set}({id})")).at("path"))
     };
-    let body = match target {
-        Target::Entity(set, id) => {
-            let v = match set {
-                "Things" => thing_json(&base, thing(id)?),
-                "Locations" => location_json(&base, thing(id)?),
-                "Datastreams" => datastream_json(&state, &base, thing(id)?),
-                "Sensors" => sensor_json(&state, &base, id),
-                "ObservedProperties" => observed_property_json(&state, &base, id),
-                "Observations" => {
-                    let row = state
-                        .read(move |c| {
-                            // An id past SQLite's integers is no row (never a failed read).
-                            let id = i64::try_from(id).unwrap_or(-1);
-                            observation_rows(c, "WHERE id = ?", &[SqlValue::Integer(id)], 1, 0)
-                        })
-                        .await?;
-                    let row = row.into_iter().next().ok_or_else(|| {
-                        ApiError::not_found(format!("no Observations({id})")).at("path")
-                    })?;
-                    observation_json(&base, &row)
-                }
-                _ => return Err(ApiError::not_found(format!("{set} are not served"))),
-            };
-            select(v, &o.select)
+    Ok(match set {
+        "Things" => thing_json(base, thing(id)?),
+        "Locations" => location_json(base, thing(id)?),
+        "Datastreams" => datastream_json(state, base, thing(id)?),
+        "Sensors" | "ObservedProperties" => {
+            if rule_by_id(state, id).is_none() {
+                return Err(ApiError::not_found(format!("no {set}({id})")).at("path"));
+            }
+            if set == "Sensors" {
+                sensor_json(state, base, id)
+            } else {
+                observed_property_json(state, base, id)
+            }
         }
-        Target::Collection("Observations", stream) => {
-            if let Some((f, _)) = o.orderby.iter().find(|(f, _)| {
-                !matches!(
-                    f.as_str(),
-                    "phenomenonTime" | "resultTime" | "result" | "id" | "@iot.id"
-                )
-            }) {
-                return Err(ApiError::bad_request(
-                    Some("$orderby".into()),
-                    format!("cannot order Observations by \"{f}\""),
-                ));
-            }
-            let mut clauses = o.filter.clone();
-            if let Some(ds) = stream {
-                clauses.push(Clause {
-                    column: "datastream",
-                    op: "=",
-                    value: SqlValue::Integer(ds as i64),
-                });
-            }
-            let (top, skip, count) = (o.top, o.skip, o.count);
-            let order: Vec<(String, bool)> = o.orderby.clone();
-            let (rows, total) = state
+        "Observations" => {
+            let row = state
                 .read(move |c| {
-                    let (where_sql, params) = where_clause(&clauses);
-                    let order_sql = if order.is_empty() {
-                        "ORDER BY id".to_owned()
-                    } else {
-                        format!(
-                            "ORDER BY {}",
-                            order
-                                .iter()
-                                .map(|(f, d)| format!(
-                                    "{} {}",
-                                    column_of(f),
-                                    if *d { "DESC" } else { "ASC" }
-                                ))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    };
-                    let rows = observation_rows(
-                        c,
-                        &format!("{where_sql} {order_sql}"),
-                        &params,
-                        top + 1,
-                        skip,
-                    )?;
-                    let total = if count {
-                        Some(c.query_row(
-                            &format!("SELECT count(*) FROM observations {where_sql}"),
-                            rusqlite::params_from_iter(params.iter()),
-                            |r| r.get::<_, i64>(0),
-                        )? as usize)
-                    } else {
-                        None
-                    };
-                    Ok((rows, total))
+                    // An id past SQLite's integers is no row (never a failed read).
+                    let id = i64::try_from(id).unwrap_or(-1);
+                    observation_rows(c, "WHERE id = ?", &[SqlValue::Integer(id)], 1, 0)
                 })
                 .await?;
-            let more = rows.len() > top;
-            let items = rows
-                .iter()
-                .take(top)
-                .map(|r| select(observation_json(&base, r), &o.select))
-                .collect();
-            page(items, total, more, next_link(&base, &path, &q, &o))
-        }
-        Target::Collection(set, parent) => {
-            if !o.filter.is_empty() {
-                return Err(ApiError::bad_request(
-                    Some("$filter".into()),
-                    format!("$filter is served on Observations only, not {set}"),
-                ));
-            }
-            if let Some((f, _)) = o.orderby.iter().find(|(f, _)| f != "id" && f != "@iot.id") {
-                return Err(ApiError::bad_request(
-                    Some("$orderby".into()),
-                    format!("{set} are ordered by id only, not \"{f}\""),
-                ));
-            }
-            let desc = o.orderby.first().is_some_and(|(_, d)| *d);
-            let mut all: Vec<Value> = match set {
-                "Things" | "Locations" | "Datastreams" => state
-                    .things
-                    .things
-                    .iter()
-                    .filter(|t| parent.is_none_or(|p| p == t.id))
-                    .map(|t| match set {
-                        "Things" => thing_json(&base, t),
-                        "Locations" => location_json(&base, t),
-                        _ => datastream_json(&state, &base, t),
-                    })
-                    .collect(),
-                "Sensors" => (1..=state.things.rules.len() as u64)
-                    .map(|i| sensor_json(&state, &base, i))
-                    .collect(),
-                "ObservedProperties" => (1..=state.things.rules.len() as u64)
-                    .map(|i| observed_property_json(&state, &base, i))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            if desc {
-                all.reverse();
-            }
-            let total = all.len();
-            let more = total > o.skip + o.top;
-            let items = all
+            let row = row
                 .into_iter()
-                .skip(o.skip)
-                .take(o.top)
-                .map(|v| select(v, &o.select))
-                .collect();
-            page(
-                items,
-                o.count.then_some(total),
-                more,
-                next_link(&base, &path, &q, &o),
-            )
+                .next()
+                .ok_or_else(|| ApiError::not_found(format!("no Observations({id})")).at("path"))?;
+            observation_json(base, &row)
         }
+        _ => return Err(ApiError::not_found(format!("{set} are not served"))),
+    })
+}
+
+/// A page of entity set `set` (of `parent`'s, if given) under `o`: the items, the total if
+/// `$count`, and whether more follow.
+async fn collection(
+    state: &AppState,
+    base: &str,
+    set: &str,
+    parent: Option<u64>,
+    o: &Options,
+) -> Result<(Vec<Value>, Option<usize>, bool), ApiError> {
+    if set == "Observations" {
+        return observation_page(state, base, parent, o).await;
+    }
+    if !o.filter.is_empty() {
+        return Err(ApiError::bad_request(
+            Some("$filter".into()),
+            format!("$filter is served on Observations only, not {set}"),
+        ));
+    }
+    if let Some((f, _)) = o.orderby.iter().find(|(f, _)| f != "id" && f != "@iot.id") {
+        return Err(ApiError::bad_request(
+            Some("$orderby".into()),
+            format!("{set} are ordered by id only, not \"{f}\""),
+        ));
+    }
+    let desc = o.orderby.first().is_some_and(|(_, d)| *d);
+    let rules = state.things.rules.len() as u64;
+    let mut all: Vec<Value> = match set {
+        "Things" | "Locations" | "Datastreams" => state
+            .things
+            .things
+            .iter()
+            .filter(|t| parent.is_none_or(|p| p == t.id))
+            .map(|t| match set {
+                "Things" => thing_json(base, t),
+                "Locations" => location_json(base, t),
+                _ => datastream_json(state, base, t),
+            })
+            .collect(),
+        // A Sensor's or ObservedProperty's Datastreams (parent: the rule's id).
+        "RuleDatastreams" => state
+            .things
+            .things
+            .iter()
+            .filter(|t| parent.is_some_and(|p| t.rule.map(|r| r as u64 + 1) == Some(p)))
+            .map(|t| datastream_json(state, base, t))
+            .collect(),
+        "Sensors" => (1..=rules).map(|i| sensor_json(state, base, i)).collect(),
+        "ObservedProperties" => (1..=rules)
+            .map(|i| observed_property_json(state, base, i))
+            .collect(),
+        _ => Vec::new(),
     };
-    Ok(Json(body).into_response())
+    if desc {
+        all.reverse();
+    }
+    let total = all.len();
+    let more = total > o.skip.saturating_add(o.top);
+    let items = all.into_iter().skip(o.skip).take(o.top).collect();
+    Ok((items, o.count.then_some(total), more))
+}
+
+/// A page of Observations (of Datastream `stream`, if given) under `o`, from the database.
+async fn observation_page(
+    state: &AppState,
+    base: &str,
+    stream: Option<u64>,
+    o: &Options,
+) -> Result<(Vec<Value>, Option<usize>, bool), ApiError> {
+    if let Some((f, _)) = o.orderby.iter().find(|(f, _)| {
+        !matches!(
+            f.as_str(),
+            "phenomenonTime" | "resultTime" | "result" | "id" | "@iot.id"
+        )
+    }) {
+        return Err(ApiError::bad_request(
+            Some("$orderby".into()),
+            format!("cannot order Observations by \"{f}\""),
+        ));
+    }
+    let mut clauses = o.filter.clone();
+    if let Some(ds) = stream {
+        clauses.push(Clause {
+            column: "datastream",
+            op: "=",
+            value: SqlValue::Integer(ds as i64),
+        });
+    }
+    let (top, skip, count) = (o.top, o.skip, o.count);
+    let order: Vec<(String, bool)> = o.orderby.clone();
+    let (rows, total) = state
+        .read(move |c| {
+            let (where_sql, params) = where_clause(&clauses);
+            let order_sql = if order.is_empty() {
+                "ORDER BY id".to_owned()
+            } else {
+                let keys: Vec<String> = order
+                    .iter()
+                    .map(|(f, d)| format!("{} {}", column_of(f), if *d { "DESC" } else { "ASC" }))
+                    .collect();
+                format!("ORDER BY {}", keys.join(", "))
+            };
+            let rows = observation_rows(
+                c,
+                &format!("{where_sql} {order_sql}"),
+                &params,
+                top + 1,
+                skip,
+            )?;
+            let total = if count {
+                Some(c.query_row(
+                    &format!("SELECT count(*) FROM observations {where_sql}"),
+                    rusqlite::params_from_iter(params.iter()),
+                    |r| r.get::<_, i64>(0),
+                )? as usize)
+            } else {
+                None
+            };
+            Ok((rows, total))
+        })
+        .await?;
+    let more = rows.len() > top;
+    let items = rows
+        .iter()
+        .take(top)
+        .map(|r| observation_json(base, r))
+        .collect();
+    Ok((items, total, more))
 }
 
 fn column_of(field: &str) -> &'static str {

@@ -308,10 +308,24 @@ fn prometheus_metrics_count_ingest_commits_and_open_work() {
         );
     }
     report(&h, "litter", 121.5052, 31.2473);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let (s, text) = common::call(&h.agent, "GET", &format!("{}/metrics", h.base), None, None);
-    assert_eq!(s, 200);
-    let text = text.as_str().unwrap().to_owned();
+    // The gauges follow the view the twin publishes on its next tick: wait for it.
+    let metrics = || {
+        let (s, text) = common::call(&h.agent, "GET", &format!("{}/metrics", h.base), None, None);
+        assert_eq!(s, 200);
+        text.as_str().unwrap().to_owned()
+    };
+    let started = std::time::Instant::now();
+    let text = loop {
+        let text = metrics();
+        if text.contains("binjiang_open_parts{agency=\"cleaning\"} 1") {
+            break text;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     let value = |name: &str| -> f64 {
         text.lines()
             .find(|l| l.starts_with(name))

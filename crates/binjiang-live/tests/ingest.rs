@@ -263,15 +263,26 @@ fn a_fresh_gps_fix_is_where_the_unit_is_and_dispatch_uses_it() {
         json!([{"time": now, "lon": 121.5073, "lat": 31.2474}]),
     );
     assert_eq!(s, 200, "{a}");
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    let (_, units) = h.get("/api/v1/units", gw);
-    let unit = units
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["id"] == "clean-south")
-        .unwrap()
-        .clone();
+    // The fix shows once the twin publishes its next view: wait for it.
+    let started = std::time::Instant::now();
+    let unit = loop {
+        let (_, units) = h.get("/api/v1/units", gw);
+        let unit = units
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == "clean-south")
+            .unwrap()
+            .clone();
+        if unit["position_source"] == "gps" {
+            break unit;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{unit}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     assert_eq!(unit["position_source"], "gps", "{unit}");
     assert!(
         (unit["lon"].as_f64().unwrap() - 121.5073).abs() < 1e-6,

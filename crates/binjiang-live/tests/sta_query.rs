@@ -113,3 +113,69 @@ proptest! {
         }
     }
 }
+
+/// Issue 17.4: `$expand` as SensorThings v1.1 defines it (9.3.2.1), with nested options.
+#[test]
+fn expand_puts_related_entities_inline_with_their_own_options() {
+    let h = Harness::start();
+    seed_observations(&h);
+    let get = |path: &str| {
+        let (s, v) = h.get(&path.replace(' ', "%20"), &h.tokens.display);
+        assert_eq!(s, 200, "{path}: {v}");
+        v
+    };
+    let things = get("/v1.1/Things?$expand=Locations,Datastreams");
+    for t in things["value"].as_array().unwrap() {
+        assert_eq!(t["Locations"].as_array().unwrap().len(), 1, "{t}");
+        assert_eq!(t["Datastreams"][0]["@iot.id"], t["@iot.id"], "{t}");
+    }
+    let ds = get("/v1.1/Datastreams(1)?$expand=Observations($top=2;$orderby=phenomenonTime desc,id desc;$select=result;$count=true),Thing($select=name)");
+    let obs = ds["Observations"].as_array().unwrap();
+    assert_eq!(obs.len(), 2, "{ds}");
+    assert_eq!(
+        obs[0],
+        json!({"result": 20.0}),
+        "newest first, result only: {ds}"
+    );
+    assert_eq!(ds["Observations@iot.count"], 3);
+    assert!(ds["Observations@iot.nextLink"]
+        .as_str()
+        .unwrap()
+        .contains("$skip=2"));
+    assert_eq!(ds["Thing"].as_object().unwrap().len(), 1, "{ds}");
+    let all = get("/v1.1/Observations?$expand=Datastream($select=name,@iot.id)");
+    for o in all["value"].as_array().unwrap() {
+        assert_eq!(o["Datastream"]["@iot.id"], 1, "{o}");
+        assert!(o["Datastream"]["name"].is_string());
+    }
+    // Nested, under a $select of the parent, and as a path.
+    let t = get("/v1.1/Things(1)?$select=name&$expand=Datastreams($expand=Observations($top=1;$orderby=id desc))");
+    assert!(t.get("@iot.id").is_none(), "{t}");
+    assert_eq!(
+        t["Datastreams"][0]["Observations"][0]["result"], 20.0,
+        "{t}"
+    );
+    let t = get("/v1.1/Things(1)?$expand=Datastreams/Observations($top=1)");
+    assert_eq!(
+        t["Datastreams"][0]["Observations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "{t}"
+    );
+    let o = get("/v1.1/Observations(1)?$expand=Datastream($expand=Thing($expand=Locations))");
+    assert_eq!(
+        o["Datastream"]["Thing"]["Locations"][0]["@iot.id"], 1,
+        "{o}"
+    );
+    // Refused with the option named.
+    for bad in ["Foo", "Datastreams(", "Observations($top=x)"] {
+        let (s, r) = h.get(
+            &format!("/v1.1/Datastreams(1)?$expand={}", enc(bad)),
+            &h.tokens.display,
+        );
+        assert_eq!(s, 400, "{bad}: {r}");
+        assert!(r["field"].as_str().unwrap().starts_with('$'), "{bad}: {r}");
+    }
+}

@@ -84,7 +84,10 @@ fn a_snapshot_then_deltas_and_a_resume_without_a_gap() {
         json!({"source": "camera", "type": "fight", "lon": 121.5078, "lat": 31.2527}),
     );
     let second = r["incident"].as_u64().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Reconnect once the service has published a view with it (the API reads that view).
+    h.wait_for("the second incident in the view", |all| {
+        all.as_array().unwrap().iter().any(|i| i["id"] == second)
+    });
     let mut socket = open(&h, &format!("?since={seq}"), &h.tokens.display);
     let m = next(&mut socket);
     assert_eq!(m["type"], "delta", "{m}");

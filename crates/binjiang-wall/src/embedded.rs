@@ -19,15 +19,19 @@ const MAX_SIM_STEP_S: f64 = 900.0;
 /// Wall seconds between recomputations of the KPIs.
 const KPI_PERIOD_S: f32 = 0.5;
 
-/// The in-process simulation, started at the wall's `--at` with units in their shift state.
+/// The in-process simulation. The day runs from midnight to the wall's `--at` before the
+/// first frame (a Yangpu day takes milliseconds), so the panels open on the day so far —
+/// today's incidents, the KPIs, the open alarms — as the live twin's do.
 #[derive(Resource)]
 pub struct EmbeddedSim {
     sim: Simulation,
     seed: u64,
+    /// What happened from midnight to `--at`, for [`EmbeddedSim::initial_state`].
+    so_far: Vec<Event>,
 }
 
 impl EmbeddedSim {
-    /// Sets up the scene's simulated day from `options.start_s`.
+    /// Sets up the scene's simulated day from midnight and runs it to `options.start_s`.
     pub fn new(
         scene: &binjiang_scene::Scene,
         catalogue: IncidentCatalogue,
@@ -36,21 +40,37 @@ impl EmbeddedSim {
         source: binjiang_sim::IncidentSource,
     ) -> Result<Self, String> {
         let seed = options.seed;
-        let policy = options.policy.build(catalogue.dispatch.clone());
-        let sim = Simulation::with_source(scene, catalogue, options, policy, source)
+        let at = options.start_s;
+        let midnight = SimOptions {
+            start_s: (at / 86_400.0).floor() * 86_400.0,
+            ..options
+        };
+        let policy = midnight.policy.build(catalogue.dispatch.clone());
+        let mut sim = Simulation::with_source(scene, catalogue, midnight, policy, source)
             .map_err(|e| e.to_string())?
             .with_network_changes(network);
-        Ok(EmbeddedSim { sim, seed })
+        sim.advance_to(at);
+        let so_far = sim.drain_events();
+        sim.retire_closed();
+        Ok(EmbeddedSim { sim, seed, so_far })
     }
 
-    /// The state before the first frame, and the follower of the event stream.
-    pub fn initial_state(&self, scene: &binjiang_scene::Scene) -> (WallState, EventFollower) {
-        let state = WallState {
+    /// The state before the first frame — the day so far folded in — and the follower of
+    /// the event stream.
+    pub fn initial_state(&mut self, scene: &binjiang_scene::Scene) -> (WallState, EventFollower) {
+        let mut state = WallState {
             now_s: self.sim.now(),
             units: self.sim.units(),
             ..WallState::default()
         };
-        (state, EventFollower::new(scene, self.sim.catalogue()))
+        let mut follower = EventFollower::new(scene, self.sim.catalogue());
+        follower.apply(&std::mem::take(&mut self.so_far), &mut state);
+        // What was open at the start is not news: no chime, no jump to it.
+        state.new_urgent.clear();
+        state.incidents = follower.visible(state.now_s);
+        let today = follower.fold.summary(state.now_s);
+        state.kpis = Kpis::of(&today, scene, &state.units, &state.incidents);
+        (state, follower)
     }
 }
 
@@ -309,7 +329,7 @@ mod tests {
             start_s,
             ..SimOptions::default()
         };
-        let sim = EmbeddedSim::new(
+        let mut sim = EmbeddedSim::new(
             &scene,
             catalogue,
             options,
@@ -369,6 +389,34 @@ mod tests {
         let off: usize = state.kpis.agencies.values().map(|k| k.off_duty).sum();
         // property-south works 07:00-19:00; the other seven round the clock.
         assert_eq!((on_duty, off), (7, 1));
+    }
+
+    /// Regression (issue 17.10): `--at 09:00` showed "today: 0 incidents" and no KPIs. The
+    /// day runs from midnight first: the panels open on the day so far, the same day a run
+    /// from midnight has.
+    #[test]
+    fn the_wall_opens_on_the_day_so_far() {
+        let (sim, state, _) = tiny_sim(9.0 * 3600.0);
+        assert_eq!(sim.sim.now(), 9.0 * 3600.0);
+        assert!(
+            state.kpis.incidents > 0,
+            "today's incidents: {:?}",
+            state.kpis
+        );
+        assert!(state.kpis.on_site_3min_share.is_some(), "{:?}", state.kpis);
+        assert!(!state.log.is_empty());
+        assert!(state.new_urgent.is_empty(), "the day so far is not news");
+        // The same incidents as a day run from midnight.
+        let (scene, catalogue) = crate::feed::fixtures::tiny();
+        let mut whole = Simulation::new(&scene, catalogue, SimOptions::default()).unwrap();
+        whole.advance_to(9.0 * 3600.0);
+        let arose = |events: &[Event]| {
+            events
+                .iter()
+                .filter(|e| matches!(e.what, What::Arose { .. }))
+                .count()
+        };
+        assert_eq!(arose(&state.log), arose(&whole.drain_events()));
     }
 
     /// Commands from the panels reach the simulation, and refusals come back to the wall.

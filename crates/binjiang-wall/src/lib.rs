@@ -102,7 +102,7 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
                 start_s,
                 ..SimOptions::default()
             };
-            let (sim, shown) = match &opts.scenario {
+            let (mut sim, shown) = match &opts.scenario {
                 None => (
                     embedded::EmbeddedSim::new(
                         &scene,

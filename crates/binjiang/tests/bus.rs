@@ -77,7 +77,26 @@ fn a_worker_killed_mid_way_leaves_the_report_unchanged() {
     run_whatif(&local, "scenes/yangpu-riverfront", "typhoon", "6", None);
     // The first worker takes runs (it prefetches several) and dies without acknowledging
     // what it holds; the second gets them again after the acknowledgement wait.
-    let mut doomed = worker(&nats.url);
+    let mut doomed = Command::new(env!("CARGO_BIN_EXE_binjiang"))
+        .args(["worker", "--bus", &nats.url, "--ack-wait-s", "2"])
+        .current_dir(repo())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (running_tx, running_rx) = std::sync::mpsc::channel();
+    let doomed_log = doomed.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(doomed_log)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("running") {
+                let _ = running_tx.send(line);
+            }
+        }
+    });
     let coordinator = {
         let (url, remote) = (nats.url.clone(), remote.clone());
         std::thread::spawn(move || {
@@ -90,14 +109,35 @@ fn a_worker_killed_mid_way_leaves_the_report_unchanged() {
             )
         })
     };
-    std::thread::sleep(Duration::from_millis(1500));
+    // Killed while it is running one: a condition, not a guess at how long it takes.
+    let line = running_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the doomed worker took a run");
     doomed.kill().unwrap();
     doomed.wait().unwrap();
-    let mut survivor = worker(&nats.url);
+    let survivor_log = dir.path().join("survivor.log");
+    let mut survivor = Command::new(env!("CARGO_BIN_EXE_binjiang"))
+        .args(["worker", "--bus", &nats.url, "--ack-wait-s", "2"])
+        .current_dir(repo())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&survivor_log).unwrap())
+        .spawn()
+        .unwrap();
     coordinator.join().expect("the distributed run finished");
     survivor.kill().unwrap();
     survivor.wait().unwrap();
     same_report(&local, &remote);
+    // The run the killed worker held was delivered again, and the survivor ran it.
+    let held = line
+        .split_once(" arm=")
+        .map(|(_, rest)| format!("arm={rest}"))
+        .expect("arm and seed in the line");
+    let ran = std::fs::read_to_string(&survivor_log).unwrap();
+    assert!(
+        ran.lines()
+            .any(|l| l.contains("running") && l.ends_with(&held)),
+        "the killed worker held {held}, which nobody ran again:\n{ran}"
+    );
 }
 
 #[test]

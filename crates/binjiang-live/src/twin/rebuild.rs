@@ -323,6 +323,10 @@ fn rebased(
     Ok(())
 }
 
+/// Feeds a chunk of inputs to the core.
+type ApplyChunk<'a> =
+    dyn FnMut(&mut Simulation, &[InputRecord]) -> Result<(), crate::ServeError> + 'a;
+
 /// Replays the inputs after `after` (up to `until`, if given) in chunks: `apply` feeds a
 /// chunk to the core, `drained` takes what it decided. Reports at an asset the scene no
 /// longer has are placed where the registry last had it.
@@ -335,7 +339,7 @@ fn replay(
     until: Option<u64>,
     reports: &mut HashMap<String, (f64, Report)>,
     last_fix: &mut HashMap<String, (f64, [f64; 2])>,
-    apply: &mut dyn FnMut(&mut Simulation, &[InputRecord]) -> Result<(), crate::ServeError>,
+    apply: &mut ApplyChunk<'_>,
     drained: &mut dyn FnMut(&mut Simulation),
 ) -> Result<(), crate::ServeError> {
     let in_scene: HashSet<&str> = setup.scene.assets.iter().map(|a| a.id.as_str()).collect();
