@@ -221,8 +221,178 @@ fn num(v: Option<f64>) -> String {
     }
 }
 
-/// The self-contained page: manifest, verdicts, plots, and every difference with its
-/// interval.
+/// The control room's benchmarks, the first thing a planner reads: what each means, its
+/// target, and each arm's figure.
+const BENCHMARKS: [(&str, &str, &str); 5] = [
+    (
+        "on_site_3min_share",
+        "Incidents with every agency on site within 3 minutes",
+        "90 %",
+    ),
+    (
+        "in_the_bud_share",
+        "Street incidents handled in the bud (before anyone reports them)",
+        "95 %",
+    ),
+    (
+        "cleaned_10min_share",
+        "Street litter cleaned within 10 minutes",
+        "95 %",
+    ),
+    ("response_p50_s", "Half of incidents reached within", "–"),
+    (
+        "response_p90_s",
+        "Nine in ten incidents reached within",
+        "3 min",
+    ),
+];
+
+/// A KPI's value in a planner's units: shares in per cent, times in minutes.
+fn shown(kpi: &str, v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(v) if kpi.ends_with("_share") => format!("{:.1} %", v * 100.0),
+        Some(v) if kpi.ends_with("_s") => format!("{:.1} min", v / 60.0),
+        Some(v) => format!("{v:.1}"),
+    }
+}
+
+/// A change in the same units: percentage points, minutes.
+fn shown_change(kpi: &str, v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(v) if kpi.ends_with("_share") => format!("{:+.1} pts", v * 100.0),
+        Some(v) if kpi.ends_with("_s") => format!("{:+.1} min", v / 60.0),
+        Some(v) => format!("{v:+.1}"),
+    }
+}
+
+/// "better", "worse" or "no clear change" (the interval includes zero).
+fn judged(d: &Difference) -> &'static str {
+    match &d.verdict {
+        Some(v) if v.ends_with("(better)") => "better",
+        Some(_) => "worse",
+        None => "no clear change",
+    }
+}
+
+/// The headline table: the benchmarks, the base's figure, each alternative's with its change
+/// and 95 % interval, in words.
+fn headline(report: &Report) -> String {
+    let m = &report.manifest;
+    let base = m.arms.first().map_or("base", |a| a.name.as_str());
+    let mut out = String::from(
+        "<h2>The control room's benchmarks</h2>\n<table><tr><th>benchmark</th><th>target</th>",
+    );
+    let _ = write!(out, "<th>{}</th>", esc(base));
+    for a in m.arms.iter().skip(1) {
+        let _ = write!(
+            out,
+            "<th>{}</th><th>change [95 % interval]</th><th>in words</th>",
+            esc(&a.name)
+        );
+    }
+    out.push_str("</tr>\n");
+    for (kpi, words, target) in BENCHMARKS {
+        let of = |alt: &str| {
+            report
+                .differences
+                .iter()
+                .find(|d| d.kpi == kpi && d.scope == "all" && d.alt == alt)
+        };
+        let Some(first) = m.arms.get(1).and_then(|a| of(&a.name)) else {
+            continue;
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{target}</td><td>{}</td>",
+            esc(words),
+            shown(kpi, first.base_mean)
+        );
+        for a in m.arms.iter().skip(1) {
+            match of(&a.name) {
+                Some(d) => {
+                    let class = match judged(d) {
+                        "better" => " class=\"better\"",
+                        "worse" => " class=\"worse\"",
+                        _ => "",
+                    };
+                    let _ = write!(
+                        out,
+                        "<td>{}</td><td>{} [{}, {}]</td><td{class}>{}</td>",
+                        shown(kpi, d.alt_mean),
+                        shown_change(kpi, d.diff_mean),
+                        shown_change(kpi, d.ci95.map(|c| c.0)),
+                        shown_change(kpi, d.ci95.map(|c| c.1)),
+                        judged(d)
+                    );
+                }
+                None => out.push_str("<td>–</td><td>–</td><td>–</td>"),
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+/// The clear differences, grouped as a planner asks: the whole grid, each agency, each
+/// subdistrict, each hour.
+fn details(report: &Report) -> String {
+    let mut out = String::from("<h2>Clear differences, in detail</h2>\n");
+    let clear: Vec<&Difference> = report
+        .differences
+        .iter()
+        .filter(|d| d.verdict.is_some())
+        .collect();
+    if clear.is_empty() {
+        out.push_str("<p>No difference is clear at 95&nbsp;% with these seeds.</p>\n");
+        return out;
+    }
+    for (title, prefix) in [
+        ("The whole grid", "all"),
+        ("By agency", "agency:"),
+        ("By subdistrict", "subdistrict:"),
+        ("By hour from the start", "hour:"),
+    ] {
+        let group: Vec<&&Difference> = clear
+            .iter()
+            .filter(|d| {
+                if prefix == "all" {
+                    d.scope == "all"
+                } else {
+                    d.scope.starts_with(prefix)
+                }
+            })
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "<h3>{title}</h3>\n<ul>");
+        for d in group {
+            let scope = d.scope.split_once(':').map_or("", |(_, s)| s);
+            let _ = writeln!(
+                out,
+                "<li>{}{}{}: {} → {} with {} ({} [{}, {}]): {}</li>",
+                esc(&d.kpi),
+                if scope.is_empty() { "" } else { ", " },
+                esc(scope),
+                shown(&d.kpi, d.base_mean),
+                shown(&d.kpi, d.alt_mean),
+                esc(&d.alt),
+                shown_change(&d.kpi, d.diff_mean),
+                shown_change(&d.kpi, d.ci95.map(|c| c.0)),
+                shown_change(&d.kpi, d.ci95.map(|c| c.1)),
+                judged(d),
+            );
+        }
+        out.push_str("</ul>\n");
+    }
+    out
+}
+
+/// The self-contained page: manifest, the benchmarks' headline table, the clear differences
+/// grouped, plots, and every difference with its interval.
 fn html(report: &Report, arms: &[Scenario], runs: &[Run]) -> String {
     let m = &report.manifest;
     let mut out = String::new();
@@ -261,28 +431,10 @@ fn html(report: &Report, arms: &[Scenario], runs: &[Run]) -> String {
             a.file_hash.as_deref().unwrap_or("–")
         );
     }
-    out.push_str("</table>\n<h2>Verdicts</h2>\n<ul>\n");
-    let verdicts: Vec<&Difference> = report
-        .differences
-        .iter()
-        .filter(|d| d.verdict.is_some())
-        .collect();
-    if verdicts.is_empty() {
-        out.push_str("<li>No difference is clear at 95&nbsp;% with these seeds.</li>\n");
-    }
-    for d in &verdicts {
-        let _ = writeln!(
-            out,
-            "<li>{}: {} → {} (difference {} [{}, {}])</li>",
-            esc(d.verdict.as_deref().unwrap_or_default()),
-            num(d.base_mean),
-            num(d.alt_mean),
-            num(d.diff_mean),
-            num(d.ci95.map(|c| c.0)),
-            num(d.ci95.map(|c| c.1)),
-        );
-    }
-    out.push_str("</ul>\n<h2>Plots</h2>\n");
+    out.push_str("</table>\n");
+    out.push_str(&headline(report));
+    out.push_str(&details(report));
+    out.push_str("<h2>Plots</h2>\n");
     let names: Vec<String> = m.arms.iter().map(|a| a.name.clone()).collect();
     out.push_str(&crate::plots::ecdf(&names, runs));
     out.push('\n');

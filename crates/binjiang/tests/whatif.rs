@@ -41,6 +41,20 @@ fn whatif_writes_a_deterministic_report_matching_the_golden_file() {
     assert!(csv.starts_with("arm,seed,on_site_3min_share@all"));
     let html = std::fs::read_to_string(dir.path().join("a/index.html")).unwrap();
     assert!(html.contains("more-cleaners") && html.contains("95"));
+    // The page opens with the control room's benchmarks in words, then the details grouped.
+    let headline = html
+        .find("The control room's benchmarks")
+        .expect("a headline table");
+    let details = html
+        .find("Clear differences, in detail")
+        .expect("grouped details");
+    let plots = html.find("<h2>Plots</h2>").unwrap();
+    assert!(
+        headline < details && details < plots,
+        "headline, details, plots in that order"
+    );
+    assert!(html.contains("Incidents with every agency on site within 3 minutes"));
+    assert!(html.contains("Street litter cleaned within 10 minutes"));
     // (The inline SVG's xmlns is a name, not a fetch.)
     for banned in [
         "<script",
