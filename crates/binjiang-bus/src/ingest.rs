@@ -23,9 +23,9 @@
 
 use crate::nats::{bus, connect, publish_stored, retrying, stream_of, BusError};
 use async_nats::jetstream::{self, consumer, stream};
-use binjiang_live::api::{fixes_of, report_of, FixIn, ReportIn};
 use binjiang_live::error::ApiError;
 use binjiang_live::http::{parse_json, AppState};
+use binjiang_live::inputs::{fixes_of, report_of, FixIn, ReportIn};
 use binjiang_live::store::StoreError;
 use binjiang_live::twin::{BusInput, BusOutcome, Request};
 use futures::StreamExt;
@@ -168,8 +168,9 @@ pub fn input_of(state: &AppState, district: &str, subject: &str, payload: &[u8])
                 // One Observation, or an array of them taken whole or not at all.
                 let v: serde_json::Value = parse_json(payload)?;
                 let now = state.clock.now();
-                let one =
-                    |v: &serde_json::Value| binjiang_live::sta::observation_in(state, v, None, now);
+                let one = |v: &serde_json::Value| {
+                    binjiang_live::inputs::observation_in(state, v, None, now)
+                };
                 let items = match &v {
                     serde_json::Value::Array(list) => {
                         if list.is_empty() {

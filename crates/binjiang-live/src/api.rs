@@ -4,10 +4,10 @@
 
 use crate::auth::{Caller, Need};
 use crate::error::ApiError;
-use crate::forward::{pending, Accepted};
 use crate::http::{AppState, JsonBody};
-use crate::store::{AuditRow, PositionRow};
-use crate::twin::{Action, NewFix, Request};
+use crate::inputs::{fixes_of, pending, report_of, Accepted, FixIn, ReportIn};
+use crate::store::AuditRow;
+use crate::twin::{Action, Request};
 use crate::view::{IncidentOut, UnitOut};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -15,16 +15,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use binjiang_scene::Agency;
-use binjiang_sim::{CancelReason, Place, Report, Source};
-use geo::BoundingRect;
+use binjiang_sim::CancelReason;
 use serde::Deserialize;
 use std::collections::HashMap;
-
-/// Reports may be stamped at most this long before now, seconds (a day: later is a record,
-/// not a call to dispatch on).
-pub const REPORT_MAX_AGE_S: f64 = 24.0 * 3600.0;
-/// Anything stamped more than this after now is refused, seconds (clock skew allowance).
-pub const MAX_SKEW_S: f64 = 300.0;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
@@ -40,27 +33,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/audit", get(get_audit))
         .route("/api/v1/clock", get(get_clock))
         .route("/api/v1/forks", post(post_fork))
-}
-
-/// A report as hotlines and cameras send it.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReportIn {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    external_id: Option<String>,
-    source: String,
-    #[serde(rename = "type")]
-    incident_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lon: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lat: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    asset_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    time: Option<String>,
-    #[serde(default)]
-    text: String,
 }
 
 async fn post_report(
@@ -93,186 +65,6 @@ async fn post_report(
         Json(serde_json::json!({"incident": incident, "new": new})),
     )
         .into_response())
-}
-
-impl ReportIn {
-    /// Its bus message: the id is its `external_id` and a hash of its content, so the bus
-    /// folds a retry (same id, same content) into the first copy, while other content under a
-    /// used id is a new message the twin refuses (409). Stamped `now` when it has no time, so
-    /// the twin takes it for when it arrived here.
-    fn bus_message(mut self, now: String) -> (Option<String>, serde_json::Value) {
-        let id = self.external_id.as_ref().map(|e| {
-            use sha2::{Digest, Sha256};
-            let content = serde_json::to_vec(&self).expect("plain data");
-            let digest = Sha256::digest(&content);
-            let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-            format!("{e}-{hex}")
-        });
-        self.time.get_or_insert(now);
-        (id, serde_json::to_value(&self).expect("plain data"))
-    }
-}
-
-/// Checks a report (an HTTP body or a bus message) as the twin will take it.
-pub fn report_of(state: &AppState, r: ReportIn) -> Result<Report, ApiError> {
-    let source = Source::parse(&r.source).ok_or_else(|| {
-        ApiError::invalid(
-            "source",
-            format!(
-                "unknown source \"{}\" (expected one of {})",
-                r.source,
-                Source::expected()
-            ),
-        )
-    })?;
-    if state.catalogue.index_of(&r.incident_type).is_none() {
-        return Err(ApiError::invalid(
-            "type",
-            format!("unknown incident type \"{}\"", r.incident_type),
-        ));
-    }
-    if let Some(e) = &r.external_id {
-        if e.is_empty() || e.len() > 200 {
-            return Err(ApiError::invalid(
-                "external_id",
-                "must be 1 to 200 characters",
-            ));
-        }
-    }
-    let place = match (&r.asset_id, r.lon, r.lat) {
-        (Some(a), None, None) => {
-            if !state.scene.assets.iter().any(|x| &x.id == a) {
-                return Err(ApiError::invalid(
-                    "asset_id",
-                    format!("no asset \"{a}\" in the scene"),
-                ));
-            }
-            Place::Asset(a.clone())
-        }
-        (None, Some(lon), Some(lat)) => Place::At(local_in_district(state, lon, lat)?),
-        (Some(_), _, _) => {
-            return Err(ApiError::invalid(
-                "asset_id",
-                "give asset_id or lon/lat, not both",
-            ))
-        }
-        _ => {
-            return Err(ApiError::invalid(
-                "lon",
-                "a report needs lon and lat, or asset_id",
-            ))
-        }
-    };
-    let now = state.clock.now();
-    let time = match &r.time {
-        None => now,
-        Some(t) => {
-            let t = state.clock.parse(t).ok_or_else(|| {
-                ApiError::invalid("time", format!("\"{t}\" is not an RFC 3339 time"))
-            })?;
-            check_time("time", t, now, REPORT_MAX_AGE_S)?;
-            t
-        }
-    };
-    Ok(Report {
-        external_id: r.external_id,
-        time,
-        source,
-        incident_type: r.incident_type,
-        place,
-        text: r.text,
-    })
-}
-
-/// WGS84 → local metres, refusing points far outside the district.
-fn local_in_district(state: &AppState, lon: f64, lat: f64) -> Result<[f64; 2], ApiError> {
-    if !(lon.is_finite() && (-180.0..=180.0).contains(&lon)) {
-        return Err(ApiError::invalid(
-            "lon",
-            format!("{lon} is not a longitude"),
-        ));
-    }
-    if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
-        return Err(ApiError::invalid("lat", format!("{lat} is not a latitude")));
-    }
-    let p = state.scene.frame.to_local(lon, lat);
-    let margin = 2000.0;
-    let outside = state.scene.grid.outline.bounding_rect().is_none_or(|b| {
-        p.x < b.min().x - margin
-            || p.x > b.max().x + margin
-            || p.y < b.min().y - margin
-            || p.y > b.max().y + margin
-    });
-    if outside {
-        return Err(ApiError::invalid(
-            "lon",
-            format!("({lon}, {lat}) is more than {margin} m outside the district"),
-        ));
-    }
-    Ok([p.x, p.y])
-}
-
-/// Refuses a time more than `max_age_s` before `now` or [`MAX_SKEW_S`] after it.
-pub fn check_time(field: &str, t: f64, now: f64, max_age_s: f64) -> Result<(), ApiError> {
-    if t > now + MAX_SKEW_S {
-        return Err(ApiError::invalid(
-            field,
-            format!("{:.0} s in the future (more than {MAX_SKEW_S} s)", t - now),
-        ));
-    }
-    if t < now - max_age_s {
-        return Err(ApiError::invalid(
-            field,
-            format!("{:.0} s in the past (more than {max_age_s} s)", now - t),
-        ));
-    }
-    Ok(())
-}
-
-/// Checks one unit's GPS fixes (an HTTP body or a bus message); `prefix` names the list in
-/// errors.
-pub fn fixes_of(
-    state: &AppState,
-    unit: &str,
-    list: Vec<FixIn>,
-    prefix: &str,
-) -> Result<Vec<NewFix>, ApiError> {
-    if list.is_empty() {
-        return Err(ApiError::invalid("fixes", "no fixes"));
-    }
-    let now = state.clock.now();
-    let mut fixes = Vec::with_capacity(list.len());
-    for (k, f) in list.iter().enumerate() {
-        let at = |field: &str| format!("{prefix}[{k}].{field}");
-        let t = state.clock.parse(&f.time).ok_or_else(|| {
-            ApiError::invalid(
-                at("time"),
-                format!("\"{}\" is not an RFC 3339 time", f.time),
-            )
-        })?;
-        check_time(&at("time"), t, now, REPORT_MAX_AGE_S)?;
-        let local = local_in_district(state, f.lon, f.lat)
-            .map_err(|e| e.within(&format!("{prefix}[{k}]")))?;
-        fixes.push(NewFix {
-            row: PositionRow {
-                unit: unit.to_owned(),
-                at_ms: state.clock.epoch_ms() + (t * 1000.0).round() as i64,
-                lon: f.lon,
-                lat: f.lat,
-            },
-            local,
-        });
-    }
-    Ok(fixes)
-}
-
-/// One GPS fix.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FixIn {
-    time: String,
-    lon: f64,
-    lat: f64,
 }
 
 #[derive(Debug, Deserialize)]

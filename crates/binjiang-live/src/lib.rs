@@ -17,6 +17,7 @@ pub mod error;
 pub mod fork;
 pub mod forward;
 pub mod http;
+pub mod inputs;
 pub mod mqtt;
 pub mod openapi;
 pub mod sta;

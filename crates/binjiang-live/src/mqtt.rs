@@ -353,7 +353,7 @@ async fn ingest(state: &AppState, publish: &Publish) -> Outcome {
         }
     }
     let now = state.clock.now();
-    let item = match crate::sta::observation_in(state, &value, stream, now) {
+    let item = match crate::inputs::observation_in(state, &value, stream, now) {
         Ok(o) => o,
         Err(e) => return refuse(format!("{}: {}", e.field.unwrap_or_default(), e.error)),
     };

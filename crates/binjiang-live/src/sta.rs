@@ -7,10 +7,9 @@
 
 use crate::auth::{Caller, Need};
 use crate::error::ApiError;
-use crate::forward::{pending, Accepted};
 use crate::http::{base_url, parse_json, AppState};
+use crate::inputs::{data_arrays, observation_in, pending, Accepted};
 use crate::things::Thing;
-use crate::twin::NewObservation;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -25,9 +24,6 @@ use std::collections::HashMap;
 mod expand;
 use expand::Expand;
 
-/// Observations may be stamped at most this long before now, seconds (gateways buffer
-/// through outages of up to a week).
-pub const OBSERVATION_MAX_AGE_S: f64 = 7.0 * 24.0 * 3600.0;
 /// Default and largest `$top`.
 const TOP_DEFAULT: usize = 100;
 const TOP_MAX: usize = 10_000;
@@ -860,99 +856,6 @@ fn observation_rows(
     rows.collect()
 }
 
-/// Checks an Observation as posted over HTTP or MQTT or published on the bus (result,
-/// optional times, and, unless the path or topic names it, its Datastream) at the twin's time
-/// `now`: every ingest takes this one path.
-pub fn observation_in(
-    state: &AppState,
-    v: &Value,
-    stream: Option<u64>,
-    now: f64,
-) -> Result<NewObservation, ApiError> {
-    let o = v
-        .as_object()
-        .ok_or_else(|| ApiError::invalid("", "an Observation must be a JSON object"))?;
-    let datastream = match stream {
-        Some(ds) => ds,
-        None => {
-            let link = o.get("Datastream").ok_or_else(|| {
-                ApiError::invalid(
-                    "Datastream",
-                    "the Observation has no Datastream link ({\"@iot.id\": n})",
-                )
-            })?;
-            let id = link
-                .get("@iot.id")
-                .ok_or_else(|| ApiError::invalid("Datastream.@iot.id", "missing"))?;
-            id.as_u64()
-                .or_else(|| id.as_str().and_then(|s| s.parse().ok()))
-                .ok_or_else(|| {
-                    ApiError::invalid("Datastream.@iot.id", format!("{id} is not a Datastream id"))
-                })?
-        }
-    };
-    let rule = state.things.rule_of(datastream).ok_or_else(|| {
-        let why = match state.things.get(datastream) {
-            Some(t) => format!(
-                "Datastreams({datastream}) belongs to {} {}, removed from the scene{}: its history is readable, new observations are not taken",
-                t.kind,
-                t.asset_id,
-                t.retired.as_deref().map(|at| format!(" at {at}")).unwrap_or_default()
-            ),
-            None => format!("no Datastreams({datastream})"),
-        };
-        ApiError::invalid("Datastream.@iot.id", why)
-    })?;
-    let result = match o.get("result") {
-        Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
-        Some(Value::Bool(b)) => f64::from(u8::from(*b)),
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "result",
-                format!("{other} is not a number"),
-            ))
-        }
-        None => return Err(ApiError::invalid("result", "missing")),
-    };
-    let (lo, hi) = rule.range;
-    if !(result.is_finite() && (lo..=hi).contains(&result)) {
-        return Err(ApiError::invalid(
-            "result",
-            format!(
-                "{result} {} is outside the sensor's range {lo}..{hi}",
-                rule.unit.symbol
-            ),
-        ));
-    }
-    let time_of = |field: &str| -> Result<Option<f64>, ApiError> {
-        match o.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => {
-                // An interval start/end: the observation's time is its end.
-                let instant = s.rsplit('/').next().unwrap_or(s);
-                let t = state.clock.parse(instant).ok_or_else(|| {
-                    ApiError::invalid(field, format!("\"{s}\" is not an ISO 8601 time"))
-                })?;
-                crate::api::check_time(field, t, now, OBSERVATION_MAX_AGE_S)?;
-                Ok(Some(t))
-            }
-            Some(other) => Err(ApiError::invalid(
-                field,
-                format!("{other} is not an ISO 8601 time"),
-            )),
-        }
-    };
-    let phenomenon = time_of("phenomenonTime")?.unwrap_or(now);
-    let result_time = time_of("resultTime")?.unwrap_or(phenomenon);
-    let ms = |t: f64| state.clock.epoch_ms() + (t * 1000.0).round() as i64;
-    Ok(NewObservation {
-        datastream,
-        phenomenon_ms: ms(phenomenon),
-        result_time_ms: ms(result_time),
-        result,
-    })
-}
-
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -1029,75 +932,6 @@ async fn one_observation(
         Json(observation_json(base, &row)),
     )
         .into_response())
-}
-
-/// The dataArray extension: `[{"Datastream": {"@iot.id": n}, "components": [...], "dataArray": [[...], ...]}]`.
-/// Every row is checked before any is taken: a bad row refuses the whole request, naming it.
-fn data_arrays(state: &AppState, v: &Value, now: f64) -> Result<Vec<NewObservation>, ApiError> {
-    let arrays = v.as_array().ok_or_else(|| {
-        ApiError::invalid(
-            "",
-            "CreateObservations takes a JSON array of dataArray documents",
-        )
-    })?;
-    let mut out = Vec::new();
-    for (i, doc) in arrays.iter().enumerate() {
-        let at = |f: &str| format!("[{i}].{f}");
-        let link = doc
-            .get("Datastream")
-            .ok_or_else(|| ApiError::invalid(at("Datastream"), "missing"))?;
-        let components: Vec<&str> = doc
-            .get("components")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ApiError::invalid(at("components"), "missing or not an array"))?
-            .iter()
-            .map(|c| c.as_str().unwrap_or(""))
-            .collect();
-        if !components.contains(&"result") {
-            return Err(ApiError::invalid(
-                at("components"),
-                "must include \"result\"",
-            ));
-        }
-        if let Some(c) = components
-            .iter()
-            .find(|c| !matches!(**c, "phenomenonTime" | "resultTime" | "result" | "id"))
-        {
-            return Err(ApiError::invalid(
-                at("components"),
-                format!("unsupported component \"{c}\""),
-            ));
-        }
-        let rows = doc
-            .get("dataArray")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ApiError::invalid(at("dataArray"), "missing or not an array"))?;
-        for (j, row) in rows.iter().enumerate() {
-            let cells = row
-                .as_array()
-                .filter(|r| r.len() == components.len())
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        format!("[{i}].dataArray[{j}]"),
-                        format!("must be an array of {} values", components.len()),
-                    )
-                })?;
-            let mut obj = Map::new();
-            obj.insert("Datastream".into(), link.clone());
-            for (c, cell) in components.iter().zip(cells) {
-                if *c != "id" {
-                    obj.insert((*c).to_owned(), cell.clone());
-                }
-            }
-            let o = observation_in(state, &Value::Object(obj), None, now)
-                .map_err(|e| e.within(&format!("[{i}].dataArray[{j}]")))?;
-            out.push(o);
-        }
-    }
-    if out.is_empty() {
-        return Err(ApiError::invalid("dataArray", "no observations"));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

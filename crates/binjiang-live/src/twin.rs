@@ -690,7 +690,7 @@ impl Twin {
         View::of(
             &self.sim,
             &self.clock,
-            &self.setup,
+            &self.setup.scene,
             &self.gps_units,
             &self.today,
             self.today_start,

@@ -3,7 +3,6 @@
 //! hundred wall displays polling do not slow ingest down.
 
 use crate::clock::Clock;
-use crate::twin::Setup;
 use binjiang_sim::{Incident, IncidentStatus, Metrics, MetricsFold, Simulation, UnitStatus};
 use binjiang_spatial::PointIndex;
 use std::collections::{BTreeMap, HashMap};
@@ -53,13 +52,13 @@ impl View {
     pub fn of(
         sim: &Simulation,
         clock: &Clock,
-        setup: &Setup,
+        scene: &binjiang_scene::Scene,
         gps: &HashMap<String, f64>,
         today: &MetricsFold,
         today_start: f64,
     ) -> Self {
         let t = sim.now();
-        let frame = &setup.scene.frame;
+        let frame = &scene.frame;
         let areas = sim.areas();
         let views = sim.units();
         let units: Vec<UnitOut> = views

@@ -5,10 +5,14 @@
 //! offset; positions WGS84. `docs/live.md` documents every field.
 
 use binjiang_scene::{Agency, Mode};
-use binjiang_sim::{CancelReason, Metrics, Source};
+pub mod kpis;
+pub mod words;
+
+pub use kpis::Metrics;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+pub use words::{CancelReason, Source};
 
 /// A unit's state as a CAD names it (after NENA EIDO's unit statuses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

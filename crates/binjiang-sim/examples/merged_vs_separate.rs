@@ -89,7 +89,7 @@ fn paired_runs(
                     };
                     let mut sim = Simulation::new(scene, cat.clone(), options).expect("sim");
                     sim.advance_to(86_400.0);
-                    Metrics::from_events(sim.events(), sim.catalogue(), 86_400.0)
+                    binjiang_sim::metrics_of(sim.events(), sim.catalogue(), 86_400.0)
                 };
                 let pair = (day(PolicyKind::MergedGrid), day(PolicyKind::SeparateGrids));
                 out.lock().expect("no panics").push((seed, pair));

@@ -4,58 +4,15 @@
 //! particular incident type is written in code.
 
 use crate::policy::DispatchRules;
-use crate::simulation::PRIORITIES;
 use binjiang_scene::{Agency, AssetKind, Location, Problem, Problems, Scene};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// How an incident comes to the control room's attention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    /// An IoT sensor alert (bin level, cover tilt, water level, dust, box door).
-    Sensor,
-    /// Video analytics on the camera network.
-    Camera,
-    /// The 110 police emergency line.
-    Hotline110,
-    /// The 12345 citizens' service hotline.
-    Hotline12345,
-    /// Found by a patrolling unit passing close by.
-    Patrol,
-}
+/// Priorities run from 1 (urgent) to this (routine): a type's `priority` is checked against
+/// it here, and the dispatch core keeps one queue per priority.
+pub const PRIORITIES: u8 = 4;
 
-impl Source {
-    /// Snake-case name as in files and logs.
-    pub fn key(self) -> &'static str {
-        match self {
-            Source::Sensor => "sensor",
-            Source::Camera => "camera",
-            Source::Hotline110 => "hotline110",
-            Source::Hotline12345 => "hotline12345",
-            Source::Patrol => "patrol",
-        }
-    }
-
-    /// Every source.
-    pub const ALL: [Source; 5] = [
-        Source::Sensor,
-        Source::Camera,
-        Source::Hotline110,
-        Source::Hotline12345,
-        Source::Patrol,
-    ];
-
-    /// The source named `key`.
-    pub fn parse(key: &str) -> Option<Self> {
-        Source::ALL.into_iter().find(|s| s.key() == key)
-    }
-
-    /// The accepted names, for messages.
-    pub fn expected() -> String {
-        Source::ALL.map(|s| s.key()).join(", ")
-    }
-}
+pub use binjiang_protocol::words::Source;
 
 /// Where incidents of a type arise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -39,16 +39,7 @@ pub enum WithdrawReason {
     Reassigned,
 }
 
-/// Why an operator cancelled an incident rather than closing it: the control room counts
-/// duplicates and false alarms apart from handled work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CancelReason {
-    /// Another report of an incident already open.
-    Duplicate,
-    /// Nothing was there.
-    FalseAlarm,
-}
+pub use binjiang_protocol::words::CancelReason;
 
 /// One event of the log: when, where (local metres), and what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

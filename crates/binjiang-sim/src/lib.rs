@@ -23,7 +23,7 @@ pub use catalogue::{
     in_daily_window, IncidentCatalogue, IncidentType, Origin, Source, Surge, CATALOGUE_FILE,
 };
 pub use event::{CancelReason, Event, EventKind, Name, QueueReason, What, WithdrawReason};
-pub use metrics::{IncidentKpis, Metrics, MetricsFold, Target};
+pub use metrics::{metrics_of, IncidentKpis, Metrics, MetricsFold, Target};
 pub use policy::{
     AgencyRule, DispatchPolicy, DispatchRules, MergedDispatch, PolicyKind, Rank, SeparateDispatch,
 };

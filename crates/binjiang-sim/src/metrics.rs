@@ -56,129 +56,7 @@ impl Target {
     }
 }
 
-/// p50 / p90 / p99 of a set of durations, seconds (`None`: no values, or the rank falls on
-/// one that never ended within the run).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Percentiles {
-    /// Median.
-    pub p50: Option<f64>,
-    /// 90th percentile.
-    pub p90: Option<f64>,
-    /// 99th percentile.
-    pub p99: Option<f64>,
-}
-
-impl Percentiles {
-    /// Nearest-rank percentiles of `values` (infinite values: never ended).
-    pub fn of(values: &mut [f64]) -> Self {
-        values.sort_by(f64::total_cmp);
-        let rank = |q: f64| -> Option<f64> {
-            if values.is_empty() {
-                return None;
-            }
-            let r = (q * values.len() as f64).ceil() as usize;
-            let v = values[r.clamp(1, values.len()) - 1];
-            v.is_finite().then(|| round1(v))
-        };
-        Percentiles {
-            p50: rank(0.50),
-            p90: rank(0.90),
-            p99: rank(0.99),
-        }
-    }
-}
-
-/// The incident figures of a set of incidents (the whole run, a subdistrict, a type).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct IncidentKpis {
-    /// Incidents that arose.
-    pub incidents: usize,
-    /// Of which reported to the control room.
-    pub reported: usize,
-    /// Closed.
-    pub closed: usize,
-    /// Not closed at the end (reported or not).
-    pub open_at_end: usize,
-    /// Reported, but no unit on site by the end.
-    pub unreached: usize,
-    /// Arising → report (detection), over reported incidents.
-    pub detection_s: Percentiles,
-    /// Report → first unit on site.
-    pub first_on_site_s: Percentiles,
-    /// Report → every required agency on site ("on site" for joint incidents).
-    pub response_s: Percentiles,
-    /// Share of reported incidents with every required agency on site within 3 minutes.
-    pub on_site_3min_share: Option<f64>,
-    /// Share of reported incidents with a first unit on site within 3 minutes.
-    pub first_on_site_3min_share: Option<f64>,
-    /// Share of reported street-cleaning incidents closed within 10 minutes of the report.
-    pub cleaned_10min_share: Option<f64>,
-    /// Share of incidents closed within their type's "in the bud" limit of arising.
-    pub in_the_bud_share: Option<f64>,
-    /// Report → closed.
-    pub report_to_close_s: Percentiles,
-}
-
-/// Figures of one agency.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AgencyMetrics {
-    /// Units that came on duty.
-    pub units: usize,
-    /// Dispatches.
-    pub dispatches: usize,
-    /// Busy (en route or on scene) time over on-duty time.
-    pub utilisation: f64,
-    /// Dispatch → arrival.
-    pub dispatch_to_arrival_s: Percentiles,
-    /// Report → this agency's unit on site, over its parts of reported incidents.
-    pub response_s: Percentiles,
-    /// Share of its parts of reported incidents on site within 3 minutes.
-    pub on_site_3min_share: Option<f64>,
-    /// Queued → dequeued, over every spell in the queue (still waiting: never).
-    pub queue_wait_s: Percentiles,
-    /// Longest queue of waiting parts.
-    pub max_queue: usize,
-    /// Parts queued because no free unit could arrive within the maximum travel time.
-    pub queued_beyond_max_travel: usize,
-    /// Parts queued because no free unit had a road there.
-    pub queued_unreachable: usize,
-}
-
-/// The figures of a run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
-    /// The whole grid.
-    #[serde(flatten)]
-    pub all: IncidentKpis,
-    /// Report → every required agency on site: p50 (as `all.response_s`).
-    pub response_p50_s: Option<f64>,
-    /// p90 of the same.
-    pub response_p90_s: Option<f64>,
-    /// p99 of the same.
-    pub response_p99_s: Option<f64>,
-    /// Queued → dequeued, every agency.
-    pub queue_wait_s: Percentiles,
-    /// Preemptions.
-    pub preemptions: usize,
-    /// Longest queue of any agency.
-    pub max_queue: usize,
-    /// Per agency.
-    pub per_agency: BTreeMap<String, AgencyMetrics>,
-    /// Per subdistrict code (the polygon holding the incident).
-    pub per_subdistrict: BTreeMap<String, IncidentKpis>,
-    /// Per incident type key.
-    pub per_type: BTreeMap<String, IncidentKpis>,
-    /// Incidents that arose per grid cell id (cells with none are left out).
-    pub per_cell: BTreeMap<String, usize>,
-    /// Incidents an operator cancelled (duplicates, false alarms): left out of every other
-    /// figure.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub cancelled: usize,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
+pub use binjiang_protocol::kpis::{AgencyMetrics, IncidentKpis, Metrics, Percentiles};
 
 #[derive(Debug, Clone)]
 struct Ticket {
@@ -559,21 +437,15 @@ impl MetricsFold {
     }
 }
 
-impl Metrics {
-    /// Computes the figures of `events`, a log that ends at `end` seconds.
-    pub fn from_events(events: &[Event], catalogue: &IncidentCatalogue, end: f64) -> Metrics {
-        let mut fold = MetricsFold::new(catalogue);
-        fold.extend(events);
-        fold.summary(end)
-    }
+/// Computes the figures of `events`, a log that ends at `end` seconds.
+pub fn metrics_of(events: &[Event], catalogue: &IncidentCatalogue, end: f64) -> Metrics {
+    let mut fold = MetricsFold::new(catalogue);
+    fold.extend(events);
+    fold.summary(end)
 }
 
 fn share(n: usize, of: usize) -> Option<f64> {
     (of > 0).then(|| round3(n as f64 / of as f64))
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
 }
 
 fn round3(x: f64) -> f64 {
@@ -583,17 +455,4 @@ fn round3(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let mut v: Vec<f64> = (1..=100).map(f64::from).collect();
-        let p = Percentiles::of(&mut v);
-        assert_eq!((p.p50, p.p90, p.p99), (Some(50.0), Some(90.0), Some(99.0)));
-        assert_eq!(Percentiles::of(&mut []).p50, None);
-        assert_eq!(Percentiles::of(&mut [7.0]).p99, Some(7.0));
-        // Never reached sorts last: a percentile on it is "not reached".
-        let mut v = vec![10.0, f64::INFINITY, 20.0];
-        let p = Percentiles::of(&mut v);
-        assert_eq!((p.p50, p.p90), (Some(20.0), None));
-    }
 }

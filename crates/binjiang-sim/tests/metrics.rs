@@ -146,7 +146,7 @@ fn hand_log() -> Vec<Event> {
 #[test]
 fn metrics_match_the_hand_computed_log() {
     let (_, catalogue) = tiny();
-    let m = Metrics::from_events(&hand_log(), &catalogue, 3600.0);
+    let m = binjiang_sim::metrics_of(&hand_log(), &catalogue, 3600.0);
     let all = &m.all;
     assert_eq!(
         (all.incidents, all.reported, all.closed, all.open_at_end),
@@ -207,7 +207,7 @@ fn folding_one_event_at_a_time_gives_the_same_figures_at_every_step() {
         fold.push(e);
         assert_eq!(
             fold.summary(e.t),
-            Metrics::from_events(&log[..=n], &catalogue, e.t)
+            binjiang_sim::metrics_of(&log[..=n], &catalogue, e.t)
         );
     }
 }
@@ -218,7 +218,7 @@ fn a_simulated_day_s_figures_hold_together() {
     let mut sim =
         binjiang_sim::Simulation::new(&scene, cat, binjiang_sim::SimOptions::default()).unwrap();
     sim.advance_to(86_400.0);
-    let m = Metrics::from_events(sim.events(), sim.catalogue(), 86_400.0);
+    let m = binjiang_sim::metrics_of(sim.events(), sim.catalogue(), 86_400.0);
     let sum: usize = m.per_subdistrict.values().map(|k| k.incidents).sum();
     assert_eq!(
         sum, m.all.incidents,
@@ -245,7 +245,7 @@ fn cancelled_incidents_are_counted_apart_and_a_reopened_one_counts_again() {
             cancelled: Some(binjiang_sim::CancelReason::FalseAlarm),
         },
     ));
-    let m = Metrics::from_events(&log, &catalogue, 3600.0);
+    let m = binjiang_sim::metrics_of(&log, &catalogue, 3600.0);
     assert_eq!(m.cancelled, 1);
     assert_eq!(
         (m.all.incidents, m.all.reported, m.all.open_at_end),
@@ -261,6 +261,6 @@ fn cancelled_incidents_are_counted_apart_and_a_reopened_one_counts_again() {
             operator: "op-7".into(),
         },
     ));
-    let m = Metrics::from_events(&log, &catalogue, 3600.0);
+    let m = binjiang_sim::metrics_of(&log, &catalogue, 3600.0);
     assert_eq!((m.cancelled, m.all.incidents), (0, 4));
 }

@@ -189,7 +189,7 @@ fn defect_3_under_three_times_the_load_merging_no_longer_hurts_the_p90() {
         };
         let mut sim = Simulation::new(&scene, cat, options).unwrap();
         sim.advance_to(86_400.0);
-        binjiang_sim::Metrics::from_events(sim.events(), sim.catalogue(), 86_400.0)
+        binjiang_sim::metrics_of(sim.events(), sim.catalogue(), 86_400.0)
     };
     let (mut merged, mut separate) = ((0.0, 0), (0.0, 0));
     for seed in 1..=4 {
@@ -225,7 +225,7 @@ fn defect_5_every_yangpu_type_can_be_handled_in_the_bud() {
         .contains("warning: incident_types.ron: type \"crowd_surge\": its \"in the bud\" limit (30 min) is below its typical on-scene time (35 min)"));
     let mut sim = Simulation::new(&scene, cat, SimOptions::default()).unwrap();
     sim.advance_to(3.0 * 86_400.0);
-    let m = binjiang_sim::Metrics::from_events(sim.events(), sim.catalogue(), 3.0 * 86_400.0);
+    let m = binjiang_sim::metrics_of(sim.events(), sim.catalogue(), 3.0 * 86_400.0);
     let surge = &m.per_type["crowd_surge"];
     assert!(surge.incidents > 0);
     assert!(surge.in_the_bud_share.unwrap() > 0.0, "{surge:?}");

@@ -219,7 +219,7 @@ fn queue_events_keep_the_queue_length_exact_through_operator_actions() {
         events_of(&sim, EventKind::Withdrawn).len(),
     );
     assert_eq!(q, d + w);
-    let m = Metrics::from_events(sim.events(), sim.catalogue(), sim.now());
+    let m = binjiang_sim::metrics_of(sim.events(), sim.catalogue(), sim.now());
     assert_eq!(m.per_agency["market_supervision"].max_queue, 2);
     assert!([a, c]
         .iter()
@@ -255,7 +255,7 @@ fn merged_grid_p90_response_is_no_worse_than_separate_grids_at_todays_load() {
             ..SimOptions::default()
         });
         sim.advance_to(86_400.0);
-        let m = Metrics::from_events(sim.events(), sim.catalogue(), 86_400.0);
+        let m = binjiang_sim::metrics_of(sim.events(), sim.catalogue(), 86_400.0);
         m.response_p90_s.expect("a p90 on a normal day")
     };
     let seeds = 1..=8;

@@ -183,7 +183,7 @@ fn shown(state: &WallState) -> serde_json::Value {
             Err(why) => json!({"live": url, "down": why}),
         },
     };
-    let alarms: Vec<_> = crate::hud::alarm_order(&state.incidents, state.now_s)
+    let alarms: Vec<_> = crate::feed::alarm_order(&state.incidents, state.now_s)
         .into_iter()
         .map(|m| {
             json!({
@@ -198,7 +198,7 @@ fn shown(state: &WallState) -> serde_json::Value {
         .collect();
     let k = &state.kpis;
     json!({
-        "clock": crate::hud::clock_text(state.now_s),
+        "clock": crate::feed::clock_text(state.now_s),
         "now_s": state.now_s,
         "link": link,
         "units": state.units.iter().map(|u| json!({"id": u.id, "status": format!("{:?}", u.status), "x": u.position[0], "y": u.position[1]})).collect::<Vec<_>>(),

@@ -329,6 +329,36 @@ pub fn type_names(
 }
 
 /// What the wall's unit tests share: the tiny test scene and incident marks.
+/// Formats simulation seconds as the wall clock shows them.
+pub fn clock_text(s: f64) -> String {
+    let t = s.max(0.0) as u64;
+    let day = t / 86_400;
+    let (h, m, sec) = (t % 86_400 / 3600, t % 3600 / 60, t % 60);
+    if day > 0 {
+        format!("day {} {h:02}:{m:02}:{sec:02}", day + 1)
+    } else {
+        format!("{h:02}:{m:02}:{sec:02}")
+    }
+}
+
+/// The alarm list: open incidents whose target is still running first, by urgency
+/// (priority) then time left to target (the most overdue first); then those whose target is
+/// met, by priority, oldest first.
+pub fn alarm_order(incidents: &[IncidentMark], now: f64) -> Vec<&IncidentMark> {
+    let mut open: Vec<&IncidentMark> = incidents.iter().filter(|i| i.closed_at.is_none()).collect();
+    let key = |m: &IncidentMark| m.time_to_target(now).unwrap_or(f64::INFINITY);
+    open.sort_by(|a, b| {
+        a.time_to_target(now)
+            .is_none()
+            .cmp(&b.time_to_target(now).is_none())
+            .then(a.priority.cmp(&b.priority))
+            .then(key(a).total_cmp(&key(b)))
+            .then(a.reported_at.total_cmp(&b.reported_at))
+            .then(a.id.cmp(&b.id))
+    });
+    open
+}
+
 #[cfg(test)]
 pub mod fixtures {
     use super::*;

@@ -6,8 +6,8 @@
 use crate::camera::{CameraMode, FlyTo};
 use crate::colours::{agency_rgb, priority_rgb};
 use crate::feed::{
-    countdown_text, Clock, IncidentMark, Link, OperatorCommand, OperatorCommands, WallState,
-    PROJECTION_HOURS,
+    alarm_order, clock_text, countdown_text, Clock, Link, OperatorCommand, OperatorCommands,
+    WallState, PROJECTION_HOURS,
 };
 use crate::labels::countdown_rgb;
 use crate::scene_view::Layers;
@@ -64,18 +64,6 @@ impl Plugin for HudPlugin {
 
 fn c32(rgb: [u8; 3]) -> Color32 {
     Color32::from_rgb(rgb[0], rgb[1], rgb[2])
-}
-
-/// Formats simulation seconds as the wall clock shows them.
-pub fn clock_text(s: f64) -> String {
-    let t = s.max(0.0) as u64;
-    let day = t / 86_400;
-    let (h, m, sec) = (t % 86_400 / 3600, t % 3600 / 60, t % 60);
-    if day > 0 {
-        format!("day {} {h:02}:{m:02}:{sec:02}", day + 1)
-    } else {
-        format!("{h:02}:{m:02}:{sec:02}")
-    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -290,24 +278,6 @@ fn agency_name(a: Agency) -> &'static str {
         Agency::Cleaning => "Cleaning",
         Agency::Property => "Property",
     }
-}
-
-/// The alarm list: open incidents whose target is still running first, by urgency
-/// (priority) then time left to target (the most overdue first); then those whose target is
-/// met, by priority, oldest first.
-pub fn alarm_order(incidents: &[IncidentMark], now: f64) -> Vec<&IncidentMark> {
-    let mut open: Vec<&IncidentMark> = incidents.iter().filter(|i| i.closed_at.is_none()).collect();
-    let key = |m: &IncidentMark| m.time_to_target(now).unwrap_or(f64::INFINITY);
-    open.sort_by(|a, b| {
-        a.time_to_target(now)
-            .is_none()
-            .cmp(&b.time_to_target(now).is_none())
-            .then(a.priority.cmp(&b.priority))
-            .then(key(a).total_cmp(&key(b)))
-            .then(a.reported_at.total_cmp(&b.reported_at))
-            .then(a.id.cmp(&b.id))
-    });
-    open
 }
 
 fn queue_panel(
@@ -704,6 +674,7 @@ fn help(mut contexts: EguiContexts, help: Res<Help>) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feed::IncidentMark;
 
     fn mark(id: u32, priority: u8, reported_at: f64) -> IncidentMark {
         crate::feed::fixtures::open_mark(id, priority, reported_at)

@@ -420,7 +420,7 @@ fn day(
         .collect();
     incidents.sort_by(|a, b| a.key.cmp(&b.key));
     Ok((
-        Metrics::from_events(events, sim.catalogue(), end),
+        binjiang_sim::metrics_of(events, sim.catalogue(), end),
         incidents,
         hourly,
     ))

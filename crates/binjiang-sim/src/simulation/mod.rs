@@ -40,8 +40,7 @@ use unit::{UnitState, UnitView};
 /// so a replay and a live run decide it alike.
 pub const EXTERNAL_ID_WINDOW_S: f64 = 7.0 * 24.0 * 3600.0;
 
-/// Priorities run from 1 (urgent) to this (routine).
-pub const PRIORITIES: u8 = 4;
+pub use crate::catalogue::PRIORITIES;
 
 /// Seconds between reviews of the parts queued beyond an agency's maximum travel time: units
 /// move along their loops, so such a part can come within reach without any unit changing
