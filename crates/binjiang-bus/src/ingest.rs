@@ -285,7 +285,41 @@ async fn session(
             stream_name(district)
         )));
     }
-    // The log is the authority on what was taken: the consumer starts right after it.
+    let consumer = consumer_after(&stream, url, from, ack_wait).await?;
+    let messages = consumer
+        .stream()
+        .heartbeat(Duration::from_secs(5))
+        .messages()
+        .await
+        .map_err(|e| bus(url)(e.to_string()))?;
+    tracing::info!(district, from, "bus ingest: taking messages");
+    let (taken_tx, taken_rx) = mpsc::channel::<Taken>(MAX_PENDING);
+    let at = Place {
+        js: &js,
+        url,
+        district,
+    };
+    tokio::select! {
+        done = acknowledge(&at, taken_rx) => done.and(Err(bus(url)("the acknowledger stopped".into()))),
+        done = take(&at, state, &stream, from, messages, taken_tx) => done,
+    }
+}
+
+/// Where a session runs: the bus, its URL (for errors) and the district.
+struct Place<'a> {
+    js: &'a jetstream::Context,
+    url: &'a str,
+    district: &'a str,
+}
+
+/// The session's consumer, starting right after `from`: the log is the authority on what was
+/// taken, so the last session's consumer is deleted and a fresh one made.
+async fn consumer_after(
+    stream: &stream::Stream,
+    url: &str,
+    from: u64,
+    ack_wait: Duration,
+) -> Result<consumer::PullConsumer, BusError> {
     let _ = stream.delete_consumer(CONSUMER).await;
     let consumer: consumer::PullConsumer = stream
         .create_consumer(consumer::pull::Config {
@@ -311,141 +345,154 @@ async fn session(
             "consumer {CONSUMER} of the last session is still there; recreating it"
         )));
     }
-    let mut messages = consumer
-        .stream()
-        .heartbeat(Duration::from_secs(5))
-        .messages()
-        .await
-        .map_err(|e| bus(url)(e.to_string()))?;
-    tracing::info!(district, from, "bus ingest: taking messages");
-    let (taken_tx, mut taken_rx) = mpsc::channel::<Taken>(MAX_PENDING);
-    // Acknowledges in order, each once on disk (refusals published first). The consumer
-    // acknowledges cumulatively (AckPolicy::All): one ack covers every message before it, so
-    // the ack goes out when no more are waiting, or every ACK_EVERY messages.
-    let acker = async {
-        let mut last: Option<(jetstream::Message, u64)> = None;
-        let mut unacked = 0usize;
-        loop {
-            let t = match taken_rx.try_recv() {
-                Ok(t) => t,
-                Err(mpsc::error::TryRecvError::Disconnected) => break,
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    if let Some((m, seq)) = last.take() {
-                        ack(&m, seq, url).await?;
-                        unacked = 0;
-                    }
-                    match taken_rx.recv().await {
-                        Some(t) => t,
-                        None => break,
-                    }
-                }
-            };
-            match t.durable.await {
-                Ok(Ok(())) => {}
-                // Not on disk: the session ends unacknowledged; the next one starts after
-                // what the log holds.
-                Ok(Err(e)) => return Err(bus(url)(format!("message {} not saved: {e}", t.seq))),
-                Err(_) => {
-                    return Err(bus(url)(format!(
-                        "message {} not saved: the database writer stopped",
-                        t.seq
-                    )))
-                }
-            }
-            if let Some(e) = t.refused {
-                let rejection = Rejection {
-                    seq: t.seq,
-                    subject: t.message.subject.to_string(),
-                    field: e.field,
-                    error: e.error,
-                };
-                tracing::warn!(seq = t.seq, subject = %rejection.subject, error = %rejection.error, "bus message refused");
-                let body = serde_json::to_vec(&rejection).expect("plain data");
-                publish_stored(
-                    &js,
-                    url,
-                    subject(district, "rejected"),
-                    &format!("rejected-{}", t.seq),
-                    body,
-                )
-                .await?;
-            }
-            last = Some((t.message, t.seq));
-            unacked += 1;
-            if unacked >= ACK_EVERY {
+    Ok(consumer)
+}
+
+/// Acknowledges in order, each message once on disk (refusals published first). The
+/// consumer acknowledges cumulatively (AckPolicy::All): one ack covers every message before
+/// it, so the ack goes out when no more are waiting, or every [`ACK_EVERY`] messages.
+async fn acknowledge(at: &Place<'_>, mut taken_rx: mpsc::Receiver<Taken>) -> Result<(), BusError> {
+    let url = at.url;
+    let mut last: Option<(jetstream::Message, u64)> = None;
+    let mut unacked = 0usize;
+    loop {
+        let t = match taken_rx.try_recv() {
+            Ok(t) => t,
+            Err(mpsc::error::TryRecvError::Disconnected) => break,
+            Err(mpsc::error::TryRecvError::Empty) => {
                 if let Some((m, seq)) = last.take() {
                     ack(&m, seq, url).await?;
+                    unacked = 0;
                 }
-                unacked = 0;
+                match taken_rx.recv().await {
+                    Some(t) => t,
+                    None => break,
+                }
+            }
+        };
+        match t.durable.await {
+            Ok(Ok(())) => {}
+            // Not on disk: the session ends unacknowledged; the next one starts after
+            // what the log holds.
+            Ok(Err(e)) => return Err(bus(url)(format!("message {} not saved: {e}", t.seq))),
+            Err(_) => {
+                return Err(bus(url)(format!(
+                    "message {} not saved: the database writer stopped",
+                    t.seq
+                )))
             }
         }
-        Ok(())
-    };
-    let taker = async {
-        let mut after = from;
-        while let Some(message) = messages.next().await {
-            let message = message.map_err(|e| bus(url)(e.to_string()))?;
-            let info = message.info().map_err(|e| bus(url)(e.to_string()))?;
-            let seq = info.stream_sequence;
-            state.telemetry.bus_pending.set(info.pending as i64);
-            if seq > after + 1 {
-                // The stream holds inputs only: a jump is a message lost in delivery (its
-                // consumer changed leader), unless the stream's retention dropped it.
-                let first = stream
-                    .get_info()
-                    .await
-                    .map_err(|e| bus(url)(e.to_string()))?
-                    .state
-                    .first_sequence;
-                if first <= after + 1 {
-                    return Err(bus(url)(format!(
-                        "delivery jumped from message {} to {seq}: resuming from the log",
-                        after + 1
-                    )));
-                }
-                tracing::warn!(
-                    from = after + 1,
-                    to = first - 1,
-                    "messages expired from the bus before the twin took them"
-                );
-            }
-            let input = input_of(state, district, &message.subject, &message.payload);
-            let (tx, rx) = oneshot::channel();
-            let request = Request::FromBus {
-                seq,
-                after,
-                input,
-                reply: tx,
-            };
-            // Waits for room: a busy twin slows the consumer, nothing is dropped.
-            if state.requests.send(request).await.is_err() {
-                return Ok(());
-            }
-            let receipt = match rx.await {
-                Ok(Ok(r)) => r,
-                Ok(Err(e)) => return Err(bus(url)(e.error)),
-                Err(_) => return Ok(()),
-            };
-            after = after.max(seq);
-            let taken = Taken {
-                message,
-                seq,
-                durable: receipt.durable,
-                refused: match receipt.value {
-                    BusOutcome::Refused(e) => Some(e),
-                    _ => None,
-                },
-            };
-            if taken_tx.send(taken).await.is_err() {
-                break;
-            }
+        if let Some(e) = t.refused {
+            publish_rejection(at, t.seq, t.message.subject.to_string(), e).await?;
         }
-        Err(bus(url)("the consumer's feed ended".into()))
-    };
-    tokio::select! {
-        done = acker => done.and(Err(bus(url)("the acknowledger stopped".into()))),
-        done = taker => done,
+        last = Some((t.message, t.seq));
+        unacked += 1;
+        if unacked >= ACK_EVERY {
+            if let Some((m, seq)) = last.take() {
+                ack(&m, seq, url).await?;
+            }
+            unacked = 0;
+        }
     }
+    Ok(())
+}
+
+/// Records a refused message on the rejected stream, with why.
+async fn publish_rejection(
+    at: &Place<'_>,
+    seq: u64,
+    subject_of: String,
+    e: ApiError,
+) -> Result<(), BusError> {
+    let rejection = Rejection {
+        seq,
+        subject: subject_of,
+        field: e.field,
+        error: e.error,
+    };
+    tracing::warn!(seq, subject = %rejection.subject, error = %rejection.error, "bus message refused");
+    let body = serde_json::to_vec(&rejection).expect("plain data");
+    publish_stored(
+        at.js,
+        at.url,
+        subject(at.district, "rejected"),
+        &format!("rejected-{seq}"),
+        body,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Takes the session's messages to the twin in order, each after the one before (a jump in
+/// sequence ends the session: the next resumes from the log), handing each receipt on.
+async fn take(
+    at: &Place<'_>,
+    state: &AppState,
+    stream: &stream::Stream,
+    from: u64,
+    mut messages: consumer::pull::Stream,
+    taken_tx: mpsc::Sender<Taken>,
+) -> Result<(), BusError> {
+    let url = at.url;
+    let mut after = from;
+    while let Some(message) = messages.next().await {
+        let message = message.map_err(|e| bus(url)(e.to_string()))?;
+        let info = message.info().map_err(|e| bus(url)(e.to_string()))?;
+        let seq = info.stream_sequence;
+        state.telemetry.bus_pending.set(info.pending as i64);
+        if seq > after + 1 {
+            // The stream holds inputs only: a jump is a message lost in delivery (its
+            // consumer changed leader), unless the stream's retention dropped it.
+            let first = stream
+                .get_info()
+                .await
+                .map_err(|e| bus(url)(e.to_string()))?
+                .state
+                .first_sequence;
+            if first <= after + 1 {
+                return Err(bus(url)(format!(
+                    "delivery jumped from message {} to {seq}: resuming from the log",
+                    after + 1
+                )));
+            }
+            tracing::warn!(
+                from = after + 1,
+                to = first - 1,
+                "messages expired from the bus before the twin took them"
+            );
+        }
+        let input = input_of(state, at.district, &message.subject, &message.payload);
+        let (tx, rx) = oneshot::channel();
+        let request = Request::FromBus {
+            seq,
+            after,
+            input,
+            reply: tx,
+        };
+        // Waits for room: a busy twin slows the consumer, nothing is dropped.
+        if state.requests.send(request).await.is_err() {
+            return Ok(());
+        }
+        let receipt = match rx.await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Err(bus(url)(e.error)),
+            Err(_) => return Ok(()),
+        };
+        after = after.max(seq);
+        let taken = Taken {
+            message,
+            seq,
+            durable: receipt.durable,
+            refused: match receipt.value {
+                BusOutcome::Refused(e) => Some(e),
+                _ => None,
+            },
+        };
+        if taken_tx.send(taken).await.is_err() {
+            break;
+        }
+    }
+    Err(bus(url)("the consumer's feed ended".into()))
 }
 
 #[cfg(test)]

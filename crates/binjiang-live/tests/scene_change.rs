@@ -57,6 +57,41 @@ fn edit_assets(dir: &Path, f: impl FnOnce(&mut Vec<Value>)) {
     std::fs::write(&path, serde_json::to_string(&doc).unwrap()).unwrap();
 }
 
+/// A running service, a reader's and a gateway's token.
+struct Client<'a> {
+    base: String,
+    agent: &'a ureq::Agent,
+    reader: &'a str,
+    gateway: &'a str,
+}
+
+impl<'a> Client<'a> {
+    fn of(running: &Running, agent: &'a ureq::Agent, reader: &'a str, gateway: &'a str) -> Self {
+        Client {
+            base: format!("http://{}", running.addr),
+            agent,
+            reader,
+            gateway,
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        common::call(self.agent, "GET", &url, Some(self.reader), None)
+    }
+
+    fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        common::call(
+            self.agent,
+            "POST",
+            &url,
+            Some(self.gateway),
+            Some(body.to_string()),
+        )
+    }
+}
+
 #[test]
 fn a_changed_scene_is_refused_or_taken_with_history_kept_per_asset() {
     let root = tempfile::tempdir().unwrap();
@@ -76,18 +111,11 @@ fn a_changed_scene_is_refused_or_taken_with_history_kept_per_asset() {
         .build()
         .unwrap();
     let running = start(&rt, &dir, &db, false).unwrap();
-    let base = format!("http://{}", running.addr);
-    let get =
-        |path: &str| common::call(&agent, "GET", &format!("{base}{path}"), Some(&reader), None);
-    let post = |path: &str, body: Value| {
-        common::call(
-            &agent,
-            "POST",
-            &format!("{base}{path}"),
-            Some(&gw),
-            Some(body.to_string()),
-        )
-    };
+    let client = Client::of(&running, &agent, &reader, &gw);
+    let (get, post) = (
+        |p: &str| client.get(p),
+        |p: &str, b: Value| client.post(p, b),
+    );
     let stream_of = |asset: &str| -> u64 {
         let (_, all) = get("/v1.1/Datastreams?$top=10000");
         all["value"]
@@ -138,18 +166,11 @@ fn a_changed_scene_is_refused_or_taken_with_history_kept_per_asset() {
 
     // Taken: the bin's history stays the bin's, readable; the manhole keeps its id.
     let running = start(&rt, &dir, &db, true).unwrap();
-    let base = format!("http://{}", running.addr);
-    let get =
-        |path: &str| common::call(&agent, "GET", &format!("{base}{path}"), Some(&reader), None);
-    let post = |path: &str, body: Value| {
-        common::call(
-            &agent,
-            "POST",
-            &format!("{base}{path}"),
-            Some(&gw),
-            Some(body.to_string()),
-        )
-    };
+    let client = Client::of(&running, &agent, &reader, &gw);
+    let (get, post) = (
+        |p: &str| client.get(p),
+        |p: &str, b: Value| client.post(p, b),
+    );
     let (s, d) = get(&format!("/v1.1/Observations({bin_obs})/Datastream"));
     assert_eq!(s, 200, "{d}");
     assert_eq!(d["@iot.id"], bin);
@@ -221,14 +242,7 @@ fn a_changed_scene_is_refused_or_taken_with_history_kept_per_asset() {
         ),
     }
     let running = start(&rt, &dir, &db, true).unwrap();
-    let base = format!("http://{}", running.addr);
-    let (_, all) = common::call(
-        &agent,
-        "GET",
-        &format!("{base}/v1.1/Datastreams?$top=10000"),
-        Some(&reader),
-        None,
-    );
+    let (_, all) = Client::of(&running, &agent, &reader, &gw).get("/v1.1/Datastreams?$top=10000");
     let ids: Vec<u64> = all["value"]
         .as_array()
         .unwrap()

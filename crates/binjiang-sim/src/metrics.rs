@@ -451,8 +451,3 @@ fn share(n: usize, of: usize) -> Option<f64> {
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-}

@@ -3,7 +3,7 @@
 mod common;
 
 use binjiang_scene::Agency;
-use binjiang_sim::{Event, Metrics, MetricsFold, QueueReason, Source, What};
+use binjiang_sim::{Event, MetricsFold, QueueReason, Source, What};
 use common::*;
 
 fn ev(t: f64, what: What) -> Event {

@@ -4,8 +4,8 @@
 mod common;
 
 use binjiang_sim::{
-    EventKind, IncidentSource, Metrics, Place, PolicyKind, Report, ReportError, SimOptions,
-    Simulation, Source, What,
+    EventKind, IncidentSource, Place, PolicyKind, Report, ReportError, SimOptions, Simulation,
+    Source, What,
 };
 use common::*;
 
