@@ -358,6 +358,11 @@ fn nav(obj: &mut Map<String, Value>, base: &str, set: &str, id: u64, related: &[
     }
 }
 
+/// What every entity of an asset says of it: its scene id, kind, and when it was retired.
+fn asset_properties(t: &Thing) -> Value {
+    json!({"asset_id": t.asset_id, "kind": t.kind, "retired": t.retired})
+}
+
 fn thing_json(base: &str, t: &Thing) -> Value {
     let mut o = Map::new();
     o.insert("@iot.id".into(), json!(t.id));
@@ -373,10 +378,7 @@ fn thing_json(base: &str, t: &Thing) -> Value {
         "description".into(),
         json!(format!("{} {}", t.kind, t.asset_id)),
     );
-    o.insert(
-        "properties".into(),
-        json!({"asset_id": t.asset_id, "kind": t.kind, "retired": t.retired}),
-    );
+    o.insert("properties".into(), asset_properties(t));
     nav(
         &mut o,
         base,
@@ -431,10 +433,7 @@ fn datastream_json(state: &AppState, base: &str, t: &Thing) -> Value {
             "unitOfMeasurement".into(),
             json!({"name": null, "symbol": null, "definition": null}),
         );
-        o.insert(
-            "properties".into(),
-            json!({"asset_id": t.asset_id, "kind": t.kind, "retired": t.retired}),
-        );
+        o.insert("properties".into(), asset_properties(t));
         nav(
             &mut o,
             base,
