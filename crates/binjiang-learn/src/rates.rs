@@ -1,0 +1,122 @@
+//! When incidents happen: a type's daily rate and its hour-of-week profile, learned from
+//! whole weeks of history.
+//!
+//! Raw hour-of-week means are noisy where events are few (8 weeks of a rare type leave most of
+//! the 168 hours at 0 or 1), and the daily rhythm is shared by every day of the week. So each
+//! hour's rate is shrunk toward the same hour of the average day, as a Poisson–gamma model
+//! does: λ_h = (c_h + κ·d_h) / (W + κ), with c_h the count in hour-of-week h over W weeks and
+//! d_h the mean count per hour at that hour of the day over all days. κ (weeks of prior
+//! weight) is chosen by leave-one-week-out Poisson likelihood: a type with plenty of events
+//! keeps its own weekly shape (κ small), a sparse one leans on its daily rhythm (κ large).
+//! With more weeks the data outweigh the prior, so a longer history fits better.
+
+use serde::Serialize;
+
+/// Hours in a week.
+pub const WEEK_H: usize = 168;
+
+/// The prior weights tried, in weeks.
+const KAPPAS: [f64; 10] = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+
+/// A type's learned timing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timing {
+    /// Events per day.
+    pub per_day: f64,
+    /// Expected events in each hour of the week, Monday 00:00 first.
+    pub hour_of_week: Vec<f64>,
+    /// The prior weight chosen, weeks.
+    pub kappa: f64,
+    /// Weeks of history.
+    pub weeks: usize,
+}
+
+/// Counts per hour of the week for each week: `times_s` are seconds since the history's
+/// first Monday 00:00 (local time); events outside `weeks` whole weeks are left out.
+pub fn weekly_counts(times_s: &[f64], weeks: usize) -> Vec<[u32; WEEK_H]> {
+    let mut counts = vec![[0u32; WEEK_H]; weeks];
+    for &t in times_s {
+        if !(t.is_finite() && t >= 0.0) {
+            continue;
+        }
+        let hour = (t / 3600.0) as usize;
+        let (week, h) = (hour / WEEK_H, hour % WEEK_H);
+        if week < weeks {
+            counts[week][h] += 1;
+        }
+    }
+    counts
+}
+
+/// The shrunk hour-of-week rates from `counts` (per week) with prior weight `kappa` (0: the
+/// raw means).
+pub fn rates_with(counts: &[&[u32; WEEK_H]], kappa: f64) -> Vec<f64> {
+    let w = counts.len() as f64;
+    let mut by_hour = [0f64; WEEK_H];
+    for c in counts {
+        for (h, n) in c.iter().enumerate() {
+            by_hour[h] += f64::from(*n);
+        }
+    }
+    // The average day: counts at each hour of the day over all 7·W days.
+    let mut daily = [0f64; 24];
+    for (h, n) in by_hour.iter().enumerate() {
+        daily[h % 24] += n;
+    }
+    for d in &mut daily {
+        *d /= 7.0 * w;
+    }
+    (0..WEEK_H)
+        .map(|h| (by_hour[h] + kappa * daily[h % 24]) / (w + kappa))
+        .collect()
+}
+
+/// Poisson log-likelihood of `counts` under rates `lambda` (a rate of 0 gets a floor so one
+/// unexpected event is costly, not impossible).
+pub fn poisson_loglik(counts: &[u32; WEEK_H], lambda: &[f64]) -> f64 {
+    counts
+        .iter()
+        .zip(lambda)
+        .map(|(k, l)| {
+            let l = l.max(1e-6);
+            let k = f64::from(*k);
+            k * l.ln() - l - statrs::function::factorial::ln_factorial(k as u64)
+        })
+        .sum()
+}
+
+/// Learns a type's timing from its weekly counts (at least 2 weeks).
+pub fn learn(counts: &[[u32; WEEK_H]]) -> Option<Timing> {
+    let weeks = counts.len();
+    if weeks < 2 {
+        return None;
+    }
+    // Leave one week out: fit on the others, score the one left out.
+    let score = |kappa: f64| -> f64 {
+        (0..weeks)
+            .map(|out| {
+                let rest: Vec<&[u32; WEEK_H]> = counts
+                    .iter()
+                    .enumerate()
+                    .filter(|(w, _)| *w != out)
+                    .map(|(_, c)| c)
+                    .collect();
+                poisson_loglik(&counts[out], &rates_with(&rest, kappa))
+            })
+            .sum()
+    };
+    let kappa = KAPPAS
+        .into_iter()
+        .map(|k| (k, score(k)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(k, _)| k)?;
+    let all: Vec<&[u32; WEEK_H]> = counts.iter().collect();
+    let hour_of_week = rates_with(&all, kappa);
+    let per_day = hour_of_week.iter().sum::<f64>() / 7.0;
+    Some(Timing {
+        per_day,
+        hour_of_week,
+        kappa,
+        weeks,
+    })
+}
