@@ -12,6 +12,7 @@
 pub mod durations;
 pub mod history;
 pub mod rates;
+pub mod spatial;
 
 pub use durations::{fit, Family, Fit};
 pub use history::{parse, History, HistoryError, Record};

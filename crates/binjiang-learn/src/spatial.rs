@@ -1,0 +1,180 @@
+//! Where incidents happen: a type's density over the grid's cells.
+//!
+//! Real records cluster at places — a mall, a station, a pier — and are thin elsewhere. A
+//! kernel density alone washes a hot cell out over its neighbours; raw cell shares alone give
+//! every cell without events in the history a density of nothing. The density here is a
+//! mixture of the two: p_c = w·raw_c + (1 − w)·kde_h(c), where raw_c is the cell's share of
+//! events (with half an event of floor spread over the grid) and kde_h a Gaussian kernel
+//! density of bandwidth h, truncated at 4h. Both h and w are chosen by held-out likelihood
+//! (events split into 5 folds): a type with a few hot places keeps them (w large), a
+//! diffuse one is smoothed (w small).
+
+use serde::Serialize;
+
+/// A cell of the grid, as the density needs it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cell {
+    /// Column.
+    pub col: i32,
+    /// Row.
+    pub row: i32,
+}
+
+/// A type's learned density.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Density {
+    /// Share of the type's events in each cell, in the grid's order; sums to 1.
+    pub share: Vec<f64>,
+    /// The kernel's bandwidth, metres.
+    pub bandwidth_m: f64,
+    /// The raw shares' weight in the mixture.
+    pub raw_weight: f64,
+}
+
+/// Bandwidths tried, in cells.
+const BANDWIDTHS: [f64; 6] = [0.5, 1.0, 1.5, 2.5, 4.0, 7.0];
+/// Raw weights tried.
+const WEIGHTS: [f64; 7] = [0.0, 0.1, 0.25, 0.4, 0.55, 0.7, 0.85];
+/// Folds of the held-out choice.
+const FOLDS: usize = 5;
+
+/// Events per cell.
+fn counts_of(n: usize, events: &[usize]) -> Vec<f64> {
+    let mut counts = vec![0f64; n];
+    for &e in events {
+        if e < n {
+            counts[e] += 1.0;
+        }
+    }
+    counts
+}
+
+/// Half an event's worth of density spread over the grid: no cell is impossible.
+fn floor(n: usize) -> f64 {
+    0.5 / n as f64
+}
+
+/// Each cell's share of the events, floored.
+fn raw_shares(counts: &[f64]) -> Vec<f64> {
+    let total: f64 = counts.iter().sum();
+    let f = floor(counts.len());
+    counts.iter().map(|c| (c + f) / (total + 0.5)).collect()
+}
+
+/// The Gaussian kernel density of the counts with bandwidth `h` (cells), truncated at 4h,
+/// floored like the raw shares.
+fn kernel_shares(cells: &[Cell], counts: &[f64], h: f64) -> Vec<f64> {
+    let n = cells.len();
+    let (c0, r0) = (
+        cells.iter().map(|c| c.col).min().unwrap_or(0),
+        cells.iter().map(|c| c.row).min().unwrap_or(0),
+    );
+    let (c1, r1) = (
+        cells.iter().map(|c| c.col).max().unwrap_or(0),
+        cells.iter().map(|c| c.row).max().unwrap_or(0),
+    );
+    let width = (c1 - c0 + 1) as usize;
+    let mut at = vec![usize::MAX; width * (r1 - r0 + 1) as usize];
+    for (i, c) in cells.iter().enumerate() {
+        at[(c.row - r0) as usize * width + (c.col - c0) as usize] = i;
+    }
+    let reach = (4.0 * h).ceil() as i32;
+    let weights: Vec<f64> = (0..=reach)
+        .flat_map(|dr| (0..=reach).map(move |dc| f64::from(dc * dc + dr * dr)))
+        .map(|d2| (-d2 / (2.0 * h * h)).exp())
+        .collect();
+    let side = (reach + 1) as usize;
+    let mut kde = vec![0f64; n];
+    for (i, c) in cells.iter().enumerate() {
+        if counts[i] == 0.0 {
+            continue;
+        }
+        for row in (c.row - reach).max(r0)..=(c.row + reach).min(r1) {
+            for col in (c.col - reach).max(c0)..=(c.col + reach).min(c1) {
+                let j = at[(row - r0) as usize * width + (col - c0) as usize];
+                if j != usize::MAX {
+                    let k = (row - c.row).unsigned_abs() as usize * side
+                        + (col - c.col).unsigned_abs() as usize;
+                    kde[j] += counts[i] * weights[k];
+                }
+            }
+        }
+    }
+    let total: f64 = kde.iter().sum();
+    if total <= 0.0 {
+        return vec![1.0 / n as f64; n];
+    }
+    let f = floor(n);
+    kde.iter()
+        .map(|k| (k / total + f) / (1.0 + f * n as f64))
+        .collect()
+}
+
+/// `w`·raw + (1 − `w`)·kernel, normalised.
+fn mix(raw: &[f64], kernel: &[f64], w: f64) -> Vec<f64> {
+    let mixed: Vec<f64> = raw
+        .iter()
+        .zip(kernel)
+        .map(|(r, k)| w * r + (1.0 - w) * k)
+        .collect();
+    let sum: f64 = mixed.iter().sum();
+    mixed.iter().map(|m| m / sum).collect()
+}
+
+/// The density of `events` (cell indices) over `cells` with bandwidth `h` (cells) and raw
+/// weight `w`.
+pub fn density_with(cells: &[Cell], events: &[usize], h: f64, w: f64) -> Vec<f64> {
+    let counts = counts_of(cells.len(), events);
+    mix(&raw_shares(&counts), &kernel_shares(cells, &counts, h), w)
+}
+
+/// Log-likelihood of `events` under `share`.
+pub fn loglik(share: &[f64], events: &[usize]) -> f64 {
+    events
+        .iter()
+        .filter_map(|e| share.get(*e))
+        .map(|p| p.max(1e-12).ln())
+        .sum()
+}
+
+/// Learns a type's density from its events' cells; `cell_m` is the grid's cell size.
+pub fn learn(cells: &[Cell], events: &[usize], cell_m: f64) -> Option<Density> {
+    if cells.is_empty() || events.len() < FOLDS {
+        return None;
+    }
+    // Held-out log-likelihood of every (bandwidth, weight): the kernel is computed once per
+    // fold and bandwidth, and mixed with each weight.
+    let mut scores = vec![0f64; BANDWIDTHS.len() * WEIGHTS.len()];
+    for fold in 0..FOLDS {
+        let (train, test): (Vec<(usize, usize)>, Vec<(usize, usize)>) = events
+            .iter()
+            .copied()
+            .enumerate()
+            .partition(|(k, _)| k % FOLDS != fold);
+        let train: Vec<usize> = train.into_iter().map(|(_, e)| e).collect();
+        let test: Vec<usize> = test.into_iter().map(|(_, e)| e).collect();
+        let counts = counts_of(cells.len(), &train);
+        let raw = raw_shares(&counts);
+        for (a, h) in BANDWIDTHS.iter().enumerate() {
+            let kernel = kernel_shares(cells, &counts, *h);
+            for (b, w) in WEIGHTS.iter().enumerate() {
+                scores[a * WEIGHTS.len() + b] += loglik(&mix(&raw, &kernel, *w), &test);
+            }
+        }
+    }
+    let mut best = (f64::NEG_INFINITY, BANDWIDTHS[0], WEIGHTS[0]);
+    for (a, h) in BANDWIDTHS.iter().enumerate() {
+        for (b, w) in WEIGHTS.iter().enumerate() {
+            let s = scores[a * WEIGHTS.len() + b];
+            if s > best.0 {
+                best = (s, *h, *w);
+            }
+        }
+    }
+    let (_, h, w) = best;
+    Some(Density {
+        share: density_with(cells, events, h, w),
+        bandwidth_m: h * cell_m,
+        raw_weight: w,
+    })
+}
