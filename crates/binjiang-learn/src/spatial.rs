@@ -146,13 +146,15 @@ pub fn learn(cells: &[Cell], events: &[usize], cell_m: f64) -> Option<Density> {
     // fold and bandwidth, and mixed with each weight.
     let mut scores = vec![0f64; BANDWIDTHS.len() * WEIGHTS.len()];
     for fold in 0..FOLDS {
-        let (train, test): (Vec<(usize, usize)>, Vec<(usize, usize)>) = events
-            .iter()
-            .copied()
-            .enumerate()
-            .partition(|(k, _)| k % FOLDS != fold);
-        let train: Vec<usize> = train.into_iter().map(|(_, e)| e).collect();
-        let test: Vec<usize> = test.into_iter().map(|(_, e)| e).collect();
+        let in_fold = |k: &usize| k % FOLDS == fold;
+        let train: Vec<usize> = (0..events.len())
+            .filter(|k| !in_fold(k))
+            .map(|k| events[k])
+            .collect();
+        let test: Vec<usize> = (0..events.len())
+            .filter(in_fold)
+            .map(|k| events[k])
+            .collect();
         let counts = counts_of(cells.len(), &train);
         let raw = raw_shares(&counts);
         for (a, h) in BANDWIDTHS.iter().enumerate() {
