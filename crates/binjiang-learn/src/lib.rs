@@ -11,7 +11,9 @@
 
 pub mod durations;
 pub mod history;
+pub mod model;
 pub mod rates;
+pub mod score;
 pub mod spatial;
 
 pub use durations::{fit, Family, Fit};
