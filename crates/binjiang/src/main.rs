@@ -57,6 +57,9 @@ enum Command {
     Replay(commands::replay::Args),
     /// Compare scenarios (overlays in `<scene>/scenarios/`) on paired seeds; write a report.
     Whatif(commands::whatif::Args),
+    /// Learn each incident type's rate, weekly rhythm, places and durations from a history;
+    /// score it on held-out weeks; write the model.
+    Learn(commands::learn::Args),
     /// Take what-if runs from a NATS JetStream bus and return their results.
     Worker(commands::worker::Args),
     /// Every district's KPIs, live, from the bus (as their twins publish them).
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => commands::replay::run(&args),
         Command::Whatif(args) => commands::whatif::run(&args),
         Command::Worker(args) => commands::worker::run(&args),
+        Command::Learn(args) => commands::learn::run(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 pub mod city;
 pub mod import;
 pub mod info;
+pub mod learn;
 pub mod replay;
 pub mod serve;
 pub mod simulate;
