@@ -120,3 +120,59 @@ pub fn learn(counts: &[[u32; WEEK_H]]) -> Option<Timing> {
         weeks,
     })
 }
+
+/// The time-rescaling test (Brown et al. 2002) of `times_s` (seconds from the history's first
+/// Monday 00:00, in order or not) against a learned timing: mapped through the cumulative
+/// intensity, the gaps between events of a Poisson process with that intensity are Exp(1), so
+/// 1 − e^(−gap) is uniform; the KS statistic and p-value of that against the uniform say
+/// whether the timing explains when events came. Times recorded to `bin_s` (1 for seconds,
+/// 60 for minutes) tie: events sharing a bin are spread evenly through it first, or the zero
+/// gaps alone would reject every model. `None` with fewer than 8 events.
+pub fn time_rescaling_ks(times_s: &[f64], timing: &Timing, bin_s: f64) -> Option<(f64, f64)> {
+    let mut t: Vec<f64> = times_s
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .collect();
+    if t.len() < 8 {
+        return None;
+    }
+    t.sort_by(f64::total_cmp);
+    // Spread ties through their bin.
+    if bin_s > 0.0 {
+        let mut i = 0;
+        while i < t.len() {
+            let bin = (t[i] / bin_s).floor();
+            let mut j = i;
+            while j < t.len() && (t[j] / bin_s).floor() == bin {
+                j += 1;
+            }
+            let n = (j - i) as f64;
+            for (k, v) in t[i..j].iter_mut().enumerate() {
+                *v = (bin + (k as f64 + 0.5) / n) * bin_s;
+            }
+            i = j;
+        }
+    }
+    // Cumulative intensity: piecewise constant per hour of the week.
+    let cumulative = |s: f64| -> f64 {
+        let hour = (s / 3600.0).floor();
+        let whole_weeks = (hour / WEEK_H as f64).floor();
+        let week_total: f64 = timing.hour_of_week.iter().sum();
+        let into = (hour - whole_weeks * WEEK_H as f64) as usize;
+        let before: f64 = timing.hour_of_week[..into].iter().sum();
+        whole_weeks * week_total + before + timing.hour_of_week[into % WEEK_H] * (s / 3600.0 - hour)
+    };
+    let mut u: Vec<f64> = t
+        .windows(2)
+        .map(|w| 1.0 - (-(cumulative(w[1]) - cumulative(w[0]))).exp())
+        .collect();
+    u.sort_by(f64::total_cmp);
+    let n = u.len() as f64;
+    let d = u
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v - i as f64 / n).max((i + 1) as f64 / n - v))
+        .fold(0.0, f64::max);
+    Some((d, crate::durations::kolmogorov_p(d, u.len())))
+}

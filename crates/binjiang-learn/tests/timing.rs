@@ -115,3 +115,42 @@ fn a_longer_history_forecasts_better() {
     }
     assert!(long > short, "8 weeks {long} vs 2 weeks {short}");
 }
+
+/// Poisson event times (uniform within each hour) from hourly rates `lambda`.
+fn poisson_times(lambda: &[f64], weeks: usize, seed: u64) -> Vec<f64> {
+    use rand::Rng;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut times = Vec::new();
+    for w in 0..weeks {
+        for (h, l) in lambda.iter().enumerate() {
+            let n = Poisson::new(*l).unwrap().sample(&mut rng) as usize;
+            for _ in 0..n {
+                times.push(((w * WEEK_H + h) as f64 + rng.random::<f64>()) * 3600.0);
+            }
+        }
+    }
+    times
+}
+
+#[test]
+fn time_rescaling_accepts_the_learned_timing_and_rejects_a_flat_one() {
+    use binjiang_learn::rates::time_rescaling_ks;
+    let want = truth(40.0);
+    // Recorded to the minute, as exports are.
+    let times: Vec<f64> = poisson_times(&want, 8, 7)
+        .iter()
+        .map(|t| (t / 60.0).floor() * 60.0)
+        .collect();
+    let learned = learn(&weekly_counts(&times, 8)).unwrap();
+    let (_, p) = time_rescaling_ks(&times, &learned, 60.0).unwrap();
+    assert!(p > 0.01, "the learned timing explains the times: p = {p}");
+    let flat = binjiang_learn::Timing {
+        hour_of_week: vec![learned.per_day / 24.0; WEEK_H],
+        ..learned.clone()
+    };
+    let (_, p_flat) = time_rescaling_ks(&times, &flat, 60.0).unwrap();
+    assert!(p_flat < 1e-6, "a flat rate does not: p = {p_flat}");
+    // Without spreading ties, minute-binned times would be rejected by their zero gaps.
+    let (_, p_raw) = time_rescaling_ks(&times, &learned, 0.0).unwrap();
+    assert!(p_raw < p, "ties unspread {p_raw} vs spread {p}");
+}

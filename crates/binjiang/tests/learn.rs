@@ -160,6 +160,7 @@ fn learn_recovers_the_rates_the_history_was_made_with() {
             );
         }
         assert_eq!(t["hour_of_week"].as_array().unwrap().len(), 168, "{ty}");
+        assert!(t["ks_rescaled_p"].is_number(), "{ty}: {t}");
     }
     // Bins: on scene 3–8 minutes in the catalogue.
     let bins = &types["bin_overflow"]["on_scene_s"];
