@@ -8,6 +8,7 @@ use binjiang_scene::Scene;
 use binjiang_sim::{IncidentCatalogue, SimOptions, Simulation, What, CATALOGUE_FILE};
 use chrono::{FixedOffset, TimeZone};
 use common::*;
+use common::{token, Server};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -197,4 +198,91 @@ fn learn_recovers_the_rates_the_history_was_made_with() {
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("week"), "{}", text(&o.stderr));
+}
+
+/// `--from-db`: the live twin's own incidents, from a database that `binjiang replay` filled
+/// through a real `binjiang serve` (15 days at 100,000×).
+#[test]
+fn learn_from_a_live_twins_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    let gateway = token(&db, "gateway");
+    let server = Server::start_with(
+        &db,
+        &["--clock", "replay", "--speed", "100000", "--at", "00:00"],
+    );
+    let out = binjiang(&[
+        "replay",
+        "tests/scenes/tiny-river",
+        "--to",
+        &server.base,
+        "--token",
+        &gateway,
+        "--speed",
+        "100000",
+        "--hours",
+        "360",
+        "--fix-every",
+        "86400",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    server.kill();
+    let model = dir.path().join("model");
+    let o = binjiang(&[
+        "learn",
+        "tests/scenes/tiny-river",
+        "--from-db",
+        db.to_str().unwrap(),
+        "--holdout-weeks",
+        "0",
+        "--out",
+        model.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v: Value = serde_json::from_str(&text(&o.stdout)).unwrap();
+    assert!(v["used"].as_u64().unwrap() >= 200, "{v}");
+    assert_eq!(
+        v["used"], v["rows"],
+        "the twin's incidents are all on its grid"
+    );
+    let types = v["types"].as_object().unwrap();
+    assert!(types.len() >= 5, "{v}");
+    for (ty, t) in types {
+        if t["events"].as_u64().unwrap() >= 50 {
+            assert!(t["per_day"].as_f64().unwrap() > 0.0, "{ty}: {t}");
+        }
+    }
+    // Not a live database: exit 1, saying so.
+    let other = dir.path().join("other.db");
+    rusqlite_free_db(&other);
+    let o = binjiang(&[
+        "learn",
+        "tests/scenes/tiny-river",
+        "--from-db",
+        other.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("not a live twin's database"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// A database with the twin's tables but never served (no day origin).
+fn rusqlite_free_db(path: &std::path::Path) {
+    // `token add` creates the schema without serving.
+    binjiang(&[
+        "token",
+        "add",
+        "--db",
+        path.to_str().unwrap(),
+        "--role",
+        "admin",
+        "--name",
+        "x",
+    ]);
 }

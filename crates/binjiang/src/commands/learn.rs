@@ -24,8 +24,11 @@ pub struct Args {
     pub scene: PathBuf,
     /// The history: CSV with time,type,lon,lat and optionally reported_at, arrived_at,
     /// cleared_at, agency, external_id.
+    #[arg(long, required_unless_present = "from_db", conflicts_with = "from_db")]
+    pub history: Option<PathBuf>,
+    /// Learn from a live twin's database instead: the incidents its log holds (`serve --db`).
     #[arg(long)]
-    pub history: PathBuf,
+    pub from_db: Option<PathBuf>,
     /// Maps an export's categories onto catalogue types: CSV source_type,type.
     #[arg(long)]
     pub map: Option<PathBuf>,
@@ -76,6 +79,82 @@ fn monday_before(ms: i64, offset: FixedOffset) -> i64 {
         - days_back * 86_400_000
 }
 
+/// The incidents a live twin's log holds, as a history: when each arose (its place, its type),
+/// was reported, first reached and closed, from the decisions the twin logged.
+fn history_of_db(
+    db: &std::path::Path,
+    scene: &binjiang_scene::Scene,
+) -> anyhow::Result<binjiang_learn::History> {
+    use binjiang_sim::What;
+    if !db.is_file() {
+        return Err(anyhow::Error::from(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("no database at {}", db.display()),
+        )));
+    }
+    let not_live =
+        |why: String| crate::failure::invalid(anyhow::anyhow!("{}: {why}", db.display()));
+    let conn = binjiang_live::store::open(db)?;
+    let epoch_ms: i64 = binjiang_live::store::meta(&conn, "epoch_ms")?
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| not_live("not a live twin's database (no epoch_ms)".into()))?;
+    let at = |t: f64| epoch_ms + (t * 1000.0).round() as i64;
+    let mut records: BTreeMap<u32, Record> = BTreeMap::new();
+    let mut stmt = conn.prepare("SELECT body FROM events ORDER BY seq")?;
+    let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    for body in bodies {
+        let e: binjiang_sim::Event = serde_json::from_str(&body?)
+            .map_err(|e| not_live(format!("an event does not parse: {e}")))?;
+        match &e.what {
+            What::Arose {
+                incident,
+                incident_type,
+                external_id,
+                ..
+            } => {
+                let (lon, lat) = scene.frame.to_wgs84(geo::Coord { x: e.x, y: e.y });
+                records.insert(
+                    *incident,
+                    Record {
+                        line: 0,
+                        time_ms: at(e.t),
+                        incident_type: incident_type.to_string(),
+                        lon,
+                        lat,
+                        reported_ms: None,
+                        arrived_ms: None,
+                        cleared_ms: None,
+                        agency: None,
+                        external_id: external_id.as_ref().map(|x| x.to_string()),
+                    },
+                );
+            }
+            What::Reported { incident, .. } => {
+                if let Some(r) = records.get_mut(incident) {
+                    r.reported_ms.get_or_insert(at(e.t));
+                }
+            }
+            What::Arrived { incident, .. } => {
+                if let Some(r) = records.get_mut(incident) {
+                    r.arrived_ms.get_or_insert(at(e.t));
+                }
+            }
+            What::Closed { incident, .. } => {
+                if let Some(r) = records.get_mut(incident) {
+                    r.cleared_ms = Some(at(e.t));
+                }
+            }
+            _ => {}
+        }
+    }
+    let records: Vec<Record> = records.into_values().collect();
+    Ok(binjiang_learn::History {
+        rows: records.len(),
+        records,
+        ..binjiang_learn::History::default()
+    })
+}
+
 /// Runs the command.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let (scene, catalogue) = match load_scene_and_catalogue(&args.scene)? {
@@ -100,17 +179,22 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let file = args.history.display().to_string();
-    let text =
-        std::fs::read_to_string(&args.history).with_context(|| format!("cannot read {file}"))?;
-    let history =
-        match binjiang_learn::parse(&file, &text, &types, map.as_ref(), offset, args.skip_bad) {
-            Ok(h) => h,
-            Err(e) => {
-                eprintln!("{e}");
-                return Ok(ExitCode::from(INVALID));
+    let (file, history) = match (&args.history, &args.from_db) {
+        (Some(path), _) => {
+            let file = path.display().to_string();
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {file}"))?;
+            match binjiang_learn::parse(&file, &text, &types, map.as_ref(), offset, args.skip_bad) {
+                Ok(h) => (file, h),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(ExitCode::from(INVALID));
+                }
             }
-        };
+        }
+        (None, Some(db)) => (db.display().to_string(), history_of_db(db, &scene)?),
+        (None, None) => bail_usage!("give --history or --from-db"),
+    };
     for (line, why) in history.malformed.iter().take(20) {
         eprintln!("{file}:{line}: {why}");
     }
