@@ -63,11 +63,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The budget of request bytes in flight, as configured.
-    pub fn request_bytes_limit(&self) -> usize {
-        self.request_bytes_total
-    }
-
     /// The latest view.
     pub fn view(&self) -> Arc<View> {
         Arc::clone(&self.views.borrow())
@@ -247,7 +242,7 @@ pub async fn refuse_oversized(
                 return ApiError::unavailable(
                     format!(
                         "the service holds its limit of request bytes in flight ({} MiB); nothing was kept, retry",
-                        state.request_bytes_limit() / (1024 * 1024)
+                        state.request_bytes_total / (1024 * 1024)
                     ),
                     1,
                 )

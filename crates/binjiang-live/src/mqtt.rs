@@ -120,7 +120,7 @@ pub async fn run(config: MqttConfig, state: AppState, mut stop: oneshot::Receive
     let mut held: Option<Publish> = None;
     let reconnect = Arc::new(Notify::new());
     let (finish, finishing) = oneshot::channel();
-    let acks = tokio::spawn(acknowledge(
+    let mut acks = tokio::spawn(acknowledge(
         client.clone(),
         state,
         incoming,
@@ -132,7 +132,6 @@ pub async fn run(config: MqttConfig, state: AppState, mut stop: oneshot::Receive
     // After `stop`: the acknowledger finishes what it holds while this loop keeps the
     // connection turning so its PUBACKs leave; at most this long.
     let mut deadline: Option<tokio::time::Instant> = None;
-    let mut acks = acks;
     loop {
         let until_deadline = async {
             match deadline {

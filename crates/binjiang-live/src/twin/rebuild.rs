@@ -113,10 +113,22 @@ impl Twin {
             epoch,
             ..Batch::default()
         };
+        // Today's KPIs: the day's decisions as logged, then those the rebuild writes.
+        let now = clock.now().max(saved.last_t.unwrap_or(0.0));
+        let today_start = (now / 86_400.0).floor() * 86_400.0;
+        let mut today = MetricsFold::new(&setup.catalogue);
+        for body in store::events_since(&conn, today_start).map_err(sqlite(&setup))? {
+            let e: Event = serde_json::from_str(&body)
+                .map_err(|e| crate::ServeError::Corrupt(format!("an event does not parse: {e}")))?;
+            today.push(&e);
+        }
         let mut seen = 0u64;
         let mut take_events = |sim: &mut Simulation, batch: &mut Batch| {
             for e in sim.drain_events() {
                 if seen >= base.events_logged {
+                    if e.t >= today_start {
+                        today.push(&e);
+                    }
                     batch.events.push((e.t, to_json(&e)));
                 }
                 seen += 1;
@@ -136,24 +148,9 @@ impl Twin {
             },
             &mut |sim| take_events(sim, &mut batch),
         )?;
-        let now = clock.now().max(saved.last_t.unwrap_or(0.0));
         sim.advance_to(now);
         take_events(&mut sim, &mut batch);
         sim.drain_inputs();
-        // Today's KPIs: the day's decisions as logged, then those written now.
-        let today_start = (now / 86_400.0).floor() * 86_400.0;
-        let mut today = MetricsFold::new(&setup.catalogue);
-        for body in store::events_since(&conn, today_start).map_err(sqlite(&setup))? {
-            let e: Event = serde_json::from_str(&body)
-                .map_err(|e| crate::ServeError::Corrupt(format!("an event does not parse: {e}")))?;
-            today.push(&e);
-        }
-        for (t, body) in &batch.events {
-            if *t >= today_start {
-                let e: Event = serde_json::from_str(body).expect("written just now");
-                today.push(&e);
-            }
-        }
         let gps_units = last_fix.iter().map(|(u, (t, _))| (u.clone(), *t)).collect();
         let events_logged = saved.events + batch.events.len() as u64;
         Ok(Twin {
