@@ -112,14 +112,7 @@ pub fn fit(durations: &[f64]) -> Option<Fit> {
     } else {
         (Family::Gamma, k, rate, Box::new(move |v| gamma.cdf(v)))
     };
-    let ks_d = x
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let f = cdf(*v);
-            (f - i as f64 / nf).max((i + 1) as f64 / nf - f)
-        })
-        .fold(0.0, f64::max);
+    let ks_d = ks_statistic(&x, cdf);
     let (median, p90) = match dist {
         Family::Lognormal => (lognormal.inverse_cdf(0.5), lognormal.inverse_cdf(0.9)),
         Family::Gamma => (gamma.inverse_cdf(0.5), gamma.inverse_cdf(0.9)),
@@ -135,6 +128,20 @@ pub fn fit(durations: &[f64]) -> Option<Fit> {
         ks_d,
         ks_p: kolmogorov_p(ks_d, n),
     })
+}
+
+/// The Kolmogorov–Smirnov statistic of `sorted` values against `cdf`: the largest gap between
+/// the empirical distribution (on either side of each step) and the distribution.
+pub fn ks_statistic(sorted: &[f64], cdf: impl Fn(f64) -> f64) -> f64 {
+    let n = sorted.len() as f64;
+    sorted
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let f = cdf(*v);
+            (f - i as f64 / n).max((i + 1) as f64 / n - f)
+        })
+        .fold(0.0, f64::max)
 }
 
 /// ψ′(k): the series for small k, the asymptotic expansion beyond.

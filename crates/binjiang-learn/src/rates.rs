@@ -77,11 +77,7 @@ pub fn poisson_loglik(counts: &[u32; WEEK_H], lambda: &[f64]) -> f64 {
     counts
         .iter()
         .zip(lambda)
-        .map(|(k, l)| {
-            let l = l.max(1e-6);
-            let k = f64::from(*k);
-            k * l.ln() - l - statrs::function::factorial::ln_factorial(k as u64)
-        })
+        .map(|(k, l)| crate::score::poisson_ln_pmf(u64::from(*k), l.max(1e-6)))
         .sum()
 }
 
@@ -168,11 +164,6 @@ pub fn time_rescaling_ks(times_s: &[f64], timing: &Timing, bin_s: f64) -> Option
         .map(|w| 1.0 - (-(cumulative(w[1]) - cumulative(w[0]))).exp())
         .collect();
     u.sort_by(f64::total_cmp);
-    let n = u.len() as f64;
-    let d = u
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v - i as f64 / n).max((i + 1) as f64 / n - v))
-        .fold(0.0, f64::max);
+    let d = crate::durations::ks_statistic(&u, |v| v);
     Some((d, crate::durations::kolmogorov_p(d, u.len())))
 }

@@ -17,6 +17,12 @@
 use serde::Serialize;
 use statrs::function::factorial::ln_factorial;
 
+/// ln P(K = `k`) for a Poisson count of mean `lambda` (> 0): what the rates' choice of prior
+/// weight and the held-out log score both sum.
+pub fn poisson_ln_pmf(k: u64, lambda: f64) -> f64 {
+    k as f64 * lambda.ln() - lambda - ln_factorial(k)
+}
+
 /// Poisson log-likelihood of `observed` counts under `expected` means, per observed incident:
 /// both indexed [hour][cell]. `None` when nothing was observed.
 pub fn log_score(expected: &[Vec<f64>], observed: &[Vec<u32>]) -> Option<f64> {
@@ -24,9 +30,8 @@ pub fn log_score(expected: &[Vec<f64>], observed: &[Vec<u32>]) -> Option<f64> {
     let mut incidents = 0u64;
     for (e_hour, o_hour) in expected.iter().zip(observed) {
         for (e, o) in e_hour.iter().zip(o_hour) {
-            let lambda = e.max(1e-9);
             let k = u64::from(*o);
-            total += k as f64 * lambda.ln() - lambda - ln_factorial(k);
+            total += poisson_ln_pmf(k, e.max(1e-9));
             incidents += k;
         }
     }

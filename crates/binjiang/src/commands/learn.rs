@@ -60,23 +60,12 @@ fn offset_of(
         .unwrap_or_else(|_| FixedOffset::east_opt(8 * 3600).expect("+08:00"))
 }
 
-/// Unix ms of the local Monday 00:00 on or before `ms`.
+/// Unix ms of the local Monday 00:00 on or before `ms`: the district's midnight before it,
+/// less the days since Monday.
 fn monday_before(ms: i64, offset: FixedOffset) -> i64 {
-    let local = offset
-        .timestamp_millis_opt(ms)
-        .single()
-        .expect("a fixed offset maps every instant");
-    let days_back = i64::from(local.weekday().num_days_from_monday());
-    let midnight = local
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists");
-    offset
-        .from_local_datetime(&midnight)
-        .single()
-        .expect("a fixed offset has no gaps")
-        .timestamp_millis()
-        - days_back * 86_400_000
+    let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms).unwrap_or_default();
+    let days_back = i64::from(at.with_timezone(&offset).weekday().num_days_from_monday());
+    binjiang_live::clock::Clock::midnight_before(at, offset) - days_back * 86_400_000
 }
 
 /// The incidents a live twin's log holds, as a history: when each arose (its place, its type),
