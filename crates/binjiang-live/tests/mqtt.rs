@@ -33,7 +33,7 @@ impl Broker {
             .into_iter()
             .find(|p| Path::new(p).exists())
             .expect("mosquitto is installed (scripts/deps.sh installs Debian's mosquitto)");
-        let child = Command::new(exe)
+        let mut child = Command::new(exe)
             .arg("-c")
             .arg(conf)
             .stderr(std::process::Stdio::null())
@@ -47,6 +47,11 @@ impl Broker {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        // A port another test's broker took would answer too: this broker must be running.
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "mosquitto exited: port {port} is taken"
+        );
         Broker { child }
     }
 }
@@ -66,9 +71,26 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Publishes with QoS 1 and waits for the broker's PUBACKs.
+/// A client id no other client of this test run has: the four tests run side by side, and
+/// a broker disconnects a client when another connects with its id.
+fn unique_id(what: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!("{what}-{}-{n}", std::process::id())
+}
+
+/// The service's MQTT settings for a broker on `port`, with a client id of its own.
+fn service_config(port: u16) -> MqttConfig {
+    let mut config = MqttConfig::parse(&format!("127.0.0.1:{port}")).unwrap();
+    config.client_id = unique_id("twin");
+    config
+}
+
+/// Publishes with QoS 1 and waits for the broker's PUBACKs. A connection error fails the test
+/// with its reason (a clean session's unacknowledged messages die with the connection, so
+/// waiting on would be waiting for ever).
 fn publish(port: u16, messages: &[(&str, String)]) {
-    let mut options = MqttOptions::new(format!("gateway-{}", free_port()), "127.0.0.1", port);
+    let mut options = MqttOptions::new(unique_id("gateway"), "127.0.0.1", port);
     options.set_keep_alive(Duration::from_secs(5));
     let (client, mut connection) = Client::new(options, 64);
     let owned: Vec<(String, String)> = messages
@@ -87,11 +109,15 @@ fn publish(port: u16, messages: &[(&str, String)]) {
     });
     let mut acked = 0;
     for event in connection.iter() {
-        if let Ok(Event::Incoming(Packet::PubAck(_))) = event {
-            acked += 1;
-            if acked == n {
-                break;
+        match event {
+            Ok(Event::Incoming(Packet::PubAck(_))) => {
+                acked += 1;
+                if acked == n {
+                    break;
+                }
             }
+            Ok(_) => {}
+            Err(e) => panic!("the gateway lost its broker after {acked} of {n} PUBACKs: {e}"),
         }
     }
     publisher.join().unwrap().disconnect().ok();
@@ -152,7 +178,7 @@ fn observations_over_mqtt_survive_bad_messages_broker_restarts_and_service_downt
     let port = free_port();
     let broker = Broker::start(dir.path(), port);
     let db = dir.path().join("live.db");
-    let config = MqttConfig::parse(&format!("127.0.0.1:{port}")).unwrap();
+    let config = service_config(port);
     let with_mqtt = |o: &mut binjiang_live::ServeOptions| o.mqtt = Some(config.clone());
     let mut h = Harness::start_at(&db, with_mqtt);
     until_subscribed(&h, port);
@@ -226,7 +252,7 @@ fn a_burst_of_twelve_thousand_messages_is_all_taken() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let _broker = Broker::start(dir.path(), port);
-    let config = MqttConfig::parse(&format!("127.0.0.1:{port}")).unwrap();
+    let config = service_config(port);
     let h = Harness::start_with(|o| o.mqtt = Some(config));
     until_subscribed(&h, port);
     let topics: Vec<String> = (1..=3)
@@ -349,6 +375,7 @@ fn observations_over_mqtt_with_tls_and_credentials() {
     std::fs::write(d.join("mosquitto.conf"), conf).unwrap();
     let broker = Broker::with_config(&d.join("mosquitto.conf"), tls);
     let mut config = MqttConfig::parse(&format!("127.0.0.1:{tls}")).unwrap();
+    config.client_id = unique_id("twin");
     config.credentials = Some(("twin".into(), "s3cret".into()));
     config.tls = Some(binjiang_live::mqtt::MqttTls {
         ca: std::fs::read(d.join("ca.pem")).unwrap(),
@@ -383,7 +410,7 @@ fn a_twin_stalled_for_ten_seconds_stores_nothing_twice_and_loses_nothing_acknowl
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let _broker = Broker::start(dir.path(), port);
-    let config = MqttConfig::parse(&format!("127.0.0.1:{port}")).unwrap();
+    let config = service_config(port);
     let h = Harness::start_with(|o| o.mqtt = Some(config.clone()));
     until_subscribed(&h, port);
     let locker = rusqlite::Connection::open(&h.db).unwrap();
