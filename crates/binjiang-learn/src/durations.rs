@@ -45,6 +45,17 @@ pub struct Fit {
     pub ks_p: f64,
 }
 
+impl Fit {
+    /// The fitted distribution's `p` quantile, seconds (a QQ plot's model side).
+    pub fn quantile(&self, p: f64) -> f64 {
+        let p = p.clamp(1e-9, 1.0 - 1e-9);
+        match self.dist {
+            Family::Lognormal => LogNormal::new(self.a, self.b).map_or(f64::NAN, |d| d.inverse_cdf(p)),
+            Family::Gamma => Gamma::new(self.a, self.b).map_or(f64::NAN, |d| d.inverse_cdf(p)),
+        }
+    }
+}
+
 /// Fewest durations a fit is made from.
 pub const MIN_N: usize = 8;
 

@@ -41,7 +41,7 @@ pub fn log_score(expected: &[Vec<f64>], observed: &[Vec<u32>]) -> Option<f64> {
 /// Hit rate and PAI at `area_share` of the grid: the cells ranked by `expected` (their totals
 /// over the held-out period) until they cover that share, against the cells the held-out
 /// incidents fell in. Ties are broken by cell order, so the result is deterministic.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
 pub struct HitRate {
     /// Share of held-out incidents in the flagged cells.
     pub hit_rate: f64,

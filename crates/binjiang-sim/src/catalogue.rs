@@ -25,7 +25,56 @@ pub enum Origin {
     NearLandmark(f64),
     /// Anywhere in the grid, cells weighted by their area (hotline complaints).
     AnyCell,
+    /// In the grid's cells by id, each with its weight (a density learned from a district's
+    /// records by `binjiang learn`): a uniform point in a cell drawn by weight.
+    Cells(std::collections::BTreeMap<String, f64>),
 }
+
+/// A duration distribution fitted to a district's records (`binjiang learn`), in place of
+/// the triangular guess or the uniform range an estimated catalogue gives.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Fitted {
+    /// ln of the duration is normal: its median (exp μ) and σ.
+    LogNormal {
+        /// The median, in the field's unit.
+        median: f64,
+        /// The standard deviation of the log.
+        sigma: f64,
+    },
+    /// Gamma with this shape and mean.
+    Gamma {
+        /// Shape k.
+        shape: f64,
+        /// Mean k·θ, in the field's unit.
+        mean: f64,
+    },
+}
+
+impl Fitted {
+    /// Whether its parameters make a distribution (all positive and finite).
+    pub fn is_valid(&self) -> bool {
+        let ok = |v: f64| v.is_finite() && v > 0.0;
+        match *self {
+            Fitted::LogNormal { median, sigma } => ok(median) && ok(sigma),
+            Fitted::Gamma { shape, mean } => ok(shape) && ok(mean),
+        }
+    }
+
+    /// One draw.
+    pub fn sample(&self, rng: &mut impl rand::Rng) -> f64 {
+        use rand_distr::Distribution;
+        match *self {
+            Fitted::LogNormal { median, sigma } => rand_distr::LogNormal::new(median.ln(), sigma)
+                .map_or(median, |d| d.sample(rng)),
+            Fitted::Gamma { shape, mean } => {
+                rand_distr::Gamma::new(shape, mean / shape).map_or(mean, |d| d.sample(rng))
+            }
+        }
+    }
+}
+
+/// Hours in a week: an hour-of-week profile has this many weights, Monday 00:00 first.
+pub const WEEK_HOURS: usize = 168;
 
 /// One kind of incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +104,18 @@ pub struct IncidentType {
     /// Minutes after which an unclosed incident is escalated (not handled "in the bud").
     #[serde(default)]
     pub escalate_after_min: Option<f64>,
+    /// Relative weight of each hour of the week (168 values, Monday 00:00 first), learned
+    /// from records: where given, it replaces `profile` and the run's weekday matters
+    /// (`SimOptions::weekday`); `per_day` stays the mean over the week's days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub week_profile: Option<Vec<f64>>,
+    /// On-scene minutes fitted to records, in place of the triangular `on_scene_min`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_scene_fit_min: Option<Fitted>,
+    /// Seconds from arising to the report, fitted to records, in place of the catalogue's
+    /// uniform `report_delay_s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_delay_fit_s: Option<Fitted>,
 }
 
 /// The set of incident types of a scene or scenario, with shared settings.
@@ -156,6 +217,9 @@ impl IncidentType {
             profile: DAYTIME_PROFILE.to_vec(),
             street_cleaning,
             escalate_after_min: (typical + 25.0 > 30.0).then_some(typical + 25.0),
+            week_profile: None,
+            on_scene_fit_min: None,
+            report_delay_fit_s: None,
         }
     }
 }
@@ -431,6 +495,27 @@ impl IncidentCatalogue {
         {
             errors.push("profile must be 24 non-negative hourly weights, not all zero".into());
         }
+        if let Some(w) = &t.week_profile {
+            if w.len() != WEEK_HOURS
+                || w.iter().any(|v| !v.is_finite() || *v < 0.0)
+                || w.iter().sum::<f64>() <= 0.0
+            {
+                errors.push(format!(
+                    "week_profile must be {WEEK_HOURS} non-negative hourly weights (Monday 00:00 first), not all zero; it has {}",
+                    w.len()
+                ));
+            }
+        }
+        for (name, fit) in [
+            ("on_scene_fit_min", t.on_scene_fit_min),
+            ("report_delay_fit_s", t.report_delay_fit_s),
+        ] {
+            if fit.is_some_and(|f| !f.is_valid()) {
+                errors.push(format!(
+                    "{name} {fit:?} must have positive, finite parameters"
+                ));
+            }
+        }
         if !(t.per_day.is_finite() && t.per_day >= 0.0) {
             errors.push(format!(
                 "per_day {} must be a non-negative number",
@@ -477,6 +562,68 @@ impl IncidentCatalogue {
             * 60.0
     }
 
+    /// Expected incidents of type `ti` in hour `hour` of a run whose first day is `weekday`
+    /// (0 = Monday): the day's rate shared by the hour-of-week profile where the type has one,
+    /// else by the hour-of-day profile.
+    pub fn hourly_rate(&self, ti: usize, weekday: u8, hour: u32) -> f64 {
+        let t = &self.types[ti];
+        match &t.week_profile {
+            Some(week) if !week.is_empty() => {
+                let how = (usize::from(weekday) * 24 + hour as usize) % week.len();
+                t.per_day * 7.0 * week[how] / week.iter().sum::<f64>()
+            }
+            _ => t.per_day * t.profile[(hour % 24) as usize] / t.profile.iter().sum::<f64>(),
+        }
+    }
+
+    /// Each grid cell's share of type `ti`'s incidents as the catalogue places them, in the
+    /// grid's order (sums to 1 where any place lies on the grid): by asset or landmark counts
+    /// per cell (a radius around them is not spread), by area for `AnyCell`, by the weights
+    /// for `Cells`. What a forecast from the catalogue alone says, and the demand a plan
+    /// without a learned model covers.
+    pub fn cell_shares(&self, ti: usize, scene: &Scene) -> Vec<f64> {
+        let grid = &scene.grid;
+        let mut share = vec![0.0; grid.cells.len()];
+        let mut count_at = |p: geo::Coord| {
+            if let Some(c) = grid.cell_at(p) {
+                share[c] += 1.0;
+            }
+        };
+        match &self.types[ti].origin {
+            Origin::Asset(kind) | Origin::NearAsset(kind, _) => {
+                let kind = AssetKind::parse(kind);
+                for a in scene.assets.iter().filter(|a| Some(a.kind) == kind) {
+                    count_at(a.position.0);
+                }
+            }
+            Origin::NearLandmark(_) => {
+                use geo::Centroid;
+                for b in scene.buildings.iter().filter(|b| b.landmark) {
+                    if let Some(p) = b.footprint.centroid() {
+                        count_at(p.0);
+                    }
+                }
+            }
+            Origin::AnyCell => {
+                for (s, c) in share.iter_mut().zip(&grid.cells) {
+                    *s = c.area_m2;
+                }
+            }
+            Origin::Cells(weights) => {
+                for (s, c) in share.iter_mut().zip(&grid.cells) {
+                    *s = weights.get(&c.id).copied().unwrap_or(0.0);
+                }
+            }
+        }
+        let total: f64 = share.iter().sum();
+        if total > 0.0 {
+            for s in &mut share {
+                *s /= total;
+            }
+        }
+        share
+    }
+
     /// Index of a type by key.
     pub fn index_of(&self, key: &str) -> Option<usize> {
         self.types.iter().position(|t| t.key == key)
@@ -516,6 +663,19 @@ fn check_origin(origin: &Origin, scene: &Scene) -> Result<(), String> {
         }
         Origin::AnyCell if scene.grid.cells.is_empty() => {
             return Err("AnyCell needs a grid with cells; this scene's grid has none".into())
+        }
+        Origin::Cells(weights) => {
+            if let Some(id) = weights
+                .keys()
+                .find(|id| !scene.grid.cells.iter().any(|c| &c.id == *id))
+            {
+                return Err(format!("Cells: \"{id}\" is not a cell of this scene's grid"));
+            }
+            if weights.values().any(|w| !w.is_finite() || *w < 0.0)
+                || weights.values().sum::<f64>() <= 0.0
+            {
+                return Err("Cells: weights must be non-negative, not all zero".into());
+            }
         }
         _ => {}
     }

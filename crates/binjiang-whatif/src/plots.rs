@@ -4,6 +4,7 @@
 //! same incidents (common random numbers pair them).
 
 use crate::compare::{IncidentKey, Run};
+use binjiang_scene::{GridCell, MergedGrid};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::collections::HashMap;
@@ -18,17 +19,18 @@ const ARM_RGB: [(u8, u8, u8); 6] = [
     (86, 180, 233),
 ];
 
-fn colour(arm: usize) -> RGBColor {
+/// The colour of arm (or series) `arm`.
+pub fn colour(arm: usize) -> RGBColor {
     let (r, g, b) = ARM_RGB[arm % ARM_RGB.len()];
     RGBColor(r, g, b)
 }
 
 /// Plot size in pixels.
-const SIZE: (u32, u32) = (720, 380);
+pub const SIZE: (u32, u32) = (720, 380);
 
 /// Runs a plotters drawing of `size` pixels into an SVG string; a drawing error leaves a note
 /// instead.
-fn svg(
+pub fn svg(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<(), String>,
 ) -> String {
@@ -47,9 +49,10 @@ fn svg(
 }
 
 /// A chart of lines in `x` × `y` with a title and axis names.
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+pub type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-fn chart<'a, 'b>(
+/// A chart on `root` with a title, the ranges and the axes' names.
+pub fn chart<'a, 'b>(
     root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
     title: &str,
     (x, y): (std::ops::Range<f64>, std::ops::Range<f64>),
@@ -72,7 +75,7 @@ fn chart<'a, 'b>(
 }
 
 /// One labelled line of width 2 in colour `c`.
-fn line<'b: 'a, 'a>(
+pub fn line<'b: 'a, 'a>(
     chart: &mut Chart<'a, 'b>,
     points: impl IntoIterator<Item = (f64, f64)>,
     c: RGBColor,
@@ -90,7 +93,7 @@ fn line<'b: 'a, 'a>(
 }
 
 /// The lines' legend at `at`.
-fn legend<'b: 'a, 'a>(chart: &mut Chart<'a, 'b>, at: SeriesLabelPosition) -> Result<(), String> {
+pub fn legend<'b: 'a, 'a>(chart: &mut Chart<'a, 'b>, at: SeriesLabelPosition) -> Result<(), String> {
     chart
         .configure_series_labels()
         .position(at)
@@ -282,7 +285,7 @@ fn cell_p90(runs: &[Run], arm: usize) -> HashMap<String, f64> {
 }
 
 /// Mixes two colours, `t` in 0..=1.
-fn mix(a: (u8, u8, u8), b: (u8, u8, u8), t: f64) -> RGBColor {
+pub fn mix(a: (u8, u8, u8), b: (u8, u8, u8), t: f64) -> RGBColor {
     let t = t.clamp(0.0, 1.0);
     let f = |x: u8, y: u8| (f64::from(x) + (f64::from(y) - f64::from(x)) * t).round() as u8;
     RGBColor(f(a.0, b.0), f(a.1, b.1), f(a.2, b.2))
@@ -295,20 +298,8 @@ pub fn cell_map(arms: &[crate::Scenario], runs: &[Run], alt: Option<usize>) -> S
     let Some(base) = arms.first() else {
         return String::new();
     };
-    let grid = &base.scene.grid;
-    let (Some(min_x), Some(max_x), Some(min_y), Some(max_y)) = (
-        grid.cells.iter().map(|c| c.square.min().x).reduce(f64::min),
-        grid.cells.iter().map(|c| c.square.max().x).reduce(f64::max),
-        grid.cells.iter().map(|c| c.square.min().y).reduce(f64::min),
-        grid.cells.iter().map(|c| c.square.max().y).reduce(f64::max),
-    ) else {
-        return String::new();
-    };
     let base_p90 = cell_p90(runs, 0);
     let alt_p90 = alt.map(|k| cell_p90(runs, k));
-    let width = 860u32;
-    let height =
-        ((f64::from(width) * (max_y - min_y) / (max_x - min_x)) as u32 + 60).clamp(220, 860);
     let title = match alt {
         None => format!(
             "p90 response per grid cell under {} (yellow 60 s … dark red ≥ 600 s)",
@@ -319,38 +310,23 @@ pub fn cell_map(arms: &[crate::Scenario], runs: &[Run], alt: Option<usize>) -> S
             arms[k].name
         ),
     };
-    svg((width, height), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 16))
-            .margin(8)
-            .build_cartesian_2d(min_x..max_x, min_y..max_y)
-            .map_err(|e| e.to_string())?;
-        for cell in &grid.cells {
-            let value = match &alt_p90 {
-                None => base_p90
-                    .get(&cell.id)
-                    .map(|p| mix((255, 240, 170), (150, 0, 20), (p - 60.0) / 540.0)),
-                Some(a) => match (base_p90.get(&cell.id), a.get(&cell.id)) {
-                    (Some(b), Some(x)) => {
-                        let d = (x - b) / 300.0;
-                        Some(if d >= 0.0 {
-                            mix((245, 245, 245), (200, 30, 30), d)
-                        } else {
-                            mix((245, 245, 245), (30, 90, 200), -d)
-                        })
-                    }
-                    _ => None,
-                },
-            };
-            let (lo, hi) = (cell.square.min(), cell.square.max());
-            let fill = value.unwrap_or(RGBColor(238, 238, 238));
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(lo.x, lo.y), (hi.x, hi.y)],
-                    fill.filled(),
-                )))
-                .map_err(|e| e.to_string())?;
-        }
+    let fill = |cell: &GridCell| match &alt_p90 {
+        None => base_p90
+            .get(&cell.id)
+            .map(|p| mix((255, 240, 170), (150, 0, 20), (p - 60.0) / 540.0)),
+        Some(a) => match (base_p90.get(&cell.id), a.get(&cell.id)) {
+            (Some(b), Some(x)) => {
+                let d = (x - b) / 300.0;
+                Some(if d >= 0.0 {
+                    mix((245, 245, 245), (200, 30, 30), d)
+                } else {
+                    mix((245, 245, 245), (30, 90, 200), -d)
+                })
+            }
+            _ => None,
+        },
+    };
+    grid_map(&base.scene.grid, &title, fill, |chart| {
         if let Some(k) = alt {
             for change in &arms[k].network {
                 for r in &change.closed_roads {
@@ -366,6 +342,45 @@ pub fn cell_map(arms: &[crate::Scenario], runs: &[Run], alt: Option<usize>) -> S
             }
         }
         Ok(())
+    })
+}
+
+/// The grid's cells, in local metres, each filled with `fill`'s colour (light grey where it
+/// has none), under `title`; `overlay` draws on top (closed roads, sites).
+pub fn grid_map(
+    grid: &MergedGrid,
+    title: &str,
+    fill: impl Fn(&GridCell) -> Option<RGBColor>,
+    overlay: impl FnOnce(&mut Chart) -> Result<(), String>,
+) -> String {
+    let (Some(min_x), Some(max_x), Some(min_y), Some(max_y)) = (
+        grid.cells.iter().map(|c| c.square.min().x).reduce(f64::min),
+        grid.cells.iter().map(|c| c.square.max().x).reduce(f64::max),
+        grid.cells.iter().map(|c| c.square.min().y).reduce(f64::min),
+        grid.cells.iter().map(|c| c.square.max().y).reduce(f64::max),
+    ) else {
+        return String::new();
+    };
+    let width = 860u32;
+    let height =
+        ((f64::from(width) * (max_y - min_y) / (max_x - min_x)) as u32 + 60).clamp(220, 860);
+    svg((width, height), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 16))
+            .margin(8)
+            .build_cartesian_2d(min_x..max_x, min_y..max_y)
+            .map_err(|e| e.to_string())?;
+        for cell in &grid.cells {
+            let (lo, hi) = (cell.square.min(), cell.square.max());
+            let colour = fill(cell).unwrap_or(RGBColor(238, 238, 238));
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(lo.x, lo.y), (hi.x, hi.y)],
+                    colour.filled(),
+                )))
+                .map_err(|e| e.to_string())?;
+        }
+        overlay(&mut chart)
     })
 }
 

@@ -38,8 +38,7 @@ impl Simulation {
     pub(super) fn draw_hour(&mut self, h: u32) {
         let start = self.options.start_s;
         for ti in 0..self.catalogue.types.len() {
-            let t = &self.catalogue.types[ti];
-            let rate = t.per_day * t.profile[(h % 24) as usize] / t.profile.iter().sum::<f64>();
+            let rate = self.catalogue.hourly_rate(ti, self.options.weekday, h);
             let n = if rate > 0.0 {
                 Poisson::new(rate)
                     .map(|d| d.sample(&mut self.arrivals_rng) as u64)
@@ -212,18 +211,23 @@ impl Simulation {
     /// The random quantities of an incident: report delay and on-scene seconds per agency.
     fn draw_incident(&mut self, new: &NewIncident) -> (f64, Vec<f64>) {
         let (lo, hi) = self.catalogue.report_delay_s;
-        let drawn_delay = if hi > lo {
+        let t = &self.catalogue.types[new.ti];
+        let drawn_delay = if let Some(fit) = t.report_delay_fit_s {
+            fit.sample(&mut self.arrivals_rng)
+        } else if hi > lo {
             self.arrivals_rng.random_range(lo..hi)
         } else {
             lo
         };
-        let t = &self.catalogue.types[new.ti];
         let (a, m, b) = t.on_scene_min;
+        let fit = t.on_scene_fit_min;
         let on_scene = t
             .agencies
             .iter()
             .map(|_| {
-                let minutes = if b > a {
+                let minutes = if let Some(fit) = fit {
+                    fit.sample(&mut self.arrivals_rng)
+                } else if b > a {
                     Triangular::new(a, b, m)
                         .map(|d| d.sample(&mut self.arrivals_rng))
                         .unwrap_or(m)
@@ -302,6 +306,18 @@ impl Simulation {
                 self.near(self.world.landmarks[i], r)
             }
             Origin::AnyCell => self.random_cell_point(),
+            Origin::Cells(_) => {
+                let cells = &self.world.type_cells[ti];
+                let total = cells.last().map_or(0.0, |(w, _)| *w);
+                let pick = self
+                    .arrivals_rng
+                    .random_range(0.0..total.max(f64::MIN_POSITIVE));
+                let k = cells
+                    .partition_point(|(w, _)| *w < pick)
+                    .min(cells.len().saturating_sub(1));
+                let c = cells.get(k).map_or(0, |(_, c)| *c);
+                self.point_in_cell(c)
+            }
         }
     }
 
@@ -342,7 +358,12 @@ impl Simulation {
             .cell_cumulative_area
             .partition_point(|a| *a < pick)
             .min(world.grid.cells.len().saturating_sub(1));
-        let square = world.grid.cells[c].square;
+        self.point_in_cell(c)
+    }
+
+    /// A uniform point in grid cell `c`, on the grid if possible, else its centre.
+    fn point_in_cell(&mut self, c: usize) -> Coord {
+        let square = self.world.grid.cells[c].square;
         for _ in 0..PLACEMENT_TRIES {
             let p = Coord {
                 x: self

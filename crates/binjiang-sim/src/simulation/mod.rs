@@ -62,6 +62,9 @@ pub struct SimOptions {
     pub index_refresh_s: f64,
     /// Seconds since midnight the run starts at, units in their shift state at that time.
     pub start_s: f64,
+    /// The weekday of the run's first day, 0 = Monday: where a type has an hour-of-week
+    /// profile (a learned catalogue), its rates follow the days of the week from this one.
+    pub weekday: u8,
 }
 
 impl Default for SimOptions {
@@ -72,6 +75,7 @@ impl Default for SimOptions {
             preemption: true,
             index_refresh_s: 120.0,
             start_s: 0.0,
+            weekday: 0,
         }
     }
 }
@@ -170,6 +174,9 @@ struct World {
     asset_at: HashMap<String, Coord>,
     landmarks: Vec<Coord>,
     cell_cumulative_area: Vec<f64>,
+    /// Per type whose origin is `Cells`: cumulative weights and the grid cell of each
+    /// (empty for other origins).
+    type_cells: Vec<Vec<(f64, usize)>>,
     /// The recorded reports replayed, for [`IncidentSource::Recorded`].
     recorded: Arc<Vec<Report>>,
 }
@@ -615,6 +622,29 @@ impl World {
             assets,
             landmarks,
             cell_cumulative_area,
+            type_cells: catalogue
+                .types
+                .iter()
+                .map(|t| match &t.origin {
+                    Origin::Cells(weights) => {
+                        let mut total = 0.0;
+                        scene
+                            .grid
+                            .cells
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, c)| {
+                                let w = weights.get(&c.id).copied().unwrap_or(0.0);
+                                (w > 0.0).then(|| {
+                                    total += w;
+                                    (total, i)
+                                })
+                            })
+                            .collect()
+                    }
+                    _ => Vec::new(),
+                })
+                .collect(),
             recorded,
         }
     }

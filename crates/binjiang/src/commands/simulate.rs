@@ -35,9 +35,20 @@ pub struct Args {
     /// Dispatch policy (its per-agency rules are the catalogue's `dispatch` section).
     #[arg(long, value_enum, default_value_t = PolicyKind::MergedGrid)]
     pub policy: PolicyKind,
-    /// Incident catalogue (default: <scene>/incident_types.ron).
-    #[arg(long)]
+    /// Incident catalogue (default: <scene>/incident_types.ron); `--catalogue` takes the one
+    /// `binjiang learn` wrote.
+    #[arg(long, visible_alias = "catalogue")]
     pub incidents: Option<PathBuf>,
+    /// The calendar date of the run's first day (YYYY-MM-DD): its weekday sets where a learned
+    /// catalogue's hour-of-week rates start (default: a Monday), and `--history-out` dates
+    /// its records from it.
+    #[arg(long, value_parser = parse_date)]
+    pub date: Option<chrono::NaiveDate>,
+    /// Write the run's incidents as a history CSV (time, type, lon, lat, reported_at,
+    /// arrived_at, cleared_at, agency, external_id) in the district's local time, as
+    /// `binjiang learn --history` reads it. Needs --date.
+    #[arg(long, requires = "date")]
+    pub history_out: Option<PathBuf>,
     /// Replay a recorded incident list instead of generating incidents: CSV with a header,
     /// columns time,type,lon,lat (time HH:MM:SS from the run's midnight, type a catalogue
     /// key) and optional asset_id,external_id,source.
@@ -55,6 +66,12 @@ pub struct Args {
     /// Print exactly one JSON object of metrics instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `YYYY-MM-DD`.
+fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|e| format!("\"{text}\" is not a date YYYY-MM-DD: {e}"))
 }
 
 /// `HH:MM` as seconds since midnight (the scene's own clock parser, as the wall uses).
@@ -91,6 +108,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         policy: args.policy,
         preemption: !args.no_preemption,
         start_s: args.at,
+        weekday: args.date.map_or(0, |d| {
+            use chrono::Datelike;
+            d.weekday().num_days_from_monday() as u8
+        }),
         ..SimOptions::default()
     };
     let policy = args.policy.build(catalogue.dispatch.clone());
@@ -102,11 +123,28 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     };
     let mut sinks = Sinks::open(args, &scene, sim.catalogue())?;
+    let offset = super::learn::offset_of(&scene, sim.catalogue());
+    if let Some(date) = args.date {
+        let midnight = date
+            .and_hms_opt(0, 0, 0)
+            .and_then(|d| chrono::TimeZone::from_local_datetime(&offset, &d).single())
+            .map_or(0, |d| d.timestamp_millis());
+        sinks.history = args
+            .history_out
+            .as_ref()
+            .map(|_| super::learn::Recorder::new(midnight, scene.frame));
+    }
     let started = Instant::now();
     let end = args.at + args.hours * 3600.0;
     let events = run_with_progress(&mut sim, args.at, end, &mut sinks)?;
     let wall = started.elapsed();
     let metrics = sinks.fold.summary(end);
+    if let (Some(path), Some(history)) = (&args.history_out, sinks.history.take()) {
+        let records = history.into_records();
+        std::fs::write(path, binjiang_learn::history::to_csv(&records, offset))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("{} incidents written to {}", records.len(), path.display());
+    }
     eprintln!(
         "simulated {} h in {:.1} ms ({events} events, {:.0}× real time)",
         args.hours,
@@ -162,6 +200,8 @@ struct Sinks {
     events: Option<BufWriter<std::fs::File>>,
     inputs: Option<BufWriter<std::fs::File>>,
     frame: LocalFrame,
+    /// The incidents as a history (`--history-out`).
+    history: Option<super::learn::Recorder>,
 }
 
 impl Sinks {
@@ -180,11 +220,17 @@ impl Sinks {
             events: create(&args.events)?,
             inputs: create(&args.inputs)?,
             frame: scene.frame,
+            history: None,
         })
     }
 
     fn take(&mut self, events: Vec<Event>, inputs: Vec<InputRecord>) -> anyhow::Result<()> {
         self.fold.extend(&events);
+        if let Some(h) = &mut self.history {
+            for e in &events {
+                h.take(e);
+            }
+        }
         if let Some(out) = &mut self.events {
             for e in &events {
                 serde_json::to_writer(&mut *out, &EventLine::of(e, &self.frame))?;

@@ -4,13 +4,18 @@
 //! scores the model on held-out weeks against the last four weeks, refits on every week and
 //! writes `<dir>/model.json` (issue 18; the catalogue, report and forecasts come next).
 
+mod catalogue;
+mod records;
+mod report;
+
+pub use records::Recorder;
+
 use super::{load_scene_and_catalogue, INVALID};
 use anyhow::Context;
 use binjiang_learn::history::{parse_map, Record};
-use binjiang_learn::rates::{weekly_counts, WEEK_H};
-use binjiang_learn::score::{coverage_90, hit_rate, log_score};
+use binjiang_learn::model::{self, Holdout, TypeHistory, TypeModel, FORECASTERS};
+use binjiang_learn::rates::WEEK_H;
 use binjiang_learn::spatial::Cell;
-use binjiang_learn::{durations, model, rates, spatial};
 use chrono::{Datelike, FixedOffset, TimeZone};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,7 +56,7 @@ const MODEL_VERSION: u32 = 1;
 const WEEK_MS: i64 = WEEK_H as i64 * 3_600_000;
 
 /// The district's UTC offset: `live.ron`'s, else Shanghai's +08:00.
-fn offset_of(
+pub fn offset_of(
     scene: &binjiang_scene::Scene,
     catalogue: &binjiang_sim::IncidentCatalogue,
 ) -> FixedOffset {
@@ -74,7 +79,6 @@ fn history_of_db(
     db: &std::path::Path,
     scene: &binjiang_scene::Scene,
 ) -> anyhow::Result<binjiang_learn::History> {
-    use binjiang_sim::What;
     if !db.is_file() {
         return Err(anyhow::Error::from(std::io::Error::new(
             std::io::ErrorKind::NotFound,
@@ -87,56 +91,15 @@ fn history_of_db(
     let epoch_ms: i64 = binjiang_live::store::meta(&conn, "epoch_ms")?
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| not_live("not a live twin's database (no epoch_ms)".into()))?;
-    let at = |t: f64| epoch_ms + (t * 1000.0).round() as i64;
-    let mut records: BTreeMap<u32, Record> = BTreeMap::new();
+    let mut recorder = Recorder::new(epoch_ms, scene.frame);
     let mut stmt = conn.prepare("SELECT body FROM events ORDER BY seq")?;
     let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?;
     for body in bodies {
         let e: binjiang_sim::Event = serde_json::from_str(&body?)
             .map_err(|e| not_live(format!("an event does not parse: {e}")))?;
-        match &e.what {
-            What::Arose {
-                incident,
-                incident_type,
-                external_id,
-                ..
-            } => {
-                let (lon, lat) = scene.frame.to_wgs84(geo::Coord { x: e.x, y: e.y });
-                records.insert(
-                    *incident,
-                    Record {
-                        line: 0,
-                        time_ms: at(e.t),
-                        incident_type: incident_type.to_string(),
-                        lon,
-                        lat,
-                        reported_ms: None,
-                        arrived_ms: None,
-                        cleared_ms: None,
-                        agency: None,
-                        external_id: external_id.as_ref().map(|x| x.to_string()),
-                    },
-                );
-            }
-            What::Reported { incident, .. } => {
-                if let Some(r) = records.get_mut(incident) {
-                    r.reported_ms.get_or_insert(at(e.t));
-                }
-            }
-            What::Arrived { incident, .. } => {
-                if let Some(r) = records.get_mut(incident) {
-                    r.arrived_ms.get_or_insert(at(e.t));
-                }
-            }
-            What::Closed { incident, .. } => {
-                if let Some(r) = records.get_mut(incident) {
-                    r.cleared_ms = Some(at(e.t));
-                }
-            }
-            _ => {}
-        }
+        recorder.take(&e);
     }
-    let records: Vec<Record> = records.into_values().collect();
+    let records = recorder.into_records();
     Ok(binjiang_learn::History {
         rows: records.len(),
         records,
@@ -146,12 +109,12 @@ fn history_of_db(
 
 /// Runs the command.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let (scene, catalogue) = match load_scene_and_catalogue(&args.scene)? {
+    let (scene, base) = match load_scene_and_catalogue(&args.scene)? {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let offset = offset_of(&scene, &catalogue);
-    let types: BTreeSet<String> = catalogue.types.iter().map(|t| t.key.clone()).collect();
+    let offset = offset_of(&scene, &base);
+    let types: BTreeSet<String> = base.types.iter().map(|t| t.key.clone()).collect();
     let map = match &args.map {
         None => None,
         Some(path) => {
@@ -227,151 +190,108 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     let seconds = |r: &Record| (r.time_ms - start) as f64 / 1000.0;
     let train_weeks = weeks - args.holdout_weeks;
-    let split_s = (train_weeks * WEEK_H) as f64 * 3600.0;
-    let mut by_type: BTreeMap<&str, Vec<(&Record, usize)>> = BTreeMap::new();
+    let mut by_type: BTreeMap<String, TypeHistory> = BTreeMap::new();
+    let secs = |a: Option<i64>, b: Option<i64>| match (a, b) {
+        (Some(a), Some(b)) if b >= a => Some((b - a) as f64 / 1000.0),
+        _ => None,
+    };
     for (r, c) in &placed {
-        by_type
-            .entry(r.incident_type.as_str())
-            .or_default()
-            .push((r, *c));
+        let h = by_type.entry(r.incident_type.clone()).or_default();
+        h.times_s.push(seconds(r));
+        h.cells.push(*c);
+        h.on_scene_s.extend(secs(r.arrived_ms, r.cleared_ms));
+        h.report_delay_s.extend(secs(Some(r.time_ms), r.reported_ms));
     }
-    let mut types_out = serde_json::Map::new();
-    let (mut score_model, mut score_base, mut held_out) = (0.0, 0.0, 0usize);
-    let (mut pai_model, mut pai_base, mut hit_model, mut hit_base) = (0.0, 0.0, 0.0, 0.0);
-    let mut coverage = Vec::new();
-    for (ty, events) in &by_type {
-        let times: Vec<f64> = events.iter().map(|(r, _)| seconds(r)).collect();
-        let where_: Vec<usize> = events.iter().map(|(_, c)| *c).collect();
-        // Held out: fit on the first weeks, score the last.
-        let train: Vec<(f64, usize)> = times
-            .iter()
-            .zip(&where_)
-            .filter(|(t, _)| **t < split_s)
-            .map(|(t, c)| (*t, *c))
-            .collect();
-        let test: Vec<(f64, usize)> = times
-            .iter()
-            .zip(&where_)
-            .filter(|(t, _)| **t >= split_s)
-            .map(|(t, c)| (*t, *c))
-            .collect();
-        if let (Some(timing), Some(density), false) = (
-            rates::learn(&weekly_counts(
-                &train.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
-                train_weeks,
-            )),
-            spatial::learn(
-                &cells,
-                &train.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
-                grid.cell_size_m,
-            ),
-            test.is_empty(),
-        ) {
-            let hours = args.holdout_weeks * WEEK_H;
-            let expected = model::expected(&timing, &density, 0, hours);
-            let mut last4 = vec![0u32; cells.len()];
-            let from = split_s - (4.min(train_weeks) * WEEK_H) as f64 * 3600.0;
-            for (t, c) in &train {
-                if *t >= from {
-                    last4[*c] += 1;
-                }
-            }
-            let baseline = model::last_weeks(&last4, 4.min(train_weeks), hours);
-            let mut observed = vec![vec![0u32; cells.len()]; hours];
-            for (t, c) in &test {
-                let h = ((t - split_s) / 3600.0) as usize;
-                if h < hours {
-                    observed[h][*c] += 1;
-                }
-            }
-            let n = test.len();
-            if let (Some(a), Some(b)) = (
-                log_score(&expected, &observed),
-                log_score(&baseline, &observed),
-            ) {
-                score_model += a * n as f64;
-                score_base += b * n as f64;
-                held_out += n;
-            }
-            let totals = |e: &[Vec<f64>]| -> Vec<f64> {
-                (0..cells.len())
-                    .map(|c| e.iter().map(|h| h[c]).sum())
-                    .collect()
-            };
-            let hit: Vec<usize> = test.iter().map(|(_, c)| *c).collect();
-            if let (Some(a), Some(b)) = (
-                hit_rate(&totals(&expected), &hit, 0.05),
-                hit_rate(&totals(&baseline), &hit, 0.05),
-            ) {
-                pai_model += a.pai * n as f64;
-                pai_base += b.pai * n as f64;
-                hit_model += a.hit_rate * n as f64;
-                hit_base += b.hit_rate * n as f64;
-            }
-            let per_hour: Vec<f64> = expected.iter().map(|h| h.iter().sum()).collect();
-            let seen: Vec<u32> = observed.iter().map(|h| h.iter().sum()).collect();
-            if let Some(c) = coverage_90(&per_hour, &seen) {
-                coverage.push((*ty, c));
-            }
-        }
-        // Refitted on every week.
-        let timing = rates::learn(&weekly_counts(&times, weeks));
+    for (ty, h) in &mut by_type {
         // Times recorded to the minute or the second tie: the test spreads them in their bin.
-        let bin_s = if events.iter().all(|(r, _)| r.time_ms % 60_000 == 0) {
+        let times = placed.iter().filter(|(r, _)| &r.incident_type == ty);
+        h.bin_s = if times.clone().all(|(r, _)| r.time_ms % 60_000 == 0) {
             60.0
-        } else if events.iter().all(|(r, _)| r.time_ms % 1000 == 0) {
+        } else if times.clone().all(|(r, _)| r.time_ms % 1000 == 0) {
             1.0
         } else {
             0.0
         };
-        let rescaled = timing
-            .as_ref()
-            .and_then(|t| rates::time_rescaling_ks(&times, t, bin_s))
-            .map(|(_, p)| (p * 1e4).round() / 1e4);
-        let density = spatial::learn(&cells, &where_, grid.cell_size_m);
-        let secs = |a: Option<i64>, b: Option<i64>| match (a, b) {
-            (Some(a), Some(b)) if b >= a => Some((b - a) as f64 / 1000.0),
-            _ => None,
-        };
-        let on_scene: Vec<f64> = events
-            .iter()
-            .filter_map(|(r, _)| secs(r.arrived_ms, r.cleared_ms))
-            .collect();
-        let delay: Vec<f64> = events
-            .iter()
-            .filter_map(|(r, _)| secs(Some(r.time_ms), r.reported_ms))
-            .collect();
-        let density_json = density.as_ref().map(|d| {
+    }
+    let hours = args.holdout_weeks * WEEK_H;
+    let mut holdouts: BTreeMap<String, Holdout> = BTreeMap::new();
+    let mut models: BTreeMap<String, TypeModel> = BTreeMap::new();
+    for (ty, h) in &by_type {
+        let own = catalogue::forecast(&base, &scene, ty, hours).unwrap_or_default();
+        if let Some(held) = model::holdout(h, &cells, grid.cell_size_m, train_weeks, args.holdout_weeks, &own) {
+            holdouts.insert(ty.clone(), held);
+        }
+        models.insert(ty.clone(), model::fit_type(h, &cells, grid.cell_size_m, weeks));
+    }
+    let mut types_out = serde_json::Map::new();
+    for (ty, m) in &models {
+        let density_json = m.density.as_ref().map(|d| {
             let share: BTreeMap<&str, f64> = grid
                 .cells
                 .iter()
                 .zip(&d.share)
-                .filter(|(_, s)| **s > 1e-4)
-                .map(|(c, s)| (c.id.as_str(), (s * 1e6).round() / 1e6))
+                .filter(|(_, s)| **s > 1e-6)
+                .map(|(c, s)| (c.id.as_str(), round(*s, 7)))
                 .collect();
             json!({"bandwidth_m": d.bandwidth_m, "raw_weight": d.raw_weight, "share": share})
         });
+        let held = holdouts.get(ty);
+        let by_forecaster = |f: &dyn Fn(&model::Scores) -> f64| -> Value {
+            held.map_or(Value::Null, |h| {
+                FORECASTERS
+                    .iter()
+                    .zip(&h.scores)
+                    .map(|(name, s)| ((*name).to_owned(), json!(round(f(s), 3))))
+                    .collect::<serde_json::Map<String, Value>>()
+                    .into()
+            })
+        };
         types_out.insert(
-            (*ty).to_owned(),
+            ty.clone(),
             json!({
-                "events": events.len(),
-                "per_day": timing.as_ref().map(|t| (t.per_day * 100.0).round() / 100.0),
-                "hour_of_week": timing.as_ref().map(|t| t.hour_of_week.iter().map(|v| (v * 1e4).round() / 1e4).collect::<Vec<_>>()),
-                "kappa_weeks": timing.as_ref().map(|t| t.kappa),
-                "ks_rescaled_p": rescaled,
+                "events": m.events,
+                "per_day": m.timing.as_ref().map(|t| round(t.per_day, 2)),
+                "hour_of_week": m.timing.as_ref().map(|t| t.hour_of_week.iter().map(|v| round(*v, 4)).collect::<Vec<_>>()),
+                "kappa_weeks": m.timing.as_ref().map(|t| t.kappa),
+                "ks_rescaled_p": m.ks_rescaled_p.map(|p| round(p, 4)),
                 "density": density_json,
-                "on_scene_s": durations::fit(&on_scene),
-                "report_delay_s": durations::fit(&delay),
+                "on_scene_s": m.on_scene,
+                "report_delay_s": m.report_delay,
+                "held_out_incidents": held.map(|h| h.incidents),
+                "log_score": by_forecaster(&|s| s.log_score),
+                "pai_5pct": by_forecaster(&|s| s.hit_5pct.pai),
+                "hit_rate_5pct": by_forecaster(&|s| s.hit_5pct.hit_rate),
+                "pai_10pct": by_forecaster(&|s| s.hit_10pct.pai),
+                "hit_rate_10pct": by_forecaster(&|s| s.hit_10pct.hit_rate),
+                "coverage_90": by_forecaster(&|s| s.coverage_90),
             }),
         );
     }
-    let per = |v: f64| (held_out > 0).then(|| (v / held_out as f64 * 1000.0).round() / 1000.0);
+    // Over all types, weighted by held-out incidents.
+    let held_out: usize = holdouts.values().map(|h| h.incidents).sum();
+    let overall = |f: &dyn Fn(&model::Scores) -> f64| -> Value {
+        FORECASTERS
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let v = holdouts
+                    .values()
+                    .map(|h| f(&h.scores[k]) * h.incidents as f64)
+                    .sum::<f64>()
+                    / held_out.max(1) as f64;
+                ((*name).to_owned(), if held_out > 0 { json!(round(v, 3)) } else { Value::Null })
+            })
+            .collect::<serde_json::Map<String, Value>>()
+            .into()
+    };
     let holdout = json!({
         "incidents": held_out,
-        "log_score": {"model": per(score_model), "last4weeks": per(score_base)},
-        "pai_5pct": {"model": per(pai_model), "last4weeks": per(pai_base)},
-        "hit_rate_5pct": {"model": per(hit_model), "last4weeks": per(hit_base)},
-        "coverage_90": coverage.iter().map(|(t, c)| ((*t).to_owned(), json!((c * 1000.0).round() / 1000.0))).collect::<serde_json::Map<String, Value>>(),
+        "log_score": overall(&|s| s.log_score),
+        "pai_5pct": overall(&|s| s.hit_5pct.pai),
+        "hit_rate_5pct": overall(&|s| s.hit_5pct.hit_rate),
+        "pai_10pct": overall(&|s| s.hit_10pct.pai),
+        "hit_rate_10pct": overall(&|s| s.hit_10pct.hit_rate),
+        "coverage_90": overall(&|s| s.coverage_90),
     });
     let summary = json!({
         "rows": history.rows,
@@ -397,6 +317,36 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let path = args.out.join("model.json");
     std::fs::write(&path, serde_json::to_string_pretty(&model)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
+    let (learned, what) = catalogue::learned(&base, &models, &scene);
+    let mut header = format!(
+        "Learned by binjiang learn from {file}: {} records used, {weeks} weeks from {}.\n",
+        placed.len(),
+        model["week_start"].as_str().unwrap_or("?")
+    );
+    for t in &learned.types {
+        match what.get(&t.key) {
+            Some(w) if !w.is_empty() => header += &format!("{}: learned {}\n", t.key, w.join(", ")),
+            _ => header += &format!("{}: the scene's estimate (no records)\n", t.key),
+        }
+    }
+    header += "week_profile: Monday 00:00 first; on_scene_fit_min in minutes, report_delay_fit_s in seconds.";
+    let catalogue_path = args.out.join("catalogue.ron");
+    std::fs::write(&catalogue_path, learned.to_ron(&header)?)
+        .with_context(|| format!("cannot write {}", catalogue_path.display()))?;
+    let report_dir = args.out.join("report");
+    std::fs::create_dir_all(&report_dir)
+        .with_context(|| format!("cannot create {}", report_dir.display()))?;
+    let page = report::html(&report::Inputs {
+        scene: &scene,
+        base: &base,
+        summary: &summary,
+        by_type: &by_type,
+        models: &models,
+        holdouts: &holdouts,
+        weeks,
+    });
+    std::fs::write(report_dir.join("index.html"), page)
+        .with_context(|| format!("cannot write {}", report_dir.display()))?;
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -418,6 +368,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             summary["holdout"]["pai_5pct"]["last4weeks"]
         );
         println!("model: {}", path.display());
+        println!("catalogue: {}", catalogue_path.display());
+        println!("report: {}", report_dir.join("index.html").display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `v` to `digits` decimals (the JSON stays readable).
+fn round(v: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (v * f).round() / f
 }
