@@ -114,14 +114,14 @@ pub fn parse_time(text: &str, local: FixedOffset) -> Option<i64> {
 /// The header [`to_csv`] writes: every column [`parse`] reads.
 pub const CSV_HEADER: &str = "time,type,lon,lat,reported_at,arrived_at,cleared_at,agency,external_id";
 
-/// `records` as a history CSV that [`parse`] reads back: times ISO 8601 to the millisecond
-/// in `local`'s offset, positions to 7 decimals (1 cm), empty fields where a record has none.
+/// `records` as a history CSV that [`parse`] reads back: times ISO 8601 in `local`'s offset
+/// (milliseconds only where a time has them), positions to 7 decimals (1 cm), empty fields where a record has none.
 pub fn to_csv(records: &[Record], local: FixedOffset) -> String {
     let time = |ms: i64| {
         local
             .timestamp_millis_opt(ms)
             .single()
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
             .unwrap_or_default()
     };
     let opt = |ms: Option<i64>| ms.map(time).unwrap_or_default();

@@ -10,6 +10,7 @@
 //! rate model, forecasts, held-out scoring and the `binjiang learn` command build on these.
 
 pub mod durations;
+pub mod forecast;
 pub mod history;
 pub mod model;
 pub mod rates;

@@ -60,6 +60,8 @@ enum Command {
     /// Learn each incident type's rate, weekly rhythm, places and durations from a history;
     /// score it on held-out weeks; write the model.
     Learn(commands::learn::Args),
+    /// Expected incidents per grid cell over the next hours, from a learned model.
+    Forecast(commands::forecast::Args),
     /// Take what-if runs from a NATS JetStream bus and return their results.
     Worker(commands::worker::Args),
     /// Every district's KPIs, live, from the bus (as their twins publish them).
@@ -94,6 +96,7 @@ fn main() -> ExitCode {
         Command::Whatif(args) => commands::whatif::run(&args),
         Command::Worker(args) => commands::worker::run(&args),
         Command::Learn(args) => commands::learn::run(&args),
+        Command::Forecast(args) => commands::forecast::run(&args),
     };
     match outcome {
         Ok(code) => code,

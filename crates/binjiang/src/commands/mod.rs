@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns the process exit code.
 
 pub mod city;
+pub mod forecast;
 pub mod import;
 pub mod info;
 pub mod learn;

@@ -140,7 +140,19 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let wall = started.elapsed();
     let metrics = sinks.fold.summary(end);
     if let (Some(path), Some(history)) = (&args.history_out, sinks.history.take()) {
-        let records = history.into_records();
+        // A control room's export is to the second.
+        let second = |ms: i64| (ms as f64 / 1000.0).round() as i64 * 1000;
+        let records: Vec<binjiang_learn::Record> = history
+            .into_records()
+            .into_iter()
+            .map(|mut r| {
+                r.time_ms = second(r.time_ms);
+                for t in [&mut r.reported_ms, &mut r.arrived_ms, &mut r.cleared_ms] {
+                    *t = t.map(second);
+                }
+                r
+            })
+            .collect();
         std::fs::write(path, binjiang_learn::history::to_csv(&records, offset))
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("{} incidents written to {}", records.len(), path.display());

@@ -51,8 +51,6 @@ pub struct Args {
     pub skip_bad: bool,
 }
 
-/// The version of model.json's layout.
-const MODEL_VERSION: u32 = 1;
 const WEEK_MS: i64 = WEEK_H as i64 * 3_600_000;
 
 /// The district's UTC offset: `live.ron`'s, else Shanghai's +08:00.
@@ -308,7 +306,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let model = json!({
-        "version": MODEL_VERSION,
+        "version": binjiang_learn::forecast::MODEL_VERSION,
         "scene": scene.manifest.name,
         "week_start": offset.timestamp_millis_opt(start).single().map(|t| t.to_rfc3339()),
         "cells": grid.cells.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
