@@ -50,7 +50,9 @@ impl Fit {
     pub fn quantile(&self, p: f64) -> f64 {
         let p = p.clamp(1e-9, 1.0 - 1e-9);
         match self.dist {
-            Family::Lognormal => LogNormal::new(self.a, self.b).map_or(f64::NAN, |d| d.inverse_cdf(p)),
+            Family::Lognormal => {
+                LogNormal::new(self.a, self.b).map_or(f64::NAN, |d| d.inverse_cdf(p))
+            }
             Family::Gamma => Gamma::new(self.a, self.b).map_or(f64::NAN, |d| d.inverse_cdf(p)),
         }
     }

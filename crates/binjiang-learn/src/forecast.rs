@@ -117,7 +117,8 @@ impl Forecaster {
                 found,
             });
         }
-        let m: ModelFile = serde_json::from_value(version).map_err(|e| unreadable(e.to_string()))?;
+        let m: ModelFile =
+            serde_json::from_value(version).map_err(|e| unreadable(e.to_string()))?;
         if m.cells != scene_cells {
             return Err(ModelError::OtherGrid {
                 file: file.to_owned(),
@@ -251,7 +252,8 @@ mod tests {
     #[test]
     fn rates_times_shares_from_the_hour_of_the_week() {
         let cells = vec!["a".to_owned(), "b".to_owned()];
-        let f = Forecaster::from_json("m.json", &model("2026-10-05T00:00:00+08:00"), &cells).unwrap();
+        let f =
+            Forecaster::from_json("m.json", &model("2026-10-05T00:00:00+08:00"), &cells).unwrap();
         // Two weeks later, Monday 00:30 local: hours 0 and 1 of the week.
         let from = f.week_start_ms + 2 * 7 * 86_400_000 + 1_800_000;
         let out = f.forecast(from, 2);
@@ -265,8 +267,12 @@ mod tests {
 
     #[test]
     fn another_grid_or_version_is_refused_by_name() {
-        let e = Forecaster::from_json("m.json", &model("2026-10-05T00:00:00+08:00"), &["a".into()]).unwrap_err();
-        assert!(e.to_string().contains("m.json") && e.to_string().contains("2 cells"), "{e}");
+        let e = Forecaster::from_json("m.json", &model("2026-10-05T00:00:00+08:00"), &["a".into()])
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("m.json") && e.to_string().contains("2 cells"),
+            "{e}"
+        );
         let old = model("2026-10-05T00:00:00+08:00").replace("\"version\":1", "\"version\":9");
         let e = Forecaster::from_json("m.json", &old, &["a".into(), "b".into()]).unwrap_err();
         assert!(matches!(e, ModelError::Version { found: 9, .. }), "{e}");

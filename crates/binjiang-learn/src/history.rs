@@ -112,7 +112,8 @@ pub fn parse_time(text: &str, local: FixedOffset) -> Option<i64> {
 }
 
 /// The header [`to_csv`] writes: every column [`parse`] reads.
-pub const CSV_HEADER: &str = "time,type,lon,lat,reported_at,arrived_at,cleared_at,agency,external_id";
+pub const CSV_HEADER: &str =
+    "time,type,lon,lat,reported_at,arrived_at,cleared_at,agency,external_id";
 
 /// `records` as a history CSV that [`parse`] reads back: times ISO 8601 in `local`'s offset
 /// (milliseconds only where a time has them), positions to 7 decimals (1 cm), empty fields where a record has none.

@@ -40,6 +40,9 @@ pub struct TypeHistory {
     pub on_scene_s: Vec<f64>,
     /// Report delays, seconds (where the records have them).
     pub report_delay_s: Vec<f64>,
+    /// What is known beforehand of where the type arises: shares per cell in the grid's
+    /// order (the scene's catalogue places), or empty.
+    pub prior_share: Vec<f64>,
     /// The resolution times were recorded to (60 for minutes, 1 for seconds, 0 if finer):
     /// the time-rescaling test spreads ties within it.
     pub bin_s: f64,
@@ -71,7 +74,7 @@ pub fn fit_type(h: &TypeHistory, cells: &[Cell], cell_m: f64, weeks: usize) -> T
         .map(|(_, p)| p);
     TypeModel {
         events: h.times_s.len(),
-        density: crate::spatial::learn(cells, &h.cells, cell_m),
+        density: crate::spatial::learn(cells, &h.cells, cell_m, &h.prior_share),
         timing,
         on_scene: crate::durations::fit(&h.on_scene_s),
         report_delay: crate::durations::fit(&h.report_delay_s),
@@ -134,7 +137,7 @@ pub fn holdout(
         }
     }
     let timing = crate::rates::learn(&weekly_counts(&train_t, train_weeks))?;
-    let density = crate::spatial::learn(cells, &train_c, cell_m)?;
+    let density = crate::spatial::learn(cells, &train_c, cell_m, &h.prior_share)?;
     let hours = holdout_weeks * WEEK_H;
     let mut observed = vec![vec![0u32; cells.len()]; hours];
     let mut hit_cells = Vec::new();

@@ -3,9 +3,11 @@
 //!
 //! Raw hour-of-week means are noisy where events are few (8 weeks of a rare type leave most of
 //! the 168 hours at 0 or 1), and the daily rhythm is shared by every day of the week. So each
-//! hour's rate is shrunk toward the same hour of the average day, as a Poisson–gamma model
-//! does: λ_h = (c_h + κ·d_h) / (W + κ), with c_h the count in hour-of-week h over W weeks and
-//! d_h the mean count per hour at that hour of the day over all days. κ (weeks of prior
+//! hour's rate is shrunk, as a Poisson–gamma model does, toward the main-effects fit of the
+//! week (the daily rhythm scaled by the day of the week's share — a Poisson GLM with hour of
+//! day and day of week, no interaction): λ_h = (c_h + κ·m_h) / (W + κ), with c_h the count in
+//! hour-of-week h over W weeks and m_h = D_day(h)·H_hod(h) / (N·W) from the day totals D,
+//! the hour-of-day totals H and the total N. κ (weeks of prior
 //! weight) is chosen by leave-one-week-out Poisson likelihood: a type with plenty of events
 //! keeps its own weekly shape (κ small), a sparse one leans on its daily rhythm (κ large).
 //! With more weeks the data outweigh the prior, so a longer history fits better.
@@ -58,16 +60,25 @@ pub fn rates_with(counts: &[&[u32; WEEK_H]], kappa: f64) -> Vec<f64> {
             by_hour[h] += f64::from(*n);
         }
     }
-    // The average day: counts at each hour of the day over all 7·W days.
-    let mut daily = [0f64; 24];
+    // The prior's centre: the main-effects fit of the week's table (day of the week × hour of
+    // the day, the Poisson GLM without interaction, closed form for a two-way table): the
+    // daily rhythm scaled by each day's share, so that busier weekends are kept and only
+    // the interaction (a weekend's own afternoon shape) is shrunk.
+    let (mut by_day, mut by_hod) = ([0f64; 7], [0f64; 24]);
     for (h, n) in by_hour.iter().enumerate() {
-        daily[h % 24] += n;
+        by_day[h / 24] += n;
+        by_hod[h % 24] += n;
     }
-    for d in &mut daily {
-        *d /= 7.0 * w;
-    }
+    let total: f64 = by_day.iter().sum();
     (0..WEEK_H)
-        .map(|h| (by_hour[h] + kappa * daily[h % 24]) / (w + kappa))
+        .map(|h| {
+            let centre = if total > 0.0 {
+                by_day[h / 24] * by_hod[h % 24] / total / w
+            } else {
+                0.0
+            };
+            (by_hour[h] + kappa * centre) / (w + kappa)
+        })
         .collect()
 }
 

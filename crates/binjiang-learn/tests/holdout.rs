@@ -76,7 +76,7 @@ fn the_model_beats_the_last_four_weeks_on_held_out_weeks() {
         let times: Vec<f64> = train.iter().map(|(t, _)| *t).collect();
         let timing = rates::learn(&weekly_counts(&times, WEEKS - HOLDOUT)).unwrap();
         let places: Vec<usize> = train.iter().map(|(_, c)| *c).collect();
-        let density = spatial::learn(&grid, &places, 100.0).unwrap();
+        let density = spatial::learn(&grid, &places, 100.0, &[]).unwrap();
         let hours = HOLDOUT * WEEK_H;
         let expected = model::expected(&timing, &density, 0, hours);
         let mut last4 = vec![0u32; grid.len()];

@@ -64,8 +64,9 @@ impl Fitted {
     pub fn sample(&self, rng: &mut impl rand::Rng) -> f64 {
         use rand_distr::Distribution;
         match *self {
-            Fitted::LogNormal { median, sigma } => rand_distr::LogNormal::new(median.ln(), sigma)
-                .map_or(median, |d| d.sample(rng)),
+            Fitted::LogNormal { median, sigma } => {
+                rand_distr::LogNormal::new(median.ln(), sigma).map_or(median, |d| d.sample(rng))
+            }
             Fitted::Gamma { shape, mean } => {
                 rand_distr::Gamma::new(shape, mean / shape).map_or(mean, |d| d.sample(rng))
             }
@@ -669,7 +670,9 @@ fn check_origin(origin: &Origin, scene: &Scene) -> Result<(), String> {
                 .keys()
                 .find(|id| !scene.grid.cells.iter().any(|c| &c.id == *id))
             {
-                return Err(format!("Cells: \"{id}\" is not a cell of this scene's grid"));
+                return Err(format!(
+                    "Cells: \"{id}\" is not a cell of this scene's grid"
+                ));
             }
             if weights.values().any(|w| !w.is_finite() || *w < 0.0)
                 || weights.values().sum::<f64>() <= 0.0

@@ -49,7 +49,8 @@ pub fn svg(
 }
 
 /// A chart of lines in `x` × `y` with a title and axis names.
-pub type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+pub type Chart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// A chart on `root` with a title, the ranges and the axes' names.
 pub fn chart<'a, 'b>(
@@ -93,7 +94,10 @@ pub fn line<'b: 'a, 'a>(
 }
 
 /// The lines' legend at `at`.
-pub fn legend<'b: 'a, 'a>(chart: &mut Chart<'a, 'b>, at: SeriesLabelPosition) -> Result<(), String> {
+pub fn legend<'b: 'a, 'a>(
+    chart: &mut Chart<'a, 'b>,
+    at: SeriesLabelPosition,
+) -> Result<(), String> {
     chart
         .configure_series_labels()
         .position(at)

@@ -5,104 +5,40 @@
 mod common;
 
 use binjiang_scene::Scene;
-use binjiang_sim::{IncidentCatalogue, SimOptions, Simulation, What, CATALOGUE_FILE};
-use chrono::{FixedOffset, TimeZone};
+use binjiang_sim::IncidentCatalogue;
 use common::*;
 use common::{token, Server};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
-/// Six weeks of the tiny scene as a control room would export them, from Monday 2026-11-02.
-fn history_csv() -> (String, usize) {
-    let dir = repo().join("tests/scenes/tiny-river");
-    let scene = Scene::load(&dir).unwrap();
-    let (catalogue, _) = IncidentCatalogue::load(&dir.join(CATALOGUE_FILE), &scene).unwrap();
-    let mut sim = Simulation::new(
-        &scene,
-        catalogue,
-        SimOptions {
-            seed: 3,
-            ..SimOptions::default()
-        },
-    )
-    .unwrap();
-    sim.advance_to(42.0 * 86_400.0);
-    let shanghai = FixedOffset::east_opt(8 * 3600).unwrap();
-    let monday = shanghai.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
-    let iso = |t: f64| (monday + chrono::Duration::milliseconds((t * 1000.0) as i64)).to_rfc3339();
-    #[derive(Default)]
-    struct Row {
-        t: f64,
-        ty: String,
-        at: (f64, f64),
-        reported: Option<f64>,
-        arrived: Option<f64>,
-        cleared: Option<f64>,
-    }
-    let mut rows: BTreeMap<u32, Row> = BTreeMap::new();
-    for e in sim.events() {
-        match &e.what {
-            What::Arose {
-                incident,
-                incident_type,
-                ..
-            } => {
-                let at = scene.frame.to_wgs84(geo::Coord { x: e.x, y: e.y });
-                rows.insert(
-                    *incident,
-                    Row {
-                        t: e.t,
-                        ty: incident_type.to_string(),
-                        at,
-                        ..Row::default()
-                    },
-                );
-            }
-            What::Reported { incident, .. } => {
-                rows.entry(*incident)
-                    .or_default()
-                    .reported
-                    .get_or_insert(e.t);
-            }
-            What::Arrived { incident, .. } => {
-                rows.entry(*incident)
-                    .or_default()
-                    .arrived
-                    .get_or_insert(e.t);
-            }
-            What::Closed { incident, .. } => {
-                rows.entry(*incident).or_default().cleared = Some(e.t);
-            }
-            _ => {}
-        }
-    }
-    let mut csv = String::from("external_id,type,time,lon,lat,reported_at,arrived_at,cleared_at\n");
-    let opt = |t: Option<f64>| t.map(iso).unwrap_or_default();
-    for (id, r) in &rows {
-        if r.ty.is_empty() {
-            continue;
-        }
-        let _ = writeln!(
-            csv,
-            "T-{id},{},{},{:.7},{:.7},{},{},{}",
-            r.ty,
-            iso(r.t),
-            r.at.0,
-            r.at.1,
-            opt(r.reported),
-            opt(r.arrived),
-            opt(r.cleared)
-        );
-    }
-    csv.push_str("T-bad,litter,not a time,121.5,31.25,,,\n");
-    (csv, rows.len())
+/// Six weeks of the tiny scene as a control room would export them, from Monday 2026-11-02
+/// (`simulate --history-out`), and one bad row; the history's rows.
+fn history_csv(dir: &std::path::Path) -> (String, usize) {
+    let path = dir.join("simulated.csv");
+    let o = binjiang(&[
+        "simulate",
+        "tests/scenes/tiny-river",
+        "--hours",
+        "1008",
+        "--seed",
+        "3",
+        "--date",
+        "2026-11-02",
+        "--history-out",
+        path.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let mut csv = std::fs::read_to_string(&path).unwrap();
+    let n = csv.lines().count() - 1;
+    csv.push_str("not a time,litter,121.5,31.25,,,,,T-bad\n");
+    (csv, n)
 }
 
 #[test]
 fn learn_recovers_the_rates_the_history_was_made_with() {
-    let (csv, n) = history_csv();
     let dir = tempfile::tempdir().unwrap();
+    let (csv, n) = history_csv(dir.path());
     let history = dir.path().join("history.csv");
     std::fs::write(&history, csv).unwrap();
     let out = dir.path().join("model");
@@ -285,4 +221,244 @@ fn rusqlite_free_db(path: &std::path::Path) {
         "--name",
         "x",
     ]);
+}
+
+/// Learns the Yangpu demonstration history (data/yangpu-history: eight weeks simulated from
+/// truth.ron, a known catalogue that differs from the scene's) into `out`; its summary.
+fn learn_demo(out: &std::path::Path) -> Value {
+    let o = binjiang(&[
+        "learn",
+        "scenes/yangpu-riverfront",
+        "--history",
+        "data/yangpu-history/incidents.csv",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    serde_json::from_str(&text(&o.stdout)).unwrap()
+}
+
+/// The learner recovers the demonstration's truth: the rates the scene's catalogue has wrong,
+/// the weekend afternoons, a hot cell of its own, the on-scene times; and beats both
+/// baselines on held-out log score over all types.
+#[test]
+fn the_yangpu_demonstration_truth_is_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    let v = learn_demo(&out);
+    let scene_dir = repo().join("scenes/yangpu-riverfront");
+    let scene = Scene::load(&scene_dir).unwrap();
+    let (truth, _) =
+        IncidentCatalogue::load(&repo().join("data/yangpu-history/truth.ron"), &scene).unwrap();
+    let types = v["types"].as_object().unwrap();
+    let share_outside = v["outside_grid"].as_f64().unwrap() / v["rows"].as_f64().unwrap();
+    assert!(share_outside < 0.01, "{v}");
+    for t in &truth.types {
+        let got = types[&t.key]["per_day"].as_f64().unwrap();
+        // Poisson noise over 56 days: 3 standard errors, and 5 % for what falls off the grid.
+        let tolerance = 3.0 * (t.per_day / 56.0).sqrt() + 0.05 * t.per_day;
+        assert!(
+            (got - t.per_day).abs() < tolerance,
+            "{}: learned {got}/day, truth {}",
+            t.key,
+            t.per_day
+        );
+    }
+    // Weekend afternoons: ×1.6 for bins in the truth (10:00–22:00 Saturday and Sunday).
+    let week: Vec<f64> = types["bin_overflow"]["hour_of_week"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    let block = |days: std::ops::Range<usize>| -> f64 {
+        days.flat_map(|d| (10..22).map(move |h| d * 24 + h))
+            .map(|h| week[h])
+            .sum::<f64>()
+    };
+    let ratio = (block(5..7) / 2.0) / (block(0..5) / 5.0);
+    assert!((1.4..1.8).contains(&ratio), "weekend/weekday {ratio}");
+    // The hot cell holds 20 % of the complaints, on its own among flat neighbours.
+    let share = |ty: &str, cell: &str| {
+        types[ty]["density"]["share"][cell]
+            .as_f64()
+            .unwrap_or_default()
+    };
+    let hot = share("hotline_complaint", "c27-r9");
+    assert!((0.15..0.25).contains(&hot), "c27-r9: {hot}");
+    assert!(share("hotline_complaint", "c27-r10") < 0.05);
+    assert!((0.15..0.25).contains(&share("uncivil_behaviour", "c15-r2")));
+    // Bins on scene: lognormal, median 6 minutes.
+    let bins = &types["bin_overflow"]["on_scene_s"];
+    assert_eq!(bins["dist"], "lognormal", "{bins}");
+    let median = bins["median"].as_f64().unwrap() / 60.0;
+    assert!((median - 6.0).abs() < 0.3, "{bins}");
+    let litter = &types["litter"]["on_scene_s"];
+    assert_eq!(litter["dist"], "gamma", "{litter}");
+    // Held out: the model beats both baselines on log score over all types.
+    let score = &v["holdout"]["log_score"];
+    let model = score["model"].as_f64().unwrap();
+    assert!(
+        model > score["last4weeks"].as_f64().unwrap()
+            && model > score["catalogue"].as_f64().unwrap(),
+        "{score}"
+    );
+    assert!(v["holdout"]["pai_5pct"]["model"].as_f64().unwrap() > 1.0);
+    // The learned catalogue is a catalogue the simulation runs, on any weekday.
+    let catalogue = out.join("catalogue.ron");
+    let (learned, warnings) = IncidentCatalogue::load(&catalogue, &scene).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let bins = &learned.types[learned.index_of("bin_overflow").unwrap()];
+    assert!(bins.week_profile.as_ref().is_some_and(|w| w.len() == 168));
+    assert!(bins.on_scene_fit_min.is_some());
+    for date in ["2026-12-05", "2026-12-07"] {
+        let o = binjiang(&[
+            "simulate",
+            "scenes/yangpu-riverfront",
+            "--catalogue",
+            catalogue.to_str().unwrap(),
+            "--date",
+            date,
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    // Saturday has more incidents than Monday under the learned weekly rhythm.
+    let day = |weekday: u8| -> f64 {
+        (0..24)
+            .map(|h| {
+                (0..learned.types.len())
+                    .map(|ti| learned.hourly_rate(ti, weekday, h))
+                    .sum::<f64>()
+            })
+            .sum()
+    };
+    assert!(
+        day(5) > 1.1 * day(0),
+        "Saturday {} Monday {}",
+        day(5),
+        day(0)
+    );
+}
+
+/// `binjiang forecast`: every cell in the grid's order, the model's rates × shares summed over
+/// the window, as JSON and as GeoJSON polygons; bad input exits 1 naming what is wrong.
+#[test]
+fn forecast_gives_every_cell_its_expected_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    let v = learn_demo(&out);
+    let geo = dir.path().join("f.geojson");
+    let o = binjiang(&[
+        "forecast",
+        "scenes/yangpu-riverfront",
+        "--model",
+        out.to_str().unwrap(),
+        "--from",
+        "2026-12-05T18:00",
+        "--hours",
+        "3",
+        "--json",
+        "--geojson",
+        geo.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let f: Value = serde_json::from_str(&text(&o.stdout)).unwrap();
+    assert_eq!(f["from"], "2026-12-05T18:00:00+08:00");
+    let scene = Scene::load(&repo().join("scenes/yangpu-riverfront")).unwrap();
+    let cells = f["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), scene.grid.cells.len());
+    for (c, cell) in cells.iter().zip(&scene.grid.cells) {
+        assert_eq!(c["cell"], cell.id.as_str());
+        assert_eq!(c["by_hour"].as_array().unwrap().len(), 3);
+        let e = c["expected"].as_f64().unwrap();
+        assert!(c["lo90"].as_f64().unwrap() <= e && e <= c["hi90"].as_f64().unwrap() + 1.0);
+    }
+    // Saturday 18:00–21:00 is hours 5·24+18 … +20 of the week: the types' rates summed.
+    let want: f64 = v["types"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| {
+            (138..141)
+                .map(|h| t["hour_of_week"][h].as_f64().unwrap_or(0.0))
+                .sum::<f64>()
+        })
+        .sum();
+    let got: f64 = cells.iter().map(|c| c["expected"].as_f64().unwrap()).sum();
+    assert!(
+        (got - want).abs() < 0.02 * want,
+        "forecast {got}, rates {want}"
+    );
+    let g: Value = serde_json::from_str(&std::fs::read_to_string(&geo).unwrap()).unwrap();
+    let features = g["features"].as_array().unwrap();
+    assert_eq!(features.len(), cells.len());
+    assert_eq!(features[0]["geometry"]["type"], "Polygon");
+    assert_eq!(features[0]["properties"]["expected"], cells[0]["expected"]);
+    // Bad input: a time that is not one; a model from another scene's grid.
+    let o = binjiang(&[
+        "forecast",
+        "scenes/yangpu-riverfront",
+        "--model",
+        out.to_str().unwrap(),
+        "--from",
+        "teatime",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("teatime"), "{}", text(&o.stderr));
+    let o = binjiang(&[
+        "forecast",
+        "tests/scenes/tiny-river",
+        "--model",
+        out.to_str().unwrap(),
+        "--from",
+        "2026-12-05T18:00",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("model.json") && text(&o.stderr).contains("learn again"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// Headless Chromium with networking off renders the learn report: its plots (the model's
+/// blue and the baselines' colours) and tables.
+#[test]
+fn chromium_renders_the_learn_report_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    learn_demo(&out);
+    let page = out.join("report/index.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    for part in [
+        "Held-out scores",
+        "Hour of the week",
+        "QQ against",
+        "hit rate",
+        "Fitted density",
+    ] {
+        assert!(html.contains(part), "the report has {part}");
+    }
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "nothing fetched"
+    );
+    let img = chromium_screenshot(&page, dir.path(), (1280, 3000));
+    let count = |rgb: [u8; 3]| {
+        img.pixels()
+            .filter(|p| (0..3).all(|i| (p[i] as i32 - rgb[i] as i32).abs() <= 12))
+            .count()
+    };
+    let (model, last4) = (count([0, 114, 178]), count([213, 94, 0]));
+    assert!(
+        model > 300 && last4 > 100,
+        "plot lines: {model} model, {last4} last-4-weeks pixels"
+    );
+    let dark = img
+        .pixels()
+        .filter(|p| p[0] < 80 && p[1] < 80 && p[2] < 80)
+        .count();
+    assert!(dark > 5_000, "the tables and headings: {dark} dark pixels");
 }

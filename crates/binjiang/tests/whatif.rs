@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{repo, text, whatif};
+use common::{chromium_screenshot, repo, text, whatif};
 
 fn report(out: &std::path::Path) -> String {
     let o = whatif(
@@ -98,30 +98,7 @@ fn chromium_renders_the_report_with_its_plots_offline() {
     let dir = tempfile::tempdir().unwrap();
     report(&dir.path().join("r"));
     let page = dir.path().join("r/index.html");
-    let png = dir.path().join("page.png");
-    let out = std::process::Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            // Every host name fails to resolve: the page must not need the network.
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--window-size=1280,2400",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            dir.path().join("profile").display()
-        ))
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("chromium runs (Debian: apt install chromium; scripts/deps.sh installs it)");
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let img = image::open(&png).expect("a screenshot").to_rgb8();
+    let img = chromium_screenshot(&page, dir.path(), (1280, 2400));
     let count = |rgb: [u8; 3]| {
         img.pixels()
             .filter(|p| (0..3).all(|i| (p[i] as i32 - rgb[i] as i32).abs() <= 12))

@@ -95,7 +95,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         );
         let mut top: Vec<&CellForecast> = cells.iter().collect();
         top.sort_by(|a, b| b.expected.total_cmp(&a.expected));
-        println!("  {:<10} {:>8} {:>9}  most expected", "cell", "expected", "90 %");
+        println!(
+            "  {:<10} {:>8} {:>9}  most expected",
+            "cell", "expected", "90 %"
+        );
         for c in top.iter().take(10) {
             let main = c
                 .by_type

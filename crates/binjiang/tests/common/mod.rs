@@ -112,3 +112,29 @@ pub fn token(db: &Path, role: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// Headless Chromium, with every host name failing to resolve (a page must not need the
+/// network), screenshots `page` at `size`; the picture.
+#[allow(dead_code)]
+pub fn chromium_screenshot(page: &Path, dir: &Path, size: (u32, u32)) -> image::RgbImage {
+    let png = dir.join("page.png");
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+        ])
+        .arg(format!("--window-size={},{}", size.0, size.1))
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs (Debian: apt install chromium; scripts/deps.sh installs it)");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    image::open(&png).expect("a screenshot").to_rgb8()
+}

@@ -198,9 +198,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         h.times_s.push(seconds(r));
         h.cells.push(*c);
         h.on_scene_s.extend(secs(r.arrived_ms, r.cleared_ms));
-        h.report_delay_s.extend(secs(Some(r.time_ms), r.reported_ms));
+        h.report_delay_s
+            .extend(secs(Some(r.time_ms), r.reported_ms));
     }
     for (ty, h) in &mut by_type {
+        if let Some(ti) = base.index_of(ty) {
+            h.prior_share = base.cell_shares(ti, &scene);
+        }
         // Times recorded to the minute or the second tie: the test spreads them in their bin.
         let times = placed.iter().filter(|(r, _)| &r.incident_type == ty);
         h.bin_s = if times.clone().all(|(r, _)| r.time_ms % 60_000 == 0) {
@@ -216,10 +220,20 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let mut models: BTreeMap<String, TypeModel> = BTreeMap::new();
     for (ty, h) in &by_type {
         let own = catalogue::forecast(&base, &scene, ty, hours).unwrap_or_default();
-        if let Some(held) = model::holdout(h, &cells, grid.cell_size_m, train_weeks, args.holdout_weeks, &own) {
+        if let Some(held) = model::holdout(
+            h,
+            &cells,
+            grid.cell_size_m,
+            train_weeks,
+            args.holdout_weeks,
+            &own,
+        ) {
             holdouts.insert(ty.clone(), held);
         }
-        models.insert(ty.clone(), model::fit_type(h, &cells, grid.cell_size_m, weeks));
+        models.insert(
+            ty.clone(),
+            model::fit_type(h, &cells, grid.cell_size_m, weeks),
+        );
     }
     let mut types_out = serde_json::Map::new();
     for (ty, m) in &models {
@@ -231,7 +245,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 .filter(|(_, s)| **s > 1e-6)
                 .map(|(c, s)| (c.id.as_str(), round(*s, 7)))
                 .collect();
-            json!({"bandwidth_m": d.bandwidth_m, "raw_weight": d.raw_weight, "share": share})
+            json!({"bandwidth_m": d.bandwidth_m, "raw_weight": d.raw_weight, "prior_weight": d.prior_weight, "share": share})
         });
         let held = holdouts.get(ty);
         let by_forecaster = |f: &dyn Fn(&model::Scores) -> f64| -> Value {
@@ -277,7 +291,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                     .map(|h| f(&h.scores[k]) * h.incidents as f64)
                     .sum::<f64>()
                     / held_out.max(1) as f64;
-                ((*name).to_owned(), if held_out > 0 { json!(round(v, 3)) } else { Value::Null })
+                (
+                    (*name).to_owned(),
+                    if held_out > 0 {
+                        json!(round(v, 3))
+                    } else {
+                        Value::Null
+                    },
+                )
             })
             .collect::<serde_json::Map<String, Value>>()
             .into()

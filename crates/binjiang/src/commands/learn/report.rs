@@ -43,8 +43,7 @@ fn esc(s: &str) -> String {
 
 /// A JSON number as the tables show it.
 fn cell(v: &Value) -> String {
-    v.as_f64()
-        .map_or_else(|| "–".into(), |x| format!("{x:.3}"))
+    v.as_f64().map_or_else(|| "–".into(), |x| format!("{x:.3}"))
 }
 
 /// The page.
@@ -103,10 +102,8 @@ pub fn html(i: &Inputs) -> String {
             ("pai_10pct", true),
             ("coverage_90", true),
         ] {
-            let values: Vec<Option<f64>> = FORECASTERS
-                .iter()
-                .map(|f| v[metric][f].as_f64())
-                .collect();
+            let values: Vec<Option<f64>> =
+                FORECASTERS.iter().map(|f| v[metric][f].as_f64()).collect();
             // Coverage is best nearest 0.9, the others highest.
             let goodness = |x: f64| {
                 if metric == "coverage_90" {
@@ -150,7 +147,7 @@ pub fn html(i: &Inputs) -> String {
         if let Some(t) = &m.timing {
             let _ = write!(
                 out,
-                "; {:.2} per day; hour-of-week profile shrunk toward the daily rhythm with κ = {} weeks",
+                "; {:.2} per day; hour-of-week profile shrunk toward day of week × hour of day with κ = {} weeks",
                 t.per_day, t.kappa
             );
         }
@@ -201,7 +198,10 @@ fn week_profile(h: &TypeHistory, m: &TypeModel, weeks: usize) -> String {
         )?;
         line(
             &mut c,
-            observed.iter().enumerate().map(|(k, v)| (k as f64 + 0.5, *v)),
+            observed
+                .iter()
+                .enumerate()
+                .map(|(k, v)| (k as f64 + 0.5, *v)),
             RGBColor(160, 160, 160),
             "observed mean",
         )?;
@@ -234,10 +234,11 @@ fn density_map(scene: &Scene, ty: &str, m: &TypeModel) -> String {
     grid_map(
         &scene.grid,
         &format!(
-            "Fitted density of {ty} per cell (darkest {:.1} %; kernel {:.0} m, raw weight {})",
+            "Fitted density of {ty} per cell (darkest {:.1} %; kernel {:.0} m, raw weight {}, prior {})",
             top * 100.0,
             d.bandwidth_m,
-            d.raw_weight
+            d.raw_weight,
+            d.prior_weight
         ),
         |c| {
             share
@@ -260,7 +261,12 @@ fn qq(what: &str, fit: &Fit, data: &[f64]) -> String {
     let step = (n / 200).max(1);
     let points: Vec<(f64, f64)> = (0..n)
         .step_by(step)
-        .map(|k| (fit.quantile((k as f64 + 0.5) / n as f64) / 60.0, x[k] / 60.0))
+        .map(|k| {
+            (
+                fit.quantile((k as f64 + 0.5) / n as f64) / 60.0,
+                x[k] / 60.0,
+            )
+        })
         .collect();
     let top = points
         .iter()
@@ -278,7 +284,12 @@ fn qq(what: &str, fit: &Fit, data: &[f64]) -> String {
             (0.0..top, 0.0..top),
             ("fitted quantile, min", "observed, min"),
         )?;
-        line(&mut c, [(0.0, 0.0), (top, top)], RGBColor(160, 160, 160), "y = x")?;
+        line(
+            &mut c,
+            [(0.0, 0.0), (top, top)],
+            RGBColor(160, 160, 160),
+            "y = x",
+        )?;
         c.draw_series(
             points
                 .iter()
@@ -298,7 +309,12 @@ fn pai_curve(held: &Holdout) -> String {
             (0.0..1.0, 0.0..1.0),
             ("share of the grid's area flagged", "hit rate"),
         )?;
-        line(&mut c, [(0.0, 0.0), (1.0, 1.0)], RGBColor(200, 200, 200), "chance")?;
+        line(
+            &mut c,
+            [(0.0, 0.0), (1.0, 1.0)],
+            RGBColor(200, 200, 200),
+            "chance",
+        )?;
         for (k, name) in FORECASTERS.iter().enumerate() {
             line(
                 &mut c,
@@ -333,7 +349,12 @@ fn calibration(held: &Holdout) -> String {
             (0.0..top, 0.0..top),
             ("expected per hour", "observed per hour"),
         )?;
-        line(&mut c, [(0.0, 0.0), (top, top)], RGBColor(200, 200, 200), "calibrated")?;
+        line(
+            &mut c,
+            [(0.0, 0.0), (top, top)],
+            RGBColor(200, 200, 200),
+            "calibrated",
+        )?;
         for (k, name) in FORECASTERS.iter().enumerate() {
             line(&mut c, held.calibration[k].iter().copied(), colour(k), name)?;
         }
