@@ -9,6 +9,7 @@
 //! Pure functions over records: no scene, no simulation, no I/O beyond the text given. The
 //! rate model, forecasts, held-out scoring and the `binjiang learn` command build on these.
 
+pub mod crowd;
 pub mod durations;
 pub mod forecast;
 pub mod history;

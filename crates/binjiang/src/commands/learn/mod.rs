@@ -46,6 +46,10 @@ pub struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// People counters' counts: CSV time,site,lon,lat,count, one row per site and interval;
+    /// each site's hour-of-week tide (median, p95, p99, peak and trough hours) is learned.
+    #[arg(long)]
+    pub counts: Option<PathBuf>,
     /// Use the good rows even when more than 1 % are malformed.
     #[arg(long)]
     pub skip_bad: bool,
@@ -312,7 +316,21 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         "hit_rate_10pct": overall(&|s| s.hit_10pct.hit_rate),
         "coverage_90": overall(&|s| s.coverage_90),
     });
+    let crowd = match &args.counts {
+        None => None,
+        Some(path) => match crowd_of(path, offset, args.skip_bad)? {
+            Ok(c) => Some(c),
+            Err(code) => return Ok(code),
+        },
+    };
     let summary = json!({
+        "crowd": crowd.as_ref().map(|(_, _, tides)| tides.iter().map(|(site, t)| (site.clone(), json!({
+            "counts": t.counts,
+            "interval_s": t.interval_s,
+            "dispersion": t.dispersion,
+            "peak": t.peak_hours.iter().map(|h| hour_label(*h)).collect::<Vec<_>>(),
+            "trough": t.trough_hours.iter().map(|h| hour_label(*h)).collect::<Vec<_>>(),
+        }))).collect::<serde_json::Map<String, Value>>()),
         "rows": history.rows,
         "used": placed.len(),
         "malformed": history.malformed.len(),
@@ -332,6 +350,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         "week_start": offset.timestamp_millis_opt(start).single().map(|t| t.to_rfc3339()),
         "cells": grid.cells.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
         "summary": summary,
+        "crowd": crowd.as_ref().map(|(week_start, _, tides)| json!({
+            "week_start": offset.timestamp_millis_opt(*week_start).single().map(|t| t.to_rfc3339()),
+            "sites": tides,
+        })),
     });
     let path = args.out.join("model.json");
     std::fs::write(&path, serde_json::to_string_pretty(&model)?)
@@ -363,6 +385,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         models: &models,
         holdouts: &holdouts,
         weeks,
+        crowd: crowd.as_ref().map(|(_, counts, tides)| (counts, tides)),
     });
     std::fs::write(report_dir.join("index.html"), page)
         .with_context(|| format!("cannot write {}", report_dir.display()))?;
@@ -397,4 +420,56 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 fn round(v: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (v * f).round() / f
+}
+
+/// "Sat 19:00" for hour of the week 139.
+fn hour_label(h: usize) -> String {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    format!("{} {:02}:00", DAYS[(h / 24) % 7], h % 24)
+}
+
+/// Reads `--counts` and learns each site's tide: (its first Monday, the counts, the tides).
+/// A file that cannot be used prints why and gives exit 1.
+#[allow(clippy::type_complexity)]
+fn crowd_of(
+    path: &std::path::Path,
+    offset: FixedOffset,
+    skip_bad: bool,
+) -> anyhow::Result<
+    Result<
+        (
+            i64,
+            binjiang_learn::crowd::Counts,
+            BTreeMap<String, binjiang_learn::crowd::Tide>,
+        ),
+        ExitCode,
+    >,
+> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {file}"))?;
+    let counts = match binjiang_learn::crowd::parse_counts(&file, &text, offset, skip_bad) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(Err(ExitCode::from(INVALID)));
+        }
+    };
+    for (line, why) in counts.malformed.iter().take(20) {
+        eprintln!("{file}:{line}: {why}");
+    }
+    let (Some(first), Some(last)) = (
+        counts.counts.iter().map(|c| c.time_ms).min(),
+        counts.counts.iter().map(|c| c.time_ms).max(),
+    ) else {
+        eprintln!("{file}: no counts");
+        return Ok(Err(ExitCode::from(INVALID)));
+    };
+    let start = monday_before(first, offset);
+    let weeks = ((last - start) / WEEK_MS) as usize + 1;
+    let tides = binjiang_learn::crowd::tides(&counts.counts, start, weeks);
+    if tides.is_empty() {
+        eprintln!("{file}: no site has two weeks of counts; a tide needs at least two");
+        return Ok(Err(ExitCode::from(INVALID)));
+    }
+    Ok(Ok((start, counts, tides)))
 }

@@ -32,6 +32,11 @@ pub struct Inputs<'a> {
     pub holdouts: &'a BTreeMap<String, Holdout>,
     /// Weeks of history.
     pub weeks: usize,
+    /// The people counters' counts and tides, when given.
+    pub crowd: Option<(
+        &'a binjiang_learn::crowd::Counts,
+        &'a BTreeMap<String, binjiang_learn::crowd::Tide>,
+    )>,
 }
 
 fn esc(s: &str) -> String {
@@ -170,8 +175,48 @@ pub fn html(i: &Inputs) -> String {
             out += &calibration(held);
         }
     }
+    if let Some((counts, tides)) = i.crowd {
+        out += "<h2>Crowd tides</h2>\n<p>Per people counter: the count per interval by hour of \
+                the week — observed mean, and the fitted median, 95th and 99th percentiles \
+                (negative binomial). A count above the 99th percentile for its hour of the week \
+                is what the live twin's crowd rule calls a surge.</p>\n";
+        for (site, t) in tides {
+            out += &tide_plot(site, t, counts);
+        }
+    }
     out += "</body></html>\n";
     out
+}
+
+/// A site's tide: the fitted percentiles by hour of the week over the observed mean.
+fn tide_plot(site: &str, t: &binjiang_learn::crowd::Tide, counts: &binjiang_learn::crowd::Counts) -> String {
+    let n = counts.counts.iter().filter(|c| c.site == site).count();
+    let top = t.p99.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
+    svg((960, 320), |root| {
+        let mut c = chart(
+            root,
+            &format!(
+                "{site}: {n} counts every {:.0} min; dispersion {}",
+                t.interval_s / 60.0,
+                t.dispersion.map_or("none (Poisson)".into(), |k| format!("{k:.1}"))
+            ),
+            (0.0..WEEK_H as f64, 0.0..top),
+            ("hour of the week (Monday 00:00 first)", "people per interval"),
+        )?;
+        let series = |v: &[u32]| -> Vec<(f64, f64)> {
+            v.iter().enumerate().map(|(h, x)| (h as f64 + 0.5, f64::from(*x))).collect()
+        };
+        line(
+            &mut c,
+            t.mean.iter().enumerate().map(|(h, x)| (h as f64 + 0.5, *x)),
+            RGBColor(160, 160, 160),
+            "observed mean",
+        )?;
+        line(&mut c, series(&t.median), colour(0), "median")?;
+        line(&mut c, series(&t.p95), colour(4), "95th percentile")?;
+        line(&mut c, series(&t.p99), colour(1), "99th percentile")?;
+        legend(&mut c, SeriesLabelPosition::UpperLeft)
+    })
 }
 
 /// Observed mean count per hour of the week against the fitted rates.
