@@ -205,6 +205,12 @@ def assets():
         add("pier", "pier", s, d, name, EST)
     for s in range(350, LENGTH, 700): add("toilet", "wc", s, 40)
     for s in range(100, LENGTH, 550): add("shuttle_stop", "bus", s, 8)
+    # people counters (camera-based) at the four piers and the Power Plant Park plaza: the
+    # crowd tides of docs/learn.md
+    for s, d, name in [(0, 10, "Qinhuangdao Road ferry terminal"), (1450, 10, "Waterworks boardwalk"),
+                       (1950, 10, "Fisherman's Wharf cruise pier"), (2950, 10, "Ningguo Road ferry"),
+                       (4800, 25, "Power Plant Park plaza")]:
+        add("people_counter", "counter", s, d, f"people counter: {name}", EST)
     return feats
 
 def units():

@@ -12,11 +12,11 @@ Poisson). Sites: (id, scale, commute, leisure)."""
 import math, random, pathlib, datetime
 
 SITES = [
-    ("counter-001", 120.0, 1.0, 0.3, 121.5121, 31.2504),  # Qinhuangdao Road ferry terminal
-    ("counter-002", 60.0, 0.2, 1.0, 121.5270, 31.2522),   # Waterworks boardwalk
-    ("counter-003", 150.0, 0.3, 1.0, 121.5321, 31.2537),  # Fisherman's Wharf cruise pier
-    ("counter-004", 90.0, 1.0, 0.4, 121.5409, 31.2586),   # Ningguo Road ferry
-    ("counter-005", 80.0, 0.1, 1.0, 121.5552, 31.2712),   # Power plant chimney plaza
+    ("counter-001", 120.0, 1.0, 0.3, 121.5120465, 31.2506801),  # Qinhuangdao Road ferry terminal
+    ("counter-002", 60.0, 0.2, 1.0, 121.5270637, 31.2523318),   # Waterworks boardwalk
+    ("counter-003", 150.0, 0.3, 1.0, 121.5319424, 31.253946),   # Fisherman's Wharf cruise pier
+    ("counter-004", 90.0, 1.0, 0.4, 121.5407355, 31.2588033),   # Ningguo Road ferry
+    ("counter-005", 80.0, 0.1, 1.0, 121.5552249, 31.269804),    # Power Plant Park plaza
 ]
 K = 6.0
 

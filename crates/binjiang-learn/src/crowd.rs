@@ -52,7 +52,9 @@ pub struct Counts {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CountsError {
     /// The header lacks a required column.
-    #[error("{file}: the header has no \"{column}\" column (required: time, site, lon, lat, count)")]
+    #[error(
+        "{file}: the header has no \"{column}\" column (required: time, site, lon, lat, count)"
+    )]
     MissingColumn {
         /// The file.
         file: String,
@@ -137,8 +139,12 @@ pub fn parse_counts(
             if s.is_empty() {
                 return Err("site is empty".to_owned());
             }
-            let x: f64 = get(lon).parse().map_err(|_| format!("lon \"{}\" is not a number", get(lon)))?;
-            let y: f64 = get(lat).parse().map_err(|_| format!("lat \"{}\" is not a number", get(lat)))?;
+            let x: f64 = get(lon)
+                .parse()
+                .map_err(|_| format!("lon \"{}\" is not a number", get(lon)))?;
+            let y: f64 = get(lat)
+                .parse()
+                .map_err(|_| format!("lat \"{}\" is not a number", get(lat)))?;
             if !((-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y)) {
                 return Err(format!("lon {x}, lat {y} is not a WGS84 position"));
             }
@@ -220,7 +226,10 @@ fn tide(rows: &[&Count], week_start_ms: i64, weeks: usize) -> Option<Tide> {
             *gaps.entry(w[1] - w[0]).or_default() += 1;
         }
     }
-    let interval_ms = gaps.iter().max_by_key(|(g, n)| (**n, -**g)).map(|(g, _)| *g)?;
+    let interval_ms = gaps
+        .iter()
+        .max_by_key(|(g, n)| (**n, -**g))
+        .map(|(g, _)| *g)?;
     // Sums and numbers of intervals per week and hour of the week.
     let mut sums = vec![[0u32; WEEK_H]; weeks];
     let mut seen = vec![[0u32; WEEK_H]; weeks];
@@ -348,13 +357,50 @@ pub struct TideBook {
 }
 
 impl TideBook {
+    /// The tides `model.json` holds (its `crowd`), or an empty book when it has none;
+    /// `file` names it in errors.
+    pub fn from_model_json(file: &str, text: &str) -> Result<Self, crate::forecast::ModelError> {
+        #[derive(Deserialize)]
+        struct Crowd {
+            week_start: String,
+            sites: BTreeMap<String, Tide>,
+        }
+        let unreadable = |why: String| crate::forecast::ModelError::Unreadable {
+            file: file.to_owned(),
+            why,
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))?;
+        if v["crowd"].is_null() {
+            return Ok(TideBook::default());
+        }
+        let c: Crowd = serde_json::from_value(v["crowd"].clone())
+            .map_err(|e| unreadable(format!("crowd: {e}")))?;
+        if let Some((site, _)) = c
+            .sites
+            .iter()
+            .find(|(_, t)| t.p99.len() != WEEK_H || t.p95.len() != WEEK_H)
+        {
+            return Err(unreadable(format!(
+                "crowd.sites.{site}: needs 168 hourly percentiles"
+            )));
+        }
+        let week_start_ms = chrono::DateTime::parse_from_rfc3339(&c.week_start)
+            .map_err(|e| unreadable(format!("crowd.week_start \"{}\": {e}", c.week_start)))?
+            .timestamp_millis();
+        Ok(TideBook {
+            week_start_ms,
+            sites: c.sites,
+        })
+    }
+
     /// The site's (alarm at, clear below) for a count in the interval starting at `at_ms`: its
     /// 99th percentile for that hour of the week (a count above it raises), and its 95th
     /// (below it the alarm re-arms). `None` for a site without a tide.
     pub fn thresholds(&self, site: &str, at_ms: i64) -> Option<(f64, f64)> {
         let t = self.sites.get(site)?;
-        let h = ((at_ms - self.week_start_ms).div_euclid(3_600_000)).rem_euclid(WEEK_H as i64)
-            as usize;
+        let h =
+            ((at_ms - self.week_start_ms).div_euclid(3_600_000)).rem_euclid(WEEK_H as i64) as usize;
         Some((f64::from(t.p99[h]) + 1.0, f64::from(t.p95[h]) + 1.0))
     }
 }
@@ -362,7 +408,9 @@ impl TideBook {
 /// ln of the negative binomial probability, for tests and the report.
 pub fn nb_ln_pmf(n: u32, mean: f64, k: f64) -> f64 {
     let n = f64::from(n);
-    ln_gamma(n + k) - ln_gamma(k) - ln_gamma(n + 1.0) + k * (k / (k + mean)).ln() + n * (mean / (k + mean)).ln()
+    ln_gamma(n + k) - ln_gamma(k) - ln_gamma(n + 1.0)
+        + k * (k / (k + mean)).ln()
+        + n * (mean / (k + mean)).ln()
 }
 
 #[cfg(test)]
@@ -390,11 +438,18 @@ mod tests {
     fn bad_rows_are_named_and_many_refuse_the_file() {
         let mut text = String::from("site,time,count,lon,lat\n");
         for k in 0..150 {
-            text.push_str(&format!("pier-1,2026-10-05T{:02}:{:02}:00,{k},121.5,31.25\n", k / 4 % 24, k % 4 * 15));
+            text.push_str(&format!(
+                "pier-1,2026-10-05T{:02}:{:02}:00,{k},121.5,31.25\n",
+                k / 4 % 24,
+                k % 4 * 15
+            ));
         }
         text.push_str("pier-1,2026-10-06T00:00:00,-3,121.5,31.25\n");
         let c = parse_counts("c.csv", &text, shanghai(), false).unwrap();
-        assert_eq!(c.malformed, vec![(152, "count \"-3\" is not a whole number ≥ 0".to_owned())]);
+        assert_eq!(
+            c.malformed,
+            vec![(152, "count \"-3\" is not a whole number ≥ 0".to_owned())]
+        );
         text.push_str("pier-1,noon,3,121.5,31.25\n");
         let e = parse_counts("c.csv", &text, shanghai(), false).unwrap_err();
         assert!(e.to_string().starts_with("c.csv: 2 of 152 rows"), "{e}");

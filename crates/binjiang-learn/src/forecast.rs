@@ -210,6 +210,12 @@ impl Forecaster {
     }
 }
 
+/// A window's forecast as `binjiang forecast --json` and `GET /api/v1/forecast` give it:
+/// `{"from": …, "hours": H, "cells": [every cell, in the grid's order]}`.
+pub fn to_json(from: &str, hours: usize, cells: &[CellForecast]) -> serde_json::Value {
+    serde_json::json!({"from": from, "hours": hours, "cells": cells})
+}
+
 /// One cell's forecast over the window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CellForecast {

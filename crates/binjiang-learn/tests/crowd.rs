@@ -14,7 +14,7 @@ const K: f64 = 8.0;
 fn true_mean(h: usize) -> f64 {
     let (day, hour) = (h / 24, h % 24);
     let base = 5.0 + 60.0 * (-((hour as f64 - 13.0) / 4.0).powi(2)).exp();
-    let evening = if hour >= 18 && hour <= 21 { 80.0 } else { 0.0 };
+    let evening = if (18..=21).contains(&hour) { 80.0 } else { 0.0 };
     (base + evening) * if day == 5 { 2.0 } else { 1.0 }
 }
 
@@ -49,7 +49,11 @@ fn the_tide_and_its_percentiles_are_recovered() {
         let m = true_mean(h);
         // 32 counts per hour of the week: within 3.5 standard errors.
         let se = ((m + m * m / K) / 32.0).sqrt();
-        assert!((t.mean[h] - m).abs() < 3.5 * se, "hour {h}: {} vs {m}", t.mean[h]);
+        assert!(
+            (t.mean[h] - m).abs() < 3.5 * se,
+            "hour {h}: {} vs {m}",
+            t.mean[h]
+        );
         let (lo, hi) = (
             nb_quantile(m - 3.5 * se, Some(1.2 * K), 0.99),
             nb_quantile(m + 3.5 * se, Some(0.8 * K), 0.99),
@@ -61,8 +65,18 @@ fn the_tide_and_its_percentiles_are_recovered() {
         );
     }
     // Saturday 19:00–21:00 is the peak; the night is the trough.
-    assert!(t.peak_hours.iter().all(|h| h / 24 == 5 && (18..=21).contains(&(h % 24))), "{:?}", t.peak_hours);
-    assert!(t.trough_hours.iter().all(|h| !(8..=22).contains(&(h % 24))), "{:?}", t.trough_hours);
+    assert!(
+        t.peak_hours
+            .iter()
+            .all(|h| h / 24 == 5 && (18..=21).contains(&(h % 24))),
+        "{:?}",
+        t.peak_hours
+    );
+    assert!(
+        t.trough_hours.iter().all(|h| !(8..=22).contains(&(h % 24))),
+        "{:?}",
+        t.trough_hours
+    );
     // A new week: about 1 % above the learned p99 (an anomaly rule that fires at the rate
     // it says).
     let new = draw(8..10, 2);

@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/incidents/{id}", get(get_incident))
         .route("/api/v1/incidents/{id}/{action}", post(post_action))
         .route("/api/v1/kpis", get(get_kpis))
+        .route("/api/v1/forecast", get(get_forecast))
         .route("/api/v1/audit", get(get_audit))
         .route("/api/v1/clock", get(get_clock))
         .route("/api/v1/forks", post(post_fork))
@@ -387,6 +388,42 @@ async fn get_kpis(
 ) -> Result<Json<crate::view::Kpis>, ApiError> {
     caller.require(Need::Read)?;
     Ok(Json(state.view().kpis.clone()))
+}
+
+/// Expected incidents per cell over the next `hours` (default 2, at most 168) from now, from
+/// the model `serve --model` loaded.
+async fn get_forecast(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Need::Read)?;
+    let hours = match q.get("hours") {
+        None => 2,
+        Some(h) => h
+            .parse::<usize>()
+            .ok()
+            .filter(|h| (1..=168).contains(h))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    Some("hours".into()),
+                    format!("\"{h}\" must be a whole number of hours, 1 to 168"),
+                )
+            })?,
+    };
+    let Some(model) = &state.forecaster else {
+        return Err(ApiError::not_found(
+            "this service has no forecast: start it with serve --model <the folder binjiang learn wrote>",
+        ));
+    };
+    let t = state.clock.now();
+    let now_ms = state.clock.epoch_ms() + (t * 1000.0).round() as i64;
+    let cells = model.forecast(now_ms, hours);
+    Ok(Json(binjiang_learn::forecast::to_json(
+        &state.clock.iso(t),
+        hours,
+        &cells,
+    )))
 }
 
 async fn get_clock(

@@ -48,6 +48,11 @@ pub struct SensorRule {
     pub clear_below: f64,
     /// Catalogue key of the incident type raised.
     pub incident_type: String,
+    /// Compare with the site's learned tide where the service has one (`serve --model`):
+    /// above its 99th percentile for the hour of the week raises, below its 95th re-arms;
+    /// `alarm_at` / `clear_below` are the fallback for sites without a tide.
+    #[serde(default)]
+    pub tide: bool,
 }
 
 #[derive(Debug, Deserialize)]

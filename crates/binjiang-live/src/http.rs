@@ -26,6 +26,8 @@ pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
+    /// The forecast learned (`serve --model`), for `GET /api/v1/forecast`.
+    pub forecaster: Option<Arc<binjiang_learn::forecast::Forecaster>>,
     /// To the twin (bounded: full means 503).
     pub requests: mpsc::Sender<Request>,
     /// The twin's latest view.

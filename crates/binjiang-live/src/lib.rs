@@ -194,6 +194,13 @@ pub struct District {
     pub catalogue: IncidentCatalogue,
     /// `live.ron`.
     pub config: config::LiveConfig,
+    /// The catalogue's own file when it is not the scene's (`serve --catalogue`): its hash is
+    /// recorded with the scene's files, so a changed catalogue is a scene change.
+    pub catalogue_file: Option<PathBuf>,
+    /// The crowd tides learned (`serve --model`): people counters compare with them.
+    pub tides: Arc<binjiang_learn::crowd::TideBook>,
+    /// The forecast learned (`serve --model`): `GET /api/v1/forecast`.
+    pub forecaster: Option<Arc<binjiang_learn::forecast::Forecaster>>,
 }
 
 impl District {
@@ -205,6 +212,9 @@ impl District {
             scene: Arc::new(scene),
             catalogue,
             config,
+            catalogue_file: None,
+            tides: Arc::default(),
+            forecaster: None,
         })
     }
 }
@@ -271,6 +281,7 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
         &mut conn,
         &district.scene,
         &district.config,
+        district.catalogue_file.as_deref(),
         options.accept_scene_change,
         chrono::Utc::now().timestamp_millis(),
         &store::Rebase {
@@ -301,6 +312,7 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
         telemetry: Arc::clone(&telemetry),
         scene_hash,
         snapshot_every_inputs: options.snapshot_every_inputs,
+        tides: Arc::clone(&district.tides),
     };
     let (writer, writer_thread) =
         store::Writer::start(&options.db, 1024, options.max_pages, Arc::clone(&telemetry))?;
@@ -328,6 +340,7 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
         tokens: Arc::new(Mutex::new(Default::default())),
         telemetry,
         forward: options.forward.clone(),
+        forecaster: district.forecaster.clone(),
     };
     let mqtt = options.mqtt.clone().map(|config| {
         let (stop, stopped) = tokio::sync::oneshot::channel();

@@ -30,6 +30,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ("post", "/api/v1/incidents/{id}/cancel", "Cancel as duplicate or false_alarm (reason, why)", "operator, admin", 200, Some("Action")),
     ("post", "/api/v1/incidents/{id}/reopen", "Reopen a closed incident (reason)", "operator, admin", 200, Some("Action")),
     ("get", "/api/v1/kpis", "KPIs now and since the district's midnight, per agency and subdistrict", "display, operator, gateway, admin", 200, None),
+    ("get", "/api/v1/forecast", "Expected incidents per grid cell over the next hours (hours=1..168, default 2), per type and hour with a 90 % interval, from serve --model; 404 without a model", "display, operator, gateway, admin", 200, None),
     ("get", "/api/v1/audit", "Who did what, when, why; since=RFC 3339", "admin", 200, None),
     ("get", "/api/v1/clock", "The twin's clock: simulation seconds and calendar time", "display, operator, gateway, admin", 200, None),
     ("post", "/api/v1/forks", "Fork now: {hours (≤ 24), seed?} runs a copy of the live state forward with incidents drawn from the catalogue; projected KPIs and each agency's peak queue. The live twin is untouched", "operator, admin (at most 2 at once: 503 beyond)", 200, Some("Fork")),

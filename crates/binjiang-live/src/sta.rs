@@ -455,8 +455,18 @@ fn datastream_json(state: &AppState, base: &str, t: &Thing) -> Value {
     o.insert(
         "description".into(),
         json!(format!(
-            "{} of {}; alarm at {} {}, clears below {} {}",
-            r.name, t.asset_id, r.alarm_at, r.unit.symbol, r.clear_below, r.unit.symbol
+            "{} of {}; alarm at {} {}, clears below {} {}{}",
+            r.name,
+            t.asset_id,
+            r.alarm_at,
+            r.unit.symbol,
+            r.clear_below,
+            r.unit.symbol,
+            if r.tide {
+                " (where the service has a learned tide: above the site's 99th percentile for the hour of the week, clears below its 95th)"
+            } else {
+                ""
+            }
         )),
     );
     o.insert("observationType".into(), json!(MEASUREMENT));

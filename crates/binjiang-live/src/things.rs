@@ -203,7 +203,26 @@ struct Registered {
 /// The files a scene is built from, each with its SHA-256: `scene.ron`, its GeoJSON layers,
 /// `incident_types.ron` and `live.ron` (scenarios and models are not the twin's).
 pub fn scene_files(scene: &Scene) -> std::io::Result<BTreeMap<String, String>> {
+    scene_files_with(scene, None)
+}
+
+/// [`scene_files`], with a catalogue from outside the scene folder (`serve --catalogue`)
+/// recorded as `--catalogue <its name>`.
+pub fn scene_files_with(
+    scene: &Scene,
+    catalogue: Option<&std::path::Path>,
+) -> std::io::Result<BTreeMap<String, String>> {
     let mut files = BTreeMap::new();
+    if let Some(path) = catalogue {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        files.insert(
+            format!("--catalogue {name}"),
+            hex(&Sha256::digest(std::fs::read(path)?)),
+        );
+    }
     for entry in std::fs::read_dir(&scene.dir)? {
         let path = entry?.path();
         let name = path
@@ -269,11 +288,12 @@ pub fn reconcile(
     conn: &mut Connection,
     scene: &Scene,
     config: &LiveConfig,
+    catalogue: Option<&std::path::Path>,
     accept: bool,
     now_ms: i64,
     rebase: &crate::store::Rebase,
 ) -> Result<Reconciled, RegistryError> {
-    let files = scene_files(scene)?;
+    let files = scene_files_with(scene, catalogue)?;
     let files_json = serde_json::to_string(&files).expect("plain data");
     let stored_files: Option<BTreeMap<String, String>> =
         match crate::store::meta(conn, SCENE_FILES)? {

@@ -257,6 +257,8 @@ pub struct Setup {
     pub scene_hash: String,
     /// A snapshot is taken after this many inputs (see [`SNAPSHOT_EVERY_INPUTS`]).
     pub snapshot_every_inputs: u64,
+    /// The crowd tides learned: a rule with `tide` compares each site's count with its own.
+    pub tides: Arc<binjiang_learn::crowd::TideBook>,
 }
 
 /// The live twin's state.
@@ -358,15 +360,22 @@ impl Twin {
                 result_time_ms: o.result_time_ms,
                 result: o.result,
             });
-            self.apply_rule(o.datastream, id, o.result)?;
+            self.apply_rule(o.datastream, id, o.result, o.phenomenon_ms)?;
         }
         Ok(ids)
     }
 
     /// Threshold with hysteresis: at or above `alarm_at` an armed sensor raises its incident
     /// (one open incident per asset and type); below `clear_below` it re-arms and clears the
-    /// incident if still open.
-    fn apply_rule(&mut self, ds: u64, obs: u64, value: f64) -> Result<(), ApiError> {
+    /// incident if still open. A rule with `tide` takes both from the site's learned tide for
+    /// the hour of the week the value was observed in, where there is one.
+    fn apply_rule(
+        &mut self,
+        ds: u64,
+        obs: u64,
+        value: f64,
+        phenomenon_ms: i64,
+    ) -> Result<(), ApiError> {
         let things = Arc::clone(&self.setup.things);
         let (Some(thing), Some(rule)) = (things.get(ds), things.rule_of(ds)) else {
             return Err(ApiError::invalid(
@@ -374,9 +383,14 @@ impl Twin {
                 format!("Datastreams({ds}) takes no observations"),
             ));
         };
+        let (alarm_at, clear_below) = rule
+            .tide
+            .then(|| self.setup.tides.thresholds(&thing.asset_id, phenomenon_ms))
+            .flatten()
+            .unwrap_or((rule.alarm_at, rule.clear_below));
         let state = self.sensors.get(&ds).copied().unwrap_or_default();
         let mut next = state;
-        if value >= rule.alarm_at && !state.disarmed {
+        if value >= alarm_at && !state.disarmed {
             let report = Report {
                 external_id: Some(format!("sensor:{}:{obs}", thing.asset_id)),
                 time: self.sim.now(),
@@ -398,7 +412,7 @@ impl Twin {
                 disarmed: true,
                 incident: Some(n),
             };
-        } else if value < rule.clear_below && state.disarmed {
+        } else if value < clear_below && state.disarmed {
             if let Some(n) = state.incident {
                 if self
                     .sim

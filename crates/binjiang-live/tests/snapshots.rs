@@ -28,6 +28,7 @@ fn rebuilt(db: &Path, t: f64) -> Twin {
         &mut conn,
         &district.scene,
         &district.config,
+        None,
         false,
         0,
         &binjiang_live::store::Rebase {
@@ -51,6 +52,7 @@ fn rebuilt(db: &Path, t: f64) -> Twin {
         telemetry: Arc::default(),
         scene_hash: reconciled.scene_hash,
         snapshot_every_inputs: 10,
+        tides: Arc::default(),
     };
     let clock = Clock::new(
         epoch_ms,

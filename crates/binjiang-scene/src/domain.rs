@@ -111,6 +111,8 @@ vocabulary! {
         Hydrant = "hydrant",
         /// Sightseeing-vehicle stop.
         ShuttleStop = "shuttle_stop",
+        /// People counter (a camera counting passers-by per interval): the crowd's tide.
+        PeopleCounter = "people_counter",
     }
 }
 

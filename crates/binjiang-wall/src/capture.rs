@@ -101,6 +101,7 @@ fn take_screenshot(
     assets: Res<AssetServer>,
     models: Res<ModelHandles>,
     state: Res<WallState>,
+    anticipation: Option<Res<crate::anticipation::Anticipation>>,
     mut exit: MessageWriter<AppExit>,
 ) {
     let Some(mut job) = job else { return };
@@ -121,7 +122,11 @@ fn take_screenshot(
     }
     job.pending = true;
     job.attempts += 1;
-    job.shown = Some(shown(&state));
+    let mut seen = shown(&state);
+    if let Some(a) = &anticipation {
+        seen["anticipation"] = a.summary(state.now_s);
+    }
+    job.shown = Some(seen);
     commands
         .spawn(Screenshot::primary_window())
         .observe(keep_or_retry);

@@ -51,6 +51,14 @@ pub struct Options {
     /// its units, rates, network changes and dispatch rules; closures and hot areas drawn.
     #[arg(long, value_name = "NAME", conflicts_with = "live")]
     pub scenario: Option<String>,
+    /// A folder `binjiang learn` wrote: the forecast layer (incidents expected per cell in the
+    /// next two hours) and the people counters against their crowd tides.
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// The calendar date the day shown falls on (YYYY-MM-DD; default today, in the
+    /// district's time): the forecast and the tides depend on the day of the week.
+    #[arg(long)]
+    pub date: Option<String>,
     /// Start with the alarm sound on (it is off by default; key `M` toggles it).
     #[arg(long)]
     pub sound: bool,

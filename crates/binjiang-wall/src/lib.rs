@@ -8,6 +8,7 @@
 //! interface [`feed::WallState`].
 
 mod alarm;
+pub mod anticipation;
 mod camera;
 mod capture;
 pub mod cli;
@@ -57,6 +58,10 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
         eprintln!("{w}");
     }
     let live = opts.live().map_err(anyhow::Error::msg)?;
+    let anticipation = match &opts.model {
+        None => None,
+        Some(dir) => Some(anticipation_of(dir, &scene, opts.date.as_deref())?),
+    };
     let models = scene.dir.join(&scene.manifest.models_dir);
     let models = models.canonicalize().unwrap_or(models);
 
@@ -149,7 +154,14 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
                 .add_plugins(embedded::EmbeddedPlugin);
         }
     }
+    if let Some(a) = anticipation {
+        if let Some((url, token)) = live {
+            anticipation::poll_counts(url, Some(token), a.counts.clone());
+        }
+        app.insert_resource(a);
+    }
     app.insert_resource(SceneData(scene)).add_plugins((
+        anticipation::AnticipationPlugin,
         MeshPickingPlugin,
         scene_view::ScenePlugin,
         labels::LabelsPlugin,
@@ -180,6 +192,42 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
         AppExit::Success => ExitCode::SUCCESS,
         AppExit::Error(code) => ExitCode::from(code.get()),
     })
+}
+
+/// Reads `<dir>/model.json` for the forecast and the tides; the day shown is `date`
+/// (YYYY-MM-DD) or today, at the district's midnight (`live.ron`'s `utc_offset`, else
+/// +08:00).
+fn anticipation_of(
+    dir: &std::path::Path,
+    scene: &Scene,
+    date: Option<&str>,
+) -> anyhow::Result<anticipation::Anticipation> {
+    #[derive(serde::Deserialize)]
+    struct Offset {
+        utc_offset: String,
+    }
+    let offset = std::fs::read_to_string(scene.dir.join("live.ron"))
+        .ok()
+        .and_then(|t| ron::from_str::<Offset>(&t).ok())
+        .and_then(|o| o.utc_offset.parse::<chrono::FixedOffset>().ok())
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00"));
+    let path = dir.join("model.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let file = path.display().to_string();
+    let ids: Vec<String> = scene.grid.cells.iter().map(|c| c.id.clone()).collect();
+    let forecaster = binjiang_learn::forecast::Forecaster::from_json(&file, &text, &ids)?;
+    let tides = binjiang_learn::crowd::TideBook::from_model_json(&file, &text)?;
+    let day = match date {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|e| anyhow::anyhow!("--date \"{d}\" is not YYYY-MM-DD: {e}"))?,
+        None => chrono::Utc::now().with_timezone(&offset).date_naive(),
+    };
+    let midnight = day
+        .and_hms_opt(0, 0, 0)
+        .and_then(|m| chrono::TimeZone::from_local_datetime(&offset, &m).single())
+        .map_or(0, |m| m.timestamp_millis());
+    Ok(anticipation::Anticipation::new(forecaster, tides, midnight))
 }
 
 fn window(opts: &Options, w: u32, h: u32) -> Window {

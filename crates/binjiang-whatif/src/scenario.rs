@@ -63,6 +63,11 @@ pub struct ScenarioFile {
     /// Road closures and speed changes, each in a daily window or all day.
     #[serde(default)]
     pub network: Vec<NetworkSpec>,
+    /// An incident catalogue replacing the scene's before the other changes apply (the one
+    /// `binjiang learn` wrote: the district's own rates, places and durations); a relative
+    /// path is taken from the scene folder.
+    #[serde(default)]
+    pub catalogue: Option<String>,
 }
 
 /// A change of the road network as written.
@@ -291,6 +296,33 @@ pub fn from_text(
         Err(e) => {
             problems.ron_syntax(file, &e);
             return Err(problems);
+        }
+    };
+    let replaced;
+    let catalogue = match &spec.catalogue {
+        None => catalogue,
+        Some(path) => {
+            let at = scene.dir.join(path);
+            match IncidentCatalogue::load(&at, scene) {
+                Ok((c, _)) => {
+                    replaced = c;
+                    &replaced
+                }
+                Err(inner) => {
+                    problems.error(
+                        file,
+                        Location::Item {
+                            kind: "setting",
+                            id: "catalogue".into(),
+                        },
+                        format!(
+                            "\"{path}\" ({}) is not a usable catalogue:\n{inner}",
+                            at.display()
+                        ),
+                    );
+                    return Err(problems);
+                }
+            }
         }
     };
     let mut checker = Checker {

@@ -320,3 +320,41 @@ fn remove_count_replaces_the_scenes_units_not_the_ones_added() {
         "the replaced deployment gives different days"
     );
 }
+
+/// `catalogue: "<file>"` runs another catalogue (a learned one) under the scenario's other
+/// changes; a file that is not a usable catalogue is refused naming both files.
+#[test]
+fn a_scenario_may_run_another_catalogue() {
+    let (scene, catalogue) = scene("scenes/yangpu-riverfront");
+    let s = scenario::from_text(
+        &scene,
+        &catalogue,
+        "truth",
+        "truth.ron",
+        "(about: \"the demonstration's truth, tighter cleaning rule\", catalogue: \"../../data/yangpu-history/truth.ron\", dispatch: {\"cleaning\": (zone_first_s: Some(240.0), max_travel_s: None)})",
+        SimOptions::default(),
+    )
+    .unwrap();
+    let bins = &s.catalogue.types[s.catalogue.index_of("bin_overflow").unwrap()];
+    assert_eq!(bins.per_day, 85.0);
+    assert!(bins.week_profile.is_some());
+    assert_eq!(
+        s.catalogue.dispatch.0[&binjiang_scene::Agency::Cleaning].zone_first_s,
+        Some(240.0),
+        "the scenario's own changes apply on top"
+    );
+    let e = scenario::from_text(
+        &scene,
+        &catalogue,
+        "bad",
+        "bad.ron",
+        "(catalogue: \"scene.ron\")",
+        SimOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("bad.ron") && e.contains("catalogue") && e.contains("scene.ron"),
+        "{e}"
+    );
+}

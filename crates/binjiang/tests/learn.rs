@@ -231,6 +231,8 @@ fn learn_demo(out: &std::path::Path) -> Value {
         "scenes/yangpu-riverfront",
         "--history",
         "data/yangpu-history/incidents.csv",
+        "--counts",
+        "data/yangpu-history/counts.csv",
         "--out",
         out.to_str().unwrap(),
         "--json",
@@ -461,4 +463,155 @@ fn chromium_renders_the_learn_report_offline() {
         .filter(|p| p[0] < 80 && p[1] < 80 && p[2] < 80)
         .count();
     assert!(dark > 5_000, "the tables and headings: {dark} dark pixels");
+}
+
+/// The live twin with what was learned: `serve --catalogue` runs the learned catalogue,
+/// `serve --model` answers `GET /api/v1/forecast` and compares people counters with their
+/// tides — a count above the site's 99th percentile for the hour raises a crowd surge, one
+/// below does not; a site without a tide falls back to the fixed threshold, said at start.
+#[test]
+fn the_live_twin_forecasts_and_watches_crowds_against_their_tide() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    let v = learn_demo(&out);
+    assert_eq!(v["crowd"].as_object().unwrap().len(), 5, "{}", v["crowd"]);
+    // counter-005 forgets its tide: the fallback is said at start.
+    let path = out.join("model.json");
+    let mut model: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    model["crowd"]["sites"]
+        .as_object_mut()
+        .unwrap()
+        .remove("counter-005");
+    std::fs::write(&path, model.to_string()).unwrap();
+    let db = dir.path().join("live.db");
+    let (gateway, reader) = (token(&db, "gateway"), token(&db, "display"));
+    let catalogue = out.join("catalogue.ron");
+    let server = Server::start_scene(
+        "scenes/yangpu-riverfront",
+        &db,
+        &[
+            "--model",
+            out.to_str().unwrap(),
+            "--catalogue",
+            catalogue.to_str().unwrap(),
+            "--clock",
+            "replay",
+            "--speed",
+            "1",
+            "--at",
+            "15:10",
+        ],
+    );
+    let said = server.startup.join("\n");
+    assert!(
+        said.contains("4 site(s) raise crowd_surge above their learned 99th percentile")
+            && said.contains("no learned tide for counter-005"),
+        "{said}"
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let get = |path: &str| -> (u16, Value) {
+        let mut r = agent
+            .get(format!("{}{path}", server.base))
+            .header("Authorization", &format!("Bearer {reader}"))
+            .call()
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.body_mut().read_json().unwrap_or(Value::Null),
+        )
+    };
+    let (status, f) = get("/api/v1/forecast?hours=3");
+    assert_eq!(status, 200, "{f}");
+    assert_eq!(f["hours"], 3);
+    assert_eq!(f["cells"].as_array().unwrap().len(), 380);
+    let (status, e) = get("/api/v1/forecast?hours=0");
+    assert_eq!(status, 400, "{e}");
+    assert!(e.to_string().contains("hours"), "{e}");
+    // The hour of the week the twin's clock is in, and counter-003's percentiles then.
+    let (_, clock) = get("/api/v1/clock");
+    let now = chrono::DateTime::parse_from_rfc3339(clock["now"].as_str().unwrap()).unwrap();
+    let start =
+        chrono::DateTime::parse_from_rfc3339(model["crowd"]["week_start"].as_str().unwrap())
+            .unwrap();
+    let how = ((now - start).num_hours().rem_euclid(168)) as usize;
+    let tide = &model["crowd"]["sites"]["counter-003"];
+    let (p95, p99) = (
+        tide["p95"][how].as_f64().unwrap(),
+        tide["p99"][how].as_f64().unwrap(),
+    );
+    let (_, ds) = get("/v1.1/Datastreams?$top=10000");
+    let id = |asset: &str| {
+        ds["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["properties"]["asset_id"] == asset)
+            .map(|d| d["@iot.id"].as_u64().unwrap())
+            .unwrap()
+    };
+    let post = |ds: u64, value: f64| {
+        let r = agent
+            .post(format!(
+                "{}/v1.1/Datastreams({ds})/Observations",
+                server.base
+            ))
+            .header("Authorization", &format!("Bearer {gateway}"))
+            .send_json(serde_json::json!({"result": value}))
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+    };
+    let surges = || -> Vec<String> {
+        let (_, list) = get("/api/v1/incidents");
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["type"] == "crowd_surge")
+            .filter_map(|i| i["external_id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    // A busy but ordinary count (the 95th percentile) is no surge; the 99th's next is one.
+    post(id("counter-003"), p95);
+    assert!(surges().is_empty(), "{:?}", surges());
+    post(id("counter-003"), p99 + 2.0);
+    // The published view follows the log: wait for it (a condition, with a deadline).
+    let settle = |n: usize| -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let s = surges();
+            if s.len() >= n || std::time::Instant::now() > deadline {
+                return s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let raised = settle(1);
+    assert!(
+        raised.len() == 1 && raised[0].starts_with("sensor:counter-003:"),
+        "{raised:?}"
+    );
+    // counter-005 has no tide: the same count is judged by the fixed 600 per interval.
+    post(id("counter-005"), 599.0);
+    post(id("counter-005"), 600.0);
+    let raised = settle(2);
+    assert_eq!(raised.len(), 2, "{raised:?}");
+    assert!(
+        raised.iter().any(|e| e.starts_with("sensor:counter-005:")),
+        "{raised:?}"
+    );
+    // Without a model, the forecast says how to get one.
+    drop(server);
+    let db2 = dir.path().join("plain.db");
+    let reader2 = token(&db2, "display");
+    let plain = Server::start_scene("scenes/yangpu-riverfront", &db2, &[]);
+    let mut r = agent
+        .get(format!("{}/api/v1/forecast", plain.base))
+        .header("Authorization", &format!("Bearer {reader2}"))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let body: Value = r.body_mut().read_json().unwrap();
+    assert!(body.to_string().contains("serve --model"), "{body}");
 }

@@ -4,7 +4,7 @@
 
 use super::{load_scene, INVALID};
 use anyhow::Context;
-use binjiang_learn::forecast::{CellForecast, Forecaster};
+use binjiang_learn::forecast::{to_json, CellForecast, Forecaster};
 use binjiang_scene::Scene;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -47,11 +47,6 @@ pub fn load_model(dir: &Path, scene: &Scene) -> anyhow::Result<Forecaster> {
         .map(|c| scene.frame.to_wgs84(c.centre()))
         .collect();
     Ok(f)
-}
-
-/// The forecast as the CLI's and the live service's JSON.
-pub fn to_json(from: &str, hours: usize, cells: &[CellForecast]) -> serde_json::Value {
-    json!({"from": from, "hours": hours, "cells": cells})
 }
 
 /// Runs the command.

@@ -86,6 +86,14 @@ pub struct Args {
     /// assets' history stays readable, and the dispatch core is rebuilt on the new scene.
     #[arg(long)]
     pub accept_scene_change: bool,
+    /// The incident catalogue to run instead of the scene's (e.g. the one `binjiang learn`
+    /// wrote); its hash is kept with the scene's, so a later change to it is a scene change.
+    #[arg(long)]
+    pub catalogue: Option<PathBuf>,
+    /// A folder `binjiang learn` wrote: `GET /api/v1/forecast` answers from its model, and
+    /// people counters are compared with their learned tides.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// Caps the database at this many pages (4 KiB each): a full disk on demand, for tests.
     #[arg(long, hide = true)]
     pub max_pages: Option<u64>,
@@ -115,11 +123,23 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         "replay" => bail_usage!("--speed {} must be a positive number", args.speed),
         other => bail_usage!("--clock {other}: expected wall or replay"),
     };
-    let (scene, catalogue) = match super::load_scene_and_catalogue(&args.scene)? {
-        Ok(loaded) => loaded,
-        Err(code) => return Ok(code),
+    let (scene, catalogue) = match &args.catalogue {
+        None => match super::load_scene_and_catalogue(&args.scene)? {
+            Ok(loaded) => loaded,
+            Err(code) => return Ok(code),
+        },
+        Some(path) => {
+            let scene = match super::load_scene(&args.scene)? {
+                Ok(s) => s,
+                Err(code) => return Ok(code),
+            };
+            match super::load_catalogue(path, &scene) {
+                Ok(c) => (scene, c),
+                Err(code) => return Ok(code),
+            }
+        }
     };
-    let district = match District::new(scene, catalogue) {
+    let mut district = match District::new(scene, catalogue) {
         Ok(d) => d,
         Err(ServeError::Config(problems)) => {
             eprint!("{problems}");
@@ -127,6 +147,19 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
+    district.catalogue_file = args.catalogue.clone();
+    if let Some(dir) = &args.model {
+        let forecaster = super::forecast::load_model(dir, &district.scene)?;
+        let path = dir.join("model.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let tides =
+            binjiang_learn::crowd::TideBook::from_model_json(&path.display().to_string(), &text)
+                .map_err(crate::failure::invalid)?;
+        district.forecaster = Some(std::sync::Arc::new(forecaster));
+        district.tides = std::sync::Arc::new(tides);
+    }
+    say_crowd_rules(&district);
     let mut options = ServeOptions::new(args.db.clone(), args.listen);
     options.clock = clock;
     options.start_s = args.at;
@@ -227,6 +260,41 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         eprintln!("binjiang: stopped; everything acknowledged is on disk");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Says at start which people counters compare with a learned tide and which fall back to
+/// a fixed threshold.
+fn say_crowd_rules(district: &District) {
+    for (kind, rule) in district.config.rules.iter().filter(|(_, r)| r.tide) {
+        let sites: Vec<&str> = district
+            .scene
+            .assets
+            .iter()
+            .filter(|a| a.kind == *kind)
+            .map(|a| a.id.as_str())
+            .collect();
+        let (learned, fixed): (Vec<&str>, Vec<&str>) = sites
+            .iter()
+            .partition(|id| district.tides.sites.contains_key(**id));
+        if !learned.is_empty() {
+            eprintln!(
+                "binjiang: {}: {} site(s) raise {} above their learned 99th percentile for the hour of the week",
+                kind.key(),
+                learned.len(),
+                rule.incident_type
+            );
+        }
+        if !fixed.is_empty() {
+            eprintln!(
+                "binjiang: {}: no learned tide for {} (serve --model with binjiang learn --counts): fixed threshold {} {} (clear below {})",
+                kind.key(),
+                fixed.join(", "),
+                rule.alarm_at,
+                rule.unit.symbol,
+                rule.clear_below
+            );
+        }
+    }
 }
 
 async fn shutdown_signal() {

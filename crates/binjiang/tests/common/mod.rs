@@ -39,6 +39,9 @@ pub fn text(bytes: &[u8]) -> String {
 pub struct Server {
     pub child: std::process::Child,
     pub base: String,
+    /// What it said before it listened.
+    #[allow(dead_code)]
+    pub startup: Vec<String>,
 }
 
 impl Server {
@@ -65,18 +68,24 @@ impl Server {
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let mut lines = std::io::BufReader::new(stderr).lines();
+        let mut startup = Vec::new();
         let base = loop {
             let line = lines
                 .next()
-                .expect("the service says where it listens")
+                .unwrap_or_else(|| panic!("the service says where it listens; it said {startup:?}"))
                 .unwrap();
             if let Some(rest) = line.split_once(" on http://") {
                 break format!("http://{}", rest.1.split_whitespace().next().unwrap());
             }
+            startup.push(line);
         };
         // Keep draining its log so it never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Server { child, base }
+        Server {
+            child,
+            base,
+            startup,
+        }
     }
 
     /// `kill -9`.

@@ -189,7 +189,11 @@ pub fn html(i: &Inputs) -> String {
 }
 
 /// A site's tide: the fitted percentiles by hour of the week over the observed mean.
-fn tide_plot(site: &str, t: &binjiang_learn::crowd::Tide, counts: &binjiang_learn::crowd::Counts) -> String {
+fn tide_plot(
+    site: &str,
+    t: &binjiang_learn::crowd::Tide,
+    counts: &binjiang_learn::crowd::Counts,
+) -> String {
     let n = counts.counts.iter().filter(|c| c.site == site).count();
     let top = t.p99.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
     svg((960, 320), |root| {
@@ -198,13 +202,20 @@ fn tide_plot(site: &str, t: &binjiang_learn::crowd::Tide, counts: &binjiang_lear
             &format!(
                 "{site}: {n} counts every {:.0} min; dispersion {}",
                 t.interval_s / 60.0,
-                t.dispersion.map_or("none (Poisson)".into(), |k| format!("{k:.1}"))
+                t.dispersion
+                    .map_or("none (Poisson)".into(), |k| format!("{k:.1}"))
             ),
             (0.0..WEEK_H as f64, 0.0..top),
-            ("hour of the week (Monday 00:00 first)", "people per interval"),
+            (
+                "hour of the week (Monday 00:00 first)",
+                "people per interval",
+            ),
         )?;
         let series = |v: &[u32]| -> Vec<(f64, f64)> {
-            v.iter().enumerate().map(|(h, x)| (h as f64 + 0.5, f64::from(*x))).collect()
+            v.iter()
+                .enumerate()
+                .map(|(h, x)| (h as f64 + 0.5, f64::from(*x)))
+                .collect()
         };
         line(
             &mut c,
