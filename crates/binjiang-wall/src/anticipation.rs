@@ -262,7 +262,7 @@ fn spawn(
         ));
     }
     commands.insert_resource(Palette(palette));
-    let column = meshes.add(Cylinder::new(14.0, 60.0));
+    let column = meshes.add(Cylinder::new(28.0, 120.0));
     for a in scene.0.assets.iter().filter(|a| {
         a.kind == AssetKind::PeopleCounter && anticipation.tides.sites.contains_key(&a.id)
     }) {
@@ -274,7 +274,7 @@ fn spawn(
         commands.spawn((
             Mesh3d(column.clone()),
             MeshMaterial3d(material),
-            Transform::from_translation(Vec3::from(world(a.position.0, 30.0))),
+            Transform::from_translation(Vec3::from(world(a.position.0, 60.0))),
             CrowdColumn(a.id.clone()),
         ));
     }
@@ -285,7 +285,11 @@ fn update_forecast(
     state: Res<WallState>,
     anticipation: Option<ResMut<Anticipation>>,
     palette: Option<Res<Palette>>,
-    mut tiles: Query<(&ForecastTile, &mut MeshMaterial3d<StandardMaterial>)>,
+    mut tiles: Query<(
+        &ForecastTile,
+        &mut MeshMaterial3d<StandardMaterial>,
+        &mut Visibility,
+    )>,
 ) {
     let (Some(mut a), Some(palette)) = (anticipation, palette) else {
         return;
@@ -301,11 +305,17 @@ fn update_forecast(
         .map(|c| c.expected)
         .fold(0.0f64, f64::max)
         .max(1e-9);
-    for (tile, mut material) in &mut tiles {
+    for (tile, mut material, mut visibility) in &mut tiles {
         let e = shown.get(tile.0).map_or(0.0, |c| c.expected);
-        // Square root: the busiest cells stand out without the rest vanishing.
-        let level = ((e / top).sqrt() * 5.0).round() as usize;
+        // Five steps up to the busiest cell; a cell under a tenth of it is left clear, so
+        // the layer shows where the next hours' work is, not the density's floor.
+        let level = ((e / top) * 5.0).round() as usize;
         material.0 = palette.0[level.min(5)].clone();
+        *visibility = if level == 0 {
+            Visibility::Hidden
+        } else {
+            Visibility::Visible
+        };
     }
     a.shown = shown;
     a.hour_ms = Some(hour_ms);
@@ -325,7 +335,10 @@ fn colour_crowds(
         let [r, g, b] = level.rgb();
         let want = Color::srgb(r, g, b);
         // Only a real change touches the asset (a touched material is uploaded again).
-        if materials.get(&material.0).is_some_and(|m| m.base_color != want) {
+        if materials
+            .get(&material.0)
+            .is_some_and(|m| m.base_color != want)
+        {
             if let Some(mut m) = materials.get_mut(&material.0) {
                 m.base_color = want;
             }

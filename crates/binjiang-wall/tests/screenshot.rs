@@ -120,3 +120,58 @@ fn a_scenario_draws_its_closed_roads() {
         "closed promenade: {with} red pixels with the scenario, {without} without"
     );
 }
+
+/// `--model` (the learned Yangpu demonstration, tests/golden/yangpu-learned) on a Saturday at
+/// 15:00 tints the cells by the next two hours' forecast (purple, absent without a model) and
+/// stands the five people counters up against their tides; the frame's state says what the
+/// layer shows.
+#[test]
+fn a_model_draws_the_forecast_and_the_crowd_tides() {
+    let state = std::env::temp_dir().join(format!(
+        "binjiang-wall-test-{}-forecast.json",
+        std::process::id()
+    ));
+    let model = repo().join("tests/golden/yangpu-learned");
+    let with = render_at(
+        "15:00",
+        &[
+            "--hide-hud",
+            "--model",
+            model.to_str().unwrap(),
+            "--date",
+            "2026-12-05",
+            "--screenshot-state",
+            state.to_str().unwrap(),
+        ],
+        "forecast",
+    );
+    let plain = render_at("15:00", &["--hide-hud"], "plain-forecast");
+    let purple = |img: &image::RgbImage| {
+        count(img, |p| {
+            let (r, g, b) = (p[0] as i32, p[1] as i32, p[2] as i32);
+            b > g + 40 && r > g + 20
+        })
+    };
+    let (a, b) = (purple(&with), purple(&plain));
+    assert!(
+        a > 3_000 && a > 5 * b.max(1),
+        "forecast tint: {a} purple pixels with the model, {b} without"
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let f = &shown["anticipation"];
+    assert_eq!(f["forecast_hours"], 2);
+    let total = f["expected_total"].as_f64().unwrap();
+    // Saturday 15:00–17:00 of the learned rates: tens of incidents over the strip.
+    assert!((10.0..100.0).contains(&total), "{f}");
+    assert_eq!(f["busiest_cells"].as_array().unwrap().len(), 5);
+    let crowd = f["crowd"].as_object().unwrap();
+    assert_eq!(crowd.len(), 5, "{f}");
+    for (site, c) in crowd {
+        assert_eq!(
+            c["level"], "expected",
+            "{site}: embedded shows the tide's median"
+        );
+        assert!(c["value"].as_f64().unwrap() > 0.0, "{site}: {c}");
+    }
+}

@@ -307,6 +307,17 @@ fn the_yangpu_demonstration_truth_is_recovered() {
         "{score}"
     );
     assert!(v["holdout"]["pai_5pct"]["model"].as_f64().unwrap() > 1.0);
+    // model.json is a golden file (the wall's tests read it): any change is reviewed.
+    let golden = repo().join("tests/golden/yangpu-learned/model.json");
+    let written = std::fs::read_to_string(out.join("model.json")).unwrap();
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &written).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(&golden).expect("golden file missing: run with UPDATE_GOLDEN=1")
+            == written,
+        "model.json changed; if intended, rerun with UPDATE_GOLDEN=1 and review the diff"
+    );
     // The learned catalogue is a catalogue the simulation runs, on any weekday.
     let catalogue = out.join("catalogue.ron");
     let (learned, warnings) = IncidentCatalogue::load(&catalogue, &scene).unwrap();
