@@ -10,7 +10,7 @@
 //! API every 15 seconds, so a slow network never stalls a frame.
 
 use crate::feed::WallState;
-use crate::meshes::{world, MeshBuilder};
+use crate::meshes::world;
 use crate::SceneData;
 use bevy::prelude::*;
 use binjiang_learn::crowd::TideBook;
@@ -249,18 +249,14 @@ fn spawn(
             })
         })
         .collect();
-    let size = scene.0.grid.cell_size_m;
-    let mut square = MeshBuilder::default();
-    square.flat_polygon(&geo::Rect::new((0.0, 0.0), (size, size)).to_polygon(), 2.5);
-    let square = meshes.add(square.build());
-    for (i, cell) in scene.0.grid.cells.iter().enumerate() {
-        commands.spawn((
-            Mesh3d(square.clone()),
-            MeshMaterial3d(palette[0].clone()),
-            Transform::from_translation(Vec3::from(world(cell.square.min(), 0.0))),
-            ForecastTile(i),
-        ));
-    }
+    crate::scene_view::spawn_cell_tiles(
+        &mut commands,
+        &scene.0,
+        &mut meshes,
+        &palette[0],
+        2.5,
+        ForecastTile,
+    );
     commands.insert_resource(Palette(palette));
     let column = meshes.add(Cylinder::new(28.0, 120.0));
     for a in scene.0.assets.iter().filter(|a| {

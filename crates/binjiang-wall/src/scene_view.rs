@@ -318,21 +318,43 @@ fn spawn_heat(
             })
         })
         .collect();
-    // Every cell is the same square: one mesh, placed per cell at its south-west corner.
-    let size = scene.0.grid.cell_size_m;
+    spawn_cell_tiles(
+        &mut commands,
+        &scene.0,
+        &mut meshes,
+        &palette[0],
+        2.0,
+        |i| (Visibility::Hidden, HeatTile(i as u32)),
+    );
+    commands.insert_resource(HeatPalette(palette));
+}
+
+/// One flat tile per grid cell at `height`, in `material`, each with `tag(cell index)`:
+/// every cell is the same square, so one mesh is placed per cell at its south-west corner
+/// (the heat and forecast layers).
+pub fn spawn_cell_tiles<B: Bundle>(
+    commands: &mut Commands,
+    scene: &Scene,
+    meshes: &mut Assets<Mesh>,
+    material: &Handle<StandardMaterial>,
+    height: f64,
+    tag: impl Fn(usize) -> B,
+) {
+    let size = scene.grid.cell_size_m;
     let mut square = MeshBuilder::default();
-    square.flat_polygon(&geo::Rect::new((0.0, 0.0), (size, size)).to_polygon(), 2.0);
+    square.flat_polygon(
+        &geo::Rect::new((0.0, 0.0), (size, size)).to_polygon(),
+        height,
+    );
     let square = meshes.add(square.build());
-    for (i, cell) in scene.0.grid.cells.iter().enumerate() {
+    for (i, cell) in scene.grid.cells.iter().enumerate() {
         commands.spawn((
             Mesh3d(square.clone()),
-            MeshMaterial3d(palette[0].clone()),
+            MeshMaterial3d(material.clone()),
             Transform::from_translation(Vec3::from(world(cell.square.min(), 0.0))),
-            Visibility::Hidden,
-            HeatTile(i as u32),
+            tag(i),
         ));
     }
-    commands.insert_resource(HeatPalette(palette));
 }
 
 fn show_layers(
