@@ -127,6 +127,13 @@ pub struct AddUnits {
     /// Road ids (a trailing `*` matches a prefix) their loop follows.
     #[serde(default)]
     pub patrol_along: Vec<String>,
+    /// Their base at this point (lon, lat), snapped to the road network by the simulation:
+    /// the post `binjiang plan` chose.
+    #[serde(default)]
+    pub home_at: Option<(f64, f64)>,
+    /// Their loop through these points (lon, lat), in order, after any `patrol_along`.
+    #[serde(default)]
+    pub patrol_through: Vec<(f64, f64)>,
     /// Their shift; `None`: `like`'s (required without `like`).
     #[serde(default)]
     pub shift: Option<String>,
@@ -535,8 +542,12 @@ impl Checker<'_> {
             if add.count == 0 {
                 self.error("units.add", &what, "units.add: count must be ≥ 1".into());
             }
-            let template = match (&add.like, &add.home_in, add.patrol_along.is_empty()) {
-                (Some(like), None, true) => {
+            let placed_by = add.home_in.is_some()
+                || !add.patrol_along.is_empty()
+                || add.home_at.is_some()
+                || !add.patrol_through.is_empty();
+            let template = match (&add.like, placed_by) {
+                (Some(like), false) => {
                     let found = self.scene.units.iter().find(|u| &u.id == like).cloned();
                     if found.is_none() {
                         self.error(
@@ -547,22 +558,20 @@ impl Checker<'_> {
                     }
                     found.map(|u| (u.home, u.patrol, Some(u.shift)))
                 }
-                (None, home_in, _) if home_in.is_some() || !add.patrol_along.is_empty() => {
-                    self.placed(add)
-                }
-                (None, ..) => {
+                (None, true) => self.placed(add),
+                (None, false) => {
                     self.error(
                         "units.add",
                         &what,
-                        "units.add: say where: like a unit, or home_in and/or patrol_along".into(),
+                        "units.add: say where: like a unit, or home_in / home_at and/or patrol_along / patrol_through".into(),
                     );
                     None
                 }
-                (Some(like), ..) => {
+                (Some(like), true) => {
                     self.error(
                         "units.add",
                         like,
-                        "units.add: like takes a unit's home and loop: no home_in or patrol_along with it".into(),
+                        "units.add: like takes a unit's home and loop: no home_in, home_at, patrol_along or patrol_through with it".into(),
                     );
                     None
                 }
@@ -785,12 +794,44 @@ impl Checker<'_> {
                 patrol.extend(r.line.0.last().copied());
             }
         }
-        let home = match &add.home_in {
-            Some(area) => {
+        let frame = self.scene.frame;
+        let local = |(lon, lat): (f64, f64)| -> Option<Coord> {
+            ((-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat))
+                .then(|| frame.to_local(lon, lat))
+        };
+        for p in &add.patrol_through {
+            match local(*p) {
+                Some(c) => patrol.push(c),
+                None => {
+                    self.error(
+                        "units.add",
+                        &add.agency,
+                        format!(
+                            "units.add: patrol_through: ({}, {}) is not a lon, lat",
+                            p.0, p.1
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        let home = match (&add.home_in, add.home_at) {
+            (_, Some(p)) => match local(p) {
+                Some(c) => c,
+                None => {
+                    self.error(
+                        "units.add",
+                        &add.agency,
+                        format!("units.add: home_at: ({}, {}) is not a lon, lat", p.0, p.1),
+                    );
+                    return None;
+                }
+            },
+            (Some(area), None) => {
                 use geo::InteriorPoint;
                 self.area(area)?.interior_point()?.0
             }
-            None => *patrol.first()?,
+            (None, None) => *patrol.first()?,
         };
         if patrol.is_empty() {
             patrol.push(home);

@@ -62,6 +62,9 @@ enum Command {
     Learn(commands::learn::Args),
     /// Expected incidents per grid cell over the next hours, from a learned model.
     Forecast(commands::forecast::Args),
+    /// Where an agency's units should stand to reach the most demand within the target,
+    /// written as a what-if scenario (and verified on paired seeds).
+    Plan(commands::plan::Args),
     /// Take what-if runs from a NATS JetStream bus and return their results.
     Worker(commands::worker::Args),
     /// Every district's KPIs, live, from the bus (as their twins publish them).
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => commands::worker::run(&args),
         Command::Learn(args) => commands::learn::run(&args),
         Command::Forecast(args) => commands::forecast::run(&args),
+        Command::Plan(args) => commands::plan::run(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -5,6 +5,7 @@ pub mod forecast;
 pub mod import;
 pub mod info;
 pub mod learn;
+pub mod plan;
 pub mod replay;
 pub mod serve;
 pub mod simulate;

@@ -42,6 +42,9 @@ pub struct Args {
     /// machine's cores; start them with `binjiang worker --bus …` where the scene folder is.
     #[arg(long, value_name = "URL")]
     pub workers: Option<String>,
+    /// Print no verdicts on stdout (a caller that prints its own, e.g. `plan --verify`).
+    #[arg(skip)]
+    pub quiet: bool,
 }
 
 /// Searches.
@@ -158,7 +161,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64(),
         out.display()
     );
-    for d in report.differences.iter().filter(|d| d.verdict.is_some()) {
+    for d in report
+        .differences
+        .iter()
+        .filter(|d| d.verdict.is_some() && !args.quiet)
+    {
         let (lo, hi) = d.ci95.unwrap_or_default();
         println!(
             "{} (mean {:.3} → {:.3}, difference {:+.3} [{lo:+.3}, {hi:+.3}])",
