@@ -154,9 +154,21 @@ impl MergedGrid {
 
     /// Index of the cell holding `p`, if `p` is on the grid.
     pub fn cell_at(&self, p: Coord) -> Option<usize> {
-        let col = ((p.x - self.lattice_origin.x) / self.cell_size_m).floor() as i32;
-        let row = ((p.y - self.lattice_origin.y) / self.cell_size_m).floor() as i32;
-        self.by_col_row.get(&(col, row)).copied()
+        self.cell_of_lattice(self.lattice_of(p))
+    }
+
+    /// The lattice square (column, row) holding `p`, on the grid or not: cheap, so a walk
+    /// along a path looks a cell up only when the square changes.
+    pub fn lattice_of(&self, p: Coord) -> (i32, i32) {
+        (
+            ((p.x - self.lattice_origin.x) / self.cell_size_m).floor() as i32,
+            ((p.y - self.lattice_origin.y) / self.cell_size_m).floor() as i32,
+        )
+    }
+
+    /// Index of the cell of lattice square (column, row), if it is one of the grid's.
+    pub fn cell_of_lattice(&self, square: (i32, i32)) -> Option<usize> {
+        self.by_col_row.get(&square).copied()
     }
 
     /// Index of the part (subdistrict) whose polygon holds `p`; off the grid, the part

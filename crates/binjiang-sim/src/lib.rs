@@ -8,6 +8,7 @@
 //! nothing of rendering, servers or files: it advances and emits typed events.
 
 pub mod catalogue;
+pub mod coverage;
 pub mod event;
 pub mod metrics;
 pub mod patrol;

@@ -7,6 +7,7 @@
 
 use crate::Scenario;
 use binjiang_scene::Agency;
+use binjiang_sim::coverage::{PatrolCoverage, PatrolCoverageKpi};
 use binjiang_sim::{IncidentSource, Metrics, SimOptions, Simulation, UnitStatus, What};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
@@ -113,6 +114,12 @@ pub fn kpis(subdistricts: &[String], hours: usize) -> Vec<Kpi> {
         false,
         Box::new(|r| Some(r.metrics.max_queue as f64)),
     );
+    add(
+        "hot_cells_unvisited_2h_share",
+        "all".into(),
+        false,
+        Box::new(|r| r.patrol.unvisited_share),
+    );
     for a in Agency::ALL {
         let key = a.key();
         add(
@@ -186,6 +193,9 @@ pub struct Run {
     pub incidents: Vec<IncidentOutcome>,
     /// Per hour from the start, per agency (in [`Agency::ALL`] order).
     pub hourly: Vec<HourSample>,
+    /// Hot cells left without a patrol for over two hours (issue 19).
+    #[serde(default)]
+    pub patrol: binjiang_sim::coverage::PatrolCoverageKpi,
 }
 
 /// What names the same incident in every arm of a seed: milliseconds arisen, type, and x, y
@@ -268,13 +278,14 @@ pub fn run(
                 };
                 let scenario = &arms[arm];
                 match day(scenario, seed, hours) {
-                    Ok((metrics, incidents, hourly)) => {
+                    Ok((metrics, incidents, hourly, patrol)) => {
                         out.lock().unwrap_or_else(|p| p.into_inner()).push(Run {
                             arm,
                             seed,
                             metrics,
                             incidents,
                             hourly,
+                            patrol,
                         })
                     }
                     Err(message) => {
@@ -300,27 +311,32 @@ pub fn run(
 
 /// Arm `arm` (`scenario`) on one seed, as [`run`] runs it: for workers on other machines.
 pub fn run_one(scenario: &Scenario, arm: usize, seed: u64, hours: f64) -> Result<Run, String> {
-    let (metrics, incidents, hourly) = day(scenario, seed, hours)?;
+    let (metrics, incidents, hourly, patrol) = day(scenario, seed, hours)?;
     Ok(Run {
         arm,
         seed,
         metrics,
         incidents,
         hourly,
+        patrol,
     })
 }
 
+/// A day's figures, incidents, hours and patrol coverage.
+type Day = (
+    Metrics,
+    Vec<IncidentOutcome>,
+    Vec<HourSample>,
+    PatrolCoverageKpi,
+);
+
 /// One arm's day on one seed: its figures, incidents and hours.
-fn day(
-    scenario: &Scenario,
-    seed: u64,
-    hours: f64,
-) -> Result<(Metrics, Vec<IncidentOutcome>, Vec<HourSample>), String> {
+fn day(scenario: &Scenario, seed: u64, hours: f64) -> Result<Day, String> {
     let options = SimOptions {
         seed,
         ..scenario.options
     };
-    let start = options.start_s;
+    let (start, weekday) = (options.start_s, options.weekday);
     let policy = options.policy.build(scenario.catalogue.dispatch.clone());
     let source = match &scenario.recorded {
         Some(list) => IncidentSource::Recorded(std::sync::Arc::clone(list)),
@@ -338,10 +354,16 @@ fn day(
     let end = start + hours * 3600.0;
     let agency_index = |a: Agency| Agency::ALL.iter().position(|x| *x == a).unwrap_or(0);
     let mut hourly = Vec::new();
+    let mut coverage = PatrolCoverage::new(&scenario.scene, &scenario.catalogue, weekday, start);
     let mut t = start;
     while t < end {
-        t = (t + 3600.0).min(end);
-        sim.advance_to(t);
+        let hour_end = (t + 3600.0).min(end);
+        // The units' paths, sampled every two minutes, for patrol coverage.
+        while t < hour_end {
+            t = (t + binjiang_sim::coverage::SAMPLE_S).min(hour_end);
+            sim.advance_to(t);
+            coverage.observe(t, sim.positions());
+        }
         let mut h = HourSample::default();
         for (a, n) in sim.queue_lengths() {
             h.queued[agency_index(a)] = n;
@@ -423,6 +445,7 @@ fn day(
         binjiang_sim::metrics_of(events, sim.catalogue(), end),
         incidents,
         hourly,
+        coverage.kpi(),
     ))
 }
 

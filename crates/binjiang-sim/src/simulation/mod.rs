@@ -514,6 +514,16 @@ impl Simulation {
             .collect()
     }
 
+    /// Every unit's position now (local metres) and whether it is on duty, in the scene's
+    /// order: what patrol coverage samples every minute, without building views.
+    pub fn positions(&self) -> impl Iterator<Item = ([f64; 2], bool)> + '_ {
+        let t = self.now();
+        self.units.iter().map(move |u| {
+            let p = u.position(t);
+            ([p.x, p.y], u.status != unit::UnitStatus::OffDuty)
+        })
+    }
+
     /// Length of each agency's queue of waiting incident parts.
     pub fn queue_lengths(&self) -> Vec<(Agency, usize)> {
         Agency::ALL

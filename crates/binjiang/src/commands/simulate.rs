@@ -170,7 +170,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 policy: args.policy.name(),
                 seed: args.seed,
                 hours: args.hours,
-                metrics: &metrics
+                metrics: &metrics,
+                patrol_coverage: sinks.coverage.kpi(),
             })?
         );
     } else {
@@ -204,6 +205,8 @@ struct Report<'a> {
     hours: f64,
     #[serde(flatten)]
     metrics: &'a Metrics,
+    /// Hot cells left without a patrol for over two hours (issue 19).
+    patrol_coverage: binjiang_sim::coverage::PatrolCoverageKpi,
 }
 
 /// Where a run's events go as it runs: the metrics fold, and the log files asked for.
@@ -214,6 +217,8 @@ struct Sinks {
     frame: LocalFrame,
     /// The incidents as a history (`--history-out`).
     history: Option<super::learn::Recorder>,
+    /// Patrol coverage, from the units' paths sampled every two minutes.
+    coverage: binjiang_sim::coverage::PatrolCoverage,
 }
 
 impl Sinks {
@@ -233,6 +238,15 @@ impl Sinks {
             inputs: create(&args.inputs)?,
             frame: scene.frame,
             history: None,
+            coverage: binjiang_sim::coverage::PatrolCoverage::new(
+                scene,
+                catalogue,
+                args.date.map_or(0, |d| {
+                    use chrono::Datelike;
+                    d.weekday().num_days_from_monday() as u8
+                }),
+                args.at,
+            ),
         })
     }
 
@@ -287,8 +301,13 @@ fn run_with_progress(
     };
     let (mut t, mut count) = (start, 0);
     while t < end {
-        t = (t + 3600.0).min(end);
-        sim.advance_to(t);
+        let hour_end = (t + 3600.0).min(end);
+        // The units' paths, sampled every two minutes, for patrol coverage.
+        while t < hour_end {
+            t = (t + binjiang_sim::coverage::SAMPLE_S).min(hour_end);
+            sim.advance_to(t);
+            sinks.coverage.observe(t, sim.positions());
+        }
         let (events, inputs) = (sim.drain_events(), sim.drain_inputs());
         count += events.len();
         sinks.take(events, inputs)?;

@@ -1,0 +1,161 @@
+//! Patrol coverage: for every grid cell, when a unit on duty last passed through it, and the
+//! KPI of issue 19 — the share of cell-hours of *hot* cells (expected demand above the grid's
+//! 80th percentile for that hour) left unvisited for more than two hours at the hour's end.
+//!
+//! Hot spots that no patrol sees for hours are where litter lies, vendors settle and a crowd
+//! builds unnoticed. The units' paths are sampled as the run advances (every [`SAMPLE_S`] in
+//! `simulate` and `whatif`): each on-duty unit's move since the previous sample is walked in
+//! steps of half a cell, so a bike crossing several cells between samples visits each (on
+//! the straight line between the samples: a corner cut short may miss a cell).
+//! The demand is the catalogue's (its hourly rates by the day's weekday and its places), so
+//! the KPI needs nothing learned.
+
+use crate::catalogue::IncidentCatalogue;
+use binjiang_scene::{MergedGrid, Scene};
+use serde::{Deserialize, Serialize};
+
+/// A cell left this long without a visit, at an hour's end, counts as unvisited.
+pub const UNVISITED_AFTER_S: f64 = 7200.0;
+/// Seconds between samples of the units' paths: a two-hour gap is the KPI's, so two
+/// minutes lose nothing of it and keep a day's sampling cheap next to the dispatch core.
+pub const SAMPLE_S: f64 = 120.0;
+/// The share of cells, by expected demand, that are hot in an hour.
+pub const HOT_PERCENTILE: f64 = 0.8;
+
+/// The KPI over a run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct PatrolCoverageKpi {
+    /// Hot cell-hours seen (hours that ended within the run).
+    pub hot_cell_hours: usize,
+    /// Of those, the ones whose cell had no visit for more than two hours.
+    pub unvisited: usize,
+    /// `unvisited / hot_cell_hours` (`None` before any hour ended).
+    pub unvisited_share: Option<f64>,
+}
+
+/// Tracks visits and hot cells as a run advances.
+#[derive(Debug, Clone)]
+pub struct PatrolCoverage {
+    grid: MergedGrid,
+    /// Seconds of the last visit per cell (the run's start counts as one: the night shift
+    /// handed over a patrolled district).
+    last_visit: Vec<f64>,
+    /// The previous sample's position per unit (by index), with the cell it was in.
+    previous: Vec<Option<([f64; 2], Option<usize>)>>,
+    /// Per hour of the day, which cells are hot.
+    hot: Vec<Vec<bool>>,
+    /// The next hour's end to score, seconds.
+    next_hour_end: f64,
+    kpi: PatrolCoverageKpi,
+}
+
+impl PatrolCoverage {
+    /// Coverage of `scene`'s grid for a run starting at `start_s` on `weekday` (0 = Monday),
+    /// hot cells from `catalogue`.
+    pub fn new(scene: &Scene, catalogue: &IncidentCatalogue, weekday: u8, start_s: f64) -> Self {
+        let n = scene.grid.cells.len();
+        let shares: Vec<Vec<f64>> = (0..catalogue.types.len())
+            .map(|t| catalogue.cell_shares(t, scene))
+            .collect();
+        let hot = (0..24u32)
+            .map(|h| {
+                let demand: Vec<f64> = (0..n)
+                    .map(|c| {
+                        (0..catalogue.types.len())
+                            .map(|t| catalogue.hourly_rate(t, weekday, h) * shares[t][c])
+                            .sum()
+                    })
+                    .collect();
+                let mut sorted = demand.clone();
+                sorted.sort_by(f64::total_cmp);
+                let cut = sorted
+                    .get(((n as f64 * HOT_PERCENTILE) as usize).min(n.saturating_sub(1)))
+                    .copied()
+                    .unwrap_or(0.0);
+                demand.iter().map(|d| *d > 0.0 && *d >= cut).collect()
+            })
+            .collect();
+        PatrolCoverage {
+            grid: scene.grid.clone(),
+            last_visit: vec![start_s; n],
+            previous: Vec::new(),
+            hot,
+            next_hour_end: (start_s / 3600.0).floor() * 3600.0 + 3600.0,
+            kpi: PatrolCoverageKpi::default(),
+        }
+    }
+
+    /// Takes the units' positions at `t` and whether each is on duty, in the scene's order
+    /// ([`crate::Simulation::positions`]; call as the run advances, in order).
+    pub fn observe(&mut self, t: f64, units: impl Iterator<Item = ([f64; 2], bool)>) {
+        // Hours that ended before this sample are scored with the visits seen so far.
+        while self.next_hour_end <= t {
+            self.score_hour();
+        }
+        let step = self.grid.cell_size_m / 2.0;
+        for (k, (here, on_duty)) in units.enumerate() {
+            if self.previous.len() <= k {
+                self.previous.resize(k + 1, None);
+            }
+            let before = self.previous[k];
+            let cell = match before {
+                // Standing still (on scene, at a post): the same cell, no lookup.
+                Some((p, cell)) if p == here => cell,
+                _ => {
+                    let from = before.map_or(here, |(p, _)| p);
+                    let (dx, dy) = (here[0] - from[0], here[1] - from[1]);
+                    let steps = ((dx.hypot(dy) / step).ceil() as usize).clamp(1, 400);
+                    let mut square = None;
+                    let mut cell = None;
+                    for s in 0..=steps {
+                        let f = s as f64 / steps as f64;
+                        let at = self.grid.lattice_of(geo::Coord {
+                            x: from[0] + f * dx,
+                            y: from[1] + f * dy,
+                        });
+                        // A cell is looked up only when the walk enters a new square.
+                        if square != Some(at) {
+                            square = Some(at);
+                            cell = self.grid.cell_of_lattice(at);
+                            if let (Some(c), true) = (cell, on_duty) {
+                                self.last_visit[c] = t;
+                            }
+                        }
+                    }
+                    self.previous[k] = Some((here, cell));
+                    continue;
+                }
+            };
+            if let (Some(c), true) = (cell, on_duty) {
+                self.last_visit[c] = t;
+            }
+        }
+    }
+
+    fn score_hour(&mut self) {
+        let end = self.next_hour_end;
+        let hour = ((end - 3600.0).rem_euclid(86_400.0) / 3600.0) as usize;
+        for (c, hot) in self.hot[hour % 24].iter().enumerate() {
+            if *hot {
+                self.kpi.hot_cell_hours += 1;
+                if end - self.last_visit[c] > UNVISITED_AFTER_S {
+                    self.kpi.unvisited += 1;
+                }
+            }
+        }
+        self.next_hour_end += 3600.0;
+    }
+
+    /// Seconds since each cell's last visit at `t`, in the grid's order (the wall's layer).
+    pub fn since_visit(&self, t: f64) -> Vec<f64> {
+        self.last_visit.iter().map(|v| (t - v).max(0.0)).collect()
+    }
+
+    /// The KPI so far.
+    pub fn kpi(&self) -> PatrolCoverageKpi {
+        let mut k = self.kpi;
+        k.unvisited_share =
+            (k.hot_cell_hours > 0).then(|| k.unvisited as f64 / k.hot_cell_hours as f64);
+        k
+    }
+}
