@@ -19,7 +19,10 @@ fn hot_cells_nobody_passes_are_unvisited_after_two_hours() {
     }
     cov.observe(4.0 * 3600.0 + 1.0, std::iter::empty());
     let k = cov.kpi();
-    assert!(k.hot_cell_hours > 0 && k.hot_cell_hours.is_multiple_of(4), "{k:?}");
+    assert!(
+        k.hot_cell_hours > 0 && k.hot_cell_hours.is_multiple_of(4),
+        "{k:?}"
+    );
     // Hours 1 and 2 end within two hours of the start; hours 3 and 4 do not.
     assert_eq!(k.unvisited * 2, k.hot_cell_hours, "{k:?}");
     assert_eq!(k.unvisited_share, Some(0.5));
