@@ -60,7 +60,8 @@ refused! {
     add_along_unknown_road: "(units: (add: [(agency: \"cleaning\", mode: \"foot\", count: 1, patrol_along: [\"canal-7\"], shift: \"08:00-16:00\")]))" => ["patrol_along: no road \"canal-7\""];
     add_placed_without_shift: "(units: (add: [(agency: \"cleaning\", mode: \"foot\", count: 1, patrol_along: [\"prom\"])]))" => ["need a shift"];
     add_without_a_place: "(units: (add: [(agency: \"cleaning\", mode: \"foot\", count: 1, shift: \"08:00-16:00\")]))" => ["say where"];
-    add_like_and_area: "(units: (add: [(agency: \"cleaning\", mode: \"foot\", count: 1, like: \"clean-north\", home_in: Subdistrict(\"999\"))]))" => ["no home_in or patrol_along with it"];
+    add_like_and_area: "(units: (add: [(agency: \"cleaning\", mode: \"foot\", count: 1, like: \"clean-north\", home_in: Subdistrict(\"999\"))]))" => ["no home_in, home_at, patrol_along or patrol_through with it"];
+    add_home_at_off_the_globe: "(units: (add: [(agency: \"cleaning\", mode: \"foot\", count: 1, home_at: (500.0, 31.0), shift: \"08:00-16:00\")]))" => ["home_at: (500, 31) is not a lon, lat"];
     unknown_removed_unit: "(units: (remove: [\"ghost-7\"]))" => ["no unit \"ghost-7\""];
     removing_more_than_there_are: "(units: (remove_count: [(agency: \"cleaning\", count: 9)]))" => ["cannot remove 9"];
     shift_for_unknown_unit: "(units: (shifts: [(unit: \"ghost-7\", shift: \"08:00-16:00\")]))" => ["no unit \"ghost-7\""];

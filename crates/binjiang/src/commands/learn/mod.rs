@@ -1,8 +1,10 @@
-//! `binjiang learn <scene> --history <incidents.csv> [--map <types.csv>] [--holdout-weeks 2]
-//! --out <dir> [--json] [--skip-bad]`: learns each incident type's daily rate, hour-of-week
-//! profile, density over the grid's cells and durations from a district's own records,
-//! scores the model on held-out weeks against the last four weeks, refits on every week and
-//! writes `<dir>/model.json` (issue 18; the catalogue, report and forecasts come next).
+//! `binjiang learn <scene> --history <incidents.csv> [--map <types.csv>] [--counts
+//! <counts.csv>] [--holdout-weeks 2] --out <dir> [--json] [--skip-bad]`: learns each
+//! incident type's daily rate, hour-of-week profile, density over the grid's cells and
+//! durations, and each people counter's tide, from a district's own records; scores the
+//! model on held-out weeks against the last four weeks and the scene's catalogue; refits on
+//! every week; and writes `<dir>/model.json`, `<dir>/catalogue.ron` and
+//! `<dir>/report/index.html` (issue 18).
 
 mod catalogue;
 mod records;
