@@ -88,3 +88,44 @@ fn planned_cleaning_posts_reach_more_incidents_in_three_minutes() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
 }
+
+/// Fewer units than the scene has, with demand from a learned model (the demonstration's,
+/// tests/golden/yangpu-learned): as many posts as units, each in one of the agency's
+/// shifts, and the plan never covers less than where the units stand today.
+#[test]
+fn a_smaller_team_planned_on_learned_demand() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = yangpu_copy(dir.path());
+    let model = repo().join("tests/golden/yangpu-learned");
+    let o = binjiang(&[
+        "plan",
+        scene.to_str().unwrap(),
+        "--agency",
+        "urban_management",
+        "--units",
+        "8",
+        "--model",
+        model.to_str().unwrap(),
+        "--name",
+        "um-eight",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v: Value = serde_json::from_str(&text(&o.stdout)).unwrap();
+    let posts = v["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 8);
+    assert!(posts
+        .iter()
+        .all(|p| p["shift"].as_str().is_some_and(|s| s.len() == 11)));
+    let e = &v["expected"];
+    assert!(
+        e["after"].as_f64().unwrap() >= e["before"].as_f64().unwrap(),
+        "{e}"
+    );
+    let ron = std::fs::read_to_string(scene.join("scenarios/um-eight.ron")).unwrap();
+    assert!(
+        ron.contains("demand from") && ron.contains("yangpu-learned"),
+        "{ron}"
+    );
+    assert_eq!(ron.matches("home_at").count(), 8);
+}
