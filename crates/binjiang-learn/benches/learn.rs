@@ -22,7 +22,6 @@ fn year_of(per_day: f64, seed: u64) -> TypeHistory {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n = (per_day * 364.0) as usize;
     let mut h = TypeHistory {
-        bin_s: 1.0,
         prior_share: vec![1.0 / 380.0; 380],
         ..TypeHistory::default()
     };

@@ -398,11 +398,32 @@ impl TideBook {
     /// 99th percentile for that hour of the week (a count above it raises), and its 95th
     /// (below it the alarm re-arms). `None` for a site without a tide.
     pub fn thresholds(&self, site: &str, at_ms: i64) -> Option<(f64, f64)> {
-        let t = self.sites.get(site)?;
-        let h =
-            ((at_ms - self.week_start_ms).div_euclid(3_600_000)).rem_euclid(WEEK_H as i64) as usize;
-        Some((f64::from(t.p99[h]) + 1.0, f64::from(t.p95[h]) + 1.0))
+        let p = self.percentiles(site, at_ms)?;
+        Some((f64::from(p.p99) + 1.0, f64::from(p.p95) + 1.0))
     }
+
+    /// The site's median, 95th and 99th percentile counts for the hour of the week that
+    /// `at_ms` falls in; `None` for a site without a tide.
+    pub fn percentiles(&self, site: &str, at_ms: i64) -> Option<Percentiles> {
+        let t = self.sites.get(site)?;
+        let h = crate::rates::hour_of_week(self.week_start_ms, at_ms);
+        Some(Percentiles {
+            median: t.median[h],
+            p95: t.p95[h],
+            p99: t.p99[h],
+        })
+    }
+}
+
+/// A site's tide at one hour of the week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Percentiles {
+    /// Median count per interval.
+    pub median: u32,
+    /// 95th percentile.
+    pub p95: u32,
+    /// 99th percentile.
+    pub p99: u32,
 }
 
 /// ln of the negative binomial probability, for tests and the report.

@@ -155,8 +155,7 @@ impl Forecaster {
 
     /// The hour of the week (0 = Monday 00:00 local) that Unix ms `at` falls in.
     pub fn hour_of_week(&self, at_ms: i64) -> usize {
-        let hours = (at_ms - self.week_start_ms).div_euclid(3_600_000);
-        hours.rem_euclid(WEEK_H as i64) as usize
+        crate::rates::hour_of_week(self.week_start_ms, at_ms)
     }
 
     /// Expected incidents per cell over `hours` hours from `from_ms` (the hour it falls in
@@ -208,6 +207,20 @@ impl Forecaster {
         }
         out
     }
+}
+
+/// Reads what `binjiang learn` wrote into `model.json` (`text`; `file` names it in errors)
+/// for a scene whose cells are `scene_cells`: the forecast and the crowd tides, from one read
+/// of the file.
+pub fn read_model(
+    file: &str,
+    text: &str,
+    scene_cells: &[String],
+) -> Result<(Forecaster, crate::crowd::TideBook), ModelError> {
+    Ok((
+        Forecaster::from_json(file, text, scene_cells)?,
+        crate::crowd::TideBook::from_model_json(file, text)?,
+    ))
 }
 
 /// A window's forecast as `binjiang forecast --json` and `GET /api/v1/forecast` give it:

@@ -43,9 +43,22 @@ pub struct TypeHistory {
     /// What is known beforehand of where the type arises: shares per cell in the grid's
     /// order (the scene's catalogue places), or empty.
     pub prior_share: Vec<f64>,
-    /// The resolution times were recorded to (60 for minutes, 1 for seconds, 0 if finer):
-    /// the time-rescaling test spreads ties within it.
-    pub bin_s: f64,
+}
+
+impl TypeHistory {
+    /// The resolution the times were recorded to — 60 when every one is a whole minute, 1
+    /// when every one is a whole second, else 0 — read off the times themselves (they count
+    /// from a local midnight, itself a whole minute): the time-rescaling test spreads ties
+    /// within it.
+    pub fn bin_s(&self) -> f64 {
+        if self.times_s.iter().all(|t| t % 60.0 == 0.0) {
+            60.0
+        } else if self.times_s.iter().all(|t| t.fract() == 0.0) {
+            1.0
+        } else {
+            0.0
+        }
+    }
 }
 
 /// What was learned of one type, on all the weeks.
@@ -70,7 +83,7 @@ pub fn fit_type(h: &TypeHistory, cells: &[Cell], cell_m: f64, weeks: usize) -> T
     let timing = crate::rates::learn(&weekly_counts(&h.times_s, weeks));
     let ks_rescaled_p = timing
         .as_ref()
-        .and_then(|t| crate::rates::time_rescaling_ks(&h.times_s, t, h.bin_s))
+        .and_then(|t| crate::rates::time_rescaling_ks(&h.times_s, t, h.bin_s()))
         .map(|(_, p)| p);
     TypeModel {
         events: h.times_s.len(),

@@ -17,6 +17,14 @@ use serde::Serialize;
 /// Hours in a week.
 pub const WEEK_H: usize = 168;
 
+/// The hour of the week (0 = Monday 00:00 local) that Unix ms `at_ms` falls in, counting
+/// from the local Monday 00:00 at `week_start_ms` (either way: before it counts back).
+pub fn hour_of_week(week_start_ms: i64, at_ms: i64) -> usize {
+    (at_ms - week_start_ms)
+        .div_euclid(3_600_000)
+        .rem_euclid(WEEK_H as i64) as usize
+}
+
 /// The prior weights tried, in weeks.
 const KAPPAS: [f64; 10] = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 

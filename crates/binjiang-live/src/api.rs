@@ -417,8 +417,7 @@ async fn get_forecast(
         ));
     };
     let t = state.clock.now();
-    let now_ms = state.clock.epoch_ms() + (t * 1000.0).round() as i64;
-    let cells = model.forecast(now_ms, hours);
+    let cells = model.forecast(state.clock.unix_ms(t), hours);
     Ok(Json(binjiang_learn::forecast::to_json(
         &state.clock.iso(t),
         hours,

@@ -69,9 +69,14 @@ impl Clock {
         self.epoch_ms
     }
 
+    /// Unix milliseconds of simulation second `t`, to the nearest millisecond.
+    pub fn unix_ms(&self, t: f64) -> i64 {
+        self.epoch_ms + (t * 1000.0).round() as i64
+    }
+
     /// The calendar time of simulation second `t`, in the district's offset.
     pub fn datetime(&self, t: f64) -> DateTime<FixedOffset> {
-        let ms = self.epoch_ms + (t * 1000.0).round() as i64;
+        let ms = self.unix_ms(t);
         self.offset
             .timestamp_millis_opt(ms)
             .single()

@@ -211,7 +211,7 @@ pub fn fixes_of(
         fixes.push(NewFix {
             row: PositionRow {
                 unit: unit.to_owned(),
-                at_ms: state.clock.epoch_ms() + (t * 1000.0).round() as i64,
+                at_ms: state.clock.unix_ms(t),
                 lon: f.lon,
                 lat: f.lat,
             },
@@ -314,11 +314,10 @@ pub fn observation_in(
     };
     let phenomenon = time_of("phenomenonTime")?.unwrap_or(now);
     let result_time = time_of("resultTime")?.unwrap_or(phenomenon);
-    let ms = |t: f64| state.clock.epoch_ms() + (t * 1000.0).round() as i64;
     Ok(NewObservation {
         datastream,
-        phenomenon_ms: ms(phenomenon),
-        result_time_ms: ms(result_time),
+        phenomenon_ms: state.clock.unix_ms(phenomenon),
+        result_time_ms: state.clock.unix_ms(result_time),
         result,
     })
 }

@@ -202,13 +202,9 @@ struct Registered {
 
 /// The files a scene is built from, each with its SHA-256: `scene.ron`, its GeoJSON layers,
 /// `incident_types.ron` and `live.ron` (scenarios and models are not the twin's).
-pub fn scene_files(scene: &Scene) -> std::io::Result<BTreeMap<String, String>> {
-    scene_files_with(scene, None)
-}
-
-/// [`scene_files`], with a catalogue from outside the scene folder (`serve --catalogue`)
-/// recorded as `--catalogue <its name>`.
-pub fn scene_files_with(
+/// A catalogue from outside the scene folder (`serve --catalogue`) is recorded as
+/// `--catalogue <its name>`.
+pub fn scene_files(
     scene: &Scene,
     catalogue: Option<&std::path::Path>,
 ) -> std::io::Result<BTreeMap<String, String>> {
@@ -293,7 +289,7 @@ pub fn reconcile(
     now_ms: i64,
     rebase: &crate::store::Rebase,
 ) -> Result<Reconciled, RegistryError> {
-    let files = scene_files_with(scene, catalogue)?;
+    let files = scene_files(scene, catalogue)?;
     let files_json = serde_json::to_string(&files).expect("plain data");
     let stored_files: Option<BTreeMap<String, String>> =
         match crate::store::meta(conn, SCENE_FILES)? {

@@ -625,6 +625,30 @@ impl IncidentCatalogue {
         share
     }
 
+    /// Expected incidents per grid cell, summed over `types` — each a type index with its
+    /// [`Self::cell_shares`], computed once by the caller — and over the hours `hours` of a
+    /// run whose first day is `weekday`: the demand patrol coverage calls hot and a plan
+    /// covers when no learned model is given.
+    pub fn expected_by_cell(
+        &self,
+        types: &[(usize, Vec<f64>)],
+        weekday: u8,
+        hours: &[u32],
+    ) -> Vec<f64> {
+        let cells = types.first().map_or(0, |(_, s)| s.len());
+        let mut demand = vec![0.0; cells];
+        for (ti, shares) in types {
+            let rate: f64 = hours
+                .iter()
+                .map(|h| self.hourly_rate(*ti, weekday, *h))
+                .sum();
+            for (d, s) in demand.iter_mut().zip(shares) {
+                *d += rate * s;
+            }
+        }
+        demand
+    }
+
     /// Index of a type by key.
     pub fn index_of(&self, key: &str) -> Option<usize> {
         self.types.iter().position(|t| t.key == key)

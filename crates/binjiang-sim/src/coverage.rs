@@ -54,18 +54,12 @@ impl PatrolCoverage {
     /// hot cells from `catalogue`.
     pub fn new(scene: &Scene, catalogue: &IncidentCatalogue, weekday: u8, start_s: f64) -> Self {
         let n = scene.grid.cells.len();
-        let shares: Vec<Vec<f64>> = (0..catalogue.types.len())
-            .map(|t| catalogue.cell_shares(t, scene))
+        let types: Vec<(usize, Vec<f64>)> = (0..catalogue.types.len())
+            .map(|t| (t, catalogue.cell_shares(t, scene)))
             .collect();
         let hot = (0..24u32)
             .map(|h| {
-                let demand: Vec<f64> = (0..n)
-                    .map(|c| {
-                        (0..catalogue.types.len())
-                            .map(|t| catalogue.hourly_rate(t, weekday, h) * shares[t][c])
-                            .sum()
-                    })
-                    .collect();
+                let demand = catalogue.expected_by_cell(&types, weekday, &[h]);
                 let mut sorted = demand.clone();
                 sorted.sort_by(f64::total_cmp);
                 let cut = sorted

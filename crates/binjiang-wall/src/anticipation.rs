@@ -15,7 +15,6 @@ use crate::SceneData;
 use bevy::prelude::*;
 use binjiang_learn::crowd::TideBook;
 use binjiang_learn::forecast::{CellForecast, Forecaster};
-use binjiang_learn::WEEK_H;
 use binjiang_scene::AssetKind;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -91,12 +90,10 @@ impl Anticipation {
     /// A counter's value now against its tide: (the value, whether it is a live count, its
     /// level).
     fn crowd_level(&self, site: &str, now_ms: i64) -> (Option<f64>, bool, Level) {
-        let Some(tide) = self.tides.sites.get(site) else {
+        let Some(tide) = self.tides.percentiles(site, now_ms) else {
             return (None, false, Level::Unknown);
         };
-        let h = ((now_ms - self.tides.week_start_ms).div_euclid(3_600_000))
-            .rem_euclid(WEEK_H as i64) as usize;
-        let (median, p99) = (f64::from(tide.median[h]), f64::from(tide.p99[h]));
+        let (median, p99) = (f64::from(tide.median), f64::from(tide.p99));
         let live = self
             .counts
             .lock()

@@ -216,8 +216,7 @@ fn anticipation_of(
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let file = path.display().to_string();
     let ids: Vec<String> = scene.grid.cells.iter().map(|c| c.id.clone()).collect();
-    let forecaster = binjiang_learn::forecast::Forecaster::from_json(&file, &text, &ids)?;
-    let tides = binjiang_learn::crowd::TideBook::from_model_json(&file, &text)?;
+    let (forecaster, tides) = binjiang_learn::forecast::read_model(&file, &text, &ids)?;
     let day = match date {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|e| anyhow::anyhow!("--date \"{d}\" is not YYYY-MM-DD: {e}"))?,

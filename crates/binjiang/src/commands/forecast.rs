@@ -2,9 +2,10 @@
 //! <file>]`: expected incidents per grid cell over the next hours, per type and per hour, with
 //! a 90 % interval, from what `binjiang learn` wrote (issue 18).
 
-use super::{load_scene, INVALID};
+use super::{load_scene_and_catalogue, round, INVALID};
 use anyhow::Context;
-use binjiang_learn::forecast::{to_json, CellForecast, Forecaster};
+use binjiang_learn::crowd::TideBook;
+use binjiang_learn::forecast::{read_model, to_json, CellForecast, Forecaster};
 use binjiang_scene::Scene;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -32,21 +33,22 @@ pub struct Args {
     pub geojson: Option<PathBuf>,
 }
 
-/// Reads `<dir>/model.json` for `scene`; the error names the file and what is wrong.
-pub fn load_model(dir: &Path, scene: &Scene) -> anyhow::Result<Forecaster> {
+/// Reads `<dir>/model.json` for `scene`, once: the forecast (with the cells' centres) and
+/// the crowd tides. The error names the file and what is wrong.
+pub fn load_model(dir: &Path, scene: &Scene) -> anyhow::Result<(Forecaster, TideBook)> {
     let path = dir.join("model.json");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
     let ids: Vec<String> = scene.grid.cells.iter().map(|c| c.id.clone()).collect();
-    let mut f = Forecaster::from_json(&path.display().to_string(), &text, &ids)
-        .map_err(crate::failure::invalid)?;
+    let (mut f, tides) =
+        read_model(&path.display().to_string(), &text, &ids).map_err(crate::failure::invalid)?;
     f.centres = scene
         .grid
         .cells
         .iter()
         .map(|c| scene.frame.to_wgs84(c.centre()))
         .collect();
-    Ok(f)
+    Ok((f, tides))
 }
 
 /// Runs the command.
@@ -54,14 +56,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !(1..=168).contains(&args.hours) {
         bail_usage!("--hours {} must be 1 to 168", args.hours);
     }
-    let scene = match load_scene(&args.scene)? {
-        Ok(s) => s,
+    let (scene, catalogue) = match load_scene_and_catalogue(&args.scene)? {
+        Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let catalogue = scene.dir.join(binjiang_sim::CATALOGUE_FILE);
-    let offset = binjiang_sim::IncidentCatalogue::load(&catalogue, &scene)
-        .map(|(c, _)| super::learn::offset_of(&scene, &c))
-        .unwrap_or_else(|_| chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00"));
+    let offset = super::learn::offset_of(&scene, &catalogue);
     let Some(from_ms) = binjiang_learn::history::parse_time(&args.from, offset) else {
         eprintln!(
             "--from \"{}\" is not an ISO 8601 time (e.g. 2026-12-05T18:00 or 2026-12-05T18:00:00+08:00)",
@@ -69,7 +68,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(INVALID));
     };
-    let model = load_model(&args.model, &scene)?;
+    let (model, _) = load_model(&args.model, &scene)?;
     let cells = model.forecast(from_ms, args.hours);
     let from = chrono::TimeZone::timestamp_millis_opt(&offset, from_ms)
         .single()
@@ -131,7 +130,7 @@ fn geojson(scene: &Scene, from: &str, hours: usize, cells: &[CellForecast]) -> s
             .iter()
             .map(|(x, y)| {
                 let (lon, lat) = scene.frame.to_wgs84(geo::Coord { x: *x, y: *y });
-                [(lon * 1e7).round() / 1e7, (lat * 1e7).round() / 1e7]
+                [round(lon, 7), round(lat, 7)]
             })
             .collect();
             json!({

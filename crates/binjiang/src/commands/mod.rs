@@ -20,6 +20,13 @@ use binjiang_sim::IncidentCatalogue;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// `v` to `digits` decimals: what the commands print stays readable (7 for degrees, a
+/// centimetre).
+pub fn round(v: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (v * f).round() / f
+}
+
 /// Exit code for invalid input.
 pub const INVALID: u8 = 1;
 
@@ -65,11 +72,21 @@ pub fn load_catalogue(path: &Path, scene: &Scene) -> Result<IncidentCatalogue, E
 pub fn load_scene_and_catalogue(
     dir: &Path,
 ) -> anyhow::Result<Result<(Scene, IncidentCatalogue), ExitCode>> {
+    load_scene_with_catalogue(dir, None)
+}
+
+/// [`load_scene_and_catalogue`] with the catalogue at `catalogue` instead of the scene's own
+/// (`--catalogue`: the one `binjiang learn` wrote, a planner's).
+pub fn load_scene_with_catalogue(
+    dir: &Path,
+    catalogue: Option<&Path>,
+) -> anyhow::Result<Result<(Scene, IncidentCatalogue), ExitCode>> {
     let scene = match load_scene(dir)? {
         Ok(s) => s,
         Err(code) => return Ok(Err(code)),
     };
-    Ok(load_catalogue(&dir.join(binjiang_sim::CATALOGUE_FILE), &scene).map(|c| (scene, c)))
+    let own = dir.join(binjiang_sim::CATALOGUE_FILE);
+    Ok(load_catalogue(catalogue.unwrap_or(&own), &scene).map(|c| (scene, c)))
 }
 
 /// The district a scene folder feeds on the bus: the folder's name (e.g.

@@ -4,7 +4,7 @@
 //! part of the time (MEXCLP, crates/binjiang-plan), per shift; written as an ordinary what-if
 //! overlay and, with `--verify`, checked by `whatif` on paired seeds (issue 19, first part).
 
-use super::{load_scene_and_catalogue, INVALID};
+use super::{load_scene_and_catalogue, round, INVALID};
 use anyhow::Context;
 use binjiang_plan::{solve, Instance, Method};
 use binjiang_scene::{Agency, Mode, Scene, Shift};
@@ -100,42 +100,49 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if n == 0 {
         bail_usage!("--units must be at least 1");
     }
-    let types: Vec<usize> = (0..catalogue.types.len())
+    let types: Vec<(usize, Vec<f64>)> = (0..catalogue.types.len())
         .filter(|&t| catalogue.types[t].agencies.contains(&agency))
+        .map(|t| (t, catalogue.cell_shares(t, &scene)))
         .collect();
     let model = match &args.model {
-        Some(dir) => Some(super::forecast::load_model(dir, &scene)?),
+        Some(dir) => Some(super::forecast::load_model(dir, &scene)?.0),
         None => None,
     };
     let groups = groups(&scene, &own, n);
     let mut router = Router::of_scene(&scene);
     let centres: Vec<Coord> = scene.grid.cells.iter().map(|c| c.centre()).collect();
     let busy = busy_share(&catalogue, &types, &scene, &own, args.target_s);
-    let mut placed: Vec<(usize, Coord, Vec<Coord>, String, f64)> = Vec::new();
+    let mut reach_by_mode: BTreeMap<&str, Vec<Vec<usize>>> = BTreeMap::new();
+    let mut posts: Vec<Value> = Vec::new();
     let (mut before_sum, mut after_sum, mut bound_sum, mut weight) = (0.0, 0.0, 0.0, 0.0);
     let mut methods = Vec::new();
     let mut scenario_adds = String::new();
     for g in &groups {
-        let demand = demand_of(&scene, &catalogue, &types, model.as_ref(), &g.shift);
+        let demand = demand_of(&catalogue, &types, model.as_ref(), &g.shift);
         let total: f64 = demand.iter().sum();
-        // Candidate posts: the cells' centres; each reaches the cells within the target by
-        // road in the group's mode (pairs beyond the target's crow-flies reach are skipped).
-        let reach_m = args.target_s * g.mode.speed_mps();
-        let covers: Vec<Vec<usize>> = centres
+        // Candidate posts: the cells' centres; each reaches the cells with demand among those
+        // within the target by road in the group's mode (found once per mode).
+        let reach = reach_by_mode.entry(g.mode.key()).or_insert_with(|| {
+            let reach_m = args.target_s * g.mode.speed_mps();
+            centres
+                .iter()
+                .map(|a| {
+                    (0..centres.len())
+                        .filter(|&i| {
+                            Euclidean.distance(Point::from(*a), Point::from(centres[i])) <= reach_m
+                        })
+                        .filter(|&i| {
+                            router
+                                .travel_time(g.mode, *a, centres[i])
+                                .is_some_and(|t| t <= args.target_s)
+                        })
+                        .collect()
+                })
+                .collect()
+        });
+        let covers: Vec<Vec<usize>> = reach
             .iter()
-            .map(|a| {
-                (0..centres.len())
-                    .filter(|&i| demand[i] > 0.0)
-                    .filter(|&i| {
-                        Euclidean.distance(Point::from(*a), Point::from(centres[i])) <= reach_m
-                    })
-                    .filter(|&i| {
-                        router
-                            .travel_time(g.mode, *a, centres[i])
-                            .is_some_and(|t| t <= args.target_s)
-                    })
-                    .collect()
-            })
+            .map(|cells| cells.iter().copied().filter(|&i| demand[i] > 0.0).collect())
             .collect();
         let instance = Instance {
             demand: demand.clone(),
@@ -166,7 +173,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             let loop_m = far
                 .and_then(|i| router.travel_time(g.mode, centres[j], centres[i]))
                 .map_or(0.0, |t| 2.0 * t * g.mode.speed_mps());
-            placed.push((j, centres[j], through.clone(), g.shift_text.clone(), loop_m));
+            let (lon, lat) = scene.frame.to_wgs84(centres[j]);
+            posts.push(
+                json!({"unit": posts.len() + 1, "lon": round(lon, 7), "lat": round(lat, 7),
+                              "loop_m": loop_m.round(), "shift": g.shift_text}),
+            );
             let ll = |c: Coord| {
                 let (lon, lat) = scene.frame.to_wgs84(c);
                 format!("({lon:.7}, {lat:.7})")
@@ -222,22 +233,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Some(seeds) => Some(verify(args, &scene, agency, seeds)?),
         None => None,
     };
-    let posts: Vec<Value> = placed
-        .iter()
-        .enumerate()
-        .map(|(k, (_, at, _, shift, loop_m))| {
-            let (lon, lat) = scene.frame.to_wgs84(*at);
-            json!({"unit": k + 1, "lon": (lon * 1e7).round() / 1e7, "lat": (lat * 1e7).round() / 1e7,
-                   "loop_m": loop_m.round(), "shift": shift})
-        })
-        .collect();
     let out = json!({
         "agency": agency.key(),
         "units": n,
         "objective": format!("on site within {:.0} s", args.target_s),
-        "busy": (busy * 1000.0).round() / 1000.0,
-        "expected": {"before": round3(before), "after": round3(after), "bound": round3(bound)},
-        "gap": round3(if bound > 0.0 { (bound - after) / bound } else { 0.0 }),
+        "busy": round(busy, 3),
+        "expected": {"before": round(before, 3), "after": round(after, 3), "bound": round(bound, 3)},
+        "gap": round(if bound > 0.0 { (bound - after) / bound } else { 0.0 }, 3),
         "solver": method,
         "scenario": path.display().to_string(),
         "posts": posts,
@@ -266,10 +268,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
 }
 
 /// The units grouped by shift and mode (a bike keeps its speed); `n` units share the
@@ -303,41 +301,28 @@ fn groups(scene: &Scene, own: &[usize], n: usize) -> Vec<Group> {
 }
 
 /// Expected incidents per cell in a week's hours of `shift`, of the types the agency
-/// serves: from the learned model where given, else from the catalogue.
+/// serves (`types`, each with its cell shares): from the learned model where given, else
+/// from the catalogue.
 fn demand_of(
-    scene: &Scene,
     catalogue: &IncidentCatalogue,
-    types: &[usize],
+    types: &[(usize, Vec<f64>)],
     model: Option<&binjiang_learn::forecast::Forecaster>,
     shift: &Shift,
 ) -> Vec<f64> {
-    let hours: Vec<usize> = (0..binjiang_learn::WEEK_H)
-        .filter(|h| shift.on_duty(((h % 24) * 3600 + 1800) as u32))
+    let hours: Vec<u32> = (0..binjiang_learn::WEEK_H as u32)
+        .filter(|h| shift.on_duty((h % 24) * 3600 + 1800))
         .collect();
-    let mut demand = vec![0.0; scene.grid.cells.len()];
-    match model {
-        Some(f) => {
-            for (key, rates, shares) in &f.types {
-                if !types.iter().any(|&t| &catalogue.types[t].key == key) {
-                    continue;
-                }
-                let rate: f64 = hours.iter().map(|h| rates[*h]).sum();
-                for (d, s) in demand.iter_mut().zip(shares) {
-                    *d += rate * s;
-                }
-            }
+    let Some(f) = model else {
+        return catalogue.expected_by_cell(types, 0, &hours);
+    };
+    let mut demand = vec![0.0; f.cells.len()];
+    for (key, rates, shares) in &f.types {
+        if !types.iter().any(|(t, _)| &catalogue.types[*t].key == key) {
+            continue;
         }
-        None => {
-            for &t in types {
-                let shares = catalogue.cell_shares(t, scene);
-                let rate: f64 = hours
-                    .iter()
-                    .map(|h| catalogue.hourly_rate(t, 0, *h as u32))
-                    .sum();
-                for (d, s) in demand.iter_mut().zip(&shares) {
-                    *d += rate * s;
-                }
-            }
+        let rate: f64 = hours.iter().map(|h| rates[*h as usize]).sum();
+        for (d, s) in demand.iter_mut().zip(shares) {
+            *d += rate * s;
         }
     }
     demand
@@ -348,15 +333,15 @@ fn demand_of(
 /// 0.95.
 fn busy_share(
     catalogue: &IncidentCatalogue,
-    types: &[usize],
+    types: &[(usize, Vec<f64>)],
     scene: &Scene,
     own: &[usize],
     target_s: f64,
 ) -> f64 {
     let work: f64 = types
         .iter()
-        .map(|&t| {
-            let ty = &catalogue.types[t];
+        .map(|(t, _)| {
+            let ty = &catalogue.types[*t];
             let (a, m, b) = ty.on_scene_min;
             ty.per_day * ((a + m + b) / 3.0 * 60.0 + target_s)
         })
@@ -416,7 +401,7 @@ fn verify(args: &Args, scene: &Scene, agency: Agency, seeds: u64) -> anyhow::Res
         })
         .cloned()
         .unwrap_or(Value::Null);
-    let r = |v: &Value| v.as_f64().map(round3);
+    let r = |v: &Value| v.as_f64().map(|x| round(x, 3));
     Ok(json!({
         "kpi": format!("on_site_3min_share ({scope})"),
         "seeds": seeds,

@@ -123,22 +123,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         "replay" => bail_usage!("--speed {} must be a positive number", args.speed),
         other => bail_usage!("--clock {other}: expected wall or replay"),
     };
-    let (scene, catalogue) = match &args.catalogue {
-        None => match super::load_scene_and_catalogue(&args.scene)? {
+    let (scene, catalogue) =
+        match super::load_scene_with_catalogue(&args.scene, args.catalogue.as_deref())? {
             Ok(loaded) => loaded,
             Err(code) => return Ok(code),
-        },
-        Some(path) => {
-            let scene = match super::load_scene(&args.scene)? {
-                Ok(s) => s,
-                Err(code) => return Ok(code),
-            };
-            match super::load_catalogue(path, &scene) {
-                Ok(c) => (scene, c),
-                Err(code) => return Ok(code),
-            }
-        }
-    };
+        };
     let mut district = match District::new(scene, catalogue) {
         Ok(d) => d,
         Err(ServeError::Config(problems)) => {
@@ -149,13 +138,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     district.catalogue_file = args.catalogue.clone();
     if let Some(dir) = &args.model {
-        let forecaster = super::forecast::load_model(dir, &district.scene)?;
-        let path = dir.join("model.json");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let tides =
-            binjiang_learn::crowd::TideBook::from_model_json(&path.display().to_string(), &text)
-                .map_err(crate::failure::invalid)?;
+        let (forecaster, tides) = super::forecast::load_model(dir, &district.scene)?;
         district.forecaster = Some(std::sync::Arc::new(forecaster));
         district.tides = std::sync::Arc::new(tides);
     }

@@ -3,12 +3,12 @@
 //! Events stream to `--events` and into the metrics fold hour by hour, and closed incidents
 //! are retired as the run goes, so a run of weeks keeps no day's log in memory.
 
-use super::{load_scene, INVALID};
+use super::INVALID;
 use anyhow::Context;
 use binjiang_scene::{LocalFrame, Scene};
 use binjiang_sim::{
     Event, IncidentCatalogue, IncidentSource, InputRecord, Metrics, MetricsFold, PolicyKind,
-    SimOptions, Simulation, CATALOGUE_FILE,
+    SimOptions, Simulation,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -84,18 +84,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !(args.hours > 0.0 && args.hours <= 24.0 * 366.0) {
         bail_usage!("--hours {} must be in (0, 8784]", args.hours);
     }
-    let scene = match load_scene(&args.scene)? {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let catalogue_path = args
-        .incidents
-        .clone()
-        .unwrap_or_else(|| args.scene.join(CATALOGUE_FILE));
-    let catalogue = match super::load_catalogue(&catalogue_path, &scene) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
+    let (scene, catalogue) =
+        match super::load_scene_with_catalogue(&args.scene, args.incidents.as_deref())? {
+            Ok(loaded) => loaded,
+            Err(code) => return Ok(code),
+        };
     let source = match &args.incidents_from {
         None => IncidentSource::Generated,
         Some(path) => match recorded(path, &catalogue, &scene.frame)? {
@@ -122,7 +115,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(INVALID));
         }
     };
-    let mut sinks = Sinks::open(args, &scene, sim.catalogue())?;
+    let mut sinks = Sinks::open(args, &scene, sim.catalogue(), sim.options())?;
     let offset = super::learn::offset_of(&scene, sim.catalogue());
     if let Some(date) = args.date {
         let midnight = date
@@ -222,7 +215,12 @@ struct Sinks {
 }
 
 impl Sinks {
-    fn open(args: &Args, scene: &Scene, catalogue: &IncidentCatalogue) -> anyhow::Result<Self> {
+    fn open(
+        args: &Args,
+        scene: &Scene,
+        catalogue: &IncidentCatalogue,
+        options: &SimOptions,
+    ) -> anyhow::Result<Self> {
         let create = |p: &Option<PathBuf>| -> anyhow::Result<Option<BufWriter<std::fs::File>>> {
             p.as_ref()
                 .map(|p| {
@@ -241,11 +239,8 @@ impl Sinks {
             coverage: binjiang_sim::coverage::PatrolCoverage::new(
                 scene,
                 catalogue,
-                args.date.map_or(0, |d| {
-                    use chrono::Datelike;
-                    d.weekday().num_days_from_monday() as u8
-                }),
-                args.at,
+                options.weekday,
+                options.start_s,
             ),
         })
     }

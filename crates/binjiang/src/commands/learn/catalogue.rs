@@ -89,20 +89,18 @@ pub fn learned(
 /// The scene's catalogue as a forecast of type `key` over `hours` hours from a Monday 00:00:
 /// its hourly rate times each cell's share, [hour][cell], with 1 % of the rate spread evenly
 /// so that a cell the catalogue never places an incident in is unlikely, not impossible
-/// (the log score is undefined otherwise). `None` for a type the catalogue lacks.
+/// (the log score is undefined otherwise). `shares` are the type's cell shares as the
+/// catalogue places it ([`IncidentCatalogue::cell_shares`], computed once by the caller).
+/// `None` for a type the catalogue lacks.
 pub fn forecast(
     catalogue: &IncidentCatalogue,
-    scene: &Scene,
     key: &str,
+    shares: &[f64],
     hours: usize,
 ) -> Option<Vec<Vec<f64>>> {
     let ti = catalogue.index_of(key)?;
-    let n = scene.grid.cells.len().max(1) as f64;
-    let share: Vec<f64> = catalogue
-        .cell_shares(ti, scene)
-        .iter()
-        .map(|s| 0.99 * s + 0.01 / n)
-        .collect();
+    let n = shares.len().max(1) as f64;
+    let share: Vec<f64> = shares.iter().map(|s| 0.99 * s + 0.01 / n).collect();
     Some(
         (0..hours)
             .map(|h| {

@@ -12,7 +12,7 @@ mod report;
 
 pub use records::Recorder;
 
-use super::{load_scene_and_catalogue, INVALID};
+use super::{load_scene_and_catalogue, round, INVALID};
 use anyhow::Context;
 use binjiang_learn::history::{parse_map, Record};
 use binjiang_learn::model::{self, Holdout, TypeHistory, TypeModel, FORECASTERS};
@@ -75,6 +75,13 @@ fn monday_before(ms: i64, offset: FixedOffset) -> i64 {
     let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms).unwrap_or_default();
     let days_back = i64::from(at.with_timezone(&offset).weekday().num_days_from_monday());
     binjiang_live::clock::Clock::midnight_before(at, offset) - days_back * 86_400_000
+}
+
+/// The local Monday 00:00 on or before Unix ms `first`, and how many whole weeks from it
+/// reach `last`: the weeks a history (or counts) is cut into.
+fn whole_weeks(first: i64, last: i64, offset: FixedOffset) -> (i64, usize) {
+    let start = monday_before(first, offset);
+    (start, ((last - start) / WEEK_MS) as usize + 1)
 }
 
 /// The incidents a live twin's log holds, as a history: when each arose (its place, its type),
@@ -154,6 +161,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     for (line, why) in history.malformed.iter().take(20) {
         eprintln!("{file}:{line}: {why}");
     }
+    // The counts are read before anything is learned: a file that cannot be used stops here.
+    let crowd = match &args.counts {
+        None => None,
+        Some(path) => match crowd_of(path, offset, args.skip_bad)? {
+            Ok(c) => Some(c),
+            Err(code) => return Ok(code),
+        },
+    };
     // Where each record fell: its grid cell, or outside the merged grid.
     let grid = &scene.grid;
     let cells: Vec<Cell> = grid
@@ -181,8 +196,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(INVALID));
     };
     let last = placed.iter().map(|(r, _)| r.time_ms).max().unwrap_or(first);
-    let start = monday_before(first, offset);
-    let weeks = ((last - start) / WEEK_MS) as usize + 1;
+    let (start, weeks) = whole_weeks(first, last, offset);
     if weeks < args.holdout_weeks + 2 {
         eprintln!(
             "{file}: the history spans {weeks} week(s) from Monday {}; learning needs at least {} ({} held out)",
@@ -200,32 +214,27 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     for (r, c) in &placed {
-        let h = by_type.entry(r.incident_type.clone()).or_default();
+        // What the scene's catalogue knows of where the type arises: the density's prior.
+        let h = by_type
+            .entry(r.incident_type.clone())
+            .or_insert_with(|| TypeHistory {
+                prior_share: base
+                    .index_of(&r.incident_type)
+                    .map(|ti| base.cell_shares(ti, &scene))
+                    .unwrap_or_default(),
+                ..TypeHistory::default()
+            });
         h.times_s.push(seconds(r));
         h.cells.push(*c);
         h.on_scene_s.extend(secs(r.arrived_ms, r.cleared_ms));
         h.report_delay_s
             .extend(secs(Some(r.time_ms), r.reported_ms));
     }
-    for (ty, h) in &mut by_type {
-        if let Some(ti) = base.index_of(ty) {
-            h.prior_share = base.cell_shares(ti, &scene);
-        }
-        // Times recorded to the minute or the second tie: the test spreads them in their bin.
-        let times = placed.iter().filter(|(r, _)| &r.incident_type == ty);
-        h.bin_s = if times.clone().all(|(r, _)| r.time_ms % 60_000 == 0) {
-            60.0
-        } else if times.clone().all(|(r, _)| r.time_ms % 1000 == 0) {
-            1.0
-        } else {
-            0.0
-        };
-    }
     let hours = args.holdout_weeks * WEEK_H;
     let mut holdouts: BTreeMap<String, Holdout> = BTreeMap::new();
     let mut models: BTreeMap<String, TypeModel> = BTreeMap::new();
     for (ty, h) in &by_type {
-        let own = catalogue::forecast(&base, &scene, ty, hours).unwrap_or_default();
+        let own = catalogue::forecast(&base, ty, &h.prior_share, hours).unwrap_or_default();
         if let Some(held) = model::holdout(
             h,
             &cells,
@@ -318,13 +327,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         "hit_rate_10pct": overall(&|s| s.hit_10pct.hit_rate),
         "coverage_90": overall(&|s| s.coverage_90),
     });
-    let crowd = match &args.counts {
-        None => None,
-        Some(path) => match crowd_of(path, offset, args.skip_bad)? {
-            Ok(c) => Some(c),
-            Err(code) => return Ok(code),
-        },
-    };
     let summary = json!({
         "crowd": crowd.as_ref().map(|(_, _, tides)| tides.iter().map(|(site, t)| (site.clone(), json!({
             "counts": t.counts,
@@ -418,12 +420,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `v` to `digits` decimals (the JSON stays readable).
-fn round(v: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (v * f).round() / f
-}
-
 /// "Sat 19:00" for hour of the week 139.
 fn hour_label(h: usize) -> String {
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -466,8 +462,7 @@ fn crowd_of(
         eprintln!("{file}: no counts");
         return Ok(Err(ExitCode::from(INVALID)));
     };
-    let start = monday_before(first, offset);
-    let weeks = ((last - start) / WEEK_MS) as usize + 1;
+    let (start, weeks) = whole_weeks(first, last, offset);
     let tides = binjiang_learn::crowd::tides(&counts.counts, start, weeks);
     if tides.is_empty() {
         eprintln!("{file}: no site has two weeks of counts; a tide needs at least two");

@@ -10,7 +10,7 @@ use binjiang_learn::rates::weekly_counts;
 use binjiang_learn::WEEK_H;
 use binjiang_scene::Scene;
 use binjiang_sim::IncidentCatalogue;
-use binjiang_whatif::plots::{chart, colour, grid_map, legend, line, mix, svg, SIZE};
+use binjiang_whatif::plots::{chart, colour, grid_map, legend, line, mix, svg, Chart, SIZE};
 use plotters::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -331,19 +331,14 @@ fn qq(what: &str, fit: &Fit, data: &[f64]) -> String {
         .max(0.1)
         * 1.05;
     svg((480, 380), |root| {
-        let mut c = chart(
+        let mut c = diagonal_chart(
             root,
             &format!(
                 "{what}: QQ against the {:?} fit (KS p = {:.3})",
                 fit.dist, fit.ks_p
             ),
-            (0.0..top, 0.0..top),
+            top,
             ("fitted quantile, min", "observed, min"),
-        )?;
-        line(
-            &mut c,
-            [(0.0, 0.0), (top, top)],
-            RGBColor(160, 160, 160),
             "y = x",
         )?;
         c.draw_series(
@@ -359,16 +354,11 @@ fn qq(what: &str, fit: &Fit, data: &[f64]) -> String {
 /// Hit rate against the share of the area flagged, per forecaster.
 fn pai_curve(held: &Holdout) -> String {
     svg(SIZE, |root| {
-        let mut c = chart(
+        let mut c = diagonal_chart(
             root,
             "Held out: share of incidents in the top-ranked cells",
-            (0.0..1.0, 0.0..1.0),
+            1.0,
             ("share of the grid's area flagged", "hit rate"),
-        )?;
-        line(
-            &mut c,
-            [(0.0, 0.0), (1.0, 1.0)],
-            RGBColor(200, 200, 200),
             "chance",
         )?;
         for (k, name) in FORECASTERS.iter().enumerate() {
@@ -399,16 +389,11 @@ fn calibration(held: &Holdout) -> String {
         .max(0.1)
         * 1.1;
     svg(SIZE, |root| {
-        let mut c = chart(
+        let mut c = diagonal_chart(
             root,
             "Held out: hourly counts, expected vs observed (deciles of the expected)",
-            (0.0..top, 0.0..top),
+            top,
             ("expected per hour", "observed per hour"),
-        )?;
-        line(
-            &mut c,
-            [(0.0, 0.0), (top, top)],
-            RGBColor(200, 200, 200),
             "calibrated",
         )?;
         for (k, name) in FORECASTERS.iter().enumerate() {
@@ -416,4 +401,23 @@ fn calibration(held: &Holdout) -> String {
         }
         legend(&mut c, SeriesLabelPosition::UpperLeft)
     })
+}
+
+/// A square chart from 0 to `top` on both axes with the diagonal drawn in grey and named
+/// `diagonal` (perfect agreement: a QQ plot's y = x, chance, calibration).
+fn diagonal_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    top: f64,
+    axes: (&str, &str),
+    diagonal: &str,
+) -> Result<Chart<'a, 'b>, String> {
+    let mut c = chart(root, title, (0.0..top, 0.0..top), axes)?;
+    line(
+        &mut c,
+        [(0.0, 0.0), (top, top)],
+        RGBColor(180, 180, 180),
+        diagonal,
+    )?;
+    Ok(c)
 }
