@@ -41,6 +41,20 @@ pub enum WithdrawReason {
 
 pub use binjiang_protocol::words::CancelReason;
 
+/// Why a move-up ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveUpEnd {
+    /// The patrol's owner is free again: the cover goes back to its own loop.
+    OwnerFree,
+    /// The patrol's owner went off duty.
+    OwnerOffDuty,
+    /// The cover was sent to a job.
+    Dispatched,
+    /// The cover's shift ended.
+    ShiftEnded,
+}
+
 /// One event of the log: when, where (local metres), and what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -218,6 +232,29 @@ pub enum What {
         /// Its agency.
         agency: Agency,
     },
+    /// A free unit left its patrol to cover a busy unit's (a move-up).
+    MovedUp {
+        /// The unit that moves.
+        unit: Name,
+        /// Its agency.
+        agency: Agency,
+        /// The busy unit whose patrol it takes over.
+        covering: Name,
+        /// The operator who accepted it; none when the simulation's own policy moved it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        operator: Option<Name>,
+    },
+    /// A move-up ended: the unit has its own patrol again.
+    MoveUpEnded {
+        /// The unit that covered.
+        unit: Name,
+        /// Its agency.
+        agency: Agency,
+        /// The unit it covered for.
+        covering: Name,
+        /// Why it ended.
+        why: MoveUpEnd,
+    },
 }
 
 /// The kind of an event without its data: for filtering and counting.
@@ -258,6 +295,10 @@ pub enum EventKind {
     BackOnPatrol,
     /// See [`What::OffDuty`].
     OffDuty,
+    /// See [`What::MovedUp`].
+    MovedUp,
+    /// See [`What::MoveUpEnded`].
+    MoveUpEnded,
 }
 
 impl Event {
@@ -291,6 +332,8 @@ impl Event {
             What::ShiftEnded { .. } => EventKind::ShiftEnded,
             What::BackOnPatrol { .. } => EventKind::BackOnPatrol,
             What::OffDuty { .. } => EventKind::OffDuty,
+            What::MovedUp { .. } => EventKind::MovedUp,
+            What::MoveUpEnded { .. } => EventKind::MoveUpEnded,
         }
     }
 
@@ -325,7 +368,9 @@ impl Event {
             | What::ShiftStarted { unit, .. }
             | What::ShiftEnded { unit, .. }
             | What::BackOnPatrol { unit, .. }
-            | What::OffDuty { unit, .. } => Some(unit),
+            | What::OffDuty { unit, .. }
+            | What::MovedUp { unit, .. }
+            | What::MoveUpEnded { unit, .. } => Some(unit),
             What::Reported { finder, .. } => finder.as_deref(),
             _ => None,
         }
@@ -345,7 +390,9 @@ impl Event {
             | What::ShiftStarted { agency, .. }
             | What::ShiftEnded { agency, .. }
             | What::BackOnPatrol { agency, .. }
-            | What::OffDuty { agency, .. } => Some(*agency),
+            | What::OffDuty { agency, .. }
+            | What::MovedUp { agency, .. }
+            | What::MoveUpEnded { agency, .. } => Some(*agency),
             _ => None,
         }
     }

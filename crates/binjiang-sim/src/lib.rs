@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod coverage;
 pub mod event;
 pub mod metrics;
+pub mod moveup;
 pub mod patrol;
 pub mod policy;
 pub mod projection;
@@ -23,8 +24,11 @@ pub mod source;
 pub use catalogue::{
     in_daily_window, IncidentCatalogue, IncidentType, Origin, Source, Surge, CATALOGUE_FILE,
 };
-pub use event::{CancelReason, Event, EventKind, Name, QueueReason, What, WithdrawReason};
+pub use event::{
+    CancelReason, Event, EventKind, MoveUpEnd, Name, QueueReason, What, WithdrawReason,
+};
 pub use metrics::{metrics_of, IncidentKpis, Metrics, MetricsFold, Target};
+pub use moveup::{AgencyCoverage, CoverageMonitor, MoveUp, MoveUpPolicy, Reach};
 pub use policy::{
     AgencyRule, DispatchPolicy, DispatchRules, MergedDispatch, PolicyKind, Rank, SeparateDispatch,
 };

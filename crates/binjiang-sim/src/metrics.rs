@@ -257,7 +257,11 @@ impl MetricsFold {
                     k.cancelled = false;
                 }
             }
-            What::BackOnPatrol { .. } | What::OffDuty { .. } | What::Acknowledged { .. } => {}
+            What::BackOnPatrol { .. }
+            | What::OffDuty { .. }
+            | What::Acknowledged { .. }
+            | What::MovedUp { .. }
+            | What::MoveUpEnded { .. } => {}
         }
     }
 

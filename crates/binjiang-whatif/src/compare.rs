@@ -351,6 +351,9 @@ fn day(scenario: &Scenario, seed: u64, hours: f64) -> Result<Day, String> {
     )
     .map_err(|e| e.to_string())?
     .with_network_changes(&scenario.network);
+    if let Some(monitor) = &scenario.move_up {
+        sim.set_move_up(std::sync::Arc::clone(monitor));
+    }
     let end = start + hours * 3600.0;
     let agency_index = |a: Agency| Agency::ALL.iter().position(|x| *x == a).unwrap_or(0);
     let mut hourly = Vec::new();

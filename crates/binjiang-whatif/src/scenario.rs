@@ -28,7 +28,8 @@ use binjiang_scene::problems::Location;
 use binjiang_scene::shift::{parse_clock, Shift};
 use binjiang_scene::{Agency, AssetKind, Mode, Problems, Scene};
 use binjiang_sim::{
-    AgencyRule, IncidentCatalogue, IncidentType, NetworkChange, PolicyKind, SimOptions, Surge,
+    AgencyRule, CoverageMonitor, IncidentCatalogue, IncidentType, MoveUpPolicy, NetworkChange,
+    PolicyKind, SimOptions, Surge,
 };
 use geo::{Area, Centroid, Coord, MultiPolygon, Polygon};
 use serde::Deserialize;
@@ -68,6 +69,10 @@ pub struct ScenarioFile {
     /// path is taken from the scene folder.
     #[serde(default)]
     pub catalogue: Option<String>,
+    /// Move-ups made by the simulation itself: `auto` (every agency, whenever a move regains
+    /// coverage), `below({"cleaning": 0.4})` (those agencies, below those shares), `off`.
+    #[serde(default)]
+    pub move_up: Option<MoveUpPolicy>,
 }
 
 /// A change of the road network as written.
@@ -239,6 +244,8 @@ pub struct Scenario {
     pub recorded: Option<std::sync::Arc<Vec<binjiang_sim::Report>>>,
     /// The file's bytes (for the report's hash), empty for the plain scene.
     pub text: String,
+    /// The monitor making move-ups in its runs (`move_up`), if any.
+    pub move_up: Option<std::sync::Arc<CoverageMonitor>>,
 }
 
 impl Scenario {
@@ -253,6 +260,7 @@ impl Scenario {
             network: Vec::new(),
             recorded: None,
             text: String::new(),
+            move_up: None,
         }
     }
 }
@@ -476,6 +484,26 @@ impl Checker<'_> {
                 "incidents: a recorded day is replayed as it is: surges cannot apply to it".into(),
             );
         }
+        let move_up = match &spec.move_up {
+            None | Some(MoveUpPolicy::Off) => None,
+            Some(policy) => {
+                let thresholds = policy.thresholds();
+                for (a, t) in &thresholds {
+                    if !(0.0..=1.0).contains(t) {
+                        self.error(
+                            "move_up",
+                            a.key(),
+                            format!("move_up: threshold {t} for {a} must be a share from 0 to 1"),
+                        );
+                    }
+                }
+                Some(std::sync::Arc::new(CoverageMonitor::for_scene(
+                    &scene,
+                    &catalogue,
+                    &thresholds,
+                )))
+            }
+        };
         Scenario {
             name: name.to_owned(),
             about: spec.about.clone(),
@@ -485,6 +513,7 @@ impl Checker<'_> {
             network,
             recorded,
             text: text.to_owned(),
+            move_up,
         }
     }
 

@@ -233,6 +233,8 @@ impl Simulation {
 
     /// Sends unit `u` along `route` to part `k` of incident `i`.
     pub(super) fn assign(&mut self, u: u32, i: u32, k: usize, route: Route) {
+        // A unit covering another's patrol is its own again once sent.
+        self.end_cover(u, crate::event::MoveUpEnd::Dispatched);
         let now = self.now();
         let eta_s = route.duration();
         let from = route.start();
@@ -257,6 +259,7 @@ impl Simulation {
         self.scheduler
             .push(ms(now + eta_s), Action::Arrive { unit: u, version });
         self.plan_changed(u);
+        self.coverage_changed();
     }
 
     pub(super) fn enqueue(&mut self, i: u32, k: usize, reason: QueueReason) {

@@ -3,7 +3,7 @@
 use super::incident::IncidentStatus;
 use super::unit::{Destination, UnitStatus};
 use super::{Action, Simulation};
-use crate::event::What;
+use crate::event::{MoveUpEnd, What};
 use crate::route::Route;
 use crate::scheduler::ms;
 use binjiang_scene::DAY_S;
@@ -65,6 +65,8 @@ impl Simulation {
     }
 
     pub(super) fn shift_end(&mut self, u: u32) {
+        self.end_cover(u, MoveUpEnd::ShiftEnded);
+        self.end_covers_of(u, MoveUpEnd::OwnerOffDuty);
         let idle = self.set_duty(u, false);
         self.schedule_shift_start(u);
         if idle {
@@ -99,10 +101,11 @@ impl Simulation {
             self.go_home(u);
         } else if !self.take_queued(u) {
             self.go_to_patrol(u);
+            self.end_covers_of(u, MoveUpEnd::OwnerFree);
         }
     }
 
-    fn go_to_patrol(&mut self, u: u32) {
+    pub(super) fn go_to_patrol(&mut self, u: u32) {
         let now = self.now();
         let unit = &self.units[u as usize];
         let p = unit.position(now);

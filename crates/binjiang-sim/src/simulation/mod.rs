@@ -12,6 +12,7 @@ mod discovery;
 mod dispatch;
 pub mod incident;
 mod lifecycle;
+mod moveups;
 pub mod network;
 pub mod operator;
 pub mod snapshot;
@@ -157,6 +158,8 @@ enum Action {
     },
     NetworkOn(usize),
     NetworkOff(usize),
+    /// The move-up monitor's review after a dispatch.
+    ReviewCoverage,
 }
 
 /// What a run never changes, shared by clones: places incidents arise at, names.
@@ -228,6 +231,10 @@ pub struct Simulation {
     now_ms: u64,
     log: Vec<Event>,
     inputs: Vec<InputRecord>,
+    /// Makes move-ups by itself when set (`--move-up auto`).
+    move_up: Option<Arc<crate::moveup::CoverageMonitor>>,
+    /// A coverage review is scheduled for now.
+    coverage_review_pending: bool,
 }
 
 impl Simulation {
@@ -304,6 +311,8 @@ impl Simulation {
             now_ms: start_ms,
             log: Vec::new(),
             inputs: Vec::new(),
+            move_up: None,
+            coverage_review_pending: false,
             catalogue: Arc::new(catalogue),
             options,
         };
@@ -430,6 +439,7 @@ impl Simulation {
             Action::FixExpired { unit, at_ms } => self.fix_expired(unit, at_ms),
             Action::NetworkOn(k) => self.network_on(k),
             Action::NetworkOff(k) => self.network_off(k),
+            Action::ReviewCoverage => self.review_coverage(),
         }
     }
 
@@ -512,6 +522,11 @@ impl Simulation {
             .enumerate()
             .map(|(i, u)| u.view(i as u32, t))
             .collect()
+    }
+
+    /// The units' own state, for the crate's monitors.
+    pub(crate) fn unit_states(&self) -> &[UnitState] {
+        &self.units
     }
 
     /// Every unit's position now (local metres) and whether it is on duty, in the scene's

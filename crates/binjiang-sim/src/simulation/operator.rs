@@ -59,6 +59,13 @@ pub enum Command {
         /// Incident number.
         incident: u32,
     },
+    /// A free unit takes over a busy unit's patrol (an accepted move-up).
+    MoveUp {
+        /// The free unit.
+        unit: String,
+        /// The busy unit whose patrol it covers.
+        covering: String,
+    },
 }
 
 /// Why an operator's action was refused.
@@ -79,6 +86,14 @@ pub enum OperatorError {
     /// The unit cannot take it: wrong agency, off duty, or busy.
     #[error("unit #{0} is not a free {1} unit")]
     UnitUnavailable(u32, Agency),
+    /// A move-up that cannot be made.
+    #[error("unit \"{unit}\" cannot move up: {why}")]
+    CannotMoveUp {
+        /// The unit asked to move.
+        unit: String,
+        /// Why not.
+        why: String,
+    },
     /// No road leads from the unit to the incident in its mode.
     #[error("unit \"{unit}\" cannot reach incident #{incident}: no {mode} route from where it is (water, one-way streets or no road within reach)")]
     Unreachable {
@@ -407,6 +422,7 @@ impl Simulation {
                         } => self.close_as(*incident, disposition.as_deref(), &by),
                         Command::Cancel { incident, why } => self.cancel(*incident, *why, &by),
                         Command::Reopen { incident } => self.reopen(*incident, &by),
+                        Command::MoveUp { unit, covering } => self.move_up(unit, covering, &by),
                         Command::Reassign {
                             incident,
                             agency,

@@ -94,6 +94,9 @@ pub struct SimState {
     now_ms: u64,
     networks: usize,
     active_network: Option<usize>,
+    /// A move-up review is scheduled for the snapshot's instant.
+    #[serde(default)]
+    coverage_review_pending: bool,
 }
 
 impl SimState {
@@ -153,6 +156,7 @@ impl Simulation {
             now_ms: self.now_ms,
             networks: self.networks.len(),
             active_network: self.active_network,
+            coverage_review_pending: self.coverage_review_pending,
         })
     }
 
@@ -207,6 +211,7 @@ impl Simulation {
         self.arrivals_rng = state.arrivals_rng.rng();
         self.surge_rng = state.surge_rng.rng();
         self.now_ms = state.now_ms;
+        self.coverage_review_pending = state.coverage_review_pending;
         self.log.clear();
         self.inputs.clear();
         Ok(())

@@ -61,6 +61,19 @@ pub(crate) struct UnitState {
     pub version: u64,
     /// The last GPS fix (position, seconds), if any.
     pub fix: Option<(Coord, f64)>,
+    /// While it covers a busy unit's patrol (a move-up): that unit and its own loop.
+    #[serde(default)]
+    pub cover: Option<Cover>,
+    /// The unit covering this one's patrol while it is busy, if any.
+    #[serde(default)]
+    pub covered_by: Option<u32>,
+}
+
+/// A move-up in force: the unit patrols `covering`'s loop; `own` is its own, to go back to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Cover {
+    pub covering: u32,
+    pub own: PatrolLoop,
 }
 
 impl UnitState {
@@ -82,7 +95,14 @@ impl UnitState {
             on_duty: false,
             version: 0,
             fix: None,
+            cover: None,
+            covered_by: None,
         }
+    }
+
+    /// The unit whose patrol this one covers, if any.
+    pub fn cover_of(&self) -> Option<u32> {
+        self.cover.as_ref().map(|c| c.covering)
     }
 
     /// Where the unit is at time `t` (seconds).

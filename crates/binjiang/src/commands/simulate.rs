@@ -66,6 +66,19 @@ pub struct Args {
     /// Print exactly one JSON object of metrics instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// `auto`: after every dispatch, a free unit takes over a busy unit's empty patrol when
+    /// that regains at least 2 % of its agency's demand within 3 minutes by road (docs/plan.md).
+    #[arg(long, value_enum, default_value_t = MoveUp::Off)]
+    pub move_up: MoveUp,
+}
+
+/// `--move-up`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveUp {
+    /// No move-ups (as the control room works today).
+    Off,
+    /// The coverage monitor's move-ups, every agency.
+    Auto,
 }
 
 /// `YYYY-MM-DD`.
@@ -115,6 +128,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(INVALID));
         }
     };
+    if args.move_up == MoveUp::Auto {
+        let thresholds = binjiang_sim::MoveUpPolicy::Auto.thresholds();
+        let monitor =
+            binjiang_sim::CoverageMonitor::for_scene(&scene, sim.catalogue(), &thresholds);
+        sim.set_move_up(Arc::new(monitor));
+    }
     let mut sinks = Sinks::open(args, &scene, sim.catalogue(), sim.options())?;
     let offset = super::learn::offset_of(&scene, sim.catalogue());
     if let Some(date) = args.date {
@@ -165,6 +184,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 hours: args.hours,
                 metrics: &metrics,
                 patrol_coverage: sinks.coverage.kpi(),
+                move_ups: (args.move_up == MoveUp::Auto).then_some(sinks.moved_up),
             })?
         );
     } else {
@@ -200,6 +220,9 @@ struct Report<'a> {
     metrics: &'a Metrics,
     /// Hot cells left without a patrol for over two hours (issue 19).
     patrol_coverage: binjiang_sim::coverage::PatrolCoverageKpi,
+    /// Move-ups made, with `--move-up auto`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    move_ups: Option<usize>,
 }
 
 /// Where a run's events go as it runs: the metrics fold, and the log files asked for.
@@ -212,6 +235,8 @@ struct Sinks {
     history: Option<super::learn::Recorder>,
     /// Patrol coverage, from the units' paths sampled every two minutes.
     coverage: binjiang_sim::coverage::PatrolCoverage,
+    /// Move-ups made (`--move-up auto`).
+    moved_up: usize,
 }
 
 impl Sinks {
@@ -242,11 +267,16 @@ impl Sinks {
                 options.weekday,
                 options.start_s,
             ),
+            moved_up: 0,
         })
     }
 
     fn take(&mut self, events: Vec<Event>, inputs: Vec<InputRecord>) -> anyhow::Result<()> {
         self.fold.extend(&events);
+        self.moved_up += events
+            .iter()
+            .filter(|e| e.kind() == binjiang_sim::EventKind::MovedUp)
+            .count();
         if let Some(h) = &mut self.history {
             for e in &events {
                 h.take(e);
