@@ -158,6 +158,22 @@ impl Forecaster {
         crate::rates::hour_of_week(self.week_start_ms, at_ms)
     }
 
+    /// Expected incidents per cell in hour of the week `how` of the types named `keys`, in
+    /// the grid's order: the coverage monitor's demand.
+    pub fn expected_by_cell(&self, keys: &[&str], how: usize) -> Vec<f64> {
+        let mut demand = vec![0.0; self.cells.len()];
+        for (key, rates, shares) in &self.types {
+            if !keys.contains(&key.as_str()) {
+                continue;
+            }
+            let rate = rates[how % WEEK_H];
+            for (d, s) in demand.iter_mut().zip(shares) {
+                *d += rate * s;
+            }
+        }
+        demand
+    }
+
     /// Expected incidents per cell over `hours` hours from `from_ms` (the hour it falls in
     /// counted whole), in the grid's order.
     pub fn forecast(&self, from_ms: i64, hours: usize) -> Vec<CellForecast> {

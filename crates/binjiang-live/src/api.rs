@@ -34,6 +34,99 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/audit", get(get_audit))
         .route("/api/v1/clock", get(get_clock))
         .route("/api/v1/forks", post(post_fork))
+        .route("/api/v1/recommendations", get(get_recommendations))
+        .route(
+            "/api/v1/recommendations/{id}/{action}",
+            post(post_recommendation),
+        )
+        .route("/api/v1/coverage", get(get_coverage))
+}
+
+/// The move-ups proposed now (issue 19), oldest first, with each agency's coverage.
+async fn get_recommendations(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Need::Read)?;
+    let view = state.view();
+    Ok(Json(serde_json::json!({
+        "at": view.kpis.at,
+        "recommendations": view.kpis.recommendations,
+        "coverage": view.kpis.coverage,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecommendationIn {
+    reason: Option<String>,
+}
+
+/// `accept` makes the move (a command in the input log, audited); `dismiss` drops the
+/// proposal (audited, and not proposed again while the same move stays the best).
+async fn post_recommendation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, action)): Path<(String, String)>,
+    JsonBody(body): JsonBody<RecommendationIn>,
+) -> Result<Json<binjiang_protocol::Recommendation>, ApiError> {
+    caller.require(Need::Act)?;
+    let id: u64 = id.parse().map_err(|_| {
+        ApiError::bad_request(
+            Some("id".into()),
+            format!("\"{id}\" is not a recommendation id (a whole number)"),
+        )
+    })?;
+    let accept = match action.as_str() {
+        "accept" => true,
+        "dismiss" => false,
+        other => {
+            return Err(ApiError::not_found(format!(
+                "no action \"{other}\" on a recommendation (accept, dismiss)"
+            )))
+        }
+    };
+    let reason = body.reason.unwrap_or_default();
+    if !accept && reason.trim().is_empty() {
+        return Err(ApiError::invalid(
+            "reason",
+            "dismiss needs a reason (why the move is not made)",
+        ));
+    }
+    let done = state
+        .submit(|reply| Request::Recommendation {
+            caller,
+            id,
+            accept,
+            reason,
+            reply,
+        })
+        .await?;
+    Ok(Json(done))
+}
+
+/// Patrol coverage now: seconds since each grid cell's last visit, the hot-cell KPI, and
+/// each agency's coverage.
+async fn get_coverage(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Need::Read)?;
+    let view = state.view();
+    let cells: Vec<serde_json::Value> = state
+        .scene
+        .grid
+        .cells
+        .iter()
+        .zip(&view.since_visit)
+        .map(|(c, s)| serde_json::json!({"cell": c.id, "since_visit_s": s.round()}))
+        .collect();
+    Ok(Json(serde_json::json!({
+        "at": view.kpis.at,
+        "hot_cells_unvisited_2h_share": view.kpis.hot_cells_unvisited_2h_share,
+        "agencies": view.kpis.coverage,
+        "cells": cells,
+    })))
 }
 
 async fn post_report(

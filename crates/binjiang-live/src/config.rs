@@ -1,13 +1,15 @@
-//! `live.ron`: how the live service reads a district — its clock (UTC offset) and the rules
-//! that turn sensor observations into incidents.
+//! `live.ron`: how the live service reads a district — its clock (UTC offset), the rules
+//! that turn sensor observations into incidents, and the coverage below which each agency
+//! is offered a move-up.
 //!
 //! A scene file like the others, checked the same way: every problem at once, each naming the
 //! file and the rule (by asset kind) and setting that is wrong.
 
-use binjiang_scene::{AssetKind, Location, Problems};
+use binjiang_scene::{Agency, AssetKind, Location, Problems};
 use binjiang_sim::IncidentCatalogue;
 use chrono::FixedOffset;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The file's name inside a scene folder.
@@ -60,6 +62,9 @@ pub struct SensorRule {
 struct LiveFile {
     utc_offset: String,
     sensors: Vec<SensorRule>,
+    /// Per agency key, the coverage below which a move-up is proposed.
+    #[serde(default)]
+    move_up: BTreeMap<String, f64>,
 }
 
 /// The checked contents of `live.ron`.
@@ -69,6 +74,9 @@ pub struct LiveConfig {
     pub utc_offset: FixedOffset,
     /// One rule per sensing asset kind.
     pub rules: Vec<(AssetKind, SensorRule)>,
+    /// Per agency, the share of the hour's demand within 3 minutes of a free unit below
+    /// which the twin proposes a move-up (agencies not named: never; issue 19).
+    pub move_up: BTreeMap<Agency, f64>,
 }
 
 impl LiveConfig {
@@ -163,12 +171,38 @@ impl LiveConfig {
                 rules.push((k, r));
             }
         }
+        let mut move_up = BTreeMap::new();
+        for (key, threshold) in &raw.move_up {
+            let at = Location::Item {
+                kind: "move_up threshold",
+                id: key.clone(),
+            };
+            match Agency::parse(key) {
+                None => problems.error(
+                    file,
+                    at,
+                    format!(
+                        "move_up: unknown agency \"{key}\" (expected one of {})",
+                        Agency::expected()
+                    ),
+                ),
+                Some(_) if !(0.0..=1.0).contains(threshold) => problems.error(
+                    file,
+                    at,
+                    format!("move_up: {threshold} must be a share from 0 to 1"),
+                ),
+                Some(a) => {
+                    move_up.insert(a, *threshold);
+                }
+            }
+        }
         if problems.has_errors() {
             return Err(problems);
         }
         Ok(LiveConfig {
             utc_offset: utc_offset.expect("checked above"),
             rules,
+            move_up,
         })
     }
 

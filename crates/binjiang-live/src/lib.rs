@@ -204,6 +204,49 @@ pub struct District {
 }
 
 impl District {
+    /// The coverage monitor: every agency with units, at `live.ron`'s thresholds (0: watch
+    /// only); demand from the learned forecast where loaded, else the catalogue's.
+    pub fn coverage_monitor(&self) -> binjiang_sim::CoverageMonitor {
+        let scene = &self.scene;
+        let thresholds: std::collections::BTreeMap<binjiang_scene::Agency, f64> = scene
+            .units
+            .iter()
+            .map(|u| {
+                (
+                    u.agency,
+                    self.config.move_up.get(&u.agency).copied().unwrap_or(0.0),
+                )
+            })
+            .collect();
+        let modes: Vec<binjiang_scene::Mode> = scene.units.iter().map(|u| u.mode).collect();
+        let reach = binjiang_sim::Reach::of_scene(
+            scene,
+            &mut binjiang_sim::Router::of_scene(scene),
+            binjiang_sim::moveup::TARGET_S,
+            &modes,
+        );
+        match &self.forecaster {
+            None => binjiang_sim::CoverageMonitor::from_catalogue(
+                scene,
+                &self.catalogue,
+                reach,
+                &thresholds,
+            ),
+            Some(f) => {
+                let catalogue = &self.catalogue;
+                binjiang_sim::CoverageMonitor::new(reach, &thresholds, |agency, how| {
+                    let keys: Vec<&str> = catalogue
+                        .types
+                        .iter()
+                        .filter(|t| t.agencies.contains(&agency))
+                        .map(|t| t.key.as_str())
+                        .collect();
+                    f.expected_by_cell(&keys, how)
+                })
+            }
+        }
+    }
+
     /// Loads and checks `live.ron` for a loaded scene and catalogue.
     pub fn new(scene: Scene, catalogue: IncidentCatalogue) -> Result<Self, ServeError> {
         let config =
@@ -313,6 +356,7 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
         scene_hash,
         snapshot_every_inputs: options.snapshot_every_inputs,
         tides: Arc::clone(&district.tides),
+        monitor: Some(Arc::new(district.coverage_monitor())),
     };
     let (writer, writer_thread) =
         store::Writer::start(&options.db, 1024, options.max_pages, Arc::clone(&telemetry))?;

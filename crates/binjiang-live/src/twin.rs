@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+mod coverage;
 mod rebuild;
 pub use rebuild::{SNAPSHOT_EVERY, SNAPSHOT_EVERY_INPUTS, TWIN_SNAPSHOT_VERSION};
 
@@ -181,6 +182,19 @@ pub enum Request {
         /// The stream sequence number (0: none yet).
         reply: oneshot::Sender<u64>,
     },
+    /// An operator accepts or dismisses a proposed move-up.
+    Recommendation {
+        /// Who.
+        caller: Caller,
+        /// The proposal's id.
+        id: u64,
+        /// Accept (the move is made) or dismiss.
+        accept: bool,
+        /// Why.
+        reason: String,
+        /// The proposal acted on.
+        reply: Reply<binjiang_protocol::Recommendation>,
+    },
     /// An operator's action.
     Command {
         /// Who.
@@ -259,6 +273,9 @@ pub struct Setup {
     pub snapshot_every_inputs: u64,
     /// The crowd tides learned: a rule with `tide` compares each site's count with its own.
     pub tides: Arc<binjiang_learn::crowd::TideBook>,
+    /// The coverage monitor (reach by road, thresholds, demand): coverage in the KPIs and
+    /// move-ups proposed.
+    pub monitor: Option<Arc<binjiang_sim::CoverageMonitor>>,
 }
 
 /// The live twin's state.
@@ -290,6 +307,8 @@ pub struct Twin {
     snapshot_at: (u64, std::time::Instant),
     /// The snapshot this twin was rebuilt from (its last input), if any.
     restored_from: Option<u64>,
+    /// Coverage, move-up proposals and patrol coverage.
+    watch: coverage::CoverageWatch,
 }
 
 impl Twin {
@@ -695,20 +714,103 @@ impl Twin {
                 let done = self.command(&caller, incident, &action, &reason);
                 let _ = reply.send(self.answer(done));
             }
+            Request::Recommendation {
+                caller,
+                id,
+                accept,
+                reason,
+                reply,
+            } => {
+                let done = self.recommendation(&caller, id, accept, &reason);
+                let _ = reply.send(self.answer(done));
+            }
         }
+        self.look();
         self.collect();
+    }
+
+    /// Looks at coverage again after a change (see [`coverage::CoverageWatch::look`]).
+    fn look(&mut self) {
+        use chrono::{Datelike, Timelike};
+        let local = self.clock.datetime(self.sim.now());
+        let how = local.weekday().num_days_from_monday() as usize * 24 + local.hour() as usize;
+        let clock = &self.clock;
+        self.watch
+            .look(&self.sim, how, |t| clock.iso(t), &self.setup.scene.frame);
+    }
+
+    /// Accepts (makes the move, a command in the input log) or dismisses proposal `id`;
+    /// either way audited.
+    fn recommendation(
+        &mut self,
+        caller: &Caller,
+        id: u64,
+        accept: bool,
+        reason: &str,
+    ) -> Result<binjiang_protocol::Recommendation, ApiError> {
+        let r = self.watch.get(id).cloned().ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no open recommendation {id} (accepted, dismissed, or no longer the best move)"
+            ))
+        })?;
+        if let Some(mine) = caller.agency {
+            if mine != r.agency {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "an operator of {mine} may not act on a move-up of {}",
+                        r.agency
+                    ),
+                ));
+            }
+        }
+        let action = if accept {
+            let by = Operator {
+                id: &caller.name,
+                reason,
+            };
+            self.sim
+                .move_up(&r.unit, &r.covering, &by)
+                .map_err(|e| ApiError::conflict(e.to_string()))?;
+            self.watch.accepted(id);
+            "accept_move_up"
+        } else {
+            self.watch.dismissed(id);
+            "dismiss_move_up"
+        };
+        self.setup.telemetry.accept("command", 1);
+        let now = self.sim.now();
+        self.batch.audit.push(AuditRow {
+            at: self.clock.iso(now),
+            at_ms: self.clock.epoch_ms() + (now * 1000.0) as i64,
+            actor: caller.name.clone(),
+            role: caller.role.key().into(),
+            action: action.into(),
+            incident: None,
+            reason: reason.into(),
+            detail: serde_json::json!({
+                "recommendation": id, "agency": r.agency, "unit": r.unit,
+                "covering": r.covering, "before": r.before, "after": r.after,
+            }),
+        });
+        Ok(r)
     }
 
     /// The state as readers see it.
     pub fn view(&self) -> View {
-        View::of(
+        let mut view = View::of(
             &self.sim,
             &self.clock,
             &self.setup.scene,
             &self.gps_units,
             &self.today,
             self.today_start,
-        )
+        );
+        view.kpis.coverage = self.watch.coverage().clone();
+        view.kpis.recommendations = self.watch.recommendations().to_vec();
+        view.kpis.hot_cells_unvisited_2h_share = self.watch.unvisited_share();
+        view.since_visit = self.watch.since_visit(self.sim.now());
+        view
     }
 
     fn take_batch(&mut self) -> Batch {
@@ -762,6 +864,7 @@ pub async fn run(
                     twin = reload(twin);
                 }
                 twin.advance();
+                twin.look();
                 twin.collect();
                 if twin.sim.now() - last_retire > 60.0 {
                     last_retire = twin.sim.now();

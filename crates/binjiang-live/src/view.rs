@@ -27,6 +27,8 @@ pub struct View {
     pub index: PointIndex<usize>,
     /// KPIs.
     pub kpis: Kpis,
+    /// Seconds since each grid cell's last patrol visit, in the grid's order.
+    pub since_visit: Vec<f64>,
 }
 
 impl View {
@@ -44,7 +46,11 @@ impl View {
                 now_per_agency: BTreeMap::new(),
                 now_per_subdistrict: BTreeMap::new(),
                 today: Metrics::default(),
+                coverage: BTreeMap::new(),
+                recommendations: Vec::new(),
+                hot_cells_unvisited_2h_share: None,
             },
+            since_visit: Vec::new(),
         }
     }
 
@@ -182,7 +188,11 @@ impl View {
                 now_per_agency,
                 now_per_subdistrict,
                 today: today.summary(t.max(today_start)),
+                coverage: BTreeMap::new(),
+                recommendations: Vec::new(),
+                hot_cells_unvisited_2h_share: None,
             },
+            since_visit: Vec::new(),
         }
     }
 }

@@ -53,6 +53,7 @@ fn rebuilt(db: &Path, t: f64) -> Twin {
         scene_hash: reconciled.scene_hash,
         snapshot_every_inputs: 10,
         tides: Arc::default(),
+        monitor: Some(Arc::new(district.coverage_monitor())),
     };
     let clock = Clock::new(
         epoch_ms,

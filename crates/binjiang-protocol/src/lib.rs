@@ -199,6 +199,51 @@ pub struct Kpis {
     pub now_per_subdistrict: BTreeMap<String, usize>,
     /// Since midnight (per agency and per subdistrict inside).
     pub today: Metrics,
+    /// Per agency key: the share of the hour's expected demand a free unit reaches within
+    /// 3 minutes by road, now (the coverage monitor; issue 19).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub coverage: BTreeMap<String, CoverageNow>,
+    /// Move-ups proposed and not yet accepted or dismissed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recommendations: Vec<Recommendation>,
+    /// Patrol coverage since the service started: the share of hot cell-hours left
+    /// unvisited for over two hours (from GPS fixes where fresh, else the patrol model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hot_cells_unvisited_2h_share: Option<f64>,
+}
+
+/// One agency's coverage now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoverageNow {
+    /// Share of the hour's expected demand within 3 minutes of a free unit (1 without demand).
+    pub share: f64,
+    /// Below it, a move-up is proposed (`live.ron`'s `move_up`; 0: never).
+    pub threshold: f64,
+    /// Units free now.
+    pub free_units: usize,
+}
+
+/// A proposed move-up: `unit` takes over the patrol of busy unit `covering`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// Its id: `POST /api/v1/recommendations/<id>/accept|dismiss`.
+    pub id: u64,
+    /// The agency.
+    pub agency: Agency,
+    /// The free unit that moves.
+    pub unit: String,
+    /// The busy unit whose patrol it covers.
+    pub covering: String,
+    /// Where it joins that patrol, WGS84.
+    pub lon: f64,
+    /// Where it joins that patrol, WGS84.
+    pub lat: f64,
+    /// The agency's coverage now.
+    pub before: f64,
+    /// Its coverage once the unit is there.
+    pub after: f64,
+    /// When it was first proposed, ISO.
+    pub proposed_at: String,
 }
 
 /// One message of `GET /api/v1/stream`. The service writes borrowed data; clients read owned.
@@ -394,6 +439,9 @@ mod tests {
             now_per_agency: BTreeMap::new(),
             now_per_subdistrict: BTreeMap::new(),
             today: Metrics::default(),
+            coverage: BTreeMap::new(),
+            recommendations: Vec::new(),
+            hot_cells_unvisited_2h_share: None,
         }
     }
 

@@ -2,6 +2,8 @@
 //!
 //! - one simulated day of the bundled Yangpu scene (set-up excluded, measured separately);
 //! - the scheduler core alone: push and pop of timed actions;
+//! - the coverage monitor's work per change of a Yangpu day (every agency assessed and its
+//!   best move-up searched), its mean by criterion and its p50/p99 over every change printed;
 //! - a synthetic 50 km² district with 2,000 units and 100,000 incidents a day, if
 //!   `BINJIANG_SYNTH` names a scene written by `binjiang synth` (it takes seconds per run).
 
@@ -85,8 +87,58 @@ fn bench_scheduler(c: &mut Criterion) {
     g.finish();
 }
 
+/// The monitor after every change of a Yangpu day: the day is stepped action by action, and
+/// after each the monitor assesses every agency and searches its best move-up (what the live
+/// twin does after every request and tick). Prints p50 and p99 of those; criterion times the
+/// same work on states taken every ten minutes.
+fn bench_monitor(c: &mut Criterion) {
+    use binjiang_scene::Agency;
+    use binjiang_sim::CoverageMonitor;
+    let (scene, catalogue) = load(&yangpu_dir());
+    let thresholds = Agency::ALL.iter().map(|a| (*a, 1.0)).collect();
+    let monitor = CoverageMonitor::for_scene(&scene, &catalogue, &thresholds);
+    let mut sim = Simulation::new(&scene, catalogue, SimOptions::default()).unwrap();
+    let work = |sim: &Simulation| {
+        let how = sim.hour_of_week();
+        black_box(monitor.assess(sim, how));
+        for a in Agency::ALL {
+            black_box(monitor.best_move(sim, *a, how));
+        }
+    };
+    let mut times = Vec::new();
+    let mut states = Vec::new();
+    while let Some(t) = sim.step() {
+        if t >= 86_400.0 {
+            break;
+        }
+        let started = std::time::Instant::now();
+        work(&sim);
+        times.push(started.elapsed().as_secs_f64() * 1e6);
+        if states.len() < (t / 600.0) as usize {
+            states.push(sim.clone());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+    eprintln!(
+        "coverage monitor per change, Yangpu day: {} changes, p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+        times.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+    c.bench_function("coverage_monitor/yangpu_change", |b| {
+        let mut k = 0;
+        b.iter(|| {
+            work(&states[k % states.len()]);
+            k += 1;
+        })
+    });
+}
+
 fn bench(c: &mut Criterion) {
     bench_day(c, "yangpu", &yangpu_dir(), 30);
+    bench_monitor(c);
     bench_scheduler(c);
     if let Some(dir) = std::env::var_os("BINJIANG_SYNTH") {
         bench_day(c, "synth", Path::new(&dir), 10);

@@ -31,6 +31,8 @@ pub const TARGET_S: f64 = 180.0;
 /// A move is proposed only if it regains at least this share of the agency's demand: a
 /// smaller gain is not worth a unit's walk and an operator's attention.
 pub const MIN_GAIN: f64 = 0.02;
+/// Points along a patrol loop at which a cover's coverage is averaged.
+pub const LOOP_SAMPLES: usize = 8;
 /// Hours in a week: demand is given per hour of the week (0 = Monday 00:00).
 pub const HOURS_OF_WEEK: usize = 168;
 
@@ -133,7 +135,8 @@ pub struct MoveUp {
     pub to: [f64; 2],
     /// The agency's coverage now.
     pub before: f64,
-    /// Its coverage with the unit moved (as if it stood where it joins the loop).
+    /// Its coverage with the unit moved: the better of the coverage with it where it joins
+    /// the loop it takes over and the mean over points spread evenly in time along that loop.
     pub after: f64,
 }
 
@@ -308,6 +311,21 @@ impl CoverageMonitor {
         if holes.is_empty() {
             return None;
         }
+        // Each hole's loop, as the cells of points spread evenly in time along it.
+        let loops: Vec<(u32, Vec<usize>)> = holes
+            .iter()
+            .map(|&b| {
+                let patrol = &sim.unit_states()[b as usize].patrol;
+                let d = patrol.duration();
+                let cells = (0..LOOP_SAMPLES)
+                    .filter_map(|k| {
+                        let p = patrol.position(d * k as f64 / LOOP_SAMPLES as f64);
+                        self.reach.grid.cell_at(p)
+                    })
+                    .collect();
+                (b, cells)
+            })
+            .collect();
         let mut best: Option<(f64, u32, u32, Coord)> = None;
         for (k, &(f, _)) in state.free.iter().enumerate() {
             let unit = &sim.unit_states()[f as usize];
@@ -324,21 +342,40 @@ impl CoverageMonitor {
                 }
             }
             let here = unit.position(t);
-            for &b in &holes {
-                let (_, join) = sim.unit_states()[b as usize].patrol.nearest_phase(here);
-                let Some(set) = self
+            for (b, cells) in &loops {
+                let (_, join) = sim.unit_states()[*b as usize].patrol.nearest_phase(here);
+                // Expected coverage while it patrols the loop: the mean over points spread
+                // evenly in time along it.
+                let mut sum = 0.0;
+                let mut n = 0;
+                for c in cells {
+                    let Some(set) = self.reach.set(unit.mode, *c) else {
+                        continue;
+                    };
+                    let mut with = without.clone();
+                    with.union_with(set);
+                    sum += share_of(&with, w, how);
+                    n += 1;
+                }
+                if n == 0 {
+                    continue;
+                }
+                // Where it joins is where it stands first: a loop that wanders off the
+                // demand does not make the move worth less than that (on Yangpu, 200 paired
+                // seeds: the loop's mean alone gained half as much; docs/plan.md).
+                let joined = self
                     .reach
                     .grid
                     .cell_at(join)
                     .and_then(|c| self.reach.set(unit.mode, c))
-                else {
-                    continue;
-                };
-                let mut with = without.clone();
-                with.union_with(set);
-                let after = share_of(&with, w, how);
+                    .map_or(0.0, |set| {
+                        let mut with = without.clone();
+                        with.union_with(set);
+                        share_of(&with, w, how)
+                    });
+                let after = joined.max(sum / n as f64);
                 if best.is_none_or(|(a, ..)| after > a + 1e-12) {
-                    best = Some((after, f, b, join));
+                    best = Some((after, f, *b, join));
                 }
             }
         }
@@ -397,7 +434,7 @@ fn share_of(covered: &FixedBitSet, w: &Watched, how: usize) -> f64 {
     if total <= 0.0 {
         return 1.0;
     }
-    covered.ones().map(|c| w.demand[how][c]).sum::<f64>() / total
+    (covered.ones().map(|c| w.demand[how][c]).sum::<f64>() / total).max(0.0)
 }
 
 /// An agency's free units (index, cells reached) and its coverage.

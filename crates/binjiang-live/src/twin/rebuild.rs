@@ -153,6 +153,7 @@ impl Twin {
         sim.drain_inputs();
         let gps_units = last_fix.iter().map(|(u, (t, _))| (u.clone(), *t)).collect();
         let events_logged = saved.events + batch.events.len() as u64;
+        let watch = super::coverage::CoverageWatch::new(setup.monitor.clone(), &setup.scene, &sim);
         Ok(Twin {
             bus_seq: saved.bus_seq,
             bus_waiters: HashMap::new(),
@@ -174,6 +175,7 @@ impl Twin {
             // A rebuild that replayed many inputs snapshots at once, so the next is quick.
             snapshot_at: (base.input_seq, std::time::Instant::now()),
             restored_from,
+            watch,
         })
     }
 
