@@ -72,7 +72,19 @@ pub struct ScenarioFile {
     /// Move-ups made by the simulation itself: `auto` (every agency, whenever a move regains
     /// coverage), `below({"cleaning": 0.4})` (those agencies, below those shares), `off`.
     #[serde(default)]
-    pub move_up: Option<MoveUpPolicy>,
+    pub move_up: Option<MoveUpSpec>,
+}
+
+/// `move_up` as written: agencies by key, as elsewhere in scenario files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveUpSpec {
+    /// No move-ups.
+    Off,
+    /// Every agency, whenever a move regains at least 2 % of its demand.
+    Auto,
+    /// The agencies named, below these shares.
+    Below(BTreeMap<String, f64>),
 }
 
 /// A change of the road network as written.
@@ -484,19 +496,31 @@ impl Checker<'_> {
                 "incidents: a recorded day is replayed as it is: surges cannot apply to it".into(),
             );
         }
-        let move_up = match &spec.move_up {
-            None | Some(MoveUpPolicy::Off) => None,
-            Some(policy) => {
-                let thresholds = policy.thresholds();
-                for (a, t) in &thresholds {
+        let policy = match &spec.move_up {
+            None | Some(MoveUpSpec::Off) => MoveUpPolicy::Off,
+            Some(MoveUpSpec::Auto) => MoveUpPolicy::Auto,
+            Some(MoveUpSpec::Below(by_key)) => {
+                let mut thresholds = BTreeMap::new();
+                for (key, t) in by_key {
+                    let Some(a) = self.agency(key, "move_up") else {
+                        continue;
+                    };
                     if !(0.0..=1.0).contains(t) {
                         self.error(
                             "move_up",
-                            a.key(),
+                            key,
                             format!("move_up: threshold {t} for {a} must be a share from 0 to 1"),
                         );
                     }
+                    thresholds.insert(a, *t);
                 }
+                MoveUpPolicy::Below(thresholds)
+            }
+        };
+        let move_up = match policy {
+            MoveUpPolicy::Off => None,
+            policy => {
+                let thresholds = policy.thresholds();
                 Some(std::sync::Arc::new(CoverageMonitor::for_scene(
                     &scene,
                     &catalogue,

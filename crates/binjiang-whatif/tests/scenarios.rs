@@ -58,6 +58,9 @@ refused! {
     zero_count: "(units: (add: [(agency: \"police\", mode: \"car\", count: 0, like: \"police-north\")]))" => ["count must be"];
     bad_added_shift: "(units: (add: [(agency: \"police\", mode: \"car\", count: 1, like: \"police-north\", shift: \"25:00-26:00\")]))" => ["shift \"25:00-26:00\""];
     add_along_unknown_road: "(units: (add: [(agency: \"cleaning\", mode: \"foot\", count: 1, patrol_along: [\"canal-7\"], shift: \"08:00-16:00\")]))" => ["patrol_along: no road \"canal-7\""];
+    move_up_threshold_out_of_range: "(move_up: below({\"cleaning\": 1.5}))" => ["move_up: threshold 1.5 for cleaning"];
+    move_up_unknown_word: "(move_up: sometimes)" => ["bad.ron:1:", "sometimes"];
+    move_up_unknown_agency: "(move_up: below({\"firemen\": 0.5}))" => ["bad.ron:1:", "firemen"];
     add_placed_without_shift: "(units: (add: [(agency: \"cleaning\", mode: \"foot\", count: 1, patrol_along: [\"prom\"])]))" => ["need a shift"];
     add_without_a_place: "(units: (add: [(agency: \"cleaning\", mode: \"foot\", count: 1, shift: \"08:00-16:00\")]))" => ["say where"];
     add_like_and_area: "(units: (add: [(agency: \"cleaning\", mode: \"foot\", count: 1, like: \"clean-north\", home_in: Subdistrict(\"999\"))]))" => ["no home_in, home_at, patrol_along or patrol_through with it"];
@@ -357,5 +360,42 @@ fn a_scenario_may_run_another_catalogue() {
     assert!(
         e.contains("bad.ron") && e.contains("catalogue") && e.contains("scene.ron"),
         "{e}"
+    );
+}
+
+/// `move_up: auto` sets the simulation's own move-ups in every seed's run: the runs differ
+/// from the base only by them.
+#[test]
+fn a_move_up_scenario_runs_with_the_monitor() {
+    let (scene, catalogue) = scene("scenes/yangpu-riverfront");
+    let s = scenario::from_text(
+        &scene,
+        &catalogue,
+        "moves",
+        "moves.ron",
+        "(move_up: auto)",
+        SimOptions::default(),
+    )
+    .unwrap();
+    let monitor = s.move_up.as_ref().expect("a monitor");
+    assert_eq!(monitor.thresholds().count(), 6);
+    let off = scenario::from_text(
+        &scene,
+        &catalogue,
+        "off",
+        "off.ron",
+        "(move_up: off)",
+        SimOptions::default(),
+    )
+    .unwrap();
+    assert!(off.move_up.is_none());
+    let base = compare::run_one(&off, 0, 3, 24.0).unwrap();
+    let moved = compare::run_one(&s, 1, 3, 24.0).unwrap();
+    assert_eq!(base.incidents.len(), moved.incidents.len(), "the same day");
+    assert!(
+        moved.patrol.unvisited_share < base.patrol.unvisited_share,
+        "covers walk empty loops: {:?} vs {:?}",
+        moved.patrol,
+        base.patrol
     );
 }

@@ -278,3 +278,37 @@ fn a_recorded_incident_list_is_replayed_and_bad_rows_are_named_by_line() {
         assert!(err.contains(line), "missing {line:?} in:\n{err}");
     }
 }
+
+/// `--move-up auto`: the simulation's own move-ups, counted in the report and logged as
+/// `moved_up` events; the same seed gives the same log; a bad word is a usage error.
+#[test]
+fn move_ups_are_made_counted_and_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let run = || {
+        json(&binjiang(&[
+            "simulate",
+            "scenes/yangpu-riverfront",
+            "--move-up",
+            "auto",
+            "--json",
+            "--events",
+            events.to_str().unwrap(),
+        ]))
+    };
+    let v = run();
+    let moves = v["move_ups"].as_u64().unwrap();
+    let log = std::fs::read_to_string(&events).unwrap();
+    assert!(moves > 20, "{v}");
+    assert_eq!(log.matches("\"kind\":\"moved_up\"").count() as u64, moves);
+    assert_eq!(run()["move_ups"], v["move_ups"]);
+    assert_eq!(std::fs::read_to_string(&events).unwrap(), log);
+    let plain = json(&binjiang(&[
+        "simulate",
+        "scenes/yangpu-riverfront",
+        "--json",
+    ]));
+    assert!(plain.get("move_ups").is_none(), "{plain}");
+    let out = binjiang(&["simulate", "tests/scenes/tiny-river", "--move-up", "always"]);
+    assert_eq!(out.status.code(), Some(2));
+}
