@@ -105,8 +105,8 @@ async fn post_recommendation(
     Ok(Json(done))
 }
 
-/// Patrol coverage now: seconds since each grid cell's last visit, the hot-cell KPI, and
-/// each agency's coverage.
+/// Patrol coverage now: seconds since each grid cell's last visit and whether the cell is
+/// watched (hot in some hour of the day), the hot-cell KPI, and each agency's coverage.
 async fn get_coverage(
     State(state): State<AppState>,
     caller: Caller,
@@ -119,7 +119,8 @@ async fn get_coverage(
         .cells
         .iter()
         .zip(&view.since_visit)
-        .map(|(c, s)| serde_json::json!({"cell": c.id, "since_visit_s": s.round()}))
+        .zip(&view.watched)
+        .map(|((c, s), w)| serde_json::json!({"cell": c.id, "since_visit_s": s.round(), "watched": w}))
         .collect();
     Ok(Json(serde_json::json!({
         "at": view.kpis.at,

@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-mod coverage;
 mod rebuild;
 pub use rebuild::{SNAPSHOT_EVERY, SNAPSHOT_EVERY_INPUTS, TWIN_SNAPSHOT_VERSION};
 
@@ -308,7 +307,7 @@ pub struct Twin {
     /// The snapshot this twin was rebuilt from (its last input), if any.
     restored_from: Option<u64>,
     /// Coverage, move-up proposals and patrol coverage.
-    watch: coverage::CoverageWatch,
+    watch: binjiang_sim::watch::CoverageWatch,
 }
 
 impl Twin {
@@ -729,7 +728,7 @@ impl Twin {
         self.collect();
     }
 
-    /// Looks at coverage again after a change (see [`coverage::CoverageWatch::look`]).
+    /// Looks at coverage again after a change (see [`binjiang_sim::watch::CoverageWatch::look`]).
     fn look(&mut self) {
         use chrono::{Datelike, Timelike};
         let local = self.clock.datetime(self.sim.now());
@@ -810,6 +809,7 @@ impl Twin {
         view.kpis.recommendations = self.watch.recommendations().to_vec();
         view.kpis.hot_cells_unvisited_2h_share = self.watch.unvisited_share();
         view.since_visit = self.watch.since_visit(self.sim.now());
+        view.watched = self.watch.watched();
         view
     }
 

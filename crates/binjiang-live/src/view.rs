@@ -29,6 +29,8 @@ pub struct View {
     pub kpis: Kpis,
     /// Seconds since each grid cell's last patrol visit, in the grid's order.
     pub since_visit: Vec<f64>,
+    /// Whether each grid cell is hot in some hour of the day (watched by patrol coverage).
+    pub watched: Vec<bool>,
 }
 
 impl View {
@@ -51,6 +53,7 @@ impl View {
                 hot_cells_unvisited_2h_share: None,
             },
             since_visit: Vec::new(),
+            watched: Vec::new(),
         }
     }
 
@@ -193,6 +196,7 @@ impl View {
                 hot_cells_unvisited_2h_share: None,
             },
             since_visit: Vec::new(),
+            watched: Vec::new(),
         }
     }
 }

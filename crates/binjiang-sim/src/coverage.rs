@@ -145,6 +145,14 @@ impl PatrolCoverage {
         self.last_visit.iter().map(|v| (t - v).max(0.0)).collect()
     }
 
+    /// Whether each cell is hot in some hour of the day (the cells the KPI watches; water
+    /// and empty cells never are), in the grid's order.
+    pub fn watched(&self) -> Vec<bool> {
+        (0..self.last_visit.len())
+            .map(|c| self.hot.iter().any(|h| h[c]))
+            .collect()
+    }
+
     /// The KPI so far.
     pub fn kpi(&self) -> PatrolCoverageKpi {
         let mut k = self.kpi;

@@ -20,6 +20,7 @@ pub mod routing;
 pub mod scheduler;
 pub mod simulation;
 pub mod source;
+pub mod watch;
 
 pub use catalogue::{
     in_daily_window, IncidentCatalogue, IncidentType, Origin, Source, Surge, CATALOGUE_FILE,

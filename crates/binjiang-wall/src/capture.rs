@@ -202,7 +202,25 @@ fn shown(state: &WallState) -> serde_json::Value {
         })
         .collect();
     let k = &state.kpis;
+    let c = &state.coverage;
+    let coverage = json!({
+        "unvisited_share": c.unvisited_share,
+        "cells": c.since_visit.len(),
+        "watched": c.watched.iter().filter(|w| **w).count(),
+        "watched_by_band": (0..=crate::patrol::BANDS_S.len())
+            .map(|b| {
+                c.since_visit
+                    .iter()
+                    .zip(&c.watched)
+                    .filter(|(s, w)| **w && crate::patrol::band(**s) == b)
+                    .count()
+            })
+            .collect::<Vec<_>>(),
+        "agencies": c.agencies,
+        "recommendations": c.recommendations,
+    });
     json!({
+        "coverage": coverage,
         "clock": crate::feed::clock_text(state.now_s),
         "now_s": state.now_s,
         "link": link,

@@ -62,6 +62,10 @@ pub struct Options {
     /// Start with the alarm sound on (it is off by default; key `M` toggles it).
     #[arg(long)]
     pub sound: bool,
+    /// Start with the patrol-visits layer on (key `V` toggles it): cells tinted by the time
+    /// since a unit last passed.
+    #[arg(long)]
+    pub patrol_layer: bool,
     /// With `--screenshot`: also write what the frame shows (clock, source, units,
     /// incidents with their countdowns, KPIs) as JSON to this file.
     #[arg(long, value_name = "JSON")]

@@ -3,15 +3,19 @@
 //! a time.
 
 use crate::feed::{
-    Clock, IncidentMark, Kpis, OperatorCommand, OperatorCommands, Part, Projected, WallState,
-    FADE_S, WALL_DISPOSITION, WALL_REASON,
+    clock_text, Clock, CoverageView, IncidentMark, Kpis, OperatorCommand, OperatorCommands, Part,
+    Projected, WallState, FADE_S, WALL_DISPOSITION, WALL_REASON,
 };
 use crate::SceneData;
 use bevy::prelude::*;
+use binjiang_sim::coverage::SAMPLE_S;
+use binjiang_sim::watch::CoverageWatch;
 use binjiang_sim::{
-    Event, IncidentCatalogue, MetricsFold, Operator, SimOptions, Simulation, Source, Target, What,
+    CoverageMonitor, Event, IncidentCatalogue, MetricsFold, Operator, SimOptions, Simulation,
+    Source, Target, What,
 };
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Simulated seconds the embedded sim may advance in one frame, so a slow frame never makes
 /// the next one stall on a long catch-up.
@@ -28,16 +32,20 @@ pub struct EmbeddedSim {
     seed: u64,
     /// What happened from midnight to `--at`, for [`EmbeddedSim::initial_state`].
     so_far: Vec<Event>,
+    /// Coverage, move-up proposals and patrol visits, as the live twin keeps them.
+    watch: CoverageWatch,
 }
 
 impl EmbeddedSim {
-    /// Sets up the scene's simulated day from midnight and runs it to `options.start_s`.
+    /// Sets up the scene's simulated day from midnight and runs it to `options.start_s`,
+    /// watching coverage with `monitor` (move-ups proposed) or patrol visits only.
     pub fn new(
         scene: &binjiang_scene::Scene,
         catalogue: IncidentCatalogue,
         options: SimOptions,
         network: &[binjiang_sim::NetworkChange],
         source: binjiang_sim::IncidentSource,
+        monitor: Option<Arc<CoverageMonitor>>,
     ) -> Result<Self, String> {
         let seed = options.seed;
         let at = options.start_s;
@@ -49,10 +57,31 @@ impl EmbeddedSim {
         let mut sim = Simulation::with_source(scene, catalogue, midnight, policy, source)
             .map_err(|e| e.to_string())?
             .with_network_changes(network);
-        sim.advance_to(at);
+        // Patrol visits count from midnight, as the day does.
+        let mut watch = CoverageWatch::new(monitor, scene, &sim);
+        while sim.now() < at {
+            sim.advance_to((sim.now() + SAMPLE_S).min(at));
+            watch.look(&sim, sim.hour_of_week(), clock_text, &scene.frame);
+        }
         let so_far = sim.drain_events();
         sim.retire_closed();
-        Ok(EmbeddedSim { sim, seed, so_far })
+        Ok(EmbeddedSim {
+            sim,
+            seed,
+            so_far,
+            watch,
+        })
+    }
+
+    /// What the wall shows of the watch now.
+    fn coverage(&self) -> CoverageView {
+        CoverageView {
+            since_visit: self.watch.since_visit(self.sim.now()),
+            watched: self.watch.watched(),
+            agencies: self.watch.coverage().clone(),
+            recommendations: self.watch.recommendations().to_vec(),
+            unvisited_share: self.watch.unvisited_share(),
+        }
     }
 
     /// The state before the first frame — the day so far folded in — and the follower of
@@ -70,8 +99,32 @@ impl EmbeddedSim {
         state.incidents = follower.visible(state.now_s);
         let today = follower.fold.summary(state.now_s);
         state.kpis = Kpis::of(&today, scene, &state.units, &state.incidents);
+        state.coverage = self.coverage();
         (state, follower)
     }
+}
+
+/// The coverage monitor of the embedded day: every agency with units watched, move-ups
+/// proposed below the scene's `live.ron` thresholds (`move_up`), demand from the catalogue.
+/// The thresholds are read as the live service reads them; a scene without them is watched
+/// only.
+pub fn monitor_of(scene: &binjiang_scene::Scene, catalogue: &IncidentCatalogue) -> CoverageMonitor {
+    #[derive(serde::Deserialize)]
+    struct MoveUp {
+        #[serde(default)]
+        move_up: BTreeMap<String, f64>,
+    }
+    let named = std::fs::read_to_string(scene.dir.join("live.ron"))
+        .ok()
+        .and_then(|t| ron::from_str::<MoveUp>(&t).ok())
+        .map(|m| m.move_up)
+        .unwrap_or_default();
+    let thresholds = scene
+        .units
+        .iter()
+        .map(|u| (u.agency, named.get(u.agency.key()).copied().unwrap_or(0.0)))
+        .collect();
+    CoverageMonitor::for_scene(scene, catalogue, &thresholds)
 }
 
 /// Turns the event stream into what the views show. It reads events only; unit positions
@@ -267,6 +320,23 @@ fn apply_commands(
                 feed.sim.close_as(i, Some(WALL_DISPOSITION), &WALL_OPERATOR)
             }
             OperatorCommand::Cancel(i, why) => feed.sim.cancel(i, why, &WALL_OPERATOR),
+            OperatorCommand::AcceptMoveUp(id) => match feed.watch.get(id).cloned() {
+                None => {
+                    state.refusal = Some(format!("move-up {id} is no longer proposed"));
+                    continue;
+                }
+                Some(r) => {
+                    let done = feed.sim.move_up(&r.unit, &r.covering, &WALL_OPERATOR);
+                    if done.is_ok() {
+                        feed.watch.accepted(id);
+                    }
+                    done
+                }
+            },
+            OperatorCommand::DismissMoveUp(id) => {
+                feed.watch.dismissed(id);
+                Ok(())
+            }
             OperatorCommand::Project(hours) => {
                 let fork = feed.sim.fork_generated(feed.seed.wrapping_add(1));
                 let p = binjiang_sim::project(fork, follower.fold.clone(), f64::from(hours));
@@ -306,6 +376,13 @@ fn advance_embedded(
     state.now_s = clock.sim_s;
     state.units = feed.sim.units();
     state.incidents = follower.visible(clock.sim_s);
+    let how = feed.sim.hour_of_week();
+    let EmbeddedSim { sim, watch, .. } = &mut *feed;
+    watch.look(sim, how, clock_text, &scene.0.frame);
+    let coverage = feed.coverage();
+    if state.coverage != coverage {
+        state.coverage = coverage;
+    }
     let refresh =
         follower.kpi_timer.tick(time.delta()).just_finished() || state.kpis.agencies.is_empty();
     if refresh {
@@ -335,10 +412,18 @@ mod tests {
             options,
             &[],
             binjiang_sim::IncidentSource::Generated,
+            Some(Arc::new(crate::embedded::monitor_of(
+                &scene,
+                &catalogue_of(),
+            ))),
         )
         .unwrap();
         let (state, follower) = sim.initial_state(&scene);
         (sim, state, follower)
+    }
+
+    fn catalogue_of() -> IncidentCatalogue {
+        crate::feed::fixtures::tiny().1
     }
 
     fn app_with(feed: (EmbeddedSim, WallState, EventFollower), clock: Clock) -> App {
@@ -474,6 +559,63 @@ mod tests {
             state.refusal.as_deref(),
             Some(format!("incident #{id} is not open").as_str())
         );
+    }
+
+    /// A dispatch opens a hole: the wall shows the move-up proposed, and Accept makes it in
+    /// the embedded day as the wall's operator; the visits layer has every cell.
+    #[test]
+    fn a_move_up_is_proposed_and_accepted_at_the_wall() {
+        let (mut sim, state, follower) = tiny_sim(10.0 * 3600.0);
+        assert_eq!(state.coverage.since_visit.len(), tiny().grid.cells.len());
+        assert!(state.coverage.agencies.contains_key("cleaning"));
+        // Litter on the south cleaner's loop (as in the live service's test).
+        sim.sim
+            .report(binjiang_sim::Report {
+                external_id: None,
+                time: 10.0 * 3600.0,
+                source: Source::Hotline12345,
+                incident_type: "litter".into(),
+                place: binjiang_sim::Place::At([698.0, -290.0]),
+                text: String::new(),
+            })
+            .unwrap();
+        let mut app = app_with(
+            (sim, state, follower),
+            Clock {
+                sim_s: 10.0 * 3600.0,
+                speed: 0.0,
+            },
+        );
+        app.update();
+        let r = app
+            .world()
+            .resource::<WallState>()
+            .coverage
+            .recommendations
+            .clone();
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(
+            (r[0].unit.as_str(), r[0].covering.as_str()),
+            ("clean-north", "clean-south")
+        );
+        app.world_mut()
+            .resource_mut::<OperatorCommands>()
+            .0
+            .push(OperatorCommand::AcceptMoveUp(r[0].id));
+        app.update();
+        let state = app.world().resource::<WallState>();
+        assert_eq!(state.refusal, None);
+        assert!(state.coverage.recommendations.is_empty());
+        assert!(state.log.iter().any(|e| matches!(&e.what,
+            What::MovedUp { unit, operator: Some(op), .. } if unit.as_ref() == "clean-north" && op.as_ref() == "wall")));
+        // Accepting it again is refused with a reason.
+        app.world_mut()
+            .resource_mut::<OperatorCommands>()
+            .0
+            .push(OperatorCommand::AcceptMoveUp(r[0].id));
+        app.update();
+        let refusal = app.world().resource::<WallState>().refusal.clone();
+        assert!(refusal.is_some_and(|w| w.contains("no longer proposed")));
     }
 
     /// Key `P`'s projection runs on a copy: the wall's own day goes on unchanged.

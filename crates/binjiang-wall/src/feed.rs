@@ -278,6 +278,25 @@ pub struct WallState {
     pub projection: Option<Projected>,
     /// Where the data comes from.
     pub link: Link,
+    /// Coverage now, the move-ups proposed and patrol visits (issue 19).
+    pub coverage: CoverageView,
+}
+
+/// Coverage as the wall shows it: each agency's share of the hour's demand within 3 minutes
+/// of a free unit, the move-ups proposed, and how long ago a patrol passed each cell.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CoverageView {
+    /// Seconds since each grid cell's last visit, in the grid's order (empty until known).
+    pub since_visit: Vec<f64>,
+    /// Whether each cell is watched (hot in some hour of the day): the layer tints only
+    /// these, not water or empty cells no patrol is meant to pass.
+    pub watched: Vec<bool>,
+    /// Per agency key.
+    pub agencies: BTreeMap<String, binjiang_protocol::CoverageNow>,
+    /// Open proposals, oldest first.
+    pub recommendations: Vec<binjiang_protocol::Recommendation>,
+    /// Share of hot cell-hours left unvisited for over two hours.
+    pub unvisited_share: Option<f64>,
 }
 
 /// What an operator asks from the wall.
@@ -293,6 +312,10 @@ pub enum OperatorCommand {
     Cancel(u32, CancelReason),
     /// Project the day this many hours ahead.
     Project(u32),
+    /// Make the proposed move-up with this id.
+    AcceptMoveUp(u64),
+    /// Drop the proposed move-up with this id.
+    DismissMoveUp(u64),
 }
 
 /// Commands from the panels, taken by the feed before its next step: applied to the

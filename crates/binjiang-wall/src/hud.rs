@@ -1,7 +1,7 @@
 //! The operator surface (egui): clock and speed (or the live link), KPIs per agency and
 //! per subdistrict, the alarm list by urgency and time to target, details of the selected
-//! unit or incident with the operator's actions, the projection (key `P`), layer toggles,
-//! legend and a help overlay.
+//! unit or incident with the operator's actions, the projection (key `P`), the move-ups
+//! proposed (accept / dismiss), layer toggles, legend and a help overlay.
 
 use crate::camera::{CameraMode, FlyTo};
 use crate::colours::{agency_rgb, priority_rgb};
@@ -51,6 +51,7 @@ impl Plugin for HudPlugin {
                 (
                     top_bar,
                     kpi_panel,
+                    move_ups,
                     queue_panel,
                     details,
                     projection,
@@ -95,6 +96,9 @@ fn keys(
     }
     if input.just_pressed(KeyCode::KeyH) {
         layers.heat = !layers.heat;
+    }
+    if input.just_pressed(KeyCode::KeyV) {
+        layers.visits = !layers.visits;
     }
     if input.just_pressed(KeyCode::F1) || input.just_pressed(KeyCode::Slash) {
         help.0 = !help.0;
@@ -206,6 +210,7 @@ fn kpi_panel(mut contexts: EguiContexts, state: Res<WallState>) -> Result {
                         "open",
                         "p90 resp.",
                         "≤ 3 min",
+                        "cover",
                     ] {
                         ui.label(RichText::new(h).strong());
                     }
@@ -225,6 +230,16 @@ fn kpi_panel(mut contexts: EguiContexts, state: Res<WallState>) -> Result {
                                 .map_or("–".into(), |s| format!("{:.1} min", s / 60.0)),
                         );
                         ui.label(share_text(x.on_site_3min_share));
+                        // The share of the hour's demand a free unit reaches in 3 minutes;
+                        // amber below the threshold that proposes a move-up.
+                        match state.coverage.agencies.get(a.key()) {
+                            Some(c) if c.share < c.threshold => ui.label(
+                                RichText::new(share_text(Some(c.share)))
+                                    .color(Color32::from_rgb(245, 160, 30)),
+                            ),
+                            Some(c) => ui.label(share_text(Some(c.share))),
+                            None => ui.label("–"),
+                        };
                         ui.end_row();
                     }
                 });
@@ -260,6 +275,54 @@ fn kpi_panel(mut contexts: EguiContexts, state: Res<WallState>) -> Result {
                 "today: {} incidents, {} closed",
                 k.incidents, k.closed
             ));
+        });
+    Ok(())
+}
+
+/// The move-ups proposed now: which free unit should cover which busy unit's patrol and
+/// the coverage it regains, with Accept and Dismiss (the live service records who and why).
+fn move_ups(
+    mut contexts: EguiContexts,
+    state: Res<WallState>,
+    mut commands: ResMut<OperatorCommands>,
+) -> Result {
+    let c = &state.coverage;
+    if c.recommendations.is_empty() && c.unvisited_share.is_none() {
+        return Ok(());
+    }
+    let ctx = contexts.ctx_mut()?;
+    egui::Window::new(format!("Move-ups ({})", c.recommendations.len()))
+        .resizable(false)
+        .anchor(Align2::RIGHT_BOTTOM, [-12.0, -12.0])
+        .show(ctx, |ui| {
+            if let Some(u) = c.unvisited_share {
+                ui.label(format!(
+                    "hot cells unvisited > 2 h: {}",
+                    share_text(Some(u))
+                ));
+            }
+            for r in &c.recommendations {
+                ui.separator();
+                ui.label(
+                    RichText::new(format!("{} → cover {}", r.unit, r.covering))
+                        .color(c32(agency_rgb(r.agency)))
+                        .strong(),
+                );
+                ui.label(format!(
+                    "{} coverage {} → {}",
+                    agency_name(r.agency),
+                    share_text(Some(r.before)),
+                    share_text(Some(r.after))
+                ));
+                ui.horizontal(|ui| {
+                    if ui.button("Accept").clicked() {
+                        commands.0.push(OperatorCommand::AcceptMoveUp(r.id));
+                    }
+                    if ui.button("Dismiss").clicked() {
+                        commands.0.push(OperatorCommand::DismissMoveUp(r.id));
+                    }
+                });
+            }
         });
     Ok(())
 }
@@ -627,6 +690,7 @@ fn legend(mut contexts: EguiContexts, mut layers: ResMut<Layers>) -> Result {
             ui.horizontal_wrapped(|ui| {
                 ui.checkbox(&mut layers.cells, "cells");
                 ui.checkbox(&mut layers.heat, "heat");
+                ui.checkbox(&mut layers.visits, "visits");
                 for k in AssetKind::ALL {
                     if let Some(on) = layers.assets.get_mut(k) {
                         ui.checkbox(on, k.key());
@@ -662,6 +726,7 @@ fn help(mut contexts: EguiContexts, help: Res<Help>) -> Result {
                 ),
                 ("+ / −", "faster / slower (1×, 10×, 60×, 600×)"),
                 ("C / H", "grid cells / heat layer"),
+                ("V", "patrol visits: cells unvisited for 30 min, 1 h, 2 h"),
                 ("click", "select a unit or incident; Esc clears"),
                 ("F1 or ?", "this help"),
             ] {

@@ -21,6 +21,7 @@ mod labels;
 pub mod live;
 mod meshes;
 mod overlay;
+mod patrol;
 mod scene_view;
 mod units;
 
@@ -111,10 +112,13 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
                 None => (
                     embedded::EmbeddedSim::new(
                         &scene,
-                        catalogue,
+                        catalogue.clone(),
                         sim_options,
                         &[],
                         binjiang_sim::IncidentSource::Generated,
+                        Some(std::sync::Arc::new(embedded::monitor_of(
+                            &scene, &catalogue,
+                        ))),
                     )
                     .map_err(anyhow::Error::msg)?,
                     scene,
@@ -130,6 +134,7 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
                         network: s.network.clone(),
                         surges: s.catalogue.surges.clone(),
                     });
+                    let monitor = embedded::monitor_of(&s.scene, &s.catalogue);
                     (
                         embedded::EmbeddedSim::new(
                             &s.scene,
@@ -140,6 +145,7 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
                                 Some(list) => binjiang_sim::IncidentSource::Recorded(list),
                                 None => binjiang_sim::IncidentSource::Generated,
                             },
+                            Some(std::sync::Arc::new(monitor)),
                         )
                         .map_err(anyhow::Error::msg)?,
                         s.scene,
@@ -160,8 +166,13 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
         }
         app.insert_resource(a);
     }
+    app.insert_resource(scene_view::Layers {
+        visits: opts.patrol_layer,
+        ..default()
+    });
     app.insert_resource(SceneData(scene)).add_plugins((
         anticipation::AnticipationPlugin,
+        patrol::PatrolPlugin,
         MeshPickingPlugin,
         scene_view::ScenePlugin,
         labels::LabelsPlugin,

@@ -7,7 +7,8 @@
 //! thread sends the operator's commands as HTTP requests with the wall's token (the
 //! service records who and why) and hands back each answer: done, or refused with the
 //! service's reason. Each frame turns the mirror into [`WallState`] in the scene's local
-//! metres.
+//! metres. A third thread reads patrol visits per cell (`GET /api/v1/coverage`) every 15
+//! seconds; coverage and move-up proposals come with the stream's KPIs.
 
 use crate::feed::{
     Clock, IncidentMark, Kpis, Link, OperatorCommand, OperatorCommands, Part, Projected, WallState,
@@ -34,6 +35,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Commands waiting to be sent; more are refused at the wall rather than queued.
 const COMMAND_QUEUE: usize = 16;
+/// Between reads of the patrol visits per cell.
+const VISITS_POLL: Duration = Duration::from_secs(15);
 
 /// The latest state of the stream: the mirror, or why there is none.
 #[derive(Debug, Default)]
@@ -61,6 +64,8 @@ pub struct LiveLink {
     /// The last mirror taken, kept for the next frame's conversion.
     mirror: Mirror,
     convert: Converter,
+    /// Seconds since each cell's last visit, as last read, with the read's calendar time.
+    visits: Arc<Mutex<Option<Visits>>>,
 }
 
 impl LiveLink {
@@ -100,6 +105,18 @@ impl LiveLink {
                 .spawn(move || send_commands(&base, &token, &units, &inbox, &answer_tx))
                 .map_err(|e| e.to_string())?;
         }
+        let visits = Arc::new(Mutex::new(None));
+        {
+            let (url, token, visits) = (
+                format!("{base}/api/v1/coverage"),
+                token.to_owned(),
+                Arc::clone(&visits),
+            );
+            std::thread::Builder::new()
+                .name("live-visits".into())
+                .spawn(move || poll_visits(&url, &token, &visits))
+                .map_err(|e| e.to_string())?;
+        }
         Ok(LiveLink {
             url: base,
             mailbox,
@@ -107,7 +124,40 @@ impl LiveLink {
             answers: Mutex::new(answers),
             mirror: Mirror::default(),
             convert: Converter::new(scene, catalogue),
+            visits,
         })
+    }
+}
+
+/// Patrol visits as read: the view's calendar time, seconds since each cell's last visit,
+/// and whether each cell is watched.
+type Visits = (String, Vec<f64>, Vec<bool>);
+
+/// Reads the patrol visits per cell every [`VISITS_POLL`], forever (a failed read keeps the
+/// last one).
+fn poll_visits(url: &str, token: &str, visits: &Mutex<Option<Visits>>) {
+    loop {
+        let read = ureq::get(url)
+            .header("Authorization", format!("Bearer {token}"))
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_json::<serde_json::Value>().ok());
+        if let Some(v) = read {
+            let cells = v["cells"].as_array().cloned().unwrap_or_default();
+            let since = cells
+                .iter()
+                .map(|c| c["since_visit_s"].as_f64().unwrap_or(0.0))
+                .collect();
+            let watched = cells
+                .iter()
+                .map(|c| c["watched"].as_bool().unwrap_or(true))
+                .collect();
+            let at = v["at"].as_str().unwrap_or_default().to_owned();
+            if let Ok(mut slot) = visits.lock() {
+                *slot = Some((at, since, watched));
+            }
+        }
+        std::thread::sleep(VISITS_POLL);
     }
 }
 
@@ -245,6 +295,14 @@ fn request_of(command: OperatorCommand, units: &[String]) -> (String, serde_json
             json!({"reason": WALL_REASON, "why": why}),
         ),
         OperatorCommand::Project(hours) => ("/api/v1/forks".into(), json!({"hours": hours})),
+        OperatorCommand::AcceptMoveUp(id) => (
+            format!("/api/v1/recommendations/{id}/accept"),
+            json!({"reason": WALL_REASON}),
+        ),
+        OperatorCommand::DismissMoveUp(id) => (
+            format!("/api/v1/recommendations/{id}/dismiss"),
+            json!({"reason": WALL_REASON}),
+        ),
     }
 }
 
@@ -367,6 +425,9 @@ impl Converter {
         state.incidents = marks;
         if let Some(k) = &mirror.kpis {
             state.kpis = Kpis::of(&k.today, scene, &state.units, &state.incidents);
+            state.coverage.agencies = k.coverage.clone();
+            state.coverage.recommendations = k.recommendations.clone();
+            state.coverage.unvisited_share = k.hot_cells_unvisited_2h_share;
         }
     }
 
@@ -473,6 +534,18 @@ fn receive(
                 state.refusal = None;
                 state.projection = Some(link.convert.projection(&p));
             }
+        }
+    }
+    // Visits as read, aged to the view shown (they are read every 15 s).
+    let read = link.visits.lock().ok().and_then(|v| v.clone());
+    if let Some((at, cells, watched)) = read {
+        if let Some(age) = link
+            .convert
+            .seconds(&at)
+            .map(|t| (state.now_s - t).max(0.0))
+        {
+            state.coverage.since_visit = cells.iter().map(|s| s + age).collect();
+            state.coverage.watched = watched;
         }
     }
     let (fresh, down) = {

@@ -18,6 +18,8 @@ pub struct Layers {
     pub cells: bool,
     /// Incidents per cell today, as a heat map.
     pub heat: bool,
+    /// Time since each cell's last patrol visit (key `V`).
+    pub visits: bool,
     /// Asset glyphs, per kind.
     pub assets: BTreeMap<AssetKind, bool>,
 }
@@ -39,6 +41,7 @@ impl Default for Layers {
         Layers {
             cells: false,
             heat: false,
+            visits: false,
             assets,
         }
     }

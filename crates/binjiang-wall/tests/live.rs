@@ -254,6 +254,43 @@ fn the_live_feed_follows_the_service_and_carries_the_operators_commands() {
         .unwrap();
     assert!((p.until_s - p.from_s - 7200.0).abs() < 1.0, "{p:?}");
 
+    // Coverage comes with the stream, patrol visits from their own read; litter on the
+    // south cleaner's loop opens a hole, the wall shows the move-up, and Accept makes it.
+    let (status, _) = post(
+        &service.base,
+        "/api/v1/reports",
+        &gateway,
+        serde_json::json!({"source": "hotline12345", "type": "litter", "lon": 121.50733, "lat": 31.24738}),
+    );
+    assert_eq!(status, 201);
+    update_until(&mut app, Duration::from_secs(30), |s| {
+        !s.coverage.recommendations.is_empty() && !s.coverage.since_visit.is_empty()
+    });
+    let (id, cells) = {
+        let s = app.world().resource::<WallState>();
+        assert!(
+            s.coverage.agencies.contains_key("cleaning"),
+            "{:?}",
+            s.coverage
+        );
+        (
+            s.coverage.recommendations[0].id,
+            s.coverage.since_visit.len(),
+        )
+    };
+    assert_eq!(
+        cells,
+        app.world().resource::<SceneData>().0.grid.cells.len()
+    );
+    app.world_mut()
+        .resource_mut::<OperatorCommands>()
+        .0
+        .push(OperatorCommand::AcceptMoveUp(id));
+    update_until(&mut app, Duration::from_secs(20), |s| {
+        s.coverage.recommendations.iter().all(|r| r.id != id)
+    });
+    assert_eq!(app.world().resource::<WallState>().refusal, None);
+
     // The service recorded who did it.
     let audit = get(
         &service.base,
@@ -265,6 +302,7 @@ fn the_live_feed_follows_the_service_and_carries_the_operators_commands() {
         text.contains("wall-test-operator") && text.contains("operator at the wall display"),
         "{text}"
     );
+    assert!(text.contains("accept_move_up"), "{text}");
 }
 
 fn near(p: &image::Rgb<u8>, rgb: [u8; 3], tol: i32) -> bool {

@@ -175,3 +175,57 @@ fn a_model_draws_the_forecast_and_the_crowd_tides() {
         assert!(c["value"].as_f64().unwrap() > 0.0, "{site}: {c}");
     }
 }
+
+/// `--patrol-layer` tints the cells no patrol passed for over half an hour (amber, orange,
+/// red beyond two hours; absent without the flag), and the frame's state gives the bands,
+/// each agency's coverage and the move-ups proposed (embedded: the simulation's own day).
+#[test]
+fn the_patrol_layer_shows_cells_long_unvisited_and_the_state_gives_coverage() {
+    let state = std::env::temp_dir().join(format!(
+        "binjiang-wall-test-{}-visits.json",
+        std::process::id()
+    ));
+    let with = render_at(
+        "16:00",
+        &[
+            "--hide-hud",
+            "--patrol-layer",
+            "--screenshot-state",
+            state.to_str().unwrap(),
+        ],
+        "visits",
+    );
+    let plain = render_at("16:00", &["--hide-hud"], "plain-visits");
+    let warm = |img: &image::RgbImage| {
+        count(img, |p| {
+            let (r, g, b) = (p[0] as i32, p[1] as i32, p[2] as i32);
+            r > g + 60 && r > b + 90
+        })
+    };
+    let (a, b) = (warm(&with), warm(&plain));
+    let shown: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let c = &shown["coverage"];
+    let bands: Vec<u64> = c["watched_by_band"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let watched = c["watched"].as_u64().unwrap();
+    assert_eq!(bands.iter().sum::<u64>(), watched, "{c}");
+    assert!(watched > 100 && watched < 380, "hot in some hour: {c}");
+    assert!(
+        bands[1] + bands[2] + bands[3] > 10,
+        "cells long unvisited: {c}"
+    );
+    assert!(bands[0] > 10, "cells patrolled lately: {c}");
+    assert!(
+        a > 2_000 && a > 3 * b.max(1),
+        "visits tint: {a} warm pixels with the layer, {b} without ({c})"
+    );
+    assert_eq!(c["agencies"].as_object().unwrap().len(), 6, "{c}");
+    let u = c["unvisited_share"].as_f64().unwrap();
+    assert!((0.0..1.0).contains(&u), "{c}");
+    assert!(c["recommendations"].is_array());
+}

@@ -153,7 +153,8 @@ impl Twin {
         sim.drain_inputs();
         let gps_units = last_fix.iter().map(|(u, (t, _))| (u.clone(), *t)).collect();
         let events_logged = saved.events + batch.events.len() as u64;
-        let watch = super::coverage::CoverageWatch::new(setup.monitor.clone(), &setup.scene, &sim);
+        let watch =
+            binjiang_sim::watch::CoverageWatch::new(setup.monitor.clone(), &setup.scene, &sim);
         Ok(Twin {
             bus_seq: saved.bus_seq,
             bus_waiters: HashMap::new(),

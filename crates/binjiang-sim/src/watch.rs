@@ -1,20 +1,21 @@
-//! The live coverage monitor (issue 19): after every change of the twin, each agency's share
-//! of the hour's expected demand that a free unit reaches within 3 minutes, the move-ups
-//! proposed where it is below the agency's threshold (`live.ron`'s `move_up`), and patrol
+//! The coverage watch an operator sees (issue 19): after every change — of the live twin, or
+//! of the wall's embedded simulation — each agency's share of the hour's expected demand that
+//! a free unit reaches within 3 minutes, the move-ups proposed where it is below the agency's
+//! threshold (`live.ron`'s `move_up`), each with an id to accept or dismiss, and patrol
 //! coverage from the units' positions (GPS fixes where fresh).
 //!
 //! A proposal keeps its id while the same move stays the best one, so an operator's click
 //! names what they saw; a proposal that is no longer the best is dropped, and a dismissed
 //! one is not proposed again until the hole it filled has closed.
 
+use crate::coverage::{PatrolCoverage, SAMPLE_S};
+use crate::{CoverageMonitor, Simulation};
 use binjiang_protocol::{CoverageNow, Recommendation};
-use binjiang_sim::coverage::{PatrolCoverage, SAMPLE_S};
-use binjiang_sim::{CoverageMonitor, Simulation};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The monitor's state in the twin.
-pub(crate) struct CoverageWatch {
+pub struct CoverageWatch {
     monitor: Option<Arc<CoverageMonitor>>,
     patrol: PatrolCoverage,
     last_sample: f64,
@@ -27,7 +28,8 @@ pub(crate) struct CoverageWatch {
 }
 
 impl CoverageWatch {
-    /// A watch starting at `t` (the twin's rebuild: patrol coverage counts from here).
+    /// A watch of `sim` from now (patrol coverage counts from here), proposing move-ups with
+    /// `monitor` (none: patrol coverage only).
     pub fn new(
         monitor: Option<Arc<CoverageMonitor>>,
         scene: &binjiang_scene::Scene,
@@ -118,6 +120,11 @@ impl CoverageWatch {
         }
     }
 
+    /// The monitor, if any.
+    pub fn monitor(&self) -> Option<&CoverageMonitor> {
+        self.monitor.as_deref()
+    }
+
     /// The open proposal `id`, if any.
     pub fn get(&self, id: u64) -> Option<&Recommendation> {
         self.open.iter().find(|r| r.id == id)
@@ -153,6 +160,11 @@ impl CoverageWatch {
             .kpi()
             .unvisited_share
             .map(|s| (s * 1000.0).round() / 1000.0)
+    }
+
+    /// Whether each cell is hot in some hour of the day (the cells patrol coverage watches).
+    pub fn watched(&self) -> Vec<bool> {
+        self.patrol.watched()
     }
 
     /// Seconds since each cell's last visit (the wall's layer).
