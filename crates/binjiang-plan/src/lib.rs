@@ -20,6 +20,8 @@
 //! unit to another post while it pays) stands in, and the result says which was used and its
 //! gap to the bound. Nothing here knows of roads or scenes: the caller builds the instance.
 
+pub mod shifts;
+
 use good_lp::{
     constraint, microlp, variable, variables, Expression, Solution, SolverModel, Variable,
     WithTimeLimit,
@@ -37,6 +39,9 @@ pub struct Instance {
     pub units: usize,
     /// The probability that a unit is busy (0 ≤ q < 1).
     pub busy: f64,
+    /// Per point, units already standing within reach (placed before, e.g. by a shift that
+    /// overlaps); empty: none. They count in every value but are not moved.
+    pub fixed: Vec<usize>,
 }
 
 /// Which method found the placement.
@@ -93,9 +98,11 @@ impl Instance {
         self.demand.iter().filter(|d| **d > 0.0).sum()
     }
 
-    /// How many of the units at `posts` reach each point.
+    /// How many units — the fixed ones and those at `posts` — reach each point.
     fn reach(&self, posts: &[usize]) -> Vec<usize> {
-        let mut n = vec![0usize; self.demand.len()];
+        let mut n: Vec<usize> = (0..self.demand.len())
+            .map(|i| self.fixed.get(i).copied().unwrap_or(0))
+            .collect();
         for &j in posts {
             for &i in &self.covers[j] {
                 if i < n.len() {
@@ -180,11 +187,12 @@ fn program(
     let y: Vec<Vec<Variable>> = instance
         .demand
         .iter()
-        .map(|d| {
+        .enumerate()
+        .map(|(i, d)| {
             if *d <= 0.0 {
                 return Vec::new();
             }
-            (0..n)
+            (0..n + instance.fixed.get(i).copied().unwrap_or(0))
                 .map(|k| {
                     let v = vars.add(variable().min(0.0).max(1.0));
                     let weight = d / total * (1.0 - instance.busy) * instance.busy.powi(k as i32);
@@ -218,7 +226,8 @@ fn solved(instance: &Instance, integer: bool, time_limit_s: f64) -> Option<(Vec<
         }
         let served: Expression = ys.iter().copied().sum();
         let reaching: Expression = by_point[i].iter().map(|j| x[*j]).sum();
-        model = model.with(constraint!(served <= reaching));
+        let fixed = instance.fixed.get(i).copied().unwrap_or(0) as f64;
+        model = model.with(constraint!(served <= reaching + fixed));
     }
     let count: Expression = x.iter().copied().sum();
     model = model.with(constraint!(count == instance.units as f64));
@@ -244,6 +253,52 @@ fn mip(instance: &Instance, time_limit_s: f64) -> Option<Vec<usize>> {
 /// The LP relaxation's optimum: no placement covers more.
 fn lp_bound(instance: &Instance) -> Option<f64> {
     solved(instance, false, 60.0).map(|(_, v)| v)
+}
+
+/// The expected covered share with 0, 1, …, `units` units, each added at the post that adds
+/// the most (nested: the curve `--shifts` values an hour's staffing by). Its steps never
+/// rise: expected coverage has diminishing returns.
+pub fn greedy_curve(instance: &Instance) -> Vec<f64> {
+    let total = instance.total();
+    let mut curve = vec![0.0];
+    if total <= 0.0 {
+        curve.resize(instance.units + 1, 0.0);
+        return curve;
+    }
+    let mut reached: Vec<i32> = (0..instance.demand.len())
+        .map(|i| instance.fixed.get(i).copied().unwrap_or(0) as i32)
+        .collect();
+    let mut value = instance.expected(&[]);
+    curve[0] = value;
+    for _ in 0..instance.units {
+        // A point listed twice in a post's cover is reached twice, as `expected` counts it.
+        let gain = |j: usize| -> f64 {
+            let mut seen: Vec<usize> = Vec::new();
+            let mut g = 0.0;
+            for &i in instance.covers[j].iter().filter(|i| **i < reached.len()) {
+                let before = seen.iter().filter(|s| **s == i).count() as i32;
+                seen.push(i);
+                g += instance.demand[i].max(0.0)
+                    * (1.0 - instance.busy)
+                    * instance.busy.powi(reached[i] + before);
+            }
+            g
+        };
+        let Some(best) =
+            (0..instance.covers.len()).max_by(|a, b| gain(*a).total_cmp(&gain(*b)).then(b.cmp(a)))
+        else {
+            break;
+        };
+        value += gain(best) / total;
+        for &i in &instance.covers[best] {
+            if i < reached.len() {
+                reached[i] += 1;
+            }
+        }
+        curve.push(value.min(1.0));
+    }
+    curve.resize(instance.units + 1, value.min(1.0));
+    curve
 }
 
 /// Each unit in turn to the post that adds the most, then single-unit moves while any pays.
@@ -301,6 +356,7 @@ mod tests {
             covers: vec![vec![0], vec![0, 1]],
             units: 2,
             busy: 0.5,
+            fixed: Vec::new(),
         };
         // Both at post 1: each point 1 − 0.25.
         assert!((i.expected(&[1, 1]) - 0.75).abs() < 1e-12);
@@ -319,6 +375,7 @@ mod tests {
             covers: vec![vec![0]],
             units: 0,
             busy: 0.2,
+            fixed: Vec::new(),
         };
         assert!(matches!(solve(&i, 1.0), Err(PlanError::Empty(_))));
         i.units = 1;

@@ -2,7 +2,7 @@
 //! (posts may hold several) is tried, and the solver's placement must reach the best value;
 //! the greedy-with-swaps heuristic never beats it, and the bound is never below it.
 
-use binjiang_plan::{greedy_with_swaps, solve, Instance, Method};
+use binjiang_plan::{greedy_curve, greedy_with_swaps, solve, Instance, Method};
 use proptest::prelude::*;
 
 /// Every multiset of `units` posts out of `m`.
@@ -28,12 +28,18 @@ fn instance() -> impl Strategy<Value = Instance> {
         (
             proptest::collection::vec(0.0f64..5.0, points),
             proptest::collection::vec(proptest::collection::vec(0..points, 0..5), m),
+            // Units already in place (an overlapping shift's) at some points, or none.
+            prop_oneof![
+                Just(Vec::new()),
+                proptest::collection::vec(0usize..3, points)
+            ],
         )
-            .prop_map(move |(demand, covers)| Instance {
+            .prop_map(move |(demand, covers, fixed)| Instance {
                 demand,
                 covers,
                 units,
                 busy,
+                fixed,
             })
     })
 }
@@ -51,8 +57,78 @@ proptest! {
         prop_assert!(plan.bound >= best - 1e-7, "bound {} below the optimum {best}", plan.bound);
         prop_assert_eq!(plan.posts.len(), i.units);
         prop_assert!(i.expected(&greedy_with_swaps(&i)) <= best + 1e-9);
+        // The greedy curve: its value with all units is a placement's (never above the
+        // optimum), and its steps never rise (diminishing returns, what --shifts relies on).
+        let curve = greedy_curve(&i);
+        prop_assert_eq!(curve.len(), i.units + 1);
+        prop_assert!(curve[i.units] <= best + 1e-9);
+        prop_assert!(curve.windows(3).all(|w| w[2] - w[1] <= w[1] - w[0] + 1e-9), "{:?}", curve);
         if plan.method == Method::Mip {
             prop_assert!(plan.gap.abs() < 1e-9);
+        }
+    }
+}
+
+/// Shift starts against brute force: on small random instances with diminishing returns
+/// (each extra unit in an hour adds no more than the one before), every combination of
+/// starts is tried, and the solver reaches the best value.
+mod shifts {
+    use binjiang_plan::shifts::{greedy_starts, solve_shifts, ShiftInstance, HOURS};
+    use proptest::prelude::*;
+
+    fn instance() -> impl Strategy<Value = ShiftInstance> {
+        (
+            proptest::collection::vec(prop_oneof![Just(4u32), Just(8), Just(12)], 1..4),
+            proptest::collection::vec((0.0f64..3.0, 0.2f64..1.0), HOURS),
+        )
+            .prop_map(|(lengths, hours)| {
+                let n = lengths.len();
+                let value = hours
+                    .iter()
+                    .map(|(first, ratio)| {
+                        // Marginals first, first·ratio, first·ratio², …: diminishing returns.
+                        let mut v = vec![0.0];
+                        let mut m = *first;
+                        for _ in 0..n {
+                            v.push(v.last().unwrap() + m);
+                            m *= ratio;
+                        }
+                        v
+                    })
+                    .collect();
+                ShiftInstance { value, lengths }
+            })
+    }
+
+    fn brute(i: &ShiftInstance) -> f64 {
+        let n = i.lengths.len();
+        let mut best = f64::NEG_INFINITY;
+        let mut starts = vec![0u32; n];
+        loop {
+            best = best.max(i.total(&starts));
+            let mut k = 0;
+            loop {
+                if k == n {
+                    return best;
+                }
+                starts[k] += 1;
+                if starts[k] < HOURS as u32 {
+                    break;
+                }
+                starts[k] = 0;
+                k += 1;
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn the_solver_reaches_the_best_starts(i in instance()) {
+            let best = brute(&i);
+            let p = solve_shifts(&i, 20.0).unwrap();
+            prop_assert!((p.value - best).abs() < 1e-6, "solver {} vs best {best} ({:?})", p.value, p.method);
+            prop_assert!(i.total(&greedy_starts(&i)) <= best + 1e-9);
         }
     }
 }

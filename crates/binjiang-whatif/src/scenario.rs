@@ -32,7 +32,7 @@ use binjiang_sim::{
     PolicyKind, SimOptions, Surge,
 };
 use geo::{Area, Centroid, Coord, MultiPolygon, Polygon};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 pub const SCENARIOS_DIR: &str = "scenarios";
 
 /// A scenario file as written.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// What it models and where its numbers come from.
@@ -53,30 +53,30 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub incidents: IncidentChanges,
     /// The dispatch policy (`merged-grid`, `separate-grids`); `None`: unchanged.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
     /// Urgent incidents may take units en route to less urgent ones; `None`: unchanged.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preemption: Option<bool>,
     /// Per agency key, the rule replacing the catalogue's (zone first within, maximum travel).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dispatch: BTreeMap<String, AgencyRule>,
     /// Road closures and speed changes, each in a daily window or all day.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub network: Vec<NetworkSpec>,
     /// An incident catalogue replacing the scene's before the other changes apply (the one
     /// `binjiang learn` wrote: the district's own rates, places and durations); a relative
     /// path is taken from the scene folder.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalogue: Option<String>,
     /// Move-ups made by the simulation itself: `auto` (every agency, whenever a move regains
     /// coverage), `below({"cleaning": 0.4})` (those agencies, below those shares), `off`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub move_up: Option<MoveUpSpec>,
 }
 
 /// `move_up` as written: agencies by key, as elsewhere in scenario files.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MoveUpSpec {
     /// No move-ups.
@@ -88,45 +88,45 @@ pub enum MoveUpSpec {
 }
 
 /// A change of the road network as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSpec {
     /// `HH:MM-HH:MM` every day; `None`: all day.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
     /// Road ids closed to every mode; a trailing `*` matches a prefix (`promenade-*`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub close: Vec<String>,
     /// Roads crossing this area are closed too.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub close_within: Option<AreaSpec>,
     /// Speed factors per mode (`foot`, `bike`, `car`), e.g. `{"bike": 0.6}`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub speed: BTreeMap<String, f64>,
 }
 
 /// Units added, removed and re-shifted.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnitChanges {
     /// New units, each group copying an existing unit's home and patrol loop.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub add: Vec<AddUnits>,
     /// Units removed by id.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remove: Vec<String>,
     /// Units removed by count: the agency's last units in the scene's order.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remove_count: Vec<RemoveCount>,
     /// New shifts for units (by id) or for every unit of an agency (by agency key).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shifts: Vec<ShiftChange>,
 }
 
 /// `count` new units of `agency` moving by `mode`: based at `like`'s home and patrolling its
 /// loop, or based in an area (`home_in`) and/or patrolling along named roads
 /// (`patrol_along`, each road from its first to its last point, in order).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddUnits {
     /// Agency key.
@@ -136,28 +136,28 @@ pub struct AddUnits {
     /// How many.
     pub count: u32,
     /// The unit whose home and patrol loop they take.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub like: Option<String>,
     /// Their base: a point inside this area (default: the start of their patrol).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home_in: Option<AreaSpec>,
     /// Road ids (a trailing `*` matches a prefix) their loop follows.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patrol_along: Vec<String>,
     /// Their base at this point (lon, lat), snapped to the road network by the simulation:
     /// the post `binjiang plan` chose.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub home_at: Option<(f64, f64)>,
     /// Their loop through these points (lon, lat), in order, after any `patrol_along`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patrol_through: Vec<(f64, f64)>,
     /// Their shift; `None`: `like`'s (required without `like`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shift: Option<String>,
 }
 
 /// Remove `count` units of `agency`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemoveCount {
     /// Agency key.
@@ -167,55 +167,55 @@ pub struct RemoveCount {
 }
 
 /// A new shift for one unit or a whole agency.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShiftChange {
     /// A unit id.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     /// Or an agency key.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agency: Option<String>,
     /// `HH:MM-HH:MM`.
     pub shift: String,
 }
 
 /// Incident rates and types.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentChanges {
     /// Rate changes in a window and an area.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub surges: Vec<SurgeSpec>,
     /// Types the catalogue does not have (flooding in a typhoon), as in `incident_types.ron`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_types: Vec<IncidentType>,
     /// Replay this recorded day (CSV, as `binjiang simulate --incidents-from` reads it; a
     /// path relative to the scenario file) instead of drawing incidents; surges then do not
     /// apply. Every seed replays the same list (seeds still vary on-scene times).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded: Option<String>,
 }
 
 /// A rate change as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SurgeSpec {
     /// Type keys; empty: every type.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub types: Vec<String>,
     /// Multiplier (> 0).
     pub factor: f64,
     /// `HH:MM-HH:MM`; `None`: all day.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
     /// Where; `None`: the whole grid.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub area: Option<AreaSpec>,
 }
 
 /// Where a surge applies.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub enum AreaSpec {
     /// A subdistrict of the grid, by its official code.
     Subdistrict(String),
@@ -275,6 +275,23 @@ impl Scenario {
             move_up: None,
         }
     }
+}
+
+/// A scenario file's text as written (no checks against a scene: [`from_text`] does those).
+pub fn parse(text: &str) -> Result<ScenarioFile, ron::error::SpannedError> {
+    ron::Options::default()
+        .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+        .from_str(text)
+}
+
+/// A scenario file's text as `from_text` reads it back: RON with the struct names left out.
+pub fn to_text(spec: &ScenarioFile) -> Result<String, ron::Error> {
+    ron::ser::to_string_pretty(
+        spec,
+        ron::ser::PrettyConfig::new()
+            .struct_names(false)
+            .indentor("    ".to_owned()),
+    )
 }
 
 /// Where a scenario named `name` of `scene_dir` lives.

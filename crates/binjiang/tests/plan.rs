@@ -129,3 +129,176 @@ fn a_smaller_team_planned_on_learned_demand() {
     );
     assert_eq!(ron.matches("home_at").count(), 8);
 }
+
+/// `--shifts` plans when each shift starts as well as where each unit stands: staffing
+/// follows the demand's hours, the week's expected covered incidents rise, the written
+/// scenario carries the new shifts, and the what-if on paired seeds agrees.
+#[test]
+fn shifts_follow_the_demand_and_the_verified_difference_is_positive() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = yangpu_copy(dir.path());
+    let o = binjiang(&[
+        "plan",
+        scene.to_str().unwrap(),
+        "--agency",
+        "cleaning",
+        "--shifts",
+        "--name",
+        "cleaning-shifts",
+        "--verify",
+        "20",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v: Value = serde_json::from_str(&text(&o.stdout)).unwrap();
+    let week = &v["shifts"]["expected_covered_per_week"];
+    assert!(
+        week["after"].as_f64().unwrap() > week["before"].as_f64().unwrap(),
+        "{week}"
+    );
+    for mode in ["foot", "bike"] {
+        let m = &v["shifts"][mode];
+        let (before, after) = (
+            &m["on_duty_by_hour"]["before"],
+            &m["on_duty_by_hour"]["after"],
+        );
+        let sum = |x: &Value| {
+            x.as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_u64().unwrap())
+                .sum::<u64>()
+        };
+        assert_eq!(
+            sum(before),
+            sum(after),
+            "{mode}: the same hours of work, moved"
+        );
+        assert_eq!(m["solver"], "mip");
+    }
+    let ron = std::fs::read_to_string(scene.join("scenarios/cleaning-shifts.ron")).unwrap();
+    assert!(ron.contains("shifts planned"), "{ron}");
+    let verify = &v["verify"];
+    assert!(
+        verify["diff"].as_f64().unwrap() > 0.0 && verify["ci95"][0].as_f64().unwrap() > 0.0,
+        "{verify}"
+    );
+}
+
+/// `--scenario` plans on a scenario and carries its other changes; `--objective` picks the
+/// demand and the target; each bad flag is named.
+#[test]
+fn a_plan_over_a_scenario_and_the_other_objectives() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = yangpu_copy(dir.path());
+    let s = scene.to_str().unwrap();
+    let json = |args: &[&str]| -> Value {
+        let o = binjiang(args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        serde_json::from_str(&text(&o.stdout)).unwrap()
+    };
+    let v = json(&[
+        "plan",
+        s,
+        "--agency",
+        "cleaning",
+        "--scenario",
+        "typhoon",
+        "--name",
+        "typhoon-posts",
+        "--json",
+    ]);
+    assert_eq!(v["base"], "typhoon");
+    let ron = std::fs::read_to_string(scene.join("scenarios/typhoon-posts.ron")).unwrap();
+    assert!(
+        ron.contains("promenade-*") && ron.contains("standing_water") && ron.contains("typhoon"),
+        "the typhoon's closures and surges are carried: {ron}"
+    );
+    let v = json(&[
+        "plan",
+        s,
+        "--agency",
+        "cleaning",
+        "--objective",
+        "cleaned-10min",
+        "--name",
+        "c10",
+        "--json",
+    ]);
+    let t = v["target_s"].as_f64().unwrap();
+    assert!(t > 60.0 && t < 600.0, "600 s less the clean-up: {t}");
+    let v = json(&[
+        "plan",
+        s,
+        "--agency",
+        "cleaning",
+        "--objective",
+        "detection",
+        "--name",
+        "det",
+        "--json",
+    ]);
+    let d = &v["detections"];
+    assert!(
+        d["before"].as_f64().is_some() && d["after"].as_f64().is_some(),
+        "{v}"
+    );
+    for (args, code, says) in [
+        (
+            vec![
+                "--agency",
+                "police",
+                "--objective",
+                "cleaned-10min",
+                "--name",
+                "x",
+            ],
+            1,
+            "cleaned-10min",
+        ),
+        (
+            vec![
+                "--agency",
+                "cleaning",
+                "--scenario",
+                "hurricane",
+                "--name",
+                "x",
+            ],
+            1,
+            "hurricane",
+        ),
+        (
+            vec![
+                "--agency",
+                "cleaning",
+                "--scenario",
+                "typhoon",
+                "--name",
+                "typhoon",
+            ],
+            2,
+            "overwrite",
+        ),
+        (
+            vec!["--agency", "cleaning", "--objective", "tidy", "--name", "x"],
+            2,
+            "tidy",
+        ),
+        (
+            vec!["--agency", "cleaning", "--target-s=-5", "--name", "x"],
+            2,
+            "target-s",
+        ),
+    ] {
+        let mut all = vec!["plan", s];
+        all.extend(args);
+        let o = binjiang(&all);
+        assert_eq!(o.status.code(), Some(code), "{all:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(says),
+            "{all:?}: {}",
+            text(&o.stderr)
+        );
+    }
+}
