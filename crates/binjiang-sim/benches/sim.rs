@@ -1,6 +1,7 @@
 //! Simulation benchmarks (targets and results in BENCHMARKS.md).
 //!
-//! - one simulated day of the bundled Yangpu scene (set-up excluded, measured separately);
+//! - one simulated day of the bundled Yangpu scene (set-up excluded, measured separately),
+//!   and the same day explaining every decision;
 //! - the scheduler core alone: push and pop of timed actions;
 //! - the coverage monitor's work per change of a Yangpu day (every agency assessed and its
 //!   best move-up searched), its mean by criterion and its p50/p99 over every change printed;
@@ -43,6 +44,22 @@ fn bench_day(c: &mut Criterion, name: &str, dir: &Path, samples: usize) {
             |mut sim| {
                 sim.advance_to(86_400.0);
                 black_box(sim.events().len())
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    // The same day making an explanation record of every decision (issue 20: ≤ 1.5×).
+    g.bench_function("day_explained", |b| {
+        b.iter_batched(
+            || {
+                let mut sim =
+                    Simulation::new(&scene, catalogue.clone(), SimOptions::default()).unwrap();
+                sim.set_explain(true);
+                sim
+            },
+            |mut sim| {
+                sim.advance_to(86_400.0);
+                black_box(sim.drain_decisions().len())
             },
             BatchSize::PerIteration,
         )

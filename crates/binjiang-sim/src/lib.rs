@@ -10,6 +10,7 @@
 pub mod catalogue;
 pub mod coverage;
 pub mod event;
+pub mod explain;
 pub mod metrics;
 pub mod moveup;
 pub mod patrol;
@@ -28,6 +29,7 @@ pub use catalogue::{
 pub use event::{
     CancelReason, Event, EventKind, MoveUpEnd, Name, QueueReason, What, WithdrawReason,
 };
+pub use explain::{Candidate, CandidateStatus, Decision, DecisionKind, Rule};
 pub use metrics::{metrics_of, IncidentKpis, Metrics, MetricsFold, Target};
 pub use moveup::{AgencyCoverage, CoverageMonitor, MoveUp, MoveUpPolicy, Reach};
 pub use policy::{

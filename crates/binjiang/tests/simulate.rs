@@ -312,3 +312,62 @@ fn move_ups_are_made_counted_and_logged() {
     let out = binjiang(&["simulate", "tests/scenes/tiny-river", "--move-up", "always"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--explain`: one record per decision, the same bytes for the same run, and the event log
+/// as it is without it.
+#[test]
+fn explain_writes_one_deterministic_record_per_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |explain: Option<&std::path::Path>, events: &std::path::Path| {
+        let mut args = vec![
+            "simulate",
+            "tests/scenes/tiny-river",
+            "--seed",
+            "3",
+            "--events",
+            events.to_str().unwrap(),
+        ];
+        if let Some(e) = explain {
+            args.extend(["--explain", e.to_str().unwrap()]);
+        }
+        let out = binjiang(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    let (ea, eb, plain) = (
+        dir.path().join("ea.jsonl"),
+        dir.path().join("eb.jsonl"),
+        dir.path().join("plain.jsonl"),
+    );
+    run(Some(&a), &ea);
+    run(Some(&b), &eb);
+    run(None, &plain);
+    let (a, b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+    assert!(!a.is_empty() && a == b);
+    assert_eq!(std::fs::read(&ea).unwrap(), std::fs::read(&plain).unwrap());
+    let text = String::from_utf8(a).unwrap();
+    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    for key in [
+        "t",
+        "incident",
+        "agency",
+        "decision",
+        "rule",
+        "candidates",
+        "text",
+    ] {
+        assert!(first.get(key).is_some(), "record lacks {key}: {first}");
+    }
+    let log = std::fs::read_to_string(&plain).unwrap();
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains("\"decision\":\"dispatched\""))
+            .count(),
+        log.matches("\"kind\":\"dispatched\"").count()
+    );
+}

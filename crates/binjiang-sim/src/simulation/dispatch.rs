@@ -89,15 +89,32 @@ impl Simulation {
         {
             return false;
         }
+        self.explain(
+            i,
+            k,
+            Some((u, route.duration())),
+            Some(crate::explain::Rule::Discovered),
+            None,
+        );
         self.assign(u, i, k, route);
         true
     }
 
     pub(super) fn dispatch_need(&mut self, i: u32, k: usize) {
         match self.choose_unit(i, k) {
-            Ok(c) => self.assign(c.unit, i, k, c.route),
+            Ok(c) => {
+                self.explain(i, k, Some((c.unit, c.route.duration())), None, None);
+                self.assign(c.unit, i, k, c.route)
+            }
             Err(reason) => match self.preemptable(i, k) {
                 Some(c) => {
+                    self.explain(
+                        i,
+                        k,
+                        Some((c.unit, c.route.duration())),
+                        Some(crate::explain::Rule::Preempted),
+                        None,
+                    );
                     self.preempt(c.unit);
                     self.assign(c.unit, i, k, c.route);
                 }
@@ -109,6 +126,8 @@ impl Simulation {
     /// The best available unit for part `k` of incident `i`, exactly, or why there is none.
     fn choose_unit(&mut self, i: u32, k: usize) -> Result<Choice, QueueReason> {
         self.refresh_index_if_stale();
+        self.searched.clear();
+        self.searched_for = Some((i, self.now_ms));
         let now = self.now();
         let inc = self.inc(i);
         let (agency, p, area) = (inc.needs[k].agency, inc.position, inc.area);
@@ -149,10 +168,14 @@ impl Simulation {
                     if best.is_some_and(|(r, _)| r <= could) {
                         continue;
                     }
-                    let Some(t) =
-                        self.router
-                            .travel_time(*mode, units[u as usize].position(now), p)
-                    else {
+                    let t = self
+                        .router
+                        .travel_time(*mode, units[u as usize].position(now), p);
+                    if self.explaining {
+                        // The explanation lists these road times without searching again.
+                        self.searched.push((u, t));
+                    }
+                    let Some(t) = t else {
                         continue;
                     };
                     any_in_reach_of_roads = true;
@@ -263,6 +286,7 @@ impl Simulation {
     }
 
     pub(super) fn enqueue(&mut self, i: u32, k: usize, reason: QueueReason) {
+        self.explain(i, k, None, None, Some(reason));
         let inc = self.inc(i);
         let (agency, p, priority) = (
             inc.needs[k].agency,
@@ -357,6 +381,7 @@ impl Simulation {
                 continue;
             };
             let k = self.inc(i).part_of(agency).unwrap_or(0);
+            self.explain(i, k, Some((u, route.duration())), None, None);
             self.dequeue(i, agency);
             self.assign(u, i, k, route);
             return true;
@@ -380,6 +405,7 @@ impl Simulation {
                 continue;
             }
             if let Ok(c) = self.choose_unit(i, k) {
+                self.explain(i, k, Some((c.unit, c.route.duration())), None, None);
                 self.dequeue(i, agency);
                 self.assign(c.unit, i, k, c.route);
             }

@@ -10,6 +10,7 @@
 mod arrivals;
 mod discovery;
 mod dispatch;
+mod explain;
 pub mod incident;
 mod lifecycle;
 mod moveups;
@@ -235,6 +236,16 @@ pub struct Simulation {
     move_up: Option<Arc<crate::moveup::CoverageMonitor>>,
     /// A coverage review is scheduled for now.
     coverage_review_pending: bool,
+    /// Explanation records are made ([`Simulation::set_explain`]).
+    explaining: bool,
+    /// Decisions explained and not yet drained.
+    decisions: Vec<crate::explain::Decision>,
+    /// The next decision's number.
+    next_decision: u64,
+    /// Road times the last search found, per unit, while explaining, and the incident and
+    /// instant (ms) of that search.
+    searched: Vec<(u32, Option<f64>)>,
+    searched_for: Option<(u32, u64)>,
 }
 
 impl Simulation {
@@ -313,6 +324,11 @@ impl Simulation {
             inputs: Vec::new(),
             move_up: None,
             coverage_review_pending: false,
+            explaining: false,
+            decisions: Vec::new(),
+            next_decision: 0,
+            searched: Vec::new(),
+            searched_for: None,
             catalogue: Arc::new(catalogue),
             options,
         };

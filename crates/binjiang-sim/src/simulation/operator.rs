@@ -183,6 +183,13 @@ impl Simulation {
                 unit: id,
             },
         );
+        self.explain(
+            i,
+            k,
+            Some((u, route.duration())),
+            Some(crate::explain::Rule::Operator),
+            None,
+        );
         match self.inc(i).needs[k].unit {
             Some(old) => {
                 self.release(old, Release::Reassigned(by.id.into()));

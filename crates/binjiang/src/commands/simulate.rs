@@ -63,6 +63,10 @@ pub struct Args {
     /// Write the input log (reports replayed) here, one JSON object per line.
     #[arg(long)]
     pub inputs: Option<PathBuf>,
+    /// Write why each unit was sent (or nobody was) here, one decision per line
+    /// (docs/dispatch.md): the rule, the unit chosen and the others with their road times.
+    #[arg(long)]
+    pub explain: Option<PathBuf>,
     /// Print exactly one JSON object of metrics instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -134,6 +138,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             binjiang_sim::CoverageMonitor::for_scene(&scene, sim.catalogue(), &thresholds);
         sim.set_move_up(Arc::new(monitor));
     }
+    sim.set_explain(args.explain.is_some());
     let mut sinks = Sinks::open(args, &scene, sim.catalogue(), sim.options())?;
     let offset = super::learn::offset_of(&scene, sim.catalogue());
     if let Some(date) = args.date {
@@ -230,6 +235,8 @@ struct Sinks {
     fold: MetricsFold,
     events: Option<BufWriter<std::fs::File>>,
     inputs: Option<BufWriter<std::fs::File>>,
+    /// Why each unit was sent (`--explain`).
+    explain: Option<BufWriter<std::fs::File>>,
     frame: LocalFrame,
     /// The incidents as a history (`--history-out`).
     history: Option<super::learn::Recorder>,
@@ -259,6 +266,7 @@ impl Sinks {
             fold: MetricsFold::new(catalogue),
             events: create(&args.events)?,
             inputs: create(&args.inputs)?,
+            explain: create(&args.explain)?,
             frame: scene.frame,
             history: None,
             coverage: binjiang_sim::coverage::PatrolCoverage::new(
@@ -271,7 +279,18 @@ impl Sinks {
         })
     }
 
-    fn take(&mut self, events: Vec<Event>, inputs: Vec<InputRecord>) -> anyhow::Result<()> {
+    fn take(
+        &mut self,
+        events: Vec<Event>,
+        inputs: Vec<InputRecord>,
+        decisions: Vec<binjiang_sim::Decision>,
+    ) -> anyhow::Result<()> {
+        if let Some(out) = &mut self.explain {
+            for d in &decisions {
+                serde_json::to_writer(&mut *out, d)?;
+                out.write_all(b"\n")?;
+            }
+        }
         self.fold.extend(&events);
         self.moved_up += events
             .iter()
@@ -298,7 +317,10 @@ impl Sinks {
     }
 
     fn finish(&mut self) -> anyhow::Result<()> {
-        for out in [&mut self.events, &mut self.inputs].into_iter().flatten() {
+        for out in [&mut self.events, &mut self.inputs, &mut self.explain]
+            .into_iter()
+            .flatten()
+        {
             out.flush()?;
         }
         Ok(())
@@ -335,7 +357,7 @@ fn run_with_progress(
         }
         let (events, inputs) = (sim.drain_events(), sim.drain_inputs());
         count += events.len();
-        sinks.take(events, inputs)?;
+        sinks.take(events, inputs, sim.drain_decisions())?;
         sim.retire_closed();
         if let Some(b) = &bar {
             b.set_position(((t - start) / 3600.0) as u64);
