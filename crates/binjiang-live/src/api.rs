@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/units/{id}/status", post(post_crew_status))
         .route("/api/v1/incidents", get(get_incidents))
         .route("/api/v1/incidents/{id}", get(get_incident))
+        .route("/api/v1/incidents/{id}/decisions", get(get_decisions))
         .route("/api/v1/incidents/{id}/{action}", post(post_action))
         .route("/api/v1/kpis", get(get_kpis))
         .route("/api/v1/forecast", get(get_forecast))
@@ -370,6 +371,41 @@ async fn get_incident(
         .cloned()
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))
+}
+
+/// Why each unit was sent to incident `id` (or nobody was), oldest first: the explanation
+/// records of docs/dispatch.md, from the log.
+async fn get_decisions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    caller.require(Need::Read)?;
+    let id: u32 = id.parse().map_err(|_| {
+        ApiError::bad_request(
+            Some("id".into()),
+            format!("\"{id}\" is not an incident number"),
+        )
+    })?;
+    let bodies: Vec<String> = state
+        .read(move |c| {
+            let mut stmt =
+                c.prepare("SELECT body FROM decisions WHERE incident = ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([id], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        })
+        .await?;
+    if bodies.is_empty() && !state.view().incidents.iter().any(|i| i.id == id) {
+        return Err(ApiError::not_found(format!(
+            "no incident #{id} (unknown, or closed over a day ago)"
+        )));
+    }
+    Ok(Json(
+        bodies
+            .iter()
+            .filter_map(|b| serde_json::from_str(b).ok())
+            .collect(),
+    ))
 }
 
 /// The body of an action: why, and what the action needs.

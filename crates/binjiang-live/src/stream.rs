@@ -63,6 +63,11 @@ pub fn message(from: Option<&View>, to: &View) -> String {
                     .filter(|id| !new_ids.contains(id))
                     .collect(),
                 kpis: (from.kpis != to.kpis).then_some(Cow::Borrowed(&to.kpis)),
+                decisions: match (from.last_decision, to.last_decision) {
+                    (_, None) => Vec::new(),
+                    (None, Some(b)) => (0..=b).collect(),
+                    (Some(a), Some(b)) => (a + 1..=b).collect(),
+                },
             }
         }
     };

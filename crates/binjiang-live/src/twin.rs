@@ -308,6 +308,8 @@ pub struct Twin {
     restored_from: Option<u64>,
     /// Coverage, move-up proposals and patrol coverage.
     watch: binjiang_sim::watch::CoverageWatch,
+    /// The last decision explained (its id in this run of the core), for the stream.
+    last_decision: Option<u64>,
 }
 
 impl Twin {
@@ -337,6 +339,10 @@ impl Twin {
 
     /// Moves what the simulation logged into the batch.
     fn collect(&mut self) {
+        for d in self.sim.drain_decisions() {
+            self.last_decision = Some(d.id);
+            self.batch.decisions.push((d.incident, d.t, to_json(&d)));
+        }
         for r in self.sim.drain_inputs() {
             self.batch.inputs.push((r.t, to_json(&r)));
             self.inputs_logged += 1;
@@ -810,6 +816,7 @@ impl Twin {
         view.kpis.hot_cells_unvisited_2h_share = self.watch.unvisited_share();
         view.since_visit = self.watch.since_visit(self.sim.now());
         view.watched = self.watch.watched();
+        view.last_decision = self.last_decision;
         view
     }
 

@@ -31,6 +31,9 @@ pub struct View {
     pub since_visit: Vec<f64>,
     /// Whether each grid cell is hot in some hour of the day (watched by patrol coverage).
     pub watched: Vec<bool>,
+    /// The last decision explained so far (its id), if any: a stream delta lists the ids
+    /// made since its base view.
+    pub last_decision: Option<u64>,
 }
 
 impl View {
@@ -54,6 +57,7 @@ impl View {
             },
             since_visit: Vec::new(),
             watched: Vec::new(),
+            last_decision: None,
         }
     }
 
@@ -197,6 +201,7 @@ impl View {
             },
             since_visit: Vec::new(),
             watched: Vec::new(),
+            last_decision: None,
         }
     }
 }

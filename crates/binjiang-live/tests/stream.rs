@@ -176,3 +176,71 @@ fn stopping_closes_stream_clients_instead_of_waiting_for_them() {
         .unwrap();
     assert_eq!(n, 1, "the acknowledged report is in the log");
 }
+
+/// Why this unit, live (issue 20): a dispatch's explanation record is in
+/// `GET /api/v1/incidents/<id>/decisions`, a stream delta carries its id, and a restart
+/// rebuilds the same records without writing any twice.
+#[test]
+fn decisions_are_explained_streamed_and_kept_once_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    let mut h = Harness::start_at(&db, |_| {});
+    let mut socket = open(&h, "", &h.tokens.display);
+    next(&mut socket); // the snapshot
+                       // A fight on the north bank's west end: the car across the river is nearer as the
+                       // crow flies, the one on the north bank is sent.
+    let (s, r) = h.post(
+        "/api/v1/reports",
+        &h.tokens.gateway,
+        json!({"source": "hotline110", "type": "fight", "lon": 121.5010499, "lat": 31.2527058}),
+    );
+    assert_eq!(s, 201, "{r}");
+    let id = r["incident"].as_u64().unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        let m = next(&mut socket);
+        if let Some(d) = m["decisions"].as_array() {
+            ids.extend(d.iter().map(|v| v.as_u64().unwrap()));
+            break;
+        }
+    }
+    assert!(!ids.is_empty(), "a delta names the new decision");
+    let (s, d) = h.get(
+        &format!("/api/v1/incidents/{id}/decisions"),
+        &h.tokens.display,
+    );
+    assert_eq!(s, 200, "{d}");
+    let d = d.as_array().unwrap().clone();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(ids.contains(&d[0]["id"].as_u64().unwrap()));
+    assert_eq!(d[0]["chosen"]["unit"], "police-north");
+    let south = d[0]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["unit"] == "police-south")
+        .cloned()
+        .unwrap_or_else(|| panic!("police-south listed: {d:?}"));
+    assert_eq!(south["status"], "slower_by_road");
+    // Bad requests are named.
+    let (s, e) = h.get("/api/v1/incidents/xyz/decisions", &h.tokens.display);
+    assert_eq!((s, e["field"].as_str()), (400, Some("id")), "{e}");
+    let (s, _) = h.get("/api/v1/incidents/999/decisions", &h.tokens.display);
+    assert_eq!(s, 404);
+    drop(socket);
+    h.stop();
+    let count = h.count("decisions");
+    drop(h);
+    let h = Harness::start_at(&db, |_| {});
+    let (s, again) = h.get(
+        &format!("/api/v1/incidents/{id}/decisions"),
+        &h.tokens.operator,
+    );
+    assert_eq!(s, 200);
+    assert_eq!(
+        again.as_array().unwrap(),
+        &d,
+        "the same record after the restart"
+    );
+    assert_eq!(h.count("decisions"), count, "nothing written twice");
+}

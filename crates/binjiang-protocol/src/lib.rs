@@ -280,6 +280,10 @@ pub enum StreamMessage<'a> {
         /// KPIs, when they changed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         kpis: Option<Cow<'a, Kpis>>,
+        /// Ids of the decisions explained since the base view (`GET
+        /// /api/v1/incidents/<id>/decisions` gives the records).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        decisions: Vec<u64>,
     },
 }
 
@@ -347,6 +351,7 @@ impl Mirror {
                 incidents,
                 removed,
                 kpis,
+                ..
             } => {
                 if base != self.seq {
                     return Err(Gap {
@@ -471,8 +476,10 @@ mod tests {
             incidents: vec![],
             removed: vec![],
             kpis: Some(Cow::Owned(kpis(1))),
+            decisions: vec![7, 8],
         };
         let text = serde_json::to_string(&delta).unwrap();
+        assert!(text.contains(r#""decisions":[7,8]"#), "{text}");
         m.apply(serde_json::from_str(&text).unwrap()).unwrap();
         assert_eq!(m.units[1].lon, 121.7);
         assert_eq!(m.kpis.as_ref().unwrap().open_incidents, 1);
@@ -484,6 +491,7 @@ mod tests {
             incidents: vec![],
             removed: vec![],
             kpis: None,
+            decisions: vec![],
         };
         assert_eq!(m.apply(stale), Err(Gap { have: 5, base: 8 }));
         assert_eq!(m.seq, 5, "a refused delta changes nothing");

@@ -70,6 +70,9 @@ impl Twin {
             policy,
             IncidentSource::External,
         )?;
+        // Every decision explained (GET /api/v1/incidents/<id>/decisions); a replay makes
+        // the same records again, which the log keeps once.
+        sim.set_explain(true);
         let mut reports = HashMap::new();
         let mut last_fix = HashMap::new();
         let mut restored_from = None;
@@ -177,6 +180,7 @@ impl Twin {
             snapshot_at: (base.input_seq, std::time::Instant::now()),
             restored_from,
             watch,
+            last_decision: None,
         })
     }
 

@@ -97,6 +97,9 @@ pub struct SimState {
     /// A move-up review is scheduled for the snapshot's instant.
     #[serde(default)]
     coverage_review_pending: bool,
+    /// The next explained decision's number.
+    #[serde(default)]
+    next_decision: u64,
 }
 
 impl SimState {
@@ -115,7 +118,7 @@ impl Simulation {
     /// The state so far, as data. Drain events and inputs first: they are the caller's, and
     /// a snapshot holding them would log them twice.
     pub fn snapshot(&self) -> Result<SimState, SnapshotError> {
-        let undrained = self.log.len() + self.inputs.len();
+        let undrained = self.log.len() + self.inputs.len() + self.decisions.len();
         if undrained > 0 {
             return Err(SnapshotError::Undrained(undrained));
         }
@@ -157,6 +160,7 @@ impl Simulation {
             networks: self.networks.len(),
             active_network: self.active_network,
             coverage_review_pending: self.coverage_review_pending,
+            next_decision: self.next_decision,
         })
     }
 
@@ -212,6 +216,7 @@ impl Simulation {
         self.surge_rng = state.surge_rng.rng();
         self.now_ms = state.now_ms;
         self.coverage_review_pending = state.coverage_review_pending;
+        self.next_decision = state.next_decision;
         self.log.clear();
         self.inputs.clear();
         Ok(())
