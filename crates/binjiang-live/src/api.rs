@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/incidents", get(get_incidents))
         .route("/api/v1/incidents/{id}", get(get_incident))
         .route("/api/v1/incidents/{id}/decisions", get(get_decisions))
+        .route("/api/v1/incidents/{id}/eido", get(get_eido))
         .route("/api/v1/incidents/{id}/{action}", post(post_action))
         .route("/api/v1/kpis", get(get_kpis))
         .route("/api/v1/forecast", get(get_forecast))
@@ -406,6 +407,38 @@ async fn get_decisions(
             .filter_map(|b| serde_json::from_str(b).ok())
             .collect(),
     ))
+}
+
+/// The incident as a NENA EIDO document (JSON), for another CAD.
+async fn get_eido(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Need::Read)?;
+    let id: u32 = id.parse().map_err(|_| {
+        ApiError::bad_request(
+            Some("id".into()),
+            format!("\"{id}\" is not an incident number"),
+        )
+    })?;
+    let view = state.view();
+    let incident = view
+        .incidents
+        .iter()
+        .find(|i| i.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
+    let district = state
+        .scene
+        .dir
+        .file_name()
+        .map_or("district".into(), |n| n.to_string_lossy().into_owned());
+    Ok(Json(crate::eido::eido(
+        incident,
+        &view.units,
+        &district,
+        &view.kpis.at,
+    )))
 }
 
 /// The body of an action: why, and what the action needs.

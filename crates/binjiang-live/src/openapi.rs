@@ -24,6 +24,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ("get", "/api/v1/incidents", "Open and recently closed incidents; filters status (or active), agency, bbox=min_lon,min_lat,max_lon,max_lat, near=lon,lat&radius=m (R-tree)", "display, operator, gateway, admin", 200, None),
     ("get", "/api/v1/incidents/{id}", "One incident with its parts", "display, operator, gateway, admin", 200, None),
     ("get", "/api/v1/incidents/{id}/decisions", "Why each unit was sent (or nobody was), oldest first: rule, the unit chosen, the units ranked by road and every unit nearer as the crow flies with its status and road time (docs/dispatch.md)", "display, operator, gateway, admin", 200, None),
+    ("get", "/api/v1/incidents/{id}/eido", "The incident as a NENA EIDO (NENA-STA-021.1b) JSON document for another CAD: agencies, the incident, its location, the units sent with their common unit status, dispatches", "display, operator, gateway, admin", 200, None),
     ("post", "/api/v1/incidents/{id}/acknowledge", "Acknowledge (reason optional)", "operator, admin", 200, Some("Action")),
     ("post", "/api/v1/incidents/{id}/assign", "Send a unit for an agency's part (reason, agency, unit)", "operator, admin", 200, Some("Action")),
     ("post", "/api/v1/incidents/{id}/reassign", "Same as assign: replace the unit serving a part", "operator, admin", 200, Some("Action")),
