@@ -57,6 +57,8 @@ impl EmbeddedSim {
         let mut sim = Simulation::with_source(scene, catalogue, midnight, policy, source)
             .map_err(|e| e.to_string())?
             .with_network_changes(network);
+        // Every decision explained, for "why this unit".
+        sim.set_explain(true);
         // Patrol visits count from midnight, as the day does.
         let mut watch = CoverageWatch::new(monitor, scene, &sim);
         while sim.now() < at {
@@ -100,8 +102,18 @@ impl EmbeddedSim {
         let today = follower.fold.summary(state.now_s);
         state.kpis = Kpis::of(&today, scene, &state.units, &state.incidents);
         state.coverage = self.coverage();
+        keep_decisions(&mut state, self.sim.drain_decisions());
         (state, follower)
     }
+}
+
+/// Files fresh decisions under their incidents; incidents no longer shown are forgotten.
+fn keep_decisions(state: &mut WallState, decisions: Vec<binjiang_sim::Decision>) {
+    for d in decisions {
+        state.why.entry(d.incident).or_default().push(d);
+    }
+    let shown: std::collections::BTreeSet<u32> = state.incidents.iter().map(|m| m.id).collect();
+    state.why.retain(|i, _| shown.contains(i));
 }
 
 /// The coverage monitor of the embedded day: every agency with units watched, move-ups
@@ -337,6 +349,8 @@ fn apply_commands(
                 feed.watch.dismissed(id);
                 Ok(())
             }
+            // The embedded day explains every decision as it makes it.
+            OperatorCommand::Explain(_) => continue,
             OperatorCommand::Project(hours) => {
                 let fork = feed.sim.fork_generated(feed.seed.wrapping_add(1));
                 let p = binjiang_sim::project(fork, follower.fold.clone(), f64::from(hours));
@@ -376,6 +390,8 @@ fn advance_embedded(
     state.now_s = clock.sim_s;
     state.units = feed.sim.units();
     state.incidents = follower.visible(clock.sim_s);
+    let decisions = feed.sim.drain_decisions();
+    keep_decisions(&mut state, decisions);
     let how = feed.sim.hour_of_week();
     let EmbeddedSim { sim, watch, .. } = &mut *feed;
     watch.look(sim, how, clock_text, &scene.0.frame);
@@ -587,6 +603,17 @@ mod tests {
             },
         );
         app.update();
+        // Why the south cleaner was sent: its decision is filed under the incident.
+        let why = &app.world().resource::<WallState>().why;
+        assert!(
+            why.values()
+                .flatten()
+                .any(|d| d.agency == binjiang_scene::Agency::Cleaning
+                    && d.chosen
+                        .as_ref()
+                        .is_some_and(|c| c.unit.as_ref() == "clean-south")),
+            "{why:?}"
+        );
         let r = app
             .world()
             .resource::<WallState>()

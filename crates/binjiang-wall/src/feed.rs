@@ -280,6 +280,9 @@ pub struct WallState {
     pub link: Link,
     /// Coverage now, the move-ups proposed and patrol visits (issue 19).
     pub coverage: CoverageView,
+    /// Why each unit was sent, per incident shown (issue 20): its decisions, oldest first
+    /// (embedded: as the simulation makes them; live: read when the incident is selected).
+    pub why: BTreeMap<u32, Vec<binjiang_sim::Decision>>,
 }
 
 /// Coverage as the wall shows it: each agency's share of the hour's demand within 3 minutes
@@ -316,6 +319,8 @@ pub enum OperatorCommand {
     AcceptMoveUp(u64),
     /// Drop the proposed move-up with this id.
     DismissMoveUp(u64),
+    /// Fetch why each unit was sent to this incident (live; embedded has it already).
+    Explain(u32),
 }
 
 /// Commands from the panels, taken by the feed before its next step: applied to the

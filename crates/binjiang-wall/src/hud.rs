@@ -426,7 +426,17 @@ fn details(
     mut selection: ResMut<Selection>,
     scene: Res<SceneData>,
     mut commands: ResMut<OperatorCommands>,
+    mut asked: Local<Option<(u32, f64)>>,
 ) -> Result {
+    // Why its units were sent: asked for when an incident is selected, and again every ten
+    // simulated seconds while it stays selected (live; embedded has it already).
+    if let Selection::Incident(i) = *selection {
+        let due = asked.is_none_or(|(j, at)| j != i || state.now_s - at >= 10.0);
+        if due {
+            *asked = Some((i, state.now_s));
+            commands.0.push(OperatorCommand::Explain(i));
+        }
+    }
     let ctx = contexts.ctx_mut()?;
     let mut open = *selection != Selection::None;
     egui::Window::new("Selected")
@@ -601,6 +611,7 @@ fn incident_details(ui: &mut egui::Ui, state: &WallState, scene: &binjiang_scene
             .color(c32(agency_rgb(p.agency))),
         );
     }
+    why_this_unit(ui, state, id);
     ui.separator();
     for e in state.log.iter().filter(|e| e.incident() == Some(id)) {
         let who = e.unit().map_or(String::new(), |u| format!(" {u}"));
@@ -609,6 +620,61 @@ fn incident_details(ui: &mut egui::Ui, state: &WallState, scene: &binjiang_scene
                 .monospace()
                 .size(12.0),
         );
+    }
+}
+
+/// "Why this unit", per agency: the unit sent, the next two by road, and the units nearer as
+/// the crow flies that were not sent, each with its road time and why (issue 20); the units
+/// are ringed on the map while the incident is selected.
+fn why_this_unit(ui: &mut egui::Ui, state: &WallState, id: u32) {
+    let Some(decisions) = state.why.get(&id) else {
+        return;
+    };
+    // The latest decision of each agency.
+    let mut latest: std::collections::BTreeMap<Agency, &binjiang_sim::Decision> =
+        std::collections::BTreeMap::new();
+    for d in decisions {
+        latest.insert(d.agency, d);
+    }
+    if latest.is_empty() {
+        return;
+    }
+    ui.separator();
+    ui.label(RichText::new("Why this unit").strong());
+    for (agency, d) in latest {
+        ui.label(
+            RichText::new(format!(
+                "{} ({:?}): {}",
+                agency_name(agency),
+                d.rule,
+                d.text
+            ))
+            .color(c32(agency_rgb(agency)))
+            .size(13.0),
+        );
+        let chosen_crow = d.chosen.as_ref().map(|c| c.crow_m);
+        let mut next = 0;
+        for c in &d.candidates {
+            let nearer = chosen_crow.is_some_and(|m| c.crow_m < m);
+            let shown = c.status == binjiang_sim::CandidateStatus::Chosen
+                || nearer
+                || (next < 2 && c.eta_s.is_some());
+            if !shown {
+                continue;
+            }
+            if c.status != binjiang_sim::CandidateStatus::Chosen && !nearer {
+                next += 1;
+            }
+            let eta = c.eta_s.map_or("–".to_owned(), |t| format!("{:.0} s", t));
+            ui.label(
+                RichText::new(format!(
+                    "  {:<18} {:>7} by road {:>6.0} m  {:?}",
+                    c.unit, eta, c.crow_m, c.status
+                ))
+                .monospace()
+                .size(12.0),
+            );
+        }
     }
 }
 

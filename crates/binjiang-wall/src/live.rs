@@ -52,6 +52,8 @@ enum Answer {
     Done,
     Refused(String),
     Projection(Box<Projection>),
+    /// Why each unit was sent to an incident.
+    Decisions(u32, Vec<binjiang_sim::Decision>),
 }
 
 /// The wall's connection to a live service.
@@ -250,6 +252,21 @@ fn send_commands(
         .build()
         .into();
     for command in inbox {
+        if let OperatorCommand::Explain(id) = command {
+            let read = agent
+                .get(format!("{base}/api/v1/incidents/{id}/decisions"))
+                .header("Authorization", format!("Bearer {token}"))
+                .call()
+                .ok()
+                .filter(|r| r.status().is_success())
+                .and_then(|mut r| r.body_mut().read_json::<Vec<binjiang_sim::Decision>>().ok());
+            if let Some(d) = read {
+                if answers.send(Answer::Decisions(id, d)).is_err() {
+                    return;
+                }
+            }
+            continue;
+        }
         let (path, body) = request_of(command, units);
         let answer = match agent
             .post(format!("{base}{path}"))
@@ -303,6 +320,8 @@ fn request_of(command: OperatorCommand, units: &[String]) -> (String, serde_json
             format!("/api/v1/recommendations/{id}/dismiss"),
             json!({"reason": WALL_REASON}),
         ),
+        // Read, not posted: handled before (see `send_commands`).
+        OperatorCommand::Explain(id) => (format!("/api/v1/incidents/{id}/decisions"), json!({})),
     }
 }
 
@@ -533,6 +552,9 @@ fn receive(
             Answer::Projection(p) => {
                 state.refusal = None;
                 state.projection = Some(link.convert.projection(&p));
+            }
+            Answer::Decisions(id, d) => {
+                state.why.insert(id, d);
             }
         }
     }

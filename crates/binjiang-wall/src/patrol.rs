@@ -29,7 +29,7 @@ pub struct PatrolPlugin;
 impl Plugin for PatrolPlugin {
     fn build(&self, app: &mut App) {
         app.add_systems(Startup, spawn)
-            .add_systems(Update, (colour_visits, draw_move_ups));
+            .add_systems(Update, (colour_visits, draw_move_ups, ring_candidates));
     }
 }
 
@@ -126,6 +126,53 @@ fn draw_move_ups(state: Res<WallState>, scene: Res<SceneData>, mut gizmos: Gizmo
             40.0,
             colour,
         );
+    }
+}
+
+/// While an incident is selected, rings the units its latest decisions weighed: green the
+/// one sent, grey the slower, red those with no road, amber the busy or off duty, blue the
+/// other zone's (issue 20's "why this unit" on the map).
+fn ring_candidates(
+    state: Res<WallState>,
+    selection: Res<crate::hud::Selection>,
+    mut gizmos: Gizmos,
+) {
+    use binjiang_sim::CandidateStatus as S;
+    let crate::hud::Selection::Incident(id) = *selection else {
+        return;
+    };
+    let Some(decisions) = state.why.get(&id) else {
+        return;
+    };
+    let mut latest = std::collections::BTreeMap::new();
+    for d in decisions {
+        latest.insert(d.agency, d);
+    }
+    for d in latest.values() {
+        for c in &d.candidates {
+            let Some(u) = state.units.iter().find(|u| u.id == c.unit.as_ref()) else {
+                continue;
+            };
+            let colour = match c.status {
+                S::Chosen => Color::srgb(0.2, 0.9, 0.3),
+                S::SlowerByRoad | S::PassedOverByRule => Color::srgb(0.75, 0.75, 0.75),
+                S::Unreachable | S::BeyondMaxTravel => Color::srgb(0.9, 0.2, 0.2),
+                S::Busy | S::OffDuty => Color::srgb(0.95, 0.65, 0.1),
+                S::OtherZoneWithinZoneFirst | S::NotAllowedByPolicy => Color::srgb(0.3, 0.5, 0.95),
+            };
+            let at = geo::Coord {
+                x: u.position[0],
+                y: u.position[1],
+            };
+            gizmos.circle(
+                Isometry3d::new(
+                    Vec3::from(world(at, 14.0)),
+                    Quat::from_rotation_x(std::f32::consts::FRAC_PI_2),
+                ),
+                30.0,
+                colour,
+            );
+        }
     }
 }
 

@@ -254,6 +254,22 @@ fn the_live_feed_follows_the_service_and_carries_the_operators_commands() {
         .unwrap();
     assert!((p.until_s - p.from_s - 7200.0).abs() < 1.0, "{p:?}");
 
+    // Why this unit: read from the service when asked (selecting the incident asks).
+    app.world_mut()
+        .resource_mut::<OperatorCommands>()
+        .0
+        .push(OperatorCommand::Explain(id));
+    update_until(&mut app, Duration::from_secs(20), |s| {
+        s.why.contains_key(&id)
+    });
+    {
+        let why = &app.world().resource::<WallState>().why[&id];
+        assert!(
+            why.iter().any(|d| d.chosen.is_some()),
+            "the fight's dispatch is explained: {why:?}"
+        );
+    }
+
     // Coverage comes with the stream, patrol visits from their own read; litter on the
     // south cleaner's loop opens a hole, the wall shows the move-up, and Accept makes it.
     let (status, _) = post(
