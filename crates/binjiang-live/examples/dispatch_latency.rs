@@ -3,7 +3,10 @@
 //! seconds for a day, each timed from the report to the decision (a unit sent or the part
 //! queued). For BENCHMARKS.md.
 //!
-//!     cargo run --release -p binjiang-live --example dispatch_latency [scene] [alerts]
+//!     cargo run --release -p binjiang-live --example dispatch_latency [scene] [alerts] [explain]
+//!
+//! With `explain`, every decision also makes its explanation record, as the live twin does
+//! (issue 20).
 
 use binjiang_scene::{AssetKind, Scene};
 use binjiang_sim::{
@@ -32,6 +35,7 @@ fn main() {
     let mut sim =
         Simulation::with_source(&scene, catalogue, options, policy, IncidentSource::External)
             .expect("sim");
+    sim.set_explain(args.get(3).is_some_and(|a| a == "explain"));
     let sensed: Vec<(&str, &str)> = scene
         .assets
         .iter()
@@ -60,6 +64,7 @@ fn main() {
         took.push(t.elapsed().as_secs_f64() * 1e6);
         sim.drain_events();
         sim.drain_inputs();
+        sim.drain_decisions();
         sim.retire_closed();
     }
     took.sort_by(f64::total_cmp);
