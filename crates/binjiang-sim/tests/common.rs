@@ -1,10 +1,10 @@
 //! Shared set-up for the simulation tests: the bundled and tiny scenes and their catalogues.
 #![allow(dead_code)]
 
-use binjiang_scene::{Scene, Unit};
+use binjiang_scene::{Agency, Mode, Scene, Unit};
 use binjiang_sim::{
-    Event, EventKind, Incident, IncidentCatalogue, Operator, Place, PolicyKind, Report, SimOptions,
-    Simulation, Source, CATALOGUE_FILE,
+    DispatchRules, Event, EventKind, Incident, IncidentCatalogue, Operator, Place, PolicyKind,
+    Report, SimOptions, Simulation, Source, CATALOGUE_FILE,
 };
 use std::path::{Path, PathBuf};
 
@@ -142,4 +142,30 @@ pub fn queue_reasons(sim: &Simulation) -> Vec<binjiang_sim::QueueReason> {
             _ => None,
         })
         .collect()
+}
+
+/// The tiny river scene with `n` cleaners of random modes at random places on its roads.
+pub fn cleaners(places: &[(u8, f64, f64)]) -> (binjiang_scene::Scene, Simulation) {
+    let (mut scene, mut cat) = tiny();
+    for t in &mut cat.types {
+        t.per_day = 0.0;
+    }
+    cat.dispatch = DispatchRules::fastest_always();
+    let template = scene.units[0].clone();
+    scene.units.retain(|u| u.agency != Agency::Cleaning);
+    for (i, (m, x, y)) in places.iter().enumerate() {
+        let mode = [Mode::Foot, Mode::Bike][*m as usize % 2];
+        // North Street (y = 300) or South Street (y = -300): both open to foot and bike.
+        let y = if *y > 0.0 { 300.0 } else { -300.0 };
+        scene.units.push(Unit {
+            id: format!("c{i}"),
+            agency: Agency::Cleaning,
+            mode,
+            home: at(*x, y),
+            patrol: vec![at(*x, y), at((*x + 40.0).min(1000.0), y)],
+            ..template.clone()
+        });
+    }
+    let sim = Simulation::new(&scene, cat, SimOptions::default()).unwrap();
+    (scene, sim)
 }

@@ -316,3 +316,48 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Against brute force, on random scenes (cleaners of random modes at random places on
+    /// both banks): the record's chosen unit has the least road time of all free cleaners,
+    /// checked one by one, and every faster free unit in the record says why.
+    #[test]
+    fn the_record_agrees_with_brute_force_on_random_scenes(
+        places in prop::collection::vec((0u8..2, 0.0f64..1000.0, -1.0f64..1.0), 1..16),
+        target in (0.0f64..1000.0, prop::bool::ANY),
+    ) {
+        let (scene, mut sim) = cleaners(&places);
+        sim.set_explain(true);
+        let p = at(target.0, if target.1 { 290.0 } else { -290.0 });
+        let before = sim.units();
+        inject(&mut sim, "bin_overflow", p, Source::Sensor);
+        let mut router = Router::of_scene(&scene);
+        let best = before
+            .iter()
+            .filter(|u| u.agency == Agency::Cleaning)
+            .filter_map(|u| router.travel_time(u.mode, at(u.position[0], u.position[1]), p))
+            .reduce(f64::min);
+        let d = sim.drain_decisions();
+        prop_assert_eq!(d.len(), 1);
+        let d = &d[0];
+        check_rule(d)?;
+        match best {
+            None => prop_assert_eq!(d.decision, DecisionKind::Queued),
+            Some(best) => {
+                let eta = d.chosen.as_ref().and_then(|c| c.eta_s).unwrap();
+                prop_assert!((eta - best).abs() < 0.2, "record {eta} vs brute force {best}");
+                // Every cleaner nearer as the crow flies than the one sent is listed.
+                let crow = d.chosen.as_ref().unwrap().crow_m;
+                let nearer = before
+                    .iter()
+                    .filter(|u| u.agency == Agency::Cleaning)
+                    .filter(|u| (u.position[0] - p.x).hypot(u.position[1] - p.y).round() < crow)
+                    .count();
+                let listed = d.candidates.iter().filter(|c| c.crow_m < crow).count();
+                prop_assert_eq!(listed, nearer, "{:?}", d);
+            }
+        }
+    }
+}

@@ -3,38 +3,10 @@
 
 mod common;
 
-use binjiang_scene::{Agency, Mode, Unit};
-use binjiang_sim::{
-    DispatchRules, EventKind, IncidentCatalogue, Router, SimOptions, Simulation, Source,
-};
+use binjiang_scene::Agency;
+use binjiang_sim::{EventKind, IncidentCatalogue, Router, SimOptions, Simulation, Source};
 use common::*;
 use proptest::prelude::*;
-
-/// The tiny river scene with `n` cleaners of random modes at random places on its roads.
-fn cleaners(places: &[(u8, f64, f64)]) -> (binjiang_scene::Scene, Simulation) {
-    let (mut scene, mut cat) = tiny();
-    for t in &mut cat.types {
-        t.per_day = 0.0;
-    }
-    cat.dispatch = DispatchRules::fastest_always();
-    let template = scene.units[0].clone();
-    scene.units.retain(|u| u.agency != Agency::Cleaning);
-    for (i, (m, x, y)) in places.iter().enumerate() {
-        let mode = [Mode::Foot, Mode::Bike][*m as usize % 2];
-        // North Street (y = 300) or South Street (y = -300): both open to foot and bike.
-        let y = if *y > 0.0 { 300.0 } else { -300.0 };
-        scene.units.push(Unit {
-            id: format!("c{i}"),
-            agency: Agency::Cleaning,
-            mode,
-            home: at(*x, y),
-            patrol: vec![at(*x, y), at((*x + 40.0).min(1000.0), y)],
-            ..template.clone()
-        });
-    }
-    let sim = Simulation::new(&scene, cat, SimOptions::default()).unwrap();
-    (scene, sim)
-}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
