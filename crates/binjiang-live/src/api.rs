@@ -58,6 +58,13 @@ async fn get_recommendations(
     })))
 }
 
+/// The `{id}` of a path, or a 400 naming `id` and saying what it should be.
+fn path_id<T: std::str::FromStr>(id: &str, should_be: &str) -> Result<T, ApiError> {
+    id.parse().map_err(|_| {
+        ApiError::bad_request(Some("id".into()), format!("\"{id}\" is not {should_be}"))
+    })
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RecommendationIn {
@@ -73,12 +80,7 @@ async fn post_recommendation(
     JsonBody(body): JsonBody<RecommendationIn>,
 ) -> Result<Json<binjiang_protocol::Recommendation>, ApiError> {
     caller.require(Need::Act)?;
-    let id: u64 = id.parse().map_err(|_| {
-        ApiError::bad_request(
-            Some("id".into()),
-            format!("\"{id}\" is not a recommendation id (a whole number)"),
-        )
-    })?;
+    let id: u64 = path_id(&id, "a recommendation id (a whole number)")?;
     let accept = match action.as_str() {
         "accept" => true,
         "dismiss" => false,
@@ -382,12 +384,7 @@ async fn get_decisions(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
     caller.require(Need::Read)?;
-    let id: u32 = id.parse().map_err(|_| {
-        ApiError::bad_request(
-            Some("id".into()),
-            format!("\"{id}\" is not an incident number"),
-        )
-    })?;
+    let id: u32 = path_id(&id, "an incident number")?;
     let bodies: Vec<String> = state
         .read(move |c| {
             let mut stmt =
@@ -416,12 +413,7 @@ async fn get_eido(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Need::Read)?;
-    let id: u32 = id.parse().map_err(|_| {
-        ApiError::bad_request(
-            Some("id".into()),
-            format!("\"{id}\" is not an incident number"),
-        )
-    })?;
+    let id: u32 = path_id(&id, "an incident number")?;
     let view = state.view();
     let incident = view
         .incidents

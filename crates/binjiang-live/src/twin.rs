@@ -580,17 +580,12 @@ impl Twin {
             Action::Reopen => self.sim.reopen(i, &by),
         };
         done.map_err(|e| operator_error(&e))?;
-        self.setup.telemetry.accept("command", 1);
-        let now = self.sim.now();
-        self.batch.audit.push(AuditRow {
-            at: self.clock.iso(now),
-            at_ms: self.clock.epoch_ms() + (now * 1000.0) as i64,
-            actor: caller.name.clone(),
-            role: caller.role.key().into(),
-            action: action.key().into(),
-            incident: Some(i),
-            reason: reason.into(),
-            detail: match action {
+        self.audit(
+            caller,
+            action.key(),
+            Some(i),
+            reason,
+            match action {
                 Action::Assign { agency, unit } => {
                     serde_json::json!({"agency": agency, "unit": unit})
                 }
@@ -598,7 +593,7 @@ impl Twin {
                 Action::Cancel { why } => serde_json::json!({"why": why}),
                 _ => serde_json::json!({}),
             },
-        });
+        );
         Ok(())
     }
 
@@ -744,6 +739,29 @@ impl Twin {
             .look(&self.sim, how, |t| clock.iso(t), &self.setup.scene.frame);
     }
 
+    /// Records an operator's accepted action in the audit trail (with the batch).
+    fn audit(
+        &mut self,
+        caller: &Caller,
+        action: &str,
+        incident: Option<u32>,
+        reason: &str,
+        detail: serde_json::Value,
+    ) {
+        self.setup.telemetry.accept("command", 1);
+        let now = self.sim.now();
+        self.batch.audit.push(AuditRow {
+            at: self.clock.iso(now),
+            at_ms: self.clock.epoch_ms() + (now * 1000.0) as i64,
+            actor: caller.name.clone(),
+            role: caller.role.key().into(),
+            action: action.into(),
+            incident,
+            reason: reason.into(),
+            detail,
+        });
+    }
+
     /// Accepts (makes the move, a command in the input log) or dismisses proposal `id`;
     /// either way audited.
     fn recommendation(
@@ -783,21 +801,16 @@ impl Twin {
             self.watch.dismissed(id);
             "dismiss_move_up"
         };
-        self.setup.telemetry.accept("command", 1);
-        let now = self.sim.now();
-        self.batch.audit.push(AuditRow {
-            at: self.clock.iso(now),
-            at_ms: self.clock.epoch_ms() + (now * 1000.0) as i64,
-            actor: caller.name.clone(),
-            role: caller.role.key().into(),
-            action: action.into(),
-            incident: None,
-            reason: reason.into(),
-            detail: serde_json::json!({
+        self.audit(
+            caller,
+            action,
+            None,
+            reason,
+            serde_json::json!({
                 "recommendation": id, "agency": r.agency, "unit": r.unit,
                 "covering": r.covering, "before": r.before, "after": r.after,
             }),
-        });
+        );
         Ok(r)
     }
 

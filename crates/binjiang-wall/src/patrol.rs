@@ -118,15 +118,20 @@ fn draw_move_ups(state: Res<WallState>, scene: Res<SceneData>, mut gizmos: Gizmo
             Vec3::from(world(to, 12.0)),
             colour,
         );
-        gizmos.circle(
-            Isometry3d::new(
-                Vec3::from(world(to, 12.0)),
-                Quat::from_rotation_x(std::f32::consts::FRAC_PI_2),
-            ),
-            40.0,
-            colour,
-        );
+        ring(&mut gizmos, to, 12.0, 40.0, colour);
     }
+}
+
+/// A flat ring on the ground at `at`, `height` metres up.
+fn ring(gizmos: &mut Gizmos, at: geo::Coord, height: f64, radius: f32, colour: Color) {
+    gizmos.circle(
+        Isometry3d::new(
+            Vec3::from(world(at, height)),
+            Quat::from_rotation_x(std::f32::consts::FRAC_PI_2),
+        ),
+        radius,
+        colour,
+    );
 }
 
 /// While an incident is selected, rings the units its latest decisions weighed: green the
@@ -164,14 +169,7 @@ fn ring_candidates(
                 x: u.position[0],
                 y: u.position[1],
             };
-            gizmos.circle(
-                Isometry3d::new(
-                    Vec3::from(world(at, 14.0)),
-                    Quat::from_rotation_x(std::f32::consts::FRAC_PI_2),
-                ),
-                30.0,
-                colour,
-            );
+            ring(&mut gizmos, at, 14.0, 30.0, colour);
         }
     }
 }
