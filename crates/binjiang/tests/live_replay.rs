@@ -60,7 +60,16 @@ fn replay_drives_a_live_service_over_its_apis() {
             .read_json()
             .unwrap()
     };
-    let incidents = get("/api/v1/incidents");
+    // An observation's incident is published with the twin's next tick (observations change
+    // the view only through what they trigger): wait for it rather than read at once.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let incidents = loop {
+        let incidents = get("/api/v1/incidents");
+        if incidents.as_array().unwrap().len() >= 4 || std::time::Instant::now() > deadline {
+            break incidents;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let all = incidents.as_array().unwrap();
     assert_eq!(all.len(), 4, "{incidents}");
     let bin = all.iter().find(|i| i["type"] == "bin_overflow").unwrap();
