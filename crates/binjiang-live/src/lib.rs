@@ -265,6 +265,9 @@ impl District {
 
 /// Opens (or creates) the database, rebuilds the twin from it, and starts serving.
 pub async fn start(district: District, options: ServeOptions) -> Result<Running, ServeError> {
+    // Road reach for the coverage monitor takes a moment: found before the clock starts,
+    // so a replay clock (600×) does not run ahead while the service sets up.
+    let monitor = Arc::new(district.coverage_monitor());
     let mut conn = store::open(&options.db)?;
     let sqlite = |source| store::StoreError::Sqlite {
         path: options.db.display().to_string(),
@@ -357,7 +360,7 @@ pub async fn start(district: District, options: ServeOptions) -> Result<Running,
         scene_hash,
         snapshot_every_inputs: options.snapshot_every_inputs,
         tides: Arc::clone(&district.tides),
-        monitor: Some(Arc::new(district.coverage_monitor())),
+        monitor: Some(monitor),
     };
     let (writer, writer_thread) =
         store::Writer::start(&options.db, 1024, options.max_pages, Arc::clone(&telemetry))?;
