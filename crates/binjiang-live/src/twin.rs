@@ -828,7 +828,7 @@ impl Twin {
         view.kpis.recommendations = self.watch.recommendations().to_vec();
         view.kpis.hot_cells_unvisited_2h_share = self.watch.unvisited_share();
         view.since_visit = self.watch.since_visit(self.sim.now());
-        view.watched = self.watch.watched();
+        view.watched = self.watch.watched().to_vec();
         view.last_decision = self.last_decision;
         view
     }

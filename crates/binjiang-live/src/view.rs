@@ -3,7 +3,7 @@
 //! hundred wall displays polling do not slow ingest down.
 
 use crate::clock::Clock;
-use binjiang_sim::{Incident, IncidentStatus, Metrics, MetricsFold, Simulation, UnitStatus};
+use binjiang_sim::{Incident, IncidentStatus, MetricsFold, Simulation, UnitStatus};
 use binjiang_spatial::PointIndex;
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,7 +13,7 @@ pub use binjiang_protocol::{
 };
 
 /// The published state.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct View {
     /// Publication number (1, 2, …): stream clients resume from it.
     pub seq: u64,
@@ -39,26 +39,7 @@ pub struct View {
 impl View {
     /// An empty view (before the twin's first publish).
     pub fn empty() -> Self {
-        View {
-            seq: 0,
-            t: 0.0,
-            units: Vec::new(),
-            incidents: Vec::new(),
-            index: PointIndex::default(),
-            kpis: Kpis {
-                at: String::new(),
-                open_incidents: 0,
-                now_per_agency: BTreeMap::new(),
-                now_per_subdistrict: BTreeMap::new(),
-                today: Metrics::default(),
-                coverage: BTreeMap::new(),
-                recommendations: Vec::new(),
-                hot_cells_unvisited_2h_share: None,
-            },
-            since_visit: Vec::new(),
-            watched: Vec::new(),
-            last_decision: None,
-        }
+        View::default()
     }
 
     /// The view of `sim` now.
@@ -195,13 +176,9 @@ impl View {
                 now_per_agency,
                 now_per_subdistrict,
                 today: today.summary(t.max(today_start)),
-                coverage: BTreeMap::new(),
-                recommendations: Vec::new(),
-                hot_cells_unvisited_2h_share: None,
+                ..Kpis::default()
             },
-            since_visit: Vec::new(),
-            watched: Vec::new(),
-            last_decision: None,
+            ..View::default()
         }
     }
 }

@@ -187,7 +187,7 @@ pub struct AgencyNow {
 }
 
 /// KPIs: now, and since the district's midnight (definitions in docs/kpis.md).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Kpis {
     /// When, ISO.
     pub at: String,

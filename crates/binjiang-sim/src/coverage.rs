@@ -44,6 +44,8 @@ pub struct PatrolCoverage {
     previous: Vec<Option<([f64; 2], Option<usize>)>>,
     /// Per hour of the day, which cells are hot.
     hot: Vec<Vec<bool>>,
+    /// Which cells are hot in some hour.
+    watched: Vec<bool>,
     /// The next hour's end to score, seconds.
     next_hour_end: f64,
     kpi: PatrolCoverageKpi,
@@ -57,7 +59,7 @@ impl PatrolCoverage {
         let types: Vec<(usize, Vec<f64>)> = (0..catalogue.types.len())
             .map(|t| (t, catalogue.cell_shares(t, scene)))
             .collect();
-        let hot = (0..24u32)
+        let hot: Vec<Vec<bool>> = (0..24u32)
             .map(|h| {
                 let demand = catalogue.expected_by_cell(&types, weekday, &[h]);
                 let mut sorted = demand.clone();
@@ -69,7 +71,9 @@ impl PatrolCoverage {
                 demand.iter().map(|d| *d > 0.0 && *d >= cut).collect()
             })
             .collect();
+        let watched = (0..n).map(|c| hot.iter().any(|h| h[c])).collect();
         PatrolCoverage {
+            watched,
             grid: scene.grid.clone(),
             last_visit: vec![start_s; n],
             previous: Vec::new(),
@@ -147,10 +151,8 @@ impl PatrolCoverage {
 
     /// Whether each cell is hot in some hour of the day (the cells the KPI watches; water
     /// and empty cells never are), in the grid's order.
-    pub fn watched(&self) -> Vec<bool> {
-        (0..self.last_visit.len())
-            .map(|c| self.hot.iter().any(|h| h[c]))
-            .collect()
+    pub fn watched(&self) -> &[bool] {
+        &self.watched
     }
 
     /// The KPI so far.

@@ -221,18 +221,24 @@ impl CoverageMonitor {
         reach: Reach,
         thresholds: &BTreeMap<Agency, f64>,
     ) -> Self {
-        let shares: Vec<Vec<f64>> = (0..catalogue.types.len())
-            .map(|t| catalogue.cell_shares(t, scene))
+        // Each watched agency's types with their cell shares, found once (not per hour).
+        let by_agency: BTreeMap<Agency, Vec<(usize, Vec<f64>)>> = thresholds
+            .keys()
+            .map(|a| {
+                let types = (0..catalogue.types.len())
+                    .filter(|&t| catalogue.types[t].agencies.contains(a))
+                    .map(|t| (t, catalogue.cell_shares(t, scene)))
+                    .collect();
+                (*a, types)
+            })
             .collect();
         CoverageMonitor::new(reach, thresholds, |agency, how| {
-            let types: Vec<(usize, Vec<f64>)> = (0..catalogue.types.len())
-                .filter(|&t| catalogue.types[t].agencies.contains(&agency))
-                .map(|t| (t, shares[t].clone()))
-                .collect();
-            if types.is_empty() {
-                return Vec::new();
+            match by_agency.get(&agency) {
+                Some(types) if !types.is_empty() => {
+                    catalogue.expected_by_cell(types, (how / 24) as u8, &[(how % 24) as u32])
+                }
+                _ => Vec::new(),
             }
-            catalogue.expected_by_cell(&types, (how / 24) as u8, &[(how % 24) as u32])
         })
     }
 
@@ -265,37 +271,41 @@ impl CoverageMonitor {
 
     /// Every watched agency's coverage in `sim` now, demand of hour of week `how`.
     pub fn assess(&self, sim: &Simulation, how: usize) -> Vec<AgencyCoverage> {
-        self.watched
-            .iter()
-            .map(|w| self.state(sim, w, how).coverage(w))
-            .collect()
+        self.assess_and_propose(sim, how).0
     }
 
     /// The move-ups worth making now: for each watched agency below its threshold, the
     /// single move that regains the most coverage (at least [`MIN_GAIN`]).
     pub fn propose(&self, sim: &Simulation, how: usize) -> Vec<MoveUp> {
-        self.watched
-            .iter()
-            .filter_map(|w| self.propose_for(sim, w, how))
-            .collect()
+        self.assess_and_propose(sim, how).1
+    }
+
+    /// [`CoverageMonitor::assess`] and [`CoverageMonitor::propose`] together, each agency's
+    /// free units and coverage found once (what the live watch does after every change).
+    pub fn assess_and_propose(
+        &self,
+        sim: &Simulation,
+        how: usize,
+    ) -> (Vec<AgencyCoverage>, Vec<MoveUp>) {
+        let mut coverage = Vec::with_capacity(self.watched.len());
+        let mut moves = Vec::new();
+        for w in &self.watched {
+            let state = self.state(sim, w, how);
+            if state.share() < w.threshold {
+                moves.extend(self.best(sim, w, how, &state));
+            }
+            coverage.push(state.coverage(w));
+        }
+        (coverage, moves)
     }
 
     /// The best move for `agency` now, whatever its threshold (`None` if nothing gains).
     pub fn best_move(&self, sim: &Simulation, agency: Agency, how: usize) -> Option<MoveUp> {
         let w = self.watched.iter().find(|w| w.agency == agency)?;
-        self.best(sim, w, how)
+        self.best(sim, w, how, &self.state(sim, w, how))
     }
 
-    fn propose_for(&self, sim: &Simulation, w: &Watched, how: usize) -> Option<MoveUp> {
-        let state = self.state(sim, w, how);
-        if state.share() >= w.threshold {
-            return None;
-        }
-        self.best(sim, w, how)
-    }
-
-    fn best(&self, sim: &Simulation, w: &Watched, how: usize) -> Option<MoveUp> {
-        let state = self.state(sim, w, how);
+    fn best(&self, sim: &Simulation, w: &Watched, how: usize, state: &State) -> Option<MoveUp> {
         let before = state.share();
         let t = sim.now();
         // Holes: busy units on duty whose loop nobody covers yet.

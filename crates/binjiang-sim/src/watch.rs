@@ -64,8 +64,8 @@ impl CoverageWatch {
         let Some(monitor) = &self.monitor else {
             return;
         };
-        self.now = monitor
-            .assess(sim, how)
+        let (coverage, proposed) = monitor.assess_and_propose(sim, how);
+        self.now = coverage
             .into_iter()
             .map(|c| {
                 (
@@ -78,7 +78,6 @@ impl CoverageWatch {
                 )
             })
             .collect();
-        let proposed = monitor.propose(sim, how);
         let pairs: BTreeSet<(String, String)> = proposed
             .iter()
             .map(|m| (m.unit.clone(), m.covering.clone()))
@@ -163,7 +162,7 @@ impl CoverageWatch {
     }
 
     /// Whether each cell is hot in some hour of the day (the cells patrol coverage watches).
-    pub fn watched(&self) -> Vec<bool> {
+    pub fn watched(&self) -> &[bool] {
         self.patrol.watched()
     }
 

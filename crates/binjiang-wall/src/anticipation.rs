@@ -233,17 +233,15 @@ fn spawn(
     let palette: Vec<Handle<StandardMaterial>> = (0..6)
         .map(|i| {
             let t = i as f32 / 5.0;
-            materials.add(StandardMaterial {
-                base_color: Color::srgba(
+            crate::scene_view::translucent(
+                &mut materials,
+                Color::srgba(
                     0.95 - 0.55 * t,
                     0.92 - 0.85 * t,
                     1.0 - 0.4 * t,
                     0.1 + 0.55 * t,
                 ),
-                unlit: true,
-                alpha_mode: AlphaMode::Blend,
-                ..default()
-            })
+            )
         })
         .collect();
     crate::scene_view::spawn_cell_tiles(

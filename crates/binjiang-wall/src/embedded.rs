@@ -79,7 +79,7 @@ impl EmbeddedSim {
     fn coverage(&self) -> CoverageView {
         CoverageView {
             since_visit: self.watch.since_visit(self.sim.now()),
-            watched: self.watch.watched(),
+            watched: self.watch.watched().to_vec(),
             agencies: self.watch.coverage().clone(),
             recommendations: self.watch.recommendations().to_vec(),
             unvisited_share: self.watch.unvisited_share(),

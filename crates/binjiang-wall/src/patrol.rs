@@ -8,7 +8,7 @@
 
 use crate::feed::WallState;
 use crate::meshes::world;
-use crate::scene_view::{spawn_cell_tiles, Layers};
+use crate::scene_view::{spawn_cell_tiles, translucent, Layers};
 use crate::SceneData;
 use bevy::prelude::*;
 
@@ -50,14 +50,7 @@ fn spawn(
         [0.86, 0.08, 0.08, 0.60],
     ]
     .iter()
-    .map(|[r, g, b, a]| {
-        materials.add(StandardMaterial {
-            base_color: Color::srgba(*r, *g, *b, *a),
-            unlit: true,
-            alpha_mode: AlphaMode::Blend,
-            ..default()
-        })
-    })
+    .map(|[r, g, b, a]| translucent(&mut materials, Color::srgba(*r, *g, *b, *a)))
     .collect();
     spawn_cell_tiles(
         &mut commands,

@@ -313,12 +313,10 @@ fn spawn_heat(
     let palette: Vec<Handle<StandardMaterial>> = (0..6)
         .map(|i| {
             let t = i as f32 / 5.0;
-            materials.add(StandardMaterial {
-                base_color: Color::srgba(1.0, 0.85 - 0.7 * t, 0.1, 0.15 + 0.45 * t),
-                unlit: true,
-                alpha_mode: AlphaMode::Blend,
-                ..default()
-            })
+            translucent(
+                &mut materials,
+                Color::srgba(1.0, 0.85 - 0.7 * t, 0.1, 0.15 + 0.45 * t),
+            )
         })
         .collect();
     spawn_cell_tiles(
@@ -330,6 +328,20 @@ fn spawn_heat(
         |i| (Visibility::Hidden, HeatTile(i as u32)),
     );
     commands.insert_resource(HeatPalette(palette));
+}
+
+/// An unlit, see-through material: the layers tinted over the district (heat, forecast,
+/// patrol visits).
+pub fn translucent(
+    materials: &mut Assets<StandardMaterial>,
+    colour: Color,
+) -> Handle<StandardMaterial> {
+    materials.add(StandardMaterial {
+        base_color: colour,
+        unlit: true,
+        alpha_mode: AlphaMode::Blend,
+        ..default()
+    })
 }
 
 /// One flat tile per grid cell at `height`, in `material`, each with `tag(cell index)`:

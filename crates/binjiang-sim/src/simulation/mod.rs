@@ -540,6 +540,15 @@ impl Simulation {
             .collect()
     }
 
+    /// The index of the unit with scene id `id`, if any: how commands, fixes and crew
+    /// statuses name units.
+    pub(crate) fn unit_index(&self, id: &str) -> Option<u32> {
+        self.units
+            .iter()
+            .position(|u| u.id.as_ref() == id)
+            .map(|u| u as u32)
+    }
+
     /// The units' own state, for the crate's monitors.
     pub(crate) fn unit_states(&self) -> &[UnitState] {
         &self.units

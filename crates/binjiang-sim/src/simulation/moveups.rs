@@ -30,7 +30,7 @@ impl Simulation {
 
     /// The unit whose patrol unit `unit` covers now, if any (a move-up in force).
     pub fn covering(&self, unit: &str) -> Option<&str> {
-        let u = self.units.iter().find(|u| u.id.as_ref() == unit)?;
+        let u = &self.units[self.unit_index(unit)? as usize];
         u.cover_of().map(|b| self.units[b as usize].id.as_ref())
     }
 
@@ -47,14 +47,12 @@ impl Simulation {
             unit: unit.to_owned(),
             why,
         };
-        let find = |id: &str| {
-            self.units
-                .iter()
-                .position(|u| u.id.as_ref() == id)
-                .map(|u| u as u32)
-        };
-        let f = find(unit).ok_or_else(|| refuse("no such unit".into()))?;
-        let b = find(covering).ok_or_else(|| refuse(format!("no unit \"{covering}\"")))?;
+        let f = self
+            .unit_index(unit)
+            .ok_or_else(|| refuse("no such unit".into()))?;
+        let b = self
+            .unit_index(covering)
+            .ok_or_else(|| refuse(format!("no unit \"{covering}\"")))?;
         let (fu, bu) = (&self.units[f as usize], &self.units[b as usize]);
         if f == b {
             return Err(refuse("a unit cannot cover its own patrol".into()));
@@ -172,13 +170,8 @@ impl Simulation {
             let Some(m) = monitor.propose(self, how).into_iter().next() else {
                 break;
             };
-            let find = |id: &str| {
-                self.units
-                    .iter()
-                    .position(|u| u.id.as_ref() == id)
-                    .map(|u| u as u32)
-            };
-            let (Some(f), Some(b)) = (find(&m.unit), find(&m.covering)) else {
+            let (Some(f), Some(b)) = (self.unit_index(&m.unit), self.unit_index(&m.covering))
+            else {
                 break;
             };
             self.cover(f, b, None);

@@ -435,15 +435,11 @@ impl Simulation {
                             agency,
                             unit,
                         } => {
-                            let u = self
-                                .units
-                                .iter()
-                                .position(|x| x.id.as_ref() == unit.as_str())
-                                .ok_or_else(|| ReplayError::NoUnit {
-                                    index,
-                                    unit: unit.clone(),
-                                })?;
-                            self.reassign(*incident, *agency, u as u32, &by)
+                            let u = self.unit_index(unit).ok_or_else(|| ReplayError::NoUnit {
+                                index,
+                                unit: unit.clone(),
+                            })?;
+                            self.reassign(*incident, *agency, u, &by)
                         }
                     };
                     done.map_err(|error| ReplayError::Command { index, t, error })?;
@@ -483,10 +479,8 @@ impl Simulation {
             return Err(FixError::NotFinite);
         }
         let u = self
-            .units
-            .iter()
-            .position(|x| x.id.as_ref() == unit)
-            .ok_or_else(|| FixError::NoUnit(unit.to_owned()))? as u32;
+            .unit_index(unit)
+            .ok_or_else(|| FixError::NoUnit(unit.to_owned()))?;
         self.inputs.push(InputRecord {
             t: self.now(),
             input: Input::Fix {
@@ -550,10 +544,8 @@ impl Simulation {
     /// arrival or finish for it is dropped.
     pub fn crew_status(&mut self, unit: &str, status: CrewStatus) -> Result<(), CrewStatusError> {
         let u = self
-            .units
-            .iter()
-            .position(|x| x.id.as_ref() == unit)
-            .ok_or_else(|| CrewStatusError::NoUnit(unit.to_owned()))?;
+            .unit_index(unit)
+            .ok_or_else(|| CrewStatusError::NoUnit(unit.to_owned()))? as usize;
         let state = &self.units[u];
         match status {
             CrewStatus::OnScene

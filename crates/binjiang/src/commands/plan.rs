@@ -102,7 +102,8 @@ struct Group {
     shift: Shift,
     shift_text: String,
     mode: Mode,
-    /// The base's units of the group (their current homes), by index.
+    /// The base's units of the group's shift and mode (where they stand today), by index:
+    /// what the "before" is measured from (empty for a planned shift no unit works today).
     current: Vec<usize>,
     /// How many units the plan places in it.
     units: usize,
@@ -714,17 +715,6 @@ fn groups(scene: &Scene, own: &[usize], planned: &[(Shift, Mode)]) -> Vec<Group>
         if let Some(g) = by_shift.get_mut(&(unit.shift.start_s, unit.shift.end_s, unit.mode.key()))
         {
             g.current.push(u);
-        }
-    }
-    // A group with no unit there today is measured from the agency's units of its mode.
-    for g in by_shift.values_mut() {
-        if g.current.is_empty() {
-            g.current = own
-                .iter()
-                .copied()
-                .filter(|&u| scene.units[u].mode == g.mode)
-                .take(g.units)
-                .collect();
         }
     }
     by_shift.into_values().collect()
