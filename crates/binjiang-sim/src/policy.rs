@@ -90,6 +90,12 @@ pub trait DispatchPolicy: Send + Sync + std::fmt::Debug {
     /// `incident_area` at all (areas are subdistrict indices).
     fn eligible(&self, agency: Agency, unit_area: u16, incident_area: u16) -> bool;
 
+    /// Whether a unit of `agency` may serve outside its home subdistrict at all: when not,
+    /// searches need not look at other subdistricts' work.
+    fn serves_beyond_home(&self, _agency: Agency) -> bool {
+        true
+    }
+
     /// The rank of sending such a unit with road time `travel_s`; `None`: never.
     fn rank(&self, agency: Agency, in_zone: bool, travel_s: f64) -> Option<Rank>;
 
@@ -202,6 +208,10 @@ impl DispatchPolicy for SeparateDispatch {
 
     fn eligible(&self, _: Agency, unit_area: u16, incident_area: u16) -> bool {
         unit_area == incident_area
+    }
+
+    fn serves_beyond_home(&self, _: Agency) -> bool {
+        false
     }
 
     fn rank(&self, agency: Agency, _: bool, travel_s: f64) -> Option<Rank> {

@@ -12,6 +12,7 @@
 //! One rule decides reachability everywhere (dispatch, queue, reassign, patrol loops): a
 //! directed, one-way-aware road search finds a route, or the unit is not eligible.
 
+use crate::ch::{SpaceTimes, UpwardGraphs};
 use crate::route::Route;
 use binjiang_scene::{Mode, RoadGraph};
 use fast_paths::{FastGraph, InputGraph, PathCalculator};
@@ -41,6 +42,9 @@ const TIME_CACHE_ENTRIES: usize = 1 << 20;
 struct ModeRouter {
     graph: Arc<FastGraph>,
     calculator: PathCalculator,
+    /// The same hierarchy's upward graphs, for times without paths.
+    upward: Arc<UpwardGraphs>,
+    spaces: SpaceTimes,
     times: HashMap<(u32, u32), Option<u32>>,
     /// Ticks of the fastest direct edge between two adjacent nodes (path hops).
     hops: Arc<HashMap<(u32, u32), u32>>,
@@ -53,6 +57,8 @@ impl Clone for ModeRouter {
         ModeRouter {
             graph: Arc::clone(&self.graph),
             calculator: fast_paths::create_calculator(&self.graph),
+            upward: Arc::clone(&self.upward),
+            spaces: SpaceTimes::new(&self.upward),
             times: HashMap::new(),
             hops: Arc::clone(&self.hops),
         }
@@ -380,9 +386,12 @@ impl ModeRouter {
         input.freeze();
         let graph = fast_paths::prepare(&input);
         let calculator = fast_paths::create_calculator(&graph);
+        let upward = Arc::new(UpwardGraphs::of(&graph));
         ModeRouter {
             graph: Arc::new(graph),
             calculator,
+            spaces: SpaceTimes::new(&upward),
+            upward,
             times: HashMap::new(),
             hops: Arc::new(hops),
         }
@@ -398,10 +407,7 @@ impl ModeRouter {
         if self.times.len() >= TIME_CACHE_ENTRIES {
             self.times.clear();
         }
-        let t = self
-            .calculator
-            .calc_path(&self.graph, a as usize, b as usize)
-            .map(|p| p.get_weight() as u32);
+        let t = self.spaces.time(&self.upward, a, b);
         self.times.insert((a, b), t);
         t
     }

@@ -288,12 +288,13 @@ impl Simulation {
     pub(super) fn enqueue(&mut self, i: u32, k: usize, reason: QueueReason) {
         self.explain(i, k, None, None, Some(reason));
         let inc = self.inc(i);
-        let (agency, p, priority) = (
+        let (agency, p, priority, area) = (
             inc.needs[k].agency,
             inc.position,
             inc.priority.clamp(1, PRIORITIES),
+            inc.area,
         );
-        self.queued.set((i, agency), (agency, priority), [p.x, p.y]);
+        self.queued.insert(i, agency, area, priority, [p.x, p.y]);
         self.log(
             p,
             What::Queued {
@@ -315,11 +316,11 @@ impl Simulation {
     /// Takes `agency`'s part of `i` out of the queue, logging `why` (what it became) if it
     /// was there.
     pub(super) fn leave_queue(&mut self, i: u32, agency: Agency, why: impl FnOnce() -> What) {
-        if self.queued.remove((i, agency)).is_none() {
+        let inc = self.inc(i);
+        let (priority, p, area) = (inc.priority.clamp(1, PRIORITIES), inc.position, inc.area);
+        if !self.queued.remove(i, agency, area) {
             return;
         }
-        let inc = self.inc(i);
-        let (priority, p) = (inc.priority.clamp(1, PRIORITIES), inc.position);
         self.out_of_reach.remove(&(priority, i, agency));
         self.log(p, why());
     }
@@ -335,47 +336,40 @@ impl Simulation {
     /// Queued work for unit `u`, just available: the most urgent first, then the best rank
     /// by road among the parts it may serve (a dispatcher does not send a cleaner across the
     /// city for old litter while fresh litter waits next to them). Exact, like dispatch: parts
-    /// are ranked nearest first until the straight-line bound cannot beat the best found.
+    /// are ranked nearest first until the straight-line bound cannot beat the best found;
+    /// those in the unit's own subdistrict first, since only they can rank in zone-first's
+    /// first tier, then the others against the bound for parts elsewhere.
     pub(super) fn take_queued(&mut self, u: u32) -> bool {
         let unit = &self.units[u as usize];
         let (agency, mode, area) = (unit.agency, unit.mode, unit.area);
         let from = unit.position(self.now());
-        let speed = mode.speed_mps();
         for priority in 1..=PRIORITIES {
-            if self.queued.len_of((agency, priority)) == 0 {
+            if self.queued.len_of(agency, priority) == 0 {
                 continue;
             }
-            let incidents = &self.incidents;
-            let policy = &self.policy;
-            let candidates =
+            let mut pick = QueuePick {
+                router: &mut self.router,
+                policy: &*self.policy,
+                incidents: &self.incidents,
+                agency,
+                mode,
+                from,
+                best: None,
+            };
+            let at = [from.x, from.y];
+            let here = pick
+                .policy
+                .eligible(agency, area, area)
+                .then(|| self.queued.nearest_in_area(agency, priority, area, at));
+            let policy = pick.policy;
+            let elsewhere = policy.serves_beyond_home(agency).then(|| {
                 self.queued
-                    .nearest_iter_in((agency, priority), [from.x, from.y], move |(i, _)| {
-                        policy.eligible(agency, area, incidents[i].area)
-                    });
-            let mut best: Option<(Rank, u32)> = None;
-            for hit in candidates {
-                let (i, d) = (hit.data.0, hit.distance_m);
-                let bound = policy.best_possible(agency, d / speed);
-                if bound.is_none_or(|b| best.is_some_and(|(r, _)| r <= b)) {
-                    break;
-                }
-                let inc = &incidents[&i];
-                let in_zone = inc.area == area;
-                // This part could rank no better than at its straight-line bound: if even
-                // that cannot beat the best, no road search is needed.
-                let could = policy.rank(agency, in_zone, d / speed);
-                if could.is_none_or(|c| best.is_some_and(|(r, _)| r <= c)) {
-                    continue;
-                }
-                let Some(t) = self.router.travel_time(mode, from, inc.position) else {
-                    continue;
-                };
-                if let Some(rank) = policy.rank(agency, in_zone, t) {
-                    if best.is_none_or(|b| (rank, i) < b) {
-                        best = Some((rank, i));
-                    }
-                }
-            }
+                    .nearest_elsewhere(agency, priority, area, at, move |a| {
+                        policy.eligible(agency, area, a)
+                    })
+            });
+            pick.consider(here.into_iter().flatten(), elsewhere.into_iter().flatten());
+            let best = pick.best;
             let Some((_, i)) = best else { continue };
             let Some(route) = self.router.route(mode, from, self.inc(i).position) else {
                 continue;
@@ -496,6 +490,74 @@ impl Simulation {
         };
         self.log(from, what);
         Some((j, k))
+    }
+}
+
+/// A freed unit's choice among waiting parts, as it is searched.
+struct QueuePick<'a> {
+    router: &'a mut crate::routing::Router,
+    policy: &'a dyn crate::policy::DispatchPolicy,
+    incidents: &'a std::collections::BTreeMap<u32, super::incident::Incident>,
+    agency: Agency,
+    mode: Mode,
+    from: geo::Coord,
+    /// The best rank found so far and its incident.
+    best: Option<(Rank, u32)>,
+}
+
+impl QueuePick<'_> {
+    /// Weighs the parts in the unit's subdistrict and those elsewhere (each nearest first)
+    /// in one order, nearest first, as a single search would; each stream stops where the
+    /// straight-line bound for its parts cannot beat the best found. Parts elsewhere can
+    /// never rank in zone-first's first tier, so their stream ends early; the parts of the
+    /// unit's own subdistrict are not walked past on the way.
+    fn consider(
+        &mut self,
+        here: impl Iterator<Item = super::queue::Found>,
+        elsewhere: impl Iterator<Item = super::queue::Found>,
+    ) {
+        let speed = self.mode.speed_mps();
+        let (mut here, mut elsewhere) = (here.peekable(), elsewhere.peekable());
+        let (mut here_open, mut elsewhere_open) = (true, true);
+        loop {
+            let near = |open: bool, p: Option<&super::queue::Found>| {
+                p.filter(|_| open).map(|f| f.distance_m)
+            };
+            let in_zone = match (
+                near(here_open, here.peek()),
+                near(elsewhere_open, elsewhere.peek()),
+            ) {
+                (None, None) => break,
+                (Some(a), Some(b)) => a <= b,
+                (a, _) => a.is_some(),
+            };
+            let next = if in_zone {
+                here.next()
+            } else {
+                elsewhere.next()
+            };
+            let Some(part) = next else { break };
+            let (i, d) = (part.incident, part.distance_m);
+            // No part of this stream this far or farther can rank better, nor this one.
+            let could = self.policy.rank(self.agency, in_zone, d / speed);
+            if could.is_none_or(|c| self.best.is_some_and(|(r, _)| r <= c)) {
+                if in_zone {
+                    here_open = false;
+                } else {
+                    elsewhere_open = false;
+                }
+                continue;
+            }
+            let to = self.incidents[&i].position;
+            let Some(t) = self.router.travel_time(self.mode, self.from, to) else {
+                continue;
+            };
+            if let Some(rank) = self.policy.rank(self.agency, in_zone, t) {
+                if self.best.is_none_or(|b| (rank, i) < b) {
+                    self.best = Some((rank, i));
+                }
+            }
+        }
     }
 }
 

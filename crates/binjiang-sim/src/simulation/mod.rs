@@ -16,6 +16,7 @@ mod lifecycle;
 mod moveups;
 pub mod network;
 pub mod operator;
+mod queue;
 pub mod snapshot;
 pub mod unit;
 
@@ -206,8 +207,8 @@ pub struct Simulation {
     /// External ids of reports seen, for idempotence: the incident and when it was reported.
     /// Kept [`EXTERNAL_ID_WINDOW_S`]; older ones are forgotten.
     external_ids: HashMap<Name, (u32, f64)>,
-    /// Incident parts waiting for a unit, by (agency, priority), keyed by (incident, agency).
-    queued: ClassedIndex<(Agency, u8), (u32, Agency)>,
+    /// Incident parts waiting for a unit.
+    queued: queue::WaitingParts,
     /// Queued parts no free unit could reach in time, most urgent and oldest first: units
     /// move along their loops, so these are offered again every minute.
     out_of_reach: std::collections::BTreeSet<(u8, u32, Agency)>,
@@ -308,7 +309,7 @@ impl Simulation {
             incidents: BTreeMap::new(),
             next_incident: 0,
             external_ids: HashMap::new(),
-            queued: ClassedIndex::default(),
+            queued: queue::WaitingParts::default(),
             out_of_reach: std::collections::BTreeSet::new(),
             review_pending: false,
             index: ClassedIndex::default(),
@@ -571,7 +572,7 @@ impl Simulation {
             .map(|a| {
                 (
                     *a,
-                    (1..=PRIORITIES).map(|p| self.queued.len_of((*a, p))).sum(),
+                    (1..=PRIORITIES).map(|p| self.queued.len_of(*a, p)).sum(),
                 )
             })
             .collect()

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The snapshot format's version: bumped whenever [`SimState`] or what it holds changes shape
 /// or meaning.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// Why a snapshot cannot be restored (its owner then replays from the start).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -79,7 +79,7 @@ pub struct SimState {
     next_incident: u32,
     /// Sorted by id.
     external_ids: Vec<(Name, (u32, f64))>,
-    queued: ClassedIndex<(Agency, u8), (u32, Agency)>,
+    queued: super::queue::WaitingParts,
     out_of_reach: BTreeSet<(u8, u32, Agency)>,
     review_pending: bool,
     index: ClassedIndex<(Agency, Mode, bool), u32>,

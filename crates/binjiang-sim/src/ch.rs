@@ -1,0 +1,282 @@
+//! Node-to-node travel times from a contraction hierarchy's upward search spaces.
+//!
+//! `fast_paths` answers one query at a time with a bidirectional search, and unpacks the
+//! path's shortcuts even when only its time is wanted. Dispatch asks many questions that share
+//! an end: every candidate unit about one incident, one freed unit about every queued part. In
+//! a contraction hierarchy the upward search space of a node (the nodes a one-sided upward
+//! search settles, with their times) depends on that node alone, so it is worked out once and
+//! kept; the time from `a` to `b` is then the best meeting of `a`'s forward space and `b`'s
+//! backward space, a merge of two short sorted lists (the bucket idea of Knopp et al. 2007,
+//! "Computing many-to-many shortest paths using highway hierarchies", on a CH as in
+//! Geisberger et al. 2012). The hierarchy is `fast_paths`' own, read through its public 32-bit
+//! form, so the times are the same to the tick as its queries give.
+
+use fast_paths::{FastGraph, FastGraph32};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+/// Which way a search space runs: from a node (forward) or into it (backward).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Forward,
+    Backward,
+}
+
+/// A settled node of an upward search and its time, in the hierarchy's ticks.
+type Label = (u32, u32);
+
+/// Search-space entries kept per side before that side's cache is emptied (bounded memory
+/// for runs of weeks; a miss costs one one-sided upward search).
+const SPACE_CACHE_LABELS: usize = 1 << 21;
+
+/// A hierarchy's upward graphs, by node, in compressed rows.
+#[derive(Debug)]
+pub(crate) struct UpwardGraphs {
+    /// Edges out of a node to higher nodes: (head, ticks). Forward searches climb these.
+    up_first: Vec<u32>,
+    up: Vec<Label>,
+    /// Edges into a node from higher nodes: (tail, ticks). Backward searches climb these.
+    down_first: Vec<u32>,
+    down: Vec<Label>,
+}
+
+impl UpwardGraphs {
+    /// The upward graphs of a prepared `fast_paths` hierarchy.
+    pub fn of(graph: &FastGraph) -> Self {
+        let g = FastGraph32::new(graph);
+        let n = g.ranks.len();
+        let rows = |first: &[u32], edges: Vec<Label>| {
+            let mut starts = Vec::with_capacity(n + 1);
+            let mut out = Vec::with_capacity(edges.len());
+            for node in 0..n {
+                starts.push(out.len() as u32);
+                let r = g.ranks[node] as usize;
+                let (a, b) = (first[r] as usize, first[r + 1] as usize);
+                out.extend_from_slice(&edges[a..b]);
+            }
+            starts.push(out.len() as u32);
+            (starts, out)
+        };
+        // (`fast_paths` does not name its 32-bit edge type, so the fields are read in place.)
+        let up_arcs = g.edges_fwd.iter().map(|e| (e.adj_node, e.weight)).collect();
+        let down_arcs = g.edges_bwd.iter().map(|e| (e.adj_node, e.weight)).collect();
+        let (up_first, up) = rows(&g.first_edge_ids_fwd, up_arcs);
+        let (down_first, down) = rows(&g.first_edge_ids_bwd, down_arcs);
+        UpwardGraphs {
+            up_first,
+            up,
+            down_first,
+            down,
+        }
+    }
+
+    fn nodes(&self) -> usize {
+        self.up_first.len() - 1
+    }
+
+    /// Edges a search on `side` climbs from `v`, and those it checks to stall `v`.
+    fn climb_and_stall(&self, side: Side, v: u32) -> (&[Label], &[Label]) {
+        let v = v as usize;
+        let up = &self.up[self.up_first[v] as usize..self.up_first[v + 1] as usize];
+        let down = &self.down[self.down_first[v] as usize..self.down_first[v + 1] as usize];
+        match side {
+            Side::Forward => (up, down),
+            Side::Backward => (down, up),
+        }
+    }
+}
+
+/// Node-to-node times over one hierarchy, with the search spaces asked for so far.
+#[derive(Debug)]
+pub(crate) struct SpaceTimes {
+    forward: HashMap<u32, Box<[Label]>>,
+    backward: HashMap<u32, Box<[Label]>>,
+    forward_labels: usize,
+    backward_labels: usize,
+    search: UpwardSearch,
+}
+
+impl SpaceTimes {
+    /// Empty caches for a hierarchy of `graphs`.
+    pub fn new(graphs: &UpwardGraphs) -> Self {
+        SpaceTimes {
+            forward: HashMap::new(),
+            backward: HashMap::new(),
+            forward_labels: 0,
+            backward_labels: 0,
+            search: UpwardSearch::new(graphs.nodes()),
+        }
+    }
+
+    /// Ticks of the fastest way from node `a` to node `b`; `None` if there is none.
+    pub fn time(&mut self, graphs: &UpwardGraphs, a: u32, b: u32) -> Option<u32> {
+        if a == b {
+            return Some(0);
+        }
+        self.ensure(graphs, Side::Forward, a);
+        self.ensure(graphs, Side::Backward, b);
+        meet(&self.forward[&a], &self.backward[&b])
+    }
+
+    fn ensure(&mut self, graphs: &UpwardGraphs, side: Side, node: u32) {
+        let (cache, labels) = match side {
+            Side::Forward => (&mut self.forward, &mut self.forward_labels),
+            Side::Backward => (&mut self.backward, &mut self.backward_labels),
+        };
+        if cache.contains_key(&node) {
+            return;
+        }
+        let space = self.search.space(graphs, side, node);
+        if *labels + space.len() > SPACE_CACHE_LABELS {
+            cache.clear();
+            *labels = 0;
+        }
+        *labels += space.len();
+        cache.insert(node, space);
+    }
+}
+
+/// The least sum of times over the nodes two spaces (sorted by node) share.
+fn meet(forward: &[Label], backward: &[Label]) -> Option<u32> {
+    let (mut i, mut j) = (0, 0);
+    let mut best: Option<u32> = None;
+    while i < forward.len() && j < backward.len() {
+        let (f, b) = (forward[i], backward[j]);
+        match f.0.cmp(&b.0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                let t = f.1 + b.1;
+                if best.is_none_or(|x| t < x) {
+                    best = Some(t);
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    best
+}
+
+/// Scratch for one-sided upward searches: times by node, reset by stamping.
+#[derive(Debug)]
+struct UpwardSearch {
+    time: Vec<u32>,
+    stamp: Vec<u32>,
+    settled: Vec<u32>,
+    now: u32,
+    heap: BinaryHeap<Reverse<Label>>,
+}
+
+impl UpwardSearch {
+    fn new(nodes: usize) -> Self {
+        UpwardSearch {
+            time: vec![u32::MAX; nodes],
+            stamp: vec![0; nodes],
+            settled: vec![0; nodes],
+            now: 0,
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    fn known(&self, v: u32) -> Option<u32> {
+        (self.stamp[v as usize] == self.now).then(|| self.time[v as usize])
+    }
+
+    /// Every node an upward search from `node` on `side` settles with its exact time, sorted
+    /// by node. Stall-on-demand leaves out nodes whose upward time is provably not their
+    /// shortest (a higher node reaches them faster): they cannot be the top of a shortest
+    /// path, so no meeting is lost.
+    fn space(&mut self, graphs: &UpwardGraphs, side: Side, node: u32) -> Box<[Label]> {
+        if node as usize >= self.time.len() {
+            return Box::new([]);
+        }
+        self.now = self.now.wrapping_add(1);
+        if self.now == 0 {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.settled.iter_mut().for_each(|s| *s = 0);
+            self.now = 1;
+        }
+        let mut out = Vec::new();
+        self.heap.clear();
+        self.time[node as usize] = 0;
+        self.stamp[node as usize] = self.now;
+        self.heap.push(Reverse((0, node)));
+        while let Some(Reverse((t, v))) = self.heap.pop() {
+            if self.settled[v as usize] == self.now || self.known(v).is_some_and(|k| k < t) {
+                continue;
+            }
+            self.settled[v as usize] = self.now;
+            let (climb, stall) = graphs.climb_and_stall(side, v);
+            let stalled = stall
+                .iter()
+                .any(|&(w, c)| self.known(w).is_some_and(|tw| tw.saturating_add(c) < t));
+            if stalled {
+                continue;
+            }
+            out.push((v, t));
+            for &(w, c) in climb {
+                let tw = t + c;
+                if self.known(w).is_none_or(|old| tw < old) {
+                    self.time[w as usize] = tw;
+                    self.stamp[w as usize] = self.now;
+                    self.heap.push(Reverse((tw, w)));
+                }
+            }
+        }
+        out.sort_unstable_by_key(|l| l.0);
+        out.into_boxed_slice()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fast_paths::InputGraph;
+    use proptest::prelude::*;
+
+    fn prepared(n: usize, edges: &[(usize, usize, usize)]) -> FastGraph {
+        let mut input = InputGraph::new();
+        for &(a, b, w) in edges {
+            if a != b {
+                input.add_edge(a, b, w);
+            }
+        }
+        // Every node exists, whatever edges were drawn.
+        input.add_edge(0, n - 1, 100);
+        input.freeze();
+        fast_paths::prepare(&input)
+    }
+
+    proptest! {
+        /// Against fast_paths' own bidirectional query on random directed graphs: the same
+        /// time, or unreachable, for every pair.
+        #[test]
+        fn times_are_fast_paths_times(
+            n in 2usize..40,
+            raw in proptest::collection::vec((0usize..40, 0usize..40, 1usize..50), 0..120),
+        ) {
+            let edges: Vec<_> = raw.into_iter().map(|(a, b, w)| (a % n, b % n, w)).collect();
+            let graph = prepared(n, &edges);
+            let graphs = UpwardGraphs::of(&graph);
+            let mut times = SpaceTimes::new(&graphs);
+            let mut calc = fast_paths::create_calculator(&graph);
+            for a in 0..graph.get_num_nodes() {
+                for b in 0..graph.get_num_nodes() {
+                    let want = calc.calc_path(&graph, a, b).map(|p| p.get_weight() as u32);
+                    prop_assert_eq!(times.time(&graphs, a as u32, b as u32), want, "{} -> {}", a, b);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_one_way_pair_is_reachable_one_way_only() {
+        let graph = prepared(3, &[(0, 1, 5), (1, 2, 7)]);
+        let graphs = UpwardGraphs::of(&graph);
+        let mut times = SpaceTimes::new(&graphs);
+        assert_eq!(times.time(&graphs, 0, 2), Some(12));
+        assert_eq!(times.time(&graphs, 2, 0), None);
+        assert_eq!(times.time(&graphs, 1, 1), Some(0));
+    }
+}
