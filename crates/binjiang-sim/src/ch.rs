@@ -12,8 +12,9 @@
 //! form, so the times are the same to the tick as its queries give.
 
 use fast_paths::{FastGraph, FastGraph32};
+use foldhash::{HashMap, HashMapExt};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 /// Which way a search space runs: from a node (forward) or into it (backward).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,9 @@
 use crate::catalogue::IncidentCatalogue;
 use crate::event::{Event, Name, QueueReason, What};
 use binjiang_scene::Agency;
+use foldhash::{HashMap, HashMapExt};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// "On site within 3 minutes" of the report: the control room's benchmark.
 pub const ON_SITE_S: f64 = 180.0;

@@ -16,10 +16,10 @@ use crate::ch::{SpaceTimes, UpwardGraphs};
 use crate::route::Route;
 use binjiang_scene::{Mode, RoadGraph};
 use fast_paths::{FastGraph, InputGraph, PathCalculator};
+use foldhash::{HashMap, HashMapExt};
 use geo::{Contains, Coord, Intersects, Line, MultiPolygon, Point, Polygon};
 use rstar::primitives::GeomWithData;
 use rstar::RTree;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Travel times are kept in tenths of a second inside the hierarchies.

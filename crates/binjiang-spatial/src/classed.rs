@@ -6,7 +6,7 @@
 
 use crate::moving::MovingIndex;
 use crate::point_index::Hit;
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::hash::Hash;
 
 /// Objects by id, each in exactly one class, indexed per class.

@@ -1,7 +1,7 @@
 //! Objects that move (units) or come and go (open incidents), by id.
 
 use crate::point_index::{Hit, PointIndex};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::hash::Hash;
 
 /// An index of objects by id whose positions change: a position update is one R-tree

@@ -32,7 +32,17 @@ impl Simulation {
         let (p, r) = (self.inc(i).position, self.catalogue.patrol_discovery_m);
         let deadline = self.deadline_ms(i);
         let mut best: Option<(u64, u32)> = None;
-        for (u, unit) in self.units.iter().enumerate().filter(|(_, u)| u.on_duty) {
+        debug_assert!(
+            (0..self.units.len() as u32).all(|u| self.extents[u as usize] == self.extent_of(u)),
+            "a unit's plan changed without plan_changed"
+        );
+        let near = self.extents.iter().enumerate().filter(|(_, e)| {
+            e.is_some_and(|[x0, y0, x1, y1]| {
+                p.x >= x0 - r && p.x <= x1 + r && p.y >= y0 - r && p.y <= y1 + r
+            })
+        });
+        for (u, _) in near {
+            let unit = &self.units[u];
             if let Some(d) = unit.seconds_until_within(now, p, r) {
                 let at = ms(now + d);
                 if at < deadline && best.is_none_or(|b| (at, u as u32) < b) {
@@ -101,6 +111,22 @@ impl Simulation {
                 self.set_sighting(i, Some((at, u)));
             }
         }
+    }
+
+    /// Unit `u`'s plan extent while on duty (see `extents`).
+    pub(super) fn extent_of(&self, u: u32) -> Option<[f64; 4]> {
+        let unit = &self.units[u as usize];
+        unit.on_duty.then(|| {
+            let (min, max) = unit.plan_bounds(self.now());
+            [min.x, min.y, max.x, max.y]
+        })
+    }
+
+    /// Every unit's plan extent, afresh (at the start, and after a restore).
+    pub(super) fn measure_extents(&mut self) {
+        self.extents = (0..self.units.len() as u32)
+            .map(|u| self.extent_of(u))
+            .collect();
     }
 
     /// A planned sighting comes due: unless a newer plan replaced it, the unit finds `i`.

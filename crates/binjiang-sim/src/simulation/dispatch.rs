@@ -251,6 +251,7 @@ impl Simulation {
         } else {
             self.index.remove(u);
         }
+        self.extents[u as usize] = self.extent_of(u);
         self.replan_sightings(u);
     }
 

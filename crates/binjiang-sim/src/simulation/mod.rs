@@ -29,11 +29,12 @@ use crate::scheduler::{ms, Scheduler};
 use crate::source::{IncidentSource, InputRecord, Report};
 use binjiang_scene::{Agency, AssetKind, MergedGrid, Mode, Scene};
 use binjiang_spatial::{ClassedIndex, PointIndex};
+use foldhash::{HashMap, HashMapExt};
 use geo::{Centroid, Coord};
 use incident::Incident;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use unit::{UnitState, UnitView};
 
@@ -222,6 +223,10 @@ pub struct Simulation {
     sightings: BTreeMap<u32, Option<(u64, u32, u64)>>,
     /// Incidents whose planned sighting is by each unit.
     sightings_by_unit: HashMap<u32, Vec<u32>>,
+    /// Each unit's plan extent (min x, min y, max x, max y) while on duty, as of its last
+    /// change of plan, in one compact array: planning an incident's sighting scans every
+    /// unit, and most are ruled out by this rectangle alone without touching their state.
+    extents: Vec<Option<[f64; 4]>>,
     scheduler: Scheduler<Action>,
     /// Draws where and when incidents arise and every random quantity of an incident (report
     /// delay, on-scene time per agency) when it is created: the same whatever the policy, so
@@ -317,6 +322,7 @@ impl Simulation {
             undiscovered: PointIndex::default(),
             sightings: BTreeMap::new(),
             sightings_by_unit: HashMap::new(),
+            extents: Vec::new(),
             scheduler: Scheduler::default(),
             arrivals_rng: rng_stream(options.seed, 1),
             surge_rng: rng_stream(options.seed, 5),
@@ -367,6 +373,7 @@ impl Simulation {
     }
 
     fn start(&mut self) {
+        self.measure_extents();
         for i in 0..self.units.len() as u32 {
             self.start_unit(i);
         }

@@ -211,6 +211,7 @@ impl Simulation {
         self.undiscovered = state.undiscovered;
         self.sightings = state.sightings;
         self.sightings_by_unit = state.sightings_by_unit.into_iter().collect();
+        self.measure_extents();
         self.scheduler = state.scheduler;
         self.arrivals_rng = state.arrivals_rng.rng();
         self.surge_rng = state.surge_rng.rng();
