@@ -9,7 +9,6 @@ use geo::{
     Area, BooleanOps, BoundingRect, Contains, Coord, Distance, Euclidean, MultiPolygon, Point,
     Polygon, Rect,
 };
-use std::collections::HashMap;
 
 /// Cells with less than this share of their square inside the grid are dropped as slivers.
 const MIN_CELL_SHARE: f64 = 0.01;
@@ -61,7 +60,11 @@ pub struct MergedGrid {
     /// The cells, row by row.
     pub cells: Vec<GridCell>,
     lattice_origin: Coord,
-    by_col_row: HashMap<(i32, i32), usize>,
+    /// Lattice columns and rows over the outline's bounding box.
+    lattice_size: (i32, i32),
+    /// The cell of each lattice square, row by row (`u32::MAX`: none): a dense table, since
+    /// patrol coverage asks for every square every unit passes through.
+    by_square: Vec<u32>,
 }
 
 impl MergedGrid {
@@ -85,16 +88,18 @@ impl MergedGrid {
             cell_size_m,
             cells: Vec::new(),
             lattice_origin,
-            by_col_row: HashMap::new(),
+            lattice_size: (0, 0),
+            by_square: Vec::new(),
         };
         let cols = ((bounds.max().x - lattice_origin.x) / cell_size_m).ceil() as i32;
         let rows = ((bounds.max().y - lattice_origin.y) / cell_size_m).ceil() as i32;
+        grid.lattice_size = (cols.max(0), rows.max(0));
         for row in 0..rows {
             for col in 0..cols {
-                if let Some(cell) = grid.cut_cell(col, row) {
-                    grid.by_col_row.insert((col, row), grid.cells.len());
-                    grid.cells.push(cell);
-                }
+                let cell = grid.cut_cell(col, row);
+                grid.by_square
+                    .push(cell.as_ref().map_or(u32::MAX, |_| grid.cells.len() as u32));
+                grid.cells.extend(cell);
             }
         }
         grid
@@ -166,9 +171,65 @@ impl MergedGrid {
         )
     }
 
+    /// Every lattice square the straight segment from `a` to `b` passes through, in order
+    /// from `a`'s, each once (Amanatides & Woo 1987); at most `limit` squares (a jump across
+    /// the district is not a walk). Sampling points along the segment instead misses the
+    /// squares a diagonal only clips.
+    pub fn squares_along(
+        &self,
+        a: Coord,
+        b: Coord,
+        limit: usize,
+        mut visit: impl FnMut((i32, i32)),
+    ) {
+        let s = self.cell_size_m;
+        let (x0, y0) = (
+            (a.x - self.lattice_origin.x) / s,
+            (a.y - self.lattice_origin.y) / s,
+        );
+        let (x1, y1) = (
+            (b.x - self.lattice_origin.x) / s,
+            (b.y - self.lattice_origin.y) / s,
+        );
+        let (mut col, mut row) = (x0.floor() as i32, y0.floor() as i32);
+        let (end_col, end_row) = (x1.floor() as i32, y1.floor() as i32);
+        visit((col, row));
+        let (dx, dy) = (x1 - x0, y1 - y0);
+        // Parameter along the segment (0 at a, 1 at b) of the next vertical and horizontal
+        // lattice lines, and the parameter step between successive ones.
+        let axis = |d: f64, from: f64, at: i32| -> (i32, f64, f64) {
+            if d > 0.0 {
+                (1, (f64::from(at) + 1.0 - from) / d, 1.0 / d)
+            } else if d < 0.0 {
+                (-1, (from - f64::from(at)) / -d, -1.0 / d)
+            } else {
+                (0, f64::INFINITY, f64::INFINITY)
+            }
+        };
+        let (step_col, mut next_col, delta_col) = axis(dx, x0, col);
+        let (step_row, mut next_row, delta_row) = axis(dy, y0, row);
+        let crossings = (end_col - col).unsigned_abs() + (end_row - row).unsigned_abs();
+        for _ in 0..(crossings as usize).min(limit.saturating_sub(1)) {
+            if next_col < next_row {
+                col += step_col;
+                next_col += delta_col;
+            } else {
+                row += step_row;
+                next_row += delta_row;
+            }
+            visit((col, row));
+        }
+    }
+
     /// Index of the cell of lattice square (column, row), if it is one of the grid's.
     pub fn cell_of_lattice(&self, square: (i32, i32)) -> Option<usize> {
-        self.by_col_row.get(&square).copied()
+        let (cols, rows) = self.lattice_size;
+        let (col, row) = square;
+        if col < 0 || row < 0 || col >= cols || row >= rows {
+            return None;
+        }
+        let cell = self.by_square[(row * cols + col) as usize];
+        (cell != u32::MAX).then_some(cell as usize)
     }
 
     /// Index of the part (subdistrict) whose polygon holds `p`; off the grid, the part
@@ -221,6 +282,38 @@ impl MergedGrid {
 mod tests {
     use super::*;
     use geo::polygon;
+
+    proptest::proptest! {
+        /// Against brute force: every square a fine sampling of the segment lands in is
+        /// visited, consecutive squares share a side, and the walk ends in `b`'s square.
+        #[test]
+        fn squares_along_a_segment_are_every_square_it_crosses(
+            ax in -20.0f64..520.0, ay in -20.0f64..270.0,
+            bx in -20.0f64..520.0, by in -20.0f64..270.0,
+        ) {
+            let grid = MergedGrid::build(vec![part("a", 0.0, 500.0)], 50.0);
+            let (a, b) = (Coord { x: ax, y: ay }, Coord { x: bx, y: by });
+            let mut walk = Vec::new();
+            grid.squares_along(a, b, 10_000, |q| walk.push(q));
+            proptest::prop_assert_eq!(walk[0], grid.lattice_of(a));
+            proptest::prop_assert_eq!(*walk.last().unwrap(), grid.lattice_of(b));
+            for pair in walk.windows(2) {
+                let step = (pair[1].0 - pair[0].0).abs() + (pair[1].1 - pair[0].1).abs();
+                proptest::prop_assert_eq!(step, 1, "{:?}", pair);
+            }
+            // Points well inside a square (not within a hair of a lattice line, where
+            // rounding may pick either side).
+            for k in 0..=20_000 {
+                let f = k as f64 / 20_000.0;
+                let p = Coord { x: a.x + f * (b.x - a.x), y: a.y + f * (b.y - a.y) };
+                let (u, v) = ((p.x - grid.lattice_origin.x) / 50.0, (p.y - grid.lattice_origin.y) / 50.0);
+                if (u - u.round()).abs() < 1e-6 || (v - v.round()).abs() < 1e-6 {
+                    continue;
+                }
+                proptest::prop_assert!(walk.contains(&grid.lattice_of(p)), "{:?} missed", p);
+            }
+        }
+    }
 
     fn part(code: &str, x0: f64, x1: f64) -> GridPart {
         let p = polygon![(x: x0, y: 0.0), (x: x1, y: 0.0), (x: x1, y: 250.0), (x: x0, y: 250.0)];

@@ -153,7 +153,70 @@ fn bench_monitor(c: &mut Criterion) {
     });
 }
 
+/// Node-to-node times on a scene's car network: `fast_paths`' own query against the upward
+/// search spaces of the same hierarchy (`binjiang_sim::ch`), on the pattern dispatch asks —
+/// 50 sources (units) against 50 targets (incidents). "Cold" starts with no space kept (each
+/// node's two spaces are searched once); "warm" has them kept, as a running day mostly does.
+fn bench_ch(c: &mut Criterion, name: &str, dir: &Path) {
+    use binjiang_scene::Mode;
+    use binjiang_sim::ch::{SpaceTimes, UpwardGraphs};
+    let scene = Scene::load(dir).expect("scene loads");
+    let mut input = fast_paths::InputGraph::new();
+    for e in &scene.road_graph.edges {
+        let ticks = |t: f64| ((t * 10.0).round() as usize).max(1);
+        if let Some(t) = e.travel_time_s(Mode::Car, true) {
+            input.add_edge(e.from as usize, e.to as usize, ticks(t));
+        }
+        if let Some(t) = e.travel_time_s(Mode::Car, false) {
+            input.add_edge(e.to as usize, e.from as usize, ticks(t));
+        }
+    }
+    input.freeze();
+    let graph = fast_paths::prepare(&input);
+    let graphs = UpwardGraphs::of(&graph);
+    let n = graph.get_num_nodes();
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut pick = || (0..50).map(|_| rng.random_range(0..n)).collect::<Vec<_>>();
+    let (sources, targets) = (pick(), pick());
+    let mut g = c.benchmark_group(format!("ch_{name}"));
+    g.throughput(criterion::Throughput::Elements(2500));
+    g.bench_function("fast_paths_2500_pairs", |b| {
+        let mut calc = fast_paths::create_calculator(&graph);
+        b.iter(|| {
+            let mut sum = 0usize;
+            for &s in &sources {
+                for &t in &targets {
+                    sum += calc.calc_path(&graph, s, t).map_or(0, |p| p.get_weight());
+                }
+            }
+            black_box(sum)
+        })
+    });
+    let all = |times: &mut SpaceTimes| {
+        let mut sum = 0u64;
+        for &s in &sources {
+            for &t in &targets {
+                sum += u64::from(times.time(&graphs, s as u32, t as u32).unwrap_or(0));
+            }
+        }
+        sum
+    };
+    g.bench_function("spaces_cold_2500_pairs", |b| {
+        b.iter(|| black_box(all(&mut SpaceTimes::new(&graphs))))
+    });
+    g.bench_function("spaces_warm_2500_pairs", |b| {
+        let mut times = SpaceTimes::new(&graphs);
+        all(&mut times);
+        b.iter(|| black_box(all(&mut times)))
+    });
+    g.finish();
+}
+
 fn bench(c: &mut Criterion) {
+    bench_ch(c, "yangpu", &yangpu_dir());
+    if let Some(dir) = std::env::var_os("BINJIANG_SYNTH") {
+        bench_ch(c, "synth", Path::new(&dir));
+    }
     bench_day(c, "yangpu", &yangpu_dir(), 30);
     bench_monitor(c);
     bench_scheduler(c);

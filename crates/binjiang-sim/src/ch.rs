@@ -32,7 +32,7 @@ const SPACE_CACHE_LABELS: usize = 1 << 21;
 
 /// A hierarchy's upward graphs, by node, in compressed rows.
 #[derive(Debug)]
-pub(crate) struct UpwardGraphs {
+pub struct UpwardGraphs {
     /// Edges out of a node to higher nodes: (head, ticks). Forward searches climb these.
     up_first: Vec<u32>,
     up: Vec<Label>,
@@ -89,7 +89,7 @@ impl UpwardGraphs {
 
 /// Node-to-node times over one hierarchy, with the search spaces asked for so far.
 #[derive(Debug)]
-pub(crate) struct SpaceTimes {
+pub struct SpaceTimes {
     forward: HashMap<u32, Box<[Label]>>,
     backward: HashMap<u32, Box<[Label]>>,
     forward_labels: usize,

@@ -4,9 +4,10 @@
 //!
 //! Hot spots that no patrol sees for hours are where litter lies, vendors settle and a crowd
 //! builds unnoticed. The units' paths are sampled as the run advances (every [`SAMPLE_S`] in
-//! `simulate` and `whatif`): each on-duty unit's move since the previous sample is walked in
-//! steps of half a cell, so a bike crossing several cells between samples visits each (on
-//! the straight line between the samples: a corner cut short may miss a cell).
+//! `simulate` and `whatif`): each on-duty unit's move since the previous sample visits every
+//! cell the straight line between the two samples passes through (a grid traversal, so a
+//! bike crossing several cells between samples visits each; a street corner cut short by
+//! that line may still credit the cell beside it).
 //! The demand is the catalogue's (its hourly rates by the day's weekday and its places), so
 //! the KPI needs nothing learned.
 
@@ -19,6 +20,10 @@ pub const UNVISITED_AFTER_S: f64 = 7200.0;
 /// Seconds between samples of the units' paths: a two-hour gap is the KPI's, so two
 /// minutes lose nothing of it and keep a day's sampling cheap next to the dispatch core.
 pub const SAMPLE_S: f64 = 120.0;
+
+/// Lattice squares credited for one unit's move between samples, at most: a car covers about
+/// twenty cells in two minutes; more is a jump (a GPS fix far from the model), not a walk.
+const MAX_SQUARES_PER_MOVE: usize = 200;
 /// The share of cells, by expected demand, that are hot in an hour.
 pub const HOT_PERCENTILE: f64 = 0.8;
 
@@ -90,7 +95,6 @@ impl PatrolCoverage {
         while self.next_hour_end <= t {
             self.score_hour();
         }
-        let step = self.grid.cell_size_m / 2.0;
         for (k, (here, on_duty)) in units.enumerate() {
             if self.previous.len() <= k {
                 self.previous.resize(k + 1, None);
@@ -101,25 +105,24 @@ impl PatrolCoverage {
                 Some((p, cell)) if p == here => cell,
                 _ => {
                     let from = before.map_or(here, |(p, _)| p);
-                    let (dx, dy) = (here[0] - from[0], here[1] - from[1]);
-                    let steps = ((dx.hypot(dy) / step).ceil() as usize).clamp(1, 400);
-                    let mut square = None;
+                    let (grid, last_visit) = (&self.grid, &mut self.last_visit);
                     let mut cell = None;
-                    for s in 0..=steps {
-                        let f = s as f64 / steps as f64;
-                        let at = self.grid.lattice_of(geo::Coord {
-                            x: from[0] + f * dx,
-                            y: from[1] + f * dy,
-                        });
-                        // A cell is looked up only when the walk enters a new square.
-                        if square != Some(at) {
-                            square = Some(at);
-                            cell = self.grid.cell_of_lattice(at);
-                            if let (Some(c), true) = (cell, on_duty) {
-                                self.last_visit[c] = t;
-                            }
+                    let (a, b) = (
+                        geo::Coord {
+                            x: from[0],
+                            y: from[1],
+                        },
+                        geo::Coord {
+                            x: here[0],
+                            y: here[1],
+                        },
+                    );
+                    grid.squares_along(a, b, MAX_SQUARES_PER_MOVE, |square| {
+                        cell = grid.cell_of_lattice(square);
+                        if let (Some(c), true) = (cell, on_duty) {
+                            last_visit[c] = t;
                         }
-                    }
+                    });
                     self.previous[k] = Some((here, cell));
                     continue;
                 }

@@ -8,7 +8,7 @@
 //! nothing of rendering, servers or files: it advances and emits typed events.
 
 pub mod catalogue;
-mod ch;
+pub mod ch;
 pub mod coverage;
 pub mod event;
 pub mod explain;
