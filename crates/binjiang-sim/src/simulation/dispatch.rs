@@ -337,9 +337,9 @@ impl Simulation {
     /// Queued work for unit `u`, just available: the most urgent first, then the best rank
     /// by road among the parts it may serve (a dispatcher does not send a cleaner across the
     /// city for old litter while fresh litter waits next to them). Exact, like dispatch: parts
-    /// are ranked nearest first until the straight-line bound cannot beat the best found;
-    /// those in the unit's own subdistrict first, since only they can rank in zone-first's
-    /// first tier, then the others against the bound for parts elsewhere.
+    /// are ranked nearest first until the straight-line bound cannot beat the best found.
+    /// The unit's own subdistrict's parts and the others' come from separate trees, merged
+    /// nearest first, each stream stopping at its own bound (see `QueuePick::consider`).
     pub(super) fn take_queued(&mut self, u: u32) -> bool {
         let unit = &self.units[u as usize];
         let (agency, mode, area) = (unit.agency, unit.mode, unit.area);
