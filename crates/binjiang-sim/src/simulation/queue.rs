@@ -5,8 +5,9 @@
 //! tier, and in an overloaded city a freed unit otherwise walks past hundreds of other
 //! subdistricts' parts, within the zone-first radius, that can never beat what it has found.
 //! So each part is held twice: in one tree per (agency, priority) and in one per (agency,
-//! priority, subdistrict); the unit's own subdistrict is searched first, the rest after with
-//! the bound that applies to them.
+//! priority, subdistrict). The unit's own subdistrict's parts and the others' are read from
+//! the two trees and merged nearest first, each stream stopping at the bound that applies
+//! to it (`QueuePick::consider` in `dispatch`).
 
 use binjiang_scene::Agency;
 use binjiang_spatial::ClassedIndex;
