@@ -26,8 +26,18 @@ pub enum BusError {
         message: String,
     },
     /// No result came for too long.
-    #[error("no result for {0:?}: are workers running (`binjiang worker --bus …`)?")]
-    Stalled(Duration),
+    #[error(
+        "no result for {waited:?} ({got} of {total} in): are workers running \
+         (`binjiang worker --bus …`)?"
+    )]
+    Stalled {
+        /// How long nothing came.
+        waited: Duration,
+        /// Results in so far.
+        got: usize,
+        /// Results expected.
+        total: usize,
+    },
 }
 
 /// A [`BusError::Bus`] maker for `url`: the URL and the message with any credentials in the

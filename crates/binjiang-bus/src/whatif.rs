@@ -53,8 +53,8 @@ pub struct RunResult {
     pub run: Result<Run, String>,
 }
 
-/// The two streams, created if missing (file storage).
-async fn streams(js: &jetstream::Context, url: &str) -> Result<stream::Stream, BusError> {
+/// The two streams, created if missing (file storage); returns the runs' stream.
+pub async fn streams(js: &jetstream::Context, url: &str) -> Result<stream::Stream, BusError> {
     retrying(|| try_streams(js, url)).await
 }
 
@@ -83,6 +83,31 @@ async fn try_streams(js: &jetstream::Context, url: &str) -> Result<stream::Strea
         },
     )
     .await
+}
+
+/// How long the server keeps a coordinator's results consumer that nobody pulls from. The
+/// server's default for such a consumer is 5 s: a coordinator that took longer to publish its
+/// runs (a big job, a cluster that fsyncs every message, a loaded machine) found its consumer
+/// deleted and waited for results that could no longer come (issue 21's CI stop). Long
+/// enough for any pause; short enough that a dead coordinator's consumer goes the same day.
+pub const RESULTS_IDLE: Duration = Duration::from_secs(3600);
+
+/// The consumer of job `job`'s results, created before any of its runs is published.
+pub async fn results_feed(
+    js: &jetstream::Context,
+    url: &str,
+    job: &str,
+) -> Result<consumer::PullConsumer, BusError> {
+    js.get_stream(RESULTS_STREAM)
+        .await
+        .map_err(|e| bus(url)(e.to_string()))?
+        .create_consumer(consumer::pull::Config {
+            filter_subject: format!("binjiang.whatif.results.{job}"),
+            inactive_threshold: RESULTS_IDLE,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| bus(url)(format!("results consumer: {e}")))
 }
 
 /// Runs every arm on seeds 1..=`seeds` through workers on the bus at `url`; returns the runs
@@ -117,17 +142,13 @@ pub async fn coordinate(
         .map(|a| (a.name.clone(), report::file_hash(&a.text)))
         .collect();
     let scene_hash = report::scene_hash(&scene_dir);
-    // Listen before publishing, so no result can be missed.
-    let results = js
-        .get_stream(RESULTS_STREAM)
+    // Listen before publishing, so no result can be missed, and pull before publishing, so
+    // the server never sees the consumer idle while the runs go out.
+    let results = results_feed(&js, url, &job).await?;
+    let mut messages = results
+        .messages()
         .await
-        .map_err(|e| bus(url)(e.to_string()))?
-        .create_consumer(consumer::pull::Config {
-            filter_subject: format!("binjiang.whatif.results.{job}"),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| bus(url)(format!("results consumer: {e}")))?;
+        .map_err(|e| bus(url)(e.to_string()))?;
     let total = (seeds as usize) * arms.len();
     for seed in 1..=seeds {
         for arm in 0..arms.len() {
@@ -146,15 +167,15 @@ pub async fn coordinate(
         }
     }
     let mut got: BTreeMap<(u64, usize), Run> = BTreeMap::new();
-    let mut messages = results
-        .messages()
-        .await
-        .map_err(|e| bus(url)(e.to_string()))?;
     let stall = Duration::from_secs(120);
     while got.len() < total {
         let next = tokio::time::timeout(stall, messages.next())
             .await
-            .map_err(|_| BusError::Stalled(stall))?;
+            .map_err(|_| BusError::Stalled {
+                waited: stall,
+                got: got.len(),
+                total,
+            })?;
         let Some(message) = next else {
             return Err(bus(url)("the results feed ended".into()));
         };
@@ -244,22 +265,7 @@ pub async fn work(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<u64, BusError> {
     let js = connect(url).await?;
-    let runs = streams(&js, url).await?;
-    let consumer = runs
-        .get_or_create_consumer(
-            WORKERS,
-            consumer::pull::Config {
-                durable_name: Some(WORKERS.into()),
-                ack_wait,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| bus(url)(format!("workers' consumer: {e}")))?;
-    let mut messages = consumer
-        .messages()
-        .await
-        .map_err(|e| bus(url)(e.to_string()))?;
+    let mut messages = take_runs(&js, url, ack_wait).await?;
     let mut loaded: Loaded = Vec::new();
     let mut done = 0u64;
     tokio::pin!(stop);
@@ -267,8 +273,20 @@ pub async fn work(
         let message = tokio::select! {
             _ = &mut stop => return Ok(done),
             m = messages.next() => match m {
-                None => return Ok(done),
-                Some(m) => m.map_err(|e| bus(url)(e.to_string()))?,
+                Some(Ok(m)) => m,
+                // A worker serves for days: a missed heartbeat, a consumer lost with a
+                // cluster's leader, or a feed that ended is a reason to take runs afresh
+                // (the bus keeps what was not acknowledged), not to stop.
+                trouble => {
+                    let why = match trouble {
+                        Some(Err(e)) => e.to_string(),
+                        _ => "the runs' feed ended".into(),
+                    };
+                    tracing::warn!("{why}; taking runs again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    messages = take_runs(&js, url, ack_wait).await?;
+                    continue;
+                }
             },
         };
         let job: RunJob = match serde_json::from_slice(&message.payload) {
@@ -313,6 +331,39 @@ pub async fn work(
         message.ack().await.map_err(|e| bus(url)(e.to_string()))?;
         done += 1;
     }
+}
+
+/// The workers' feed of runs, one at a time: a worker runs one run at a time, and runs it
+/// held beyond the one it runs would wait for nothing while other workers idle, and come
+/// back to the bus after `ack_wait` as duplicates. Retried for 30 s, as a bus just started
+/// or electing a leader answers slowly.
+async fn take_runs(
+    js: &jetstream::Context,
+    url: &str,
+    ack_wait: Duration,
+) -> Result<consumer::pull::Stream, BusError> {
+    retrying(|| async {
+        let runs = try_streams(js, url).await?;
+        let consumer: consumer::PullConsumer = runs
+            .get_or_create_consumer(
+                WORKERS,
+                consumer::pull::Config {
+                    durable_name: Some(WORKERS.into()),
+                    ack_wait,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| bus(url)(format!("workers' consumer: {e}")))?;
+        consumer
+            .stream()
+            .max_messages_per_batch(1)
+            .heartbeat(Duration::from_secs(15))
+            .messages()
+            .await
+            .map_err(|e| bus(url)(format!("workers' consumer: {e}")))
+    })
+    .await
 }
 
 /// The scene folder `dir` as the workers will be told it.

@@ -53,25 +53,66 @@ pub struct Nats {
 }
 
 impl Nats {
-    /// Starts it with its files under `dir`.
+    /// Starts it with its files under `dir`, on a port the server picks itself and reports
+    /// in its ports file: a port picked here and freed could be taken by another test's
+    /// server before this one binds it, and its clients would then talk to that one.
     pub fn start(dir: &Path) -> Self {
-        Self::start_on(dir, free_port())
+        let ports = dir.join("nats-ports");
+        std::fs::create_dir_all(&ports).unwrap();
+        let mut child = Self::spawn(dir, "-1", &["--ports_file_dir", ports.to_str().unwrap()]);
+        let file = ports.join(format!("nats-server_{}.ports", child.id()));
+        let started = Instant::now();
+        let url = loop {
+            // The server writes the file once it listens.
+            let listed = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|v| v["nats"][0].as_str().map(str::to_owned));
+            if let Some(url) = listed {
+                break url;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("nats-server exited ({status}): {}", Self::log(dir));
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "nats-server did not start: {}",
+                Self::log(dir)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Nats { child, url }
     }
 
-    /// Starts it on `port`.
+    /// Starts it on `port` (a server restarted where its clients expect it).
     pub fn start_on(dir: &Path, port: u16) -> Self {
-        let child = Command::new(nats_server())
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(dir.join("js"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = Self::spawn(dir, &port.to_string(), &[]);
         wait_for_port(port, "nats-server");
         Nats {
             child,
             url: format!("nats://127.0.0.1:{port}"),
         }
+    }
+
+    fn spawn(dir: &Path, port: &str, extra: &[&str]) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("nats-server.log"))
+            .unwrap();
+        Command::new(nats_server())
+            .args(["-a", "127.0.0.1", "-p", port, "-js", "-sd"])
+            .arg(dir.join("js"))
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    }
+
+    /// The server's log so far, for a failure message.
+    pub fn log(dir: &Path) -> String {
+        std::fs::read_to_string(dir.join("nats-server.log")).unwrap_or_default()
     }
 }
 
