@@ -221,33 +221,44 @@ fn spawn_camera(
     mut commands: Commands,
     scene: Res<SceneData>,
     window: Query<&Window, With<bevy::window::PrimaryWindow>>,
+    offscreen: Option<Res<crate::capture::Offscreen>>,
 ) {
-    let aspect = window
-        .single()
-        .map_or(16.0 / 9.0, |w| w.width() / w.height().max(1.0));
+    let aspect = match &offscreen {
+        Some(o) => o.size.x as f32 / o.size.y.max(1) as f32,
+        None => window
+            .single()
+            .map_or(16.0 / 9.0, |w| w.width() / w.height().max(1.0)),
+    };
     let framing = Framing::best(&outline_points(&scene.0), aspect);
     let presets = presets(&scene.0, &framing);
     let p = presets[0].clone();
-    commands.spawn((
-        Camera3d::default(),
-        // The whole strip is seen from kilometres away: push the far plane out.
-        Projection::Perspective(PerspectiveProjection {
-            near: 1.0,
-            far: 60_000.0,
-            ..default()
-        }),
-        // Unlit markers keep their exact colours: the palette is chosen for the wall.
-        Tonemapping::None,
-        PanOrbitCamera {
-            focus: Vec3::from(world(p.focus, 0.0)),
-            radius: Some(p.radius),
-            yaw: Some(framing.yaw),
-            pitch: Some(PITCH),
-            zoom_lower_limit: 80.0,
-            zoom_upper_limit: Some(p.radius * 3.0),
-            ..default()
-        },
-    ));
+    let camera = commands
+        .spawn((
+            Camera3d::default(),
+            // The whole strip is seen from kilometres away: push the far plane out.
+            Projection::Perspective(PerspectiveProjection {
+                near: 1.0,
+                far: 60_000.0,
+                ..default()
+            }),
+            // Unlit markers keep their exact colours: the palette is chosen for the wall.
+            Tonemapping::None,
+            PanOrbitCamera {
+                focus: Vec3::from(world(p.focus, 0.0)),
+                radius: Some(p.radius),
+                yaw: Some(framing.yaw),
+                pitch: Some(PITCH),
+                zoom_lower_limit: 80.0,
+                zoom_upper_limit: Some(p.radius * 3.0),
+                ..default()
+            },
+        ))
+        .id();
+    if let Some(o) = &offscreen {
+        commands
+            .entity(camera)
+            .insert(bevy::camera::RenderTarget::Image(o.image.clone().into()));
+    }
     commands.insert_resource(CameraMode {
         presets,
         tour: false,

@@ -86,6 +86,48 @@ impl FrameBench {
     }
 }
 
+/// The image the wall renders into with `--offscreen`, and its size.
+#[derive(Resource, Debug, Clone)]
+pub struct Offscreen {
+    /// The render target (copyable, for screenshots).
+    pub image: Handle<Image>,
+    /// Its size in pixels.
+    pub size: UVec2,
+}
+
+impl Offscreen {
+    /// A `w`×`h` target in `app`'s images (the image plugin must be in).
+    pub fn new(app: &mut App, w: u32, h: u32) -> Self {
+        use bevy::render::render_resource::{TextureFormat, TextureUsages};
+        let mut image = Image::new_target_texture(w, h, TextureFormat::Rgba8UnormSrgb, None);
+        image.texture_descriptor.usage |= TextureUsages::COPY_SRC;
+        let image = app.world_mut().resource_mut::<Assets<Image>>().add(image);
+        Offscreen {
+            image,
+            size: UVec2::new(w, h),
+        }
+    }
+}
+
+/// With no window, nothing paces the frames (a swapchain would): each frame waits until the
+/// GPU has finished it, so the benchmark times the GPU's work too, not only the submission.
+pub struct WaitForGpu;
+
+impl Plugin for WaitForGpu {
+    fn build(&self, app: &mut App) {
+        use bevy::render::{Render, RenderApp, RenderSystems};
+        app.sub_app_mut(RenderApp)
+            .add_systems(Render, wait_for_gpu.after(RenderSystems::Render));
+    }
+}
+
+fn wait_for_gpu(device: Res<bevy::render::renderer::RenderDevice>) {
+    use bevy::render::render_resource::PollType;
+    if let Err(e) = device.poll(PollType::wait_indefinitely()) {
+        error!("waiting for the GPU: {e}");
+    }
+}
+
 /// Runs the unattended jobs.
 pub struct CapturePlugin;
 
@@ -101,7 +143,11 @@ fn take_screenshot(
     assets: Res<AssetServer>,
     models: Res<ModelHandles>,
     state: Res<WallState>,
-    anticipation: Option<Res<crate::anticipation::Anticipation>>,
+    // What the frame shows beside the state, and where the frame is.
+    (anticipation, offscreen): (
+        Option<Res<crate::anticipation::Anticipation>>,
+        Option<Res<Offscreen>>,
+    ),
     mut exit: MessageWriter<AppExit>,
 ) {
     let Some(mut job) = job else { return };
@@ -127,9 +173,11 @@ fn take_screenshot(
         seen["anticipation"] = a.summary(state.now_s);
     }
     job.shown = Some(seen);
-    commands
-        .spawn(Screenshot::primary_window())
-        .observe(keep_or_retry);
+    let shot = match &offscreen {
+        Some(o) => Screenshot::image(o.image.clone()),
+        None => Screenshot::primary_window(),
+    };
+    commands.spawn(shot).observe(keep_or_retry);
 }
 
 /// Saves a frame that has content and exits; retries a frame that was not drawn yet.

@@ -39,6 +39,12 @@ pub struct Options {
     /// Render this many frames, print mean and p99 frame time, and exit.
     #[arg(long)]
     pub bench_frames: Option<u32>,
+    /// With `--bench-frames` or `--screenshot`: render into an image in GPU memory instead of
+    /// a window, so that no display or X server is needed (a GPU server in a rack, where a
+    /// GPU driver cannot present to Xvfb). Each benchmarked frame waits for the GPU to
+    /// finish it. The operator panels and labels, which belong to a window, are left out.
+    #[arg(long)]
+    pub offscreen: bool,
     /// Follow a live `binjiang serve` at this address (http://host:port) instead of
     /// simulating: its units, incidents and KPIs; operator commands go to it.
     #[arg(long, value_name = "URL")]
@@ -136,6 +142,13 @@ pub enum DisplayPlan {
 
 /// Finds a display, or re-runs an unattended job under `xvfb-run` with Mesa's software Vulkan.
 pub fn plan_display(opts: &Options) -> Result<DisplayPlan, String> {
+    if opts.offscreen {
+        return if opts.unattended() {
+            Ok(DisplayPlan::Ready)
+        } else {
+            Err("--offscreen renders for --bench-frames or --screenshot only: an operator needs a window".into())
+        };
+    }
     let has_display =
         std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
     if has_display {

@@ -67,20 +67,43 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
     let models = models.canonicalize().unwrap_or(models);
 
     let mut app = App::new();
-    app.add_plugins(
-        DefaultPlugins
-            .set(WindowPlugin {
-                primary_window: Some(window(opts, w, h)),
-                ..default()
-            })
-            .set(AssetPlugin {
-                file_path: models.to_string_lossy().into_owned(),
-                ..default()
-            }),
-    )
-    .insert_resource(feed::Clock {
+    let assets = AssetPlugin {
+        file_path: models.to_string_lossy().into_owned(),
+        ..default()
+    };
+    if opts.offscreen {
+        app.add_plugins(
+            DefaultPlugins
+                .set(WindowPlugin {
+                    primary_window: None,
+                    exit_condition: bevy::window::ExitCondition::DontExit,
+                    ..default()
+                })
+                .set(assets)
+                .disable::<bevy::winit::WinitPlugin>(),
+        )
+        .add_plugins(bevy::app::ScheduleRunnerPlugin::run_loop(
+            std::time::Duration::ZERO,
+        ));
+        let target = capture::Offscreen::new(&mut app, w, h);
+        app.insert_resource(target);
+        if opts.bench_frames.is_some() {
+            app.add_plugins(capture::WaitForGpu);
+        }
+    } else {
+        app.add_plugins(
+            DefaultPlugins
+                .set(WindowPlugin {
+                    primary_window: Some(window(opts, w, h)),
+                    ..default()
+                })
+                .set(assets),
+        );
+    }
+    app.insert_resource(feed::Clock {
         sim_s: start_s,
-        speed: if opts.unattended() || live.is_some() {
+        // A screenshot shows `--at`; a benchmark renders the day as it runs.
+        speed: if opts.screenshot.is_some() || live.is_some() {
             0.0
         } else {
             opts.speed
@@ -175,7 +198,6 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
         patrol::PatrolPlugin,
         MeshPickingPlugin,
         scene_view::ScenePlugin,
-        labels::LabelsPlugin,
         overlay::OverlayPlugin,
         units::UnitsPlugin,
         incidents::IncidentsPlugin,
@@ -183,7 +205,11 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
         capture::CapturePlugin,
         alarm::AlarmPlugin { on: opts.sound },
     ));
-    if !opts.hide_hud {
+    // The labels and panels are egui layers of the window.
+    if !opts.offscreen {
+        app.add_plugins(labels::LabelsPlugin);
+    }
+    if !opts.hide_hud && !opts.offscreen {
         app.add_plugins(hud::HudPlugin);
     } else {
         app.init_resource::<hud::Selection>();
@@ -196,8 +222,10 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
     }
     if let Some(n) = opts.bench_frames {
         // Render flat out, focused or not: the benchmark measures the renderer, not pacing.
-        app.insert_resource(bevy::winit::WinitSettings::continuous())
-            .insert_resource(capture::FrameBench::new(n));
+        if !opts.offscreen {
+            app.insert_resource(bevy::winit::WinitSettings::continuous());
+        }
+        app.insert_resource(capture::FrameBench::new(n));
     }
     Ok(match app.run() {
         AppExit::Success => ExitCode::SUCCESS,

@@ -15,12 +15,22 @@ fn render(extra: &[&str], name: &str) -> image::RgbImage {
 
 /// Renders one frame at `at`; returns the image.
 fn render_at(at: &str, extra: &[&str], name: &str) -> image::RgbImage {
+    render_with(
+        Command::new(env!("CARGO_BIN_EXE_binjiang-wall")),
+        at,
+        extra,
+        name,
+    )
+}
+
+/// Renders one frame at `at` with `wall` (a command for the wall binary); returns the image.
+fn render_with(mut wall: Command, at: &str, extra: &[&str], name: &str) -> image::RgbImage {
     let out = std::env::temp_dir().join(format!(
         "binjiang-wall-test-{}-{name}.png",
         std::process::id()
     ));
     let _ = std::fs::remove_file(&out);
-    let status = Command::new(env!("CARGO_BIN_EXE_binjiang-wall"))
+    let status = wall
         .args([
             "scenes/yangpu-riverfront",
             "--at",
@@ -65,6 +75,25 @@ fn the_wall_renders_water_buildings_and_every_agency() {
     // them; at 09:00 and 10:00 the three property staff on duty patrol behind buildings from
     // this camera (checked: 0 purple pixels), at 11:00 one is in the open.
     let img = render_at("11:00", &["--hide-hud"], "3d");
+    water_buildings_and_every_agency(&img);
+}
+
+/// `--offscreen` renders into an image in GPU memory with no display at all (no X server,
+/// no Xvfb: how a GPU server in a rack runs the benchmark), and draws the same district.
+#[test]
+fn an_offscreen_frame_needs_no_display() {
+    let mut wall = Command::new(env!("CARGO_BIN_EXE_binjiang-wall"));
+    wall.env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env(
+            "WGPU_BACKEND",
+            std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "vulkan".into()),
+        );
+    let img = render_with(wall, "11:00", &["--offscreen"], "offscreen");
+    water_buildings_and_every_agency(&img);
+}
+
+fn water_buildings_and_every_agency(img: &image::RgbImage) {
     let total = (img.width() * img.height()) as usize;
     let distinct: std::collections::HashSet<[u8; 3]> = img.pixels().map(|p| p.0).collect();
     assert!(
@@ -72,13 +101,13 @@ fn the_wall_renders_water_buildings_and_every_agency() {
         "image looks blank: {} colours",
         distinct.len()
     );
-    let water = count(&img, |p| near(p, WATER, 4));
+    let water = count(img, |p| near(p, WATER, 4));
     assert!(
         water > total / 50,
         "river missing: {water} water pixels of {total}"
     );
     // Lit building walls and roofs: neutral greys brighter than the ground and roads.
-    let buildings = count(&img, |p| {
+    let buildings = count(img, |p| {
         let (r, g, b) = (p[0] as i32, p[1] as i32, p[2] as i32);
         (r - g).abs() < 14 && (g - b).abs() < 18 && (95..235).contains(&g)
     });
@@ -87,7 +116,7 @@ fn the_wall_renders_water_buildings_and_every_agency() {
         "buildings missing: {buildings} grey pixels"
     );
     for (agency, rgb) in AGENCIES {
-        let n = count(&img, |p| near(p, rgb, 10));
+        let n = count(img, |p| near(p, rgb, 10));
         assert!(n >= 8, "no {agency} marker visible ({n} pixels of {rgb:?})");
     }
 }
