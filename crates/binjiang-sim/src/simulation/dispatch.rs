@@ -142,7 +142,7 @@ impl Simulation {
             let policy = &self.policy;
             let mut candidates =
                 self.index
-                    .nearest_iter_in((agency, *mode, true), [p.x, p.y], move |u| {
+                    .nearest_iter_in((agency, *mode), [p.x, p.y], move |u| {
                         policy.eligible(agency, units[*u as usize].area, area)
                     });
             let mut round = FIRST_ROUND;
@@ -221,7 +221,7 @@ impl Simulation {
         }
     }
 
-    /// Rebuilds the dispatch index from every on-duty or busy unit's position now (in bulk:
+    /// Rebuilds the dispatch index from every available unit's position now (in bulk:
     /// cheaper than moving every unit one by one).
     pub(super) fn refresh_index(&mut self) {
         let now = self.now();
@@ -229,10 +229,10 @@ impl Simulation {
             .units
             .iter()
             .enumerate()
-            .filter(|(_, u)| u.on_duty || u.job.is_some())
+            .filter(|(_, u)| u.available())
             .map(|(i, u)| {
                 let p = u.position(now);
-                (i as u32, (u.agency, u.mode, u.available()), [p.x, p.y])
+                (i as u32, (u.agency, u.mode), [p.x, p.y])
             })
             .collect();
         self.index = binjiang_spatial::ClassedIndex::bulk_load(items);
@@ -244,10 +244,9 @@ impl Simulation {
     /// change of plan is registered.
     pub(super) fn plan_changed(&mut self, u: u32) {
         let unit = &self.units[u as usize];
-        if unit.on_duty || unit.job.is_some() {
+        if unit.available() {
             let p = unit.position(self.now());
-            let class = (unit.agency, unit.mode, unit.available());
-            self.index.set(u, class, [p.x, p.y]);
+            self.index.set(u, (unit.agency, unit.mode), [p.x, p.y]);
         } else {
             self.index.remove(u);
         }
@@ -392,7 +391,7 @@ impl Simulation {
         for (_, i, agency) in waiting {
             let idle = Mode::ALL
                 .iter()
-                .any(|m| self.index.len_of((agency, *m, true)) > 0);
+                .any(|m| self.index.len_of((agency, *m)) > 0);
             let Some(k) = self.incident(i).and_then(|inc| inc.part_of(agency)) else {
                 continue;
             };

@@ -214,8 +214,10 @@ pub struct Simulation {
     /// move along their loops, so these are offered again every minute.
     out_of_reach: std::collections::BTreeSet<(u8, u32, Agency)>,
     review_pending: bool,
-    /// Available and busy on-duty units by (agency, mode, available).
-    index: ClassedIndex<(Agency, Mode, bool), u32>,
+    /// Available units by (agency, mode): all that dispatch ever asks for. A unit enters
+    /// when it becomes available and leaves when it is sent or goes off duty; busy units
+    /// are not indexed (they were, in trees nobody queried, at two R-tree updates a job).
+    index: ClassedIndex<(Agency, Mode), u32>,
     last_refresh_ms: u64,
     /// Patrol-sourced incidents nobody has found yet.
     undiscovered: PointIndex<u32>,

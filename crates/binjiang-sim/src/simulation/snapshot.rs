@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The snapshot format's version: bumped whenever [`SimState`] or what it holds changes shape
 /// or meaning.
-pub const SNAPSHOT_VERSION: u32 = 2;
+pub const SNAPSHOT_VERSION: u32 = 3;
 
 /// Why a snapshot cannot be restored (its owner then replays from the start).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -82,7 +82,7 @@ pub struct SimState {
     queued: super::queue::WaitingParts,
     out_of_reach: BTreeSet<(u8, u32, Agency)>,
     review_pending: bool,
-    index: ClassedIndex<(Agency, Mode, bool), u32>,
+    index: ClassedIndex<(Agency, Mode), u32>,
     last_refresh_ms: u64,
     undiscovered: PointIndex<u32>,
     sightings: BTreeMap<u32, Option<(u64, u32, u64)>>,
