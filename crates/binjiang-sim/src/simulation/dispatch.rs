@@ -357,19 +357,22 @@ impl Simulation {
                 best: None,
             };
             let at = [from.x, from.y];
-            let here = pick
+            // The streams are R-tree walks with inline heaps (a kilobyte and more): they stay
+            // where they are made and are walked through references, not moved about.
+            let mut here = pick
                 .policy
                 .eligible(agency, area, area)
                 .then(|| self.queued.nearest_in_area(agency, priority, area, at));
             let policy = pick.policy;
-            let elsewhere = policy.serves_beyond_home(agency).then(|| {
+            let mut elsewhere = policy.serves_beyond_home(agency).then(|| {
                 self.queued
                     .nearest_elsewhere(agency, priority, area, at, move |a| {
                         policy.eligible(agency, area, a)
                     })
             });
-            pick.consider(here.into_iter().flatten(), elsewhere.into_iter().flatten());
+            pick.consider(here.iter_mut().flatten(), elsewhere.iter_mut().flatten());
             let best = pick.best;
+            drop((here, elsewhere));
             let Some((_, i)) = best else { continue };
             let Some(route) = self.router.route(mode, from, self.inc(i).position) else {
                 continue;
