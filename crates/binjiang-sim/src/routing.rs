@@ -39,6 +39,9 @@ const AT_NODE: f64 = 1e-9;
 /// weeks; a miss costs one contraction-hierarchy query).
 const TIME_CACHE_ENTRIES: usize = 1 << 20;
 
+/// Paths kept per mode before the cache is emptied (a path is tens of hops: a few MB).
+const PATH_CACHE_ENTRIES: usize = 1 << 16;
+
 struct ModeRouter {
     graph: Arc<FastGraph>,
     calculator: PathCalculator,
@@ -46,6 +49,10 @@ struct ModeRouter {
     upward: Arc<UpwardGraphs>,
     spaces: SpaceTimes,
     times: HashMap<(u32, u32), Option<u32>>,
+    /// Paths between node pairs as `fast_paths` unpacked them, with each hop's ticks: a
+    /// route is asked for again and again between the same junctions (units return to the
+    /// same loops; incidents recur at the same places), and a path is the same every time.
+    paths: HashMap<(u32, u32), Option<Arc<[(u32, u32)]>>>,
     /// Ticks of the fastest direct edge between two adjacent nodes (path hops).
     hops: Arc<HashMap<(u32, u32), u32>>,
 }
@@ -60,6 +67,7 @@ impl Clone for ModeRouter {
             upward: Arc::clone(&self.upward),
             spaces: SpaceTimes::new(&self.upward),
             times: HashMap::new(),
+            paths: HashMap::new(),
             hops: Arc::clone(&self.hops),
         }
     }
@@ -241,14 +249,9 @@ impl Router {
                     .find(|(n, _)| *n == exit)
                     .map_or(0.0, |e| e.1);
                 route.push(self.roads.nodes[exit as usize], leave);
-                let router = &mut self.modes[mode as usize];
-                let path =
-                    router
-                        .calculator
-                        .calc_path(&router.graph, exit as usize, entry as usize)?;
-                for pair in path.get_nodes().windows(2) {
-                    let ticks = *router.hops.get(&(pair[0] as u32, pair[1] as u32))?;
-                    route.push(self.roads.nodes[pair[1]], ticks as f64 / TICKS_PER_S);
+                let path = self.modes[mode as usize].path(exit, entry)?;
+                for &(node, ticks) in path.iter() {
+                    route.push(self.roads.nodes[node as usize], ticks as f64 / TICKS_PER_S);
                 }
                 let enter = b
                     .ends
@@ -393,8 +396,34 @@ impl ModeRouter {
             spaces: SpaceTimes::new(&upward),
             upward,
             times: HashMap::new(),
+            paths: HashMap::new(),
             hops: Arc::new(hops),
         }
+    }
+
+    /// The nodes after `a` on the path from `a` to `b`, each with the ticks of the hop that
+    /// reaches it; `None` if there is no path.
+    fn path(&mut self, a: u32, b: u32) -> Option<Arc<[(u32, u32)]>> {
+        if let Some(p) = self.paths.get(&(a, b)) {
+            return p.clone();
+        }
+        if self.paths.len() >= PATH_CACHE_ENTRIES {
+            self.paths.clear();
+        }
+        let p = self
+            .calculator
+            .calc_path(&self.graph, a as usize, b as usize)
+            .and_then(|path| {
+                path.get_nodes()
+                    .windows(2)
+                    .map(|pair| {
+                        let hop = (pair[0] as u32, pair[1] as u32);
+                        self.hops.get(&hop).map(|t| (hop.1, *t))
+                    })
+                    .collect::<Option<Arc<[(u32, u32)]>>>()
+            });
+        self.paths.insert((a, b), p.clone());
+        p
     }
 
     fn node_time(&mut self, a: u32, b: u32) -> Option<u32> {
