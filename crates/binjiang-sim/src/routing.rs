@@ -39,6 +39,9 @@ const AT_NODE: f64 = 1e-9;
 /// weeks; a miss costs one contraction-hierarchy query).
 const TIME_CACHE_ENTRIES: usize = 1 << 20;
 
+/// The nodes of a path after its first, each with the ticks of the hop that reaches it.
+type Path = Arc<[(u32, u32)]>;
+
 /// Paths kept per mode before the cache is emptied (a path is tens of hops: a few MB).
 const PATH_CACHE_ENTRIES: usize = 1 << 16;
 
@@ -52,7 +55,7 @@ struct ModeRouter {
     /// Paths between node pairs as `fast_paths` unpacked them, with each hop's ticks: a
     /// route is asked for again and again between the same junctions (units return to the
     /// same loops; incidents recur at the same places), and a path is the same every time.
-    paths: HashMap<(u32, u32), Option<Arc<[(u32, u32)]>>>,
+    paths: HashMap<(u32, u32), Option<Path>>,
     /// Ticks of the fastest direct edge between two adjacent nodes (path hops).
     hops: Arc<HashMap<(u32, u32), u32>>,
 }
@@ -403,7 +406,7 @@ impl ModeRouter {
 
     /// The nodes after `a` on the path from `a` to `b`, each with the ticks of the hop that
     /// reaches it; `None` if there is no path.
-    fn path(&mut self, a: u32, b: u32) -> Option<Arc<[(u32, u32)]>> {
+    fn path(&mut self, a: u32, b: u32) -> Option<Path> {
         if let Some(p) = self.paths.get(&(a, b)) {
             return p.clone();
         }
@@ -420,7 +423,7 @@ impl ModeRouter {
                         let hop = (pair[0] as u32, pair[1] as u32);
                         self.hops.get(&hop).map(|t| (hop.1, *t))
                     })
-                    .collect::<Option<Arc<[(u32, u32)]>>>()
+                    .collect::<Option<Path>>()
             });
         self.paths.insert((a, b), p.clone());
         p
