@@ -43,6 +43,10 @@ pub struct CameraMode {
 #[derive(Resource, Debug, Default, Clone, PartialEq)]
 pub struct FlyTo(pub Option<(Coord, f32)>);
 
+/// The camera's multisampling (`--msaa`).
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct Antialias(pub bevy::render::view::Msaa);
+
 /// Controls the camera.
 pub struct CameraPlugin;
 
@@ -222,6 +226,7 @@ fn spawn_camera(
     scene: Res<SceneData>,
     window: Query<&Window, With<bevy::window::PrimaryWindow>>,
     offscreen: Option<Res<crate::capture::Offscreen>>,
+    antialias: Option<Res<Antialias>>,
 ) {
     let aspect = match &offscreen {
         Some(o) => o.size.x as f32 / o.size.y.max(1) as f32,
@@ -254,6 +259,9 @@ fn spawn_camera(
             },
         ))
         .id();
+    if let Some(aa) = antialias {
+        commands.entity(camera).insert(aa.0);
+    }
     if let Some(o) = &offscreen {
         commands
             .entity(camera)

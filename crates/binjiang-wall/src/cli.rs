@@ -39,6 +39,10 @@ pub struct Options {
     /// Render this many frames, print mean and p99 frame time, and exit.
     #[arg(long)]
     pub bench_frames: Option<u32>,
+    /// Multisample anti-aliasing, samples per pixel: 1 (off), 2, 4 or 8. Each sample is paid
+    /// for every pixel of the wall; what it buys is smooth edges on roads and buildings.
+    #[arg(long, default_value = "4", value_parser = ["1", "2", "4", "8"])]
+    pub msaa: String,
     /// With `--bench-frames` or `--screenshot`: render into an image in GPU memory instead of
     /// a window, so that no display or X server is needed (a GPU server in a rack, where a
     /// GPU driver cannot present to Xvfb). Each benchmarked frame waits for the GPU to
