@@ -207,6 +207,30 @@ mod tests {
     }
 
     #[test]
+    fn msaa_takes_the_sample_counts_a_gpu_has() {
+        assert_eq!(Options::parse_from(["w", "s"]).msaa, "4");
+        assert_eq!(Options::parse_from(["w", "s", "--msaa", "1"]).msaa, "1");
+        let err = Options::try_parse_from(["w", "s", "--msaa", "3"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--msaa") && err.contains("[possible values: 1, 2, 4, 8]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn offscreen_is_for_unattended_runs_only() {
+        let o = Options::parse_from(["w", "s", "--offscreen"]);
+        let Err(msg) = plan_display(&o) else {
+            panic!("an operator needs a window")
+        };
+        assert!(msg.contains("--offscreen"), "{msg}");
+        let o = Options::parse_from(["w", "s", "--offscreen", "--bench-frames", "5"]);
+        assert!(matches!(plan_display(&o), Ok(DisplayPlan::Ready)));
+    }
+
+    #[test]
     fn no_display_names_screenshot_and_xvfb() {
         if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some() {
             return; // only meaningful without a display
