@@ -165,9 +165,15 @@ impl MergedGrid {
     /// The lattice square (column, row) holding `p`, on the grid or not: cheap, so a walk
     /// along a path looks a cell up only when the square changes.
     pub fn lattice_of(&self, p: Coord) -> (i32, i32) {
+        let (x, y) = self.in_squares(p);
+        (x.floor() as i32, y.floor() as i32)
+    }
+
+    /// `p` in lattice units: squares east and north of the lattice's origin, fractions kept.
+    fn in_squares(&self, p: Coord) -> (f64, f64) {
         (
-            ((p.x - self.lattice_origin.x) / self.cell_size_m).floor() as i32,
-            ((p.y - self.lattice_origin.y) / self.cell_size_m).floor() as i32,
+            (p.x - self.lattice_origin.x) / self.cell_size_m,
+            (p.y - self.lattice_origin.y) / self.cell_size_m,
         )
     }
 
@@ -182,15 +188,7 @@ impl MergedGrid {
         limit: usize,
         mut visit: impl FnMut((i32, i32)),
     ) {
-        let s = self.cell_size_m;
-        let (x0, y0) = (
-            (a.x - self.lattice_origin.x) / s,
-            (a.y - self.lattice_origin.y) / s,
-        );
-        let (x1, y1) = (
-            (b.x - self.lattice_origin.x) / s,
-            (b.y - self.lattice_origin.y) / s,
-        );
+        let ((x0, y0), (x1, y1)) = (self.in_squares(a), self.in_squares(b));
         let (mut col, mut row) = (x0.floor() as i32, y0.floor() as i32);
         let (end_col, end_row) = (x1.floor() as i32, y1.floor() as i32);
         visit((col, row));
@@ -306,7 +304,7 @@ mod tests {
             for k in 0..=20_000 {
                 let f = k as f64 / 20_000.0;
                 let p = Coord { x: a.x + f * (b.x - a.x), y: a.y + f * (b.y - a.y) };
-                let (u, v) = ((p.x - grid.lattice_origin.x) / 50.0, (p.y - grid.lattice_origin.y) / 50.0);
+                let (u, v) = grid.in_squares(p);
                 if (u - u.round()).abs() < 1e-6 || (v - v.round()).abs() < 1e-6 {
                     continue;
                 }

@@ -107,16 +107,7 @@ impl PatrolCoverage {
                     let from = before.map_or(here, |(p, _)| p);
                     let (grid, last_visit) = (&self.grid, &mut self.last_visit);
                     let mut cell = None;
-                    let (a, b) = (
-                        geo::Coord {
-                            x: from[0],
-                            y: from[1],
-                        },
-                        geo::Coord {
-                            x: here[0],
-                            y: here[1],
-                        },
-                    );
+                    let (a, b) = (geo::Coord::from(from), geo::Coord::from(here));
                     grid.squares_along(a, b, MAX_SQUARES_PER_MOVE, |square| {
                         cell = grid.cell_of_lattice(square);
                         if let (Some(c), true) = (cell, on_duty) {

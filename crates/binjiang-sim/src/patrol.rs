@@ -46,11 +46,7 @@ impl PatrolLoop {
     /// Seconds after `phase` until the loop first comes within `radius` of `p`, if ever.
     pub fn seconds_until_within(&self, phase: f64, p: Coord, radius: f64) -> Option<f64> {
         let (min, max) = self.route.bounds();
-        if p.x < min.x - radius
-            || p.x > max.x + radius
-            || p.y < min.y - radius
-            || p.y > max.y + radius
-        {
+        if !crate::route::box_reaches(min, max, p, radius) {
             return None; // never near: no need to work out where in the lap it is
         }
         let d = self.duration();

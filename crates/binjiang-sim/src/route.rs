@@ -86,11 +86,7 @@ impl Route {
     /// Seconds after departure at which the route first comes within `radius` of `p`, at or
     /// after `from_dt`; `None` if it never does.
     pub fn first_within(&self, from_dt: f64, p: Coord, radius: f64) -> Option<f64> {
-        if p.x < self.min.x - radius
-            || p.x > self.max.x + radius
-            || p.y < self.min.y - radius
-            || p.y > self.max.y + radius
-        {
+        if !box_reaches(self.min, self.max, p, radius) {
             return None;
         }
         if self.points.len() == 1 {
@@ -138,6 +134,12 @@ impl Route {
 
 fn within(a: Coord, p: Coord, r: f64) -> bool {
     (a.x - p.x).powi(2) + (a.y - p.y).powi(2) <= r * r
+}
+
+/// Whether the box with corners `min` and `max`, grown by `r` on every side, holds `p`: the
+/// cheap test that rules a path (or a whole plan) out before its legs are looked at.
+pub(crate) fn box_reaches(min: Coord, max: Coord, p: Coord, r: f64) -> bool {
+    p.x >= min.x - r && p.x <= max.x + r && p.y >= min.y - r && p.y <= max.y + r
 }
 
 /// Smallest u in [from_u, 1] with |a + u (b - a) - p| <= r.

@@ -45,17 +45,48 @@ type Path = Arc<[(u32, u32)]>;
 /// Paths kept per mode before the cache is emptied (a path is tens of hops: a few MB).
 const PATH_CACHE_ENTRIES: usize = 1 << 16;
 
+/// Answers that never change (a time, a path, an attachment), kept up to `cap` of them and
+/// then all forgotten at once: bounded memory for runs of weeks, and, unlike evicting by use,
+/// the same answers in the same order whatever was asked before (runs stay deterministic).
+#[derive(Debug, Clone)]
+struct Memo<K, V> {
+    map: HashMap<K, V>,
+    cap: usize,
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> Memo<K, V> {
+    fn new(cap: usize) -> Self {
+        Memo {
+            map: HashMap::new(),
+            cap,
+        }
+    }
+
+    /// The answer for `key`, if kept.
+    fn get(&self, key: &K) -> Option<V> {
+        self.map.get(key).cloned()
+    }
+
+    /// Keeps `value` for `key`, forgetting everything first if full.
+    fn keep(&mut self, key: K, value: V) {
+        if self.map.len() >= self.cap {
+            self.map.clear();
+        }
+        self.map.insert(key, value);
+    }
+}
+
 struct ModeRouter {
     graph: Arc<FastGraph>,
     calculator: PathCalculator,
     /// The same hierarchy's upward graphs, for times without paths.
     upward: Arc<UpwardGraphs>,
     spaces: SpaceTimes,
-    times: HashMap<(u32, u32), Option<u32>>,
+    times: Memo<(u32, u32), Option<u32>>,
     /// Paths between node pairs as `fast_paths` unpacked them, with each hop's ticks: a
     /// route is asked for again and again between the same junctions (units return to the
     /// same loops; incidents recur at the same places), and a path is the same every time.
-    paths: HashMap<(u32, u32), Option<Path>>,
+    paths: Memo<(u32, u32), Option<Path>>,
     /// Ticks of the fastest direct edge between two adjacent nodes (path hops).
     hops: Arc<HashMap<(u32, u32), u32>>,
 }
@@ -69,8 +100,8 @@ impl Clone for ModeRouter {
             calculator: fast_paths::create_calculator(&self.graph),
             upward: Arc::clone(&self.upward),
             spaces: SpaceTimes::new(&self.upward),
-            times: HashMap::new(),
-            paths: HashMap::new(),
+            times: Memo::new(TIME_CACHE_ENTRIES),
+            paths: Memo::new(PATH_CACHE_ENTRIES),
             hops: Arc::clone(&self.hops),
         }
     }
@@ -147,7 +178,7 @@ pub struct Router {
     modes: Vec<ModeRouter>,
     /// Attachments already worked out, by (mode, leaving, x, y bits): incidents and loop
     /// points are asked about again and again. Emptied when full (bounded memory).
-    anchors: HashMap<(u8, bool, u64, u64), Option<Anchor>>,
+    anchors: Memo<(u8, bool, u64, u64), Option<Anchor>>,
 }
 
 /// Attachments kept before the cache is emptied.
@@ -184,7 +215,7 @@ impl Router {
             roads: Arc::new(roads.clone()),
             water,
             modes,
-            anchors: HashMap::new(),
+            anchors: Memo::new(ANCHOR_CACHE_ENTRIES),
         }
     }
 
@@ -274,13 +305,10 @@ impl Router {
     fn anchor(&mut self, mode: Mode, p: Coord, leaving: bool) -> Option<Anchor> {
         let key = (mode as u8, leaving, p.x.to_bits(), p.y.to_bits());
         if let Some(a) = self.anchors.get(&key) {
-            return *a;
-        }
-        if self.anchors.len() >= ANCHOR_CACHE_ENTRIES {
-            self.anchors.clear();
+            return a;
         }
         let a = self.attach(mode, p, leaving);
-        self.anchors.insert(key, a);
+        self.anchors.keep(key, a);
         a
     }
 
@@ -398,8 +426,8 @@ impl ModeRouter {
             calculator,
             spaces: SpaceTimes::new(&upward),
             upward,
-            times: HashMap::new(),
-            paths: HashMap::new(),
+            times: Memo::new(TIME_CACHE_ENTRIES),
+            paths: Memo::new(PATH_CACHE_ENTRIES),
             hops: Arc::new(hops),
         }
     }
@@ -408,10 +436,7 @@ impl ModeRouter {
     /// reaches it; `None` if there is no path.
     fn path(&mut self, a: u32, b: u32) -> Option<Path> {
         if let Some(p) = self.paths.get(&(a, b)) {
-            return p.clone();
-        }
-        if self.paths.len() >= PATH_CACHE_ENTRIES {
-            self.paths.clear();
+            return p;
         }
         let p = self
             .calculator
@@ -425,7 +450,7 @@ impl ModeRouter {
                     })
                     .collect::<Option<Path>>()
             });
-        self.paths.insert((a, b), p.clone());
+        self.paths.keep((a, b), p.clone());
         p
     }
 
@@ -434,13 +459,10 @@ impl ModeRouter {
             return Some(0);
         }
         if let Some(t) = self.times.get(&(a, b)) {
-            return *t;
-        }
-        if self.times.len() >= TIME_CACHE_ENTRIES {
-            self.times.clear();
+            return t;
         }
         let t = self.spaces.time(&self.upward, a, b);
-        self.times.insert((a, b), t);
+        self.times.keep((a, b), t);
         t
     }
 }

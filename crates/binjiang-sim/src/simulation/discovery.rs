@@ -36,11 +36,10 @@ impl Simulation {
             (0..self.units.len() as u32).all(|u| self.extents[u as usize] == self.extent_of(u)),
             "a unit's plan changed without plan_changed"
         );
-        let near = self.extents.iter().enumerate().filter(|(_, e)| {
-            e.is_some_and(|[x0, y0, x1, y1]| {
-                p.x >= x0 - r && p.x <= x1 + r && p.y >= y0 - r && p.y <= y1 + r
-            })
-        });
+        let near =
+            self.extents.iter().enumerate().filter(|(_, e)| {
+                e.is_some_and(|(min, max)| crate::route::box_reaches(min, max, p, r))
+            });
         for (u, _) in near {
             let unit = &self.units[u];
             if let Some(d) = unit.seconds_until_within(now, p, r) {
@@ -114,12 +113,9 @@ impl Simulation {
     }
 
     /// Unit `u`'s plan extent while on duty (see `extents`).
-    pub(super) fn extent_of(&self, u: u32) -> Option<[f64; 4]> {
+    pub(super) fn extent_of(&self, u: u32) -> Option<(geo::Coord, geo::Coord)> {
         let unit = &self.units[u as usize];
-        unit.on_duty.then(|| {
-            let (min, max) = unit.plan_bounds(self.now());
-            [min.x, min.y, max.x, max.y]
-        })
+        unit.on_duty.then(|| unit.plan_bounds(self.now()))
     }
 
     /// Every unit's plan extent, afresh (at the start, and after a restore).

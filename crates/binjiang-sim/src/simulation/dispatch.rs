@@ -316,11 +316,11 @@ impl Simulation {
     /// Takes `agency`'s part of `i` out of the queue, logging `why` (what it became) if it
     /// was there.
     pub(super) fn leave_queue(&mut self, i: u32, agency: Agency, why: impl FnOnce() -> What) {
-        let inc = self.inc(i);
-        let (priority, p, area) = (inc.priority.clamp(1, PRIORITIES), inc.position, inc.area);
-        if !self.queued.remove(i, agency, area) {
+        if !self.queued.remove(i, agency) {
             return;
         }
+        let inc = self.inc(i);
+        let (priority, p) = (inc.priority.clamp(1, PRIORITIES), inc.position);
         self.out_of_reach.remove(&(priority, i, agency));
         self.log(p, why());
     }

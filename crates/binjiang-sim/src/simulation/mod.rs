@@ -225,10 +225,10 @@ pub struct Simulation {
     sightings: BTreeMap<u32, Option<(u64, u32, u64)>>,
     /// Incidents whose planned sighting is by each unit.
     sightings_by_unit: HashMap<u32, Vec<u32>>,
-    /// Each unit's plan extent (min x, min y, max x, max y) while on duty, as of its last
-    /// change of plan, in one compact array: planning an incident's sighting scans every
-    /// unit, and most are ruled out by this rectangle alone without touching their state.
-    extents: Vec<Option<[f64; 4]>>,
+    /// Each unit's plan extent (min and max corners) while on duty, as of its last change of
+    /// plan, in one compact array: planning an incident's sighting scans every unit, and
+    /// most are ruled out by this rectangle alone without touching their state.
+    extents: Vec<Option<(Coord, Coord)>>,
     scheduler: Scheduler<Action>,
     /// Draws where and when incidents arise and every random quantity of an incident (report
     /// delay, on-scene time per agency) when it is created: the same whatever the policy, so

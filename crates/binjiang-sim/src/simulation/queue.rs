@@ -36,8 +36,12 @@ impl WaitingParts {
         self.by_area.set((i, agency), (agency, priority, area), p);
     }
 
-    /// Part `agency` of incident `i` (in `area`) stops waiting; whether it was waiting.
-    pub fn remove(&mut self, i: u32, agency: Agency, area: u16) -> bool {
+    /// Part `agency` of incident `i` stops waiting; whether it was waiting.
+    pub fn remove(&mut self, i: u32, agency: Agency) -> bool {
+        // Its subdistrict, part of its key in `all`, is its class in `by_area`.
+        let Some((_, _, area)) = self.by_area.class_of((i, agency)) else {
+            return false;
+        };
         self.by_area.remove((i, agency));
         self.all.remove((i, agency, area)).is_some()
     }
