@@ -41,8 +41,8 @@ pub struct Options {
     pub bench_frames: Option<u32>,
     /// Multisample anti-aliasing, samples per pixel: 1 (off), 2, 4 or 8. Each sample is paid
     /// for every pixel of the wall; what it buys is smooth edges on roads and buildings.
-    #[arg(long, default_value = "4", value_parser = ["1", "2", "4", "8"])]
-    pub msaa: String,
+    #[arg(long, default_value = "4", value_parser = sample_counts())]
+    pub msaa: u32,
     /// With `--bench-frames` or `--screenshot`: render into an image in GPU memory instead of
     /// a window, so that no display or X server is needed (a GPU server in a rack, where a
     /// GPU driver cannot present to Xvfb). Each benchmarked frame waits for the GPU to
@@ -118,6 +118,13 @@ impl Options {
     pub fn unattended(&self) -> bool {
         self.screenshot.is_some() || self.bench_frames.is_some()
     }
+}
+
+/// The sample counts a GPU offers, as numbers (clap lists them in its error).
+fn sample_counts() -> impl clap::builder::TypedValueParser<Value = u32> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["1", "2", "4", "8"])
+        .map(|s| s.parse().expect("each possible value is a number"))
 }
 
 fn parse_pair(text: &str, flag: &str) -> Result<(u32, u32), String> {
@@ -208,8 +215,8 @@ mod tests {
 
     #[test]
     fn msaa_takes_the_sample_counts_a_gpu_has() {
-        assert_eq!(Options::parse_from(["w", "s"]).msaa, "4");
-        assert_eq!(Options::parse_from(["w", "s", "--msaa", "1"]).msaa, "1");
+        assert_eq!(Options::parse_from(["w", "s"]).msaa, 4);
+        assert_eq!(Options::parse_from(["w", "s", "--msaa", "1"]).msaa, 1);
         let err = Options::try_parse_from(["w", "s", "--msaa", "3"])
             .unwrap_err()
             .to_string();

@@ -189,9 +189,8 @@ pub fn run(opts: &Options) -> anyhow::Result<ExitCode> {
         }
         app.insert_resource(a);
     }
-    let samples: u32 = opts.msaa.parse().unwrap_or(4);
     app.insert_resource(camera::Antialias(bevy::render::view::Msaa::from_samples(
-        samples,
+        opts.msaa,
     )));
     app.insert_resource(scene_view::Layers {
         visits: opts.patrol_layer,
