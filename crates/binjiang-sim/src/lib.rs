@@ -39,7 +39,7 @@ pub use policy::{
 pub use projection::{project, Projection, QueuePeak};
 pub use routing::Router;
 pub use simulation::incident::{Incident, IncidentStatus, Need};
-pub use simulation::network::NetworkChange;
+pub use simulation::network::{NetworkChange, PreparedRoads};
 pub use simulation::operator::{
     Command, CrewStatus, CrewStatusError, FixError, Operator, OperatorError, ReplayError,
 };

@@ -105,3 +105,84 @@ fn a_slowed_mode_takes_longer_and_the_others_do_not() {
         rain.travel_time(Mode::Foot, s, n)
     );
 }
+
+/// Regression: a second change used to be prepared from the network in force when the
+/// changes were put in, so a run starting inside one window carried that window's closures
+/// into every later change (the bridge stayed shut under a later change that only slows cars).
+#[test]
+fn each_change_is_made_to_the_scenes_own_network() {
+    let (scene, catalogue) = tiny();
+    let bridge = scene.roads.iter().position(|r| r.id == "bridge").unwrap() as u32;
+    let (s, n) = banks(&scene);
+    let options = SimOptions {
+        start_s: 9.0 * 3600.0,
+        ..SimOptions::default()
+    };
+    let changes = [
+        NetworkChange {
+            window: Some((8.0 * 3600.0, 12.0 * 3600.0)),
+            closed_roads: vec![bridge],
+            speed: [1.0; 3],
+        },
+        NetworkChange {
+            window: Some((14.0 * 3600.0, 18.0 * 3600.0)),
+            closed_roads: vec![],
+            speed: [1.0, 1.0, 0.5],
+        },
+    ];
+    let mut plain = Simulation::new(&scene, catalogue.clone(), options.clone()).unwrap();
+    let open = plain.travel_time(Mode::Car, s, n).unwrap();
+    let mut sim = Simulation::new(&scene, catalogue, options)
+        .unwrap()
+        .with_network_changes(&changes);
+    assert_eq!(sim.travel_time(Mode::Car, s, n), None, "09:00: bridge shut");
+    sim.advance_to(15.0 * 3600.0);
+    let slow = sim
+        .travel_time(Mode::Car, s, n)
+        .expect("15:00: the bridge is open again, only cars are slower");
+    assert!(slow > 1.6 * open, "cars at half speed: {open} s → {slow} s");
+}
+
+/// Runs on roads prepared once give exactly the runs that prepare their own, however many
+/// runs share them and in whatever order.
+#[test]
+fn prepared_roads_run_exactly_as_roads_prepared_per_run() {
+    let (scene, catalogue) = tiny();
+    let bridge = scene.roads.iter().position(|r| r.id == "bridge").unwrap() as u32;
+    let changes = [NetworkChange {
+        window: Some((10.0 * 3600.0, 14.0 * 3600.0)),
+        closed_roads: vec![bridge],
+        speed: [1.0, 0.8, 1.0],
+    }];
+    let prepared = binjiang_sim::PreparedRoads::new(&scene, &changes);
+    let run = |seed: u64, shared: bool| {
+        let options = SimOptions {
+            seed,
+            ..SimOptions::default()
+        };
+        let policy = options.policy.build(catalogue.dispatch.clone());
+        let source = binjiang_sim::IncidentSource::Generated;
+        let mut sim = if shared {
+            Simulation::with_prepared_roads(
+                &scene,
+                catalogue.clone(),
+                options,
+                policy,
+                source,
+                &prepared,
+            )
+            .unwrap()
+        } else {
+            Simulation::with_source(&scene, catalogue.clone(), options, policy, source)
+                .unwrap()
+                .with_network_changes(&changes)
+        };
+        sim.advance_to(86_400.0);
+        sim.events().to_vec()
+    };
+    for seed in [3, 1, 3, 2] {
+        let own = run(seed, false);
+        assert!(own.len() > 50, "a day with incidents: {}", own.len());
+        assert_eq!(run(seed, true), own, "seed {seed}");
+    }
+}

@@ -342,15 +342,15 @@ fn day(scenario: &Scenario, seed: u64, hours: f64) -> Result<Day, String> {
         Some(list) => IncidentSource::Recorded(std::sync::Arc::clone(list)),
         None => IncidentSource::Generated,
     };
-    let mut sim = Simulation::with_source(
+    let mut sim = Simulation::with_prepared_roads(
         &scenario.scene,
         scenario.catalogue.clone(),
         options,
         policy,
         source,
+        scenario.prepared_roads(),
     )
-    .map_err(|e| e.to_string())?
-    .with_network_changes(&scenario.network);
+    .map_err(|e| e.to_string())?;
     if let Some(monitor) = &scenario.move_up {
         sim.set_move_up(std::sync::Arc::clone(monitor));
     }

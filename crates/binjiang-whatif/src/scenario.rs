@@ -29,7 +29,7 @@ use binjiang_scene::shift::{parse_clock, Shift};
 use binjiang_scene::{Agency, AssetKind, Mode, Problems, Scene};
 use binjiang_sim::{
     AgencyRule, CoverageMonitor, IncidentCatalogue, IncidentType, MoveUpPolicy, NetworkChange,
-    PolicyKind, SimOptions, Surge,
+    PolicyKind, PreparedRoads, SimOptions, Surge,
 };
 use geo::{Area, Centroid, Coord, MultiPolygon, Polygon};
 use serde::{Deserialize, Serialize};
@@ -258,9 +258,19 @@ pub struct Scenario {
     pub text: String,
     /// The monitor making move-ups in its runs (`move_up`), if any.
     pub move_up: Option<std::sync::Arc<CoverageMonitor>>,
+    /// The scene's road networks and `network`'s, prepared by the first run that needs them
+    /// and shared by every later run and every clone (a scenario's roads and network changes
+    /// are fixed once it is made; staffing changes only units).
+    roads: std::sync::Arc<std::sync::OnceLock<PreparedRoads>>,
 }
 
 impl Scenario {
+    /// The road networks its runs use, prepared once.
+    pub fn prepared_roads(&self) -> &PreparedRoads {
+        self.roads
+            .get_or_init(|| PreparedRoads::new(&self.scene, &self.network))
+    }
+
     /// The scene as it is, under `options`.
     pub fn plain(scene: &Scene, catalogue: &IncidentCatalogue, options: SimOptions) -> Self {
         Scenario {
@@ -273,6 +283,7 @@ impl Scenario {
             recorded: None,
             text: String::new(),
             move_up: None,
+            roads: Default::default(),
         }
     }
 }
@@ -555,6 +566,7 @@ impl Checker<'_> {
             recorded,
             text: text.to_owned(),
             move_up,
+            roads: Default::default(),
         }
     }
 

@@ -276,6 +276,47 @@ impl Simulation {
         policy: Arc<dyn DispatchPolicy>,
         source: IncidentSource,
     ) -> Result<Self, SimError> {
+        Self::on_roads(
+            scene,
+            catalogue,
+            options,
+            policy,
+            source,
+            Router::of_scene(scene),
+        )
+    }
+
+    /// Sets up a simulation as [`Simulation::with_source`] does, on road networks prepared
+    /// beforehand (the scene's and a scenario's changes, which come into force as
+    /// [`Simulation::with_network_changes`] puts them): many runs of one scene prepare its
+    /// hierarchies once. `roads` must be `scene`'s.
+    pub fn with_prepared_roads(
+        scene: &Scene,
+        catalogue: IncidentCatalogue,
+        options: SimOptions,
+        policy: Arc<dyn DispatchPolicy>,
+        source: IncidentSource,
+        roads: &network::PreparedRoads,
+    ) -> Result<Self, SimError> {
+        Ok(Self::on_roads(
+            scene,
+            catalogue,
+            options,
+            policy,
+            source,
+            roads.base.clone(),
+        )?
+        .with_prepared_changes(&roads.changes))
+    }
+
+    fn on_roads(
+        scene: &Scene,
+        catalogue: IncidentCatalogue,
+        options: SimOptions,
+        policy: Arc<dyn DispatchPolicy>,
+        source: IncidentSource,
+        mut router: Router,
+    ) -> Result<Self, SimError> {
         let problems = catalogue.check(crate::catalogue::CATALOGUE_FILE, scene);
         if problems.has_errors() {
             return Err(SimError::Catalogue(problems));
@@ -286,7 +327,6 @@ impl Simulation {
         if !(options.start_s.is_finite() && options.start_s >= 0.0) {
             return Err(SimError::Start(options.start_s));
         }
-        let mut router = Router::of_scene(scene);
         let areas: Vec<Name> = scene
             .grid
             .parts
