@@ -38,22 +38,30 @@ pub struct PatrolCoverageKpi {
     pub unvisited_share: Option<f64>,
 }
 
-/// Tracks visits and hot cells as a run advances.
+/// Tracks visits and hot cells as a run advances. A clone made before the run starts is
+/// a fresh tracker for another run of the same scene, catalogue, weekday and start (what-if
+/// runs of a scenario share its grid and hot cells instead of working them out again).
 #[derive(Debug, Clone)]
 pub struct PatrolCoverage {
-    grid: MergedGrid,
+    watch: std::sync::Arc<Watch>,
     /// Seconds of the last visit per cell (the run's start counts as one: the night shift
     /// handed over a patrolled district).
     last_visit: Vec<f64>,
     /// The previous sample's position per unit (by index), with the cell it was in.
     previous: Vec<Option<([f64; 2], Option<usize>)>>,
+    /// The next hour's end to score, seconds.
+    next_hour_end: f64,
+    kpi: PatrolCoverageKpi,
+}
+
+/// What a run's coverage is measured against: fixed for a scene, catalogue and weekday.
+#[derive(Debug)]
+struct Watch {
+    grid: MergedGrid,
     /// Per hour of the day, which cells are hot.
     hot: Vec<Vec<bool>>,
     /// Which cells are hot in some hour.
     watched: Vec<bool>,
-    /// The next hour's end to score, seconds.
-    next_hour_end: f64,
-    kpi: PatrolCoverageKpi,
 }
 
 impl PatrolCoverage {
@@ -78,11 +86,13 @@ impl PatrolCoverage {
             .collect();
         let watched = (0..n).map(|c| hot.iter().any(|h| h[c])).collect();
         PatrolCoverage {
-            watched,
-            grid: scene.grid.clone(),
+            watch: std::sync::Arc::new(Watch {
+                grid: scene.grid.clone(),
+                hot,
+                watched,
+            }),
             last_visit: vec![start_s; n],
             previous: Vec::new(),
-            hot,
             next_hour_end: (start_s / 3600.0).floor() * 3600.0 + 3600.0,
             kpi: PatrolCoverageKpi::default(),
         }
@@ -105,7 +115,7 @@ impl PatrolCoverage {
                 Some((p, cell)) if p == here => cell,
                 _ => {
                     let from = before.map_or(here, |(p, _)| p);
-                    let (grid, last_visit) = (&self.grid, &mut self.last_visit);
+                    let (grid, last_visit) = (&self.watch.grid, &mut self.last_visit);
                     let mut cell = None;
                     let (a, b) = (geo::Coord::from(from), geo::Coord::from(here));
                     grid.squares_along(a, b, MAX_SQUARES_PER_MOVE, |square| {
@@ -127,7 +137,7 @@ impl PatrolCoverage {
     fn score_hour(&mut self) {
         let end = self.next_hour_end;
         let hour = ((end - 3600.0).rem_euclid(86_400.0) / 3600.0) as usize;
-        for (c, hot) in self.hot[hour % 24].iter().enumerate() {
+        for (c, hot) in self.watch.hot[hour % 24].iter().enumerate() {
             if *hot {
                 self.kpi.hot_cell_hours += 1;
                 if end - self.last_visit[c] > UNVISITED_AFTER_S {
@@ -146,7 +156,7 @@ impl PatrolCoverage {
     /// Whether each cell is hot in some hour of the day (the cells the KPI watches; water
     /// and empty cells never are), in the grid's order.
     pub fn watched(&self) -> &[bool] {
-        &self.watched
+        &self.watch.watched
     }
 
     /// The KPI so far.

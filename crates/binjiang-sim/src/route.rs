@@ -34,6 +34,13 @@ impl Route {
         self.times.push(t);
     }
 
+    /// Makes room for `additional` more vertices (a route built from a path knows how
+    /// many; growing vertex by vertex reallocated both arrays a dozen times a route).
+    pub fn reserve(&mut self, additional: usize) {
+        self.points.reserve(additional);
+        self.times.reserve(additional);
+    }
+
     fn grow(&mut self, p: Coord) {
         self.min = Coord {
             x: self.min.x.min(p.x),
@@ -48,6 +55,7 @@ impl Route {
     /// Appends another route after this one (its first vertex joins this one's last).
     pub fn extend(&mut self, other: &Route) {
         let base = self.duration();
+        self.reserve(other.points.len().saturating_sub(1));
         for (p, t) in other.points.iter().zip(&other.times).skip(1) {
             self.grow(*p);
             self.points.push(*p);

@@ -271,7 +271,12 @@ impl Router {
             self.anchor(mode, to, false)?,
         );
         let way = self.best_way(mode, &a, &b)?;
+        let path = match way {
+            Way::SameEdge(_) => None,
+            Way::Via { exit, entry, .. } => Some(self.modes[mode as usize].path(exit, entry)?),
+        };
         let mut route = Route::stay(from);
+        route.reserve(5 + path.as_ref().map_or(0, |p| p.len()));
         route.push(a.point, a.access_s);
         match way {
             Way::SameEdge(s) => route.push(b.point, s),
@@ -283,8 +288,7 @@ impl Router {
                     .find(|(n, _)| *n == exit)
                     .map_or(0.0, |e| e.1);
                 route.push(self.roads.nodes[exit as usize], leave);
-                let path = self.modes[mode as usize].path(exit, entry)?;
-                for &(node, ticks) in path.iter() {
+                for &(node, ticks) in path.iter().flat_map(|p| p.iter()) {
                     route.push(self.roads.nodes[node as usize], ticks as f64 / TICKS_PER_S);
                 }
                 let enter = b

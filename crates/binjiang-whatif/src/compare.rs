@@ -7,7 +7,7 @@
 
 use crate::Scenario;
 use binjiang_scene::Agency;
-use binjiang_sim::coverage::{PatrolCoverage, PatrolCoverageKpi};
+use binjiang_sim::coverage::PatrolCoverageKpi;
 use binjiang_sim::{IncidentSource, Metrics, SimOptions, Simulation, UnitStatus, What};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
@@ -336,7 +336,7 @@ fn day(scenario: &Scenario, seed: u64, hours: f64) -> Result<Day, String> {
         seed,
         ..scenario.options
     };
-    let (start, weekday) = (options.start_s, options.weekday);
+    let start = options.start_s;
     let policy = options.policy.build(scenario.catalogue.dispatch.clone());
     let source = match &scenario.recorded {
         Some(list) => IncidentSource::Recorded(std::sync::Arc::clone(list)),
@@ -357,7 +357,7 @@ fn day(scenario: &Scenario, seed: u64, hours: f64) -> Result<Day, String> {
     let end = start + hours * 3600.0;
     let agency_index = |a: Agency| Agency::ALL.iter().position(|x| *x == a).unwrap_or(0);
     let mut hourly = Vec::new();
-    let mut coverage = PatrolCoverage::new(&scenario.scene, &scenario.catalogue, weekday, start);
+    let mut coverage = scenario.patrol_coverage();
     let mut t = start;
     while t < end {
         let hour_end = (t + 3600.0).min(end);
@@ -371,9 +371,9 @@ fn day(scenario: &Scenario, seed: u64, hours: f64) -> Result<Day, String> {
         for (a, n) in sim.queue_lengths() {
             h.queued[agency_index(a)] = n;
         }
-        for u in sim.units() {
-            if matches!(u.status, UnitStatus::EnRoute | UnitStatus::OnScene) {
-                h.busy[agency_index(u.agency)] += 1;
+        for (agency, status) in sim.unit_statuses() {
+            if matches!(status, UnitStatus::EnRoute | UnitStatus::OnScene) {
+                h.busy[agency_index(agency)] += 1;
             }
         }
         hourly.push(h);

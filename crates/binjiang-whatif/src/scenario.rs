@@ -27,6 +27,7 @@
 use binjiang_scene::problems::Location;
 use binjiang_scene::shift::{parse_clock, Shift};
 use binjiang_scene::{Agency, AssetKind, Mode, Problems, Scene};
+use binjiang_sim::coverage::PatrolCoverage;
 use binjiang_sim::{
     AgencyRule, CoverageMonitor, IncidentCatalogue, IncidentType, MoveUpPolicy, NetworkChange,
     PolicyKind, PreparedRoads, SimOptions, Surge,
@@ -258,17 +259,40 @@ pub struct Scenario {
     pub text: String,
     /// The monitor making move-ups in its runs (`move_up`), if any.
     pub move_up: Option<std::sync::Arc<CoverageMonitor>>,
-    /// The scene's road networks and `network`'s, prepared by the first run that needs them
-    /// and shared by every later run and every clone (a scenario's roads and network changes
-    /// are fixed once it is made; staffing changes only units).
-    roads: std::sync::Arc<std::sync::OnceLock<PreparedRoads>>,
+    /// What every run of it starts from, made by the first run that needs it and shared
+    /// by every later run and every clone: a scenario's roads, network changes, grid,
+    /// catalogue and options are fixed once it is made (staffing changes only units).
+    prepared: std::sync::Arc<std::sync::OnceLock<Prepared>>,
+}
+
+/// A scenario's road networks, and its patrol coverage tracker before a run.
+#[derive(Debug)]
+struct Prepared {
+    roads: PreparedRoads,
+    coverage: PatrolCoverage,
 }
 
 impl Scenario {
+    fn prepared(&self) -> &Prepared {
+        self.prepared.get_or_init(|| Prepared {
+            roads: PreparedRoads::new(&self.scene, &self.network),
+            coverage: PatrolCoverage::new(
+                &self.scene,
+                &self.catalogue,
+                self.options.weekday,
+                self.options.start_s,
+            ),
+        })
+    }
+
     /// The road networks its runs use, prepared once.
     pub fn prepared_roads(&self) -> &PreparedRoads {
-        self.roads
-            .get_or_init(|| PreparedRoads::new(&self.scene, &self.network))
+        &self.prepared().roads
+    }
+
+    /// A fresh patrol coverage tracker for a run of it.
+    pub fn patrol_coverage(&self) -> PatrolCoverage {
+        self.prepared().coverage.clone()
     }
 
     /// The scene as it is, under `options`.
@@ -283,7 +307,7 @@ impl Scenario {
             recorded: None,
             text: String::new(),
             move_up: None,
-            roads: Default::default(),
+            prepared: Default::default(),
         }
     }
 }
@@ -566,7 +590,7 @@ impl Checker<'_> {
             recorded,
             text: text.to_owned(),
             move_up,
-            roads: Default::default(),
+            prepared: Default::default(),
         }
     }
 

@@ -590,6 +590,12 @@ impl Simulation {
             .collect()
     }
 
+    /// Each unit's agency and status, in the scene's order: what hourly tallies need,
+    /// without the positions, routes and ids of [`Simulation::units`].
+    pub fn unit_statuses(&self) -> impl Iterator<Item = (Agency, unit::UnitStatus)> + '_ {
+        self.units.iter().map(|u| (u.agency, u.status))
+    }
+
     /// The index of the unit with scene id `id`, if any: how commands, fixes and crew
     /// statuses name units.
     pub(crate) fn unit_index(&self, id: &str) -> Option<u32> {
