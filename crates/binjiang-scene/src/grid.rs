@@ -6,8 +6,8 @@
 
 use crate::layers::Subdistrict;
 use geo::{
-    Area, BooleanOps, BoundingRect, Contains, Coord, Distance, Euclidean, MultiPolygon, Point,
-    Polygon, Rect,
+    Area, BooleanOps, BoundingRect, Contains, Coord, Distance, Euclidean, Intersects, MultiPolygon,
+    Point, Polygon, Rect,
 };
 
 /// Cells with less than this share of their square inside the grid are dropped as slivers.
@@ -94,18 +94,46 @@ impl MergedGrid {
         let cols = ((bounds.max().x - lattice_origin.x) / cell_size_m).ceil() as i32;
         let rows = ((bounds.max().y - lattice_origin.y) / cell_size_m).ceil() as i32;
         grid.lattice_size = (cols.max(0), rows.max(0));
-        for row in 0..rows {
-            for col in 0..cols {
-                let cell = grid.cut_cell(col, row);
-                grid.by_square
-                    .push(cell.as_ref().map_or(u32::MAX, |_| grid.cells.len() as u32));
-                grid.cells.extend(cell);
-            }
+        // Each square is cut on its own (two polygon clippings or more: most of loading a
+        // scene), so the rows are shared among the cores and put back in order.
+        let part_bounds: Vec<Option<Rect>> =
+            grid.parts.iter().map(|p| p.area.bounding_rect()).collect();
+        let rows_of = |band: std::ops::Range<i32>| -> Vec<Option<GridCell>> {
+            band.flat_map(|row| (0..cols).map(move |col| (col, row)))
+                .map(|(col, row)| grid.cut_cell(col, row, &part_bounds))
+                .collect()
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(rows.max(1) as usize) as i32;
+        let cut: Vec<Option<GridCell>> = if threads <= 1 {
+            rows_of(0..rows.max(0))
+        } else {
+            let band = (rows + threads - 1) / threads;
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|k| {
+                        let rows_of = &rows_of;
+                        s.spawn(move || rows_of(k * band..((k + 1) * band).min(rows)))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        for cell in cut {
+            grid.by_square
+                .push(cell.as_ref().map_or(u32::MAX, |_| grid.cells.len() as u32));
+            grid.cells.extend(cell);
         }
         grid
     }
 
-    fn cut_cell(&self, col: i32, row: i32) -> Option<GridCell> {
+    /// The cell of lattice square (`col`, `row`), if enough of it is on the grid; a part
+    /// whose bounding box (`part_bounds`) misses the square shares none of it.
+    fn cut_cell(&self, col: i32, row: i32, part_bounds: &[Option<Rect>]) -> Option<GridCell> {
         let s = self.cell_size_m;
         let min = Coord {
             x: self.lattice_origin.x + col as f64 * s,
@@ -126,13 +154,16 @@ impl MergedGrid {
         let subdistrict = self
             .parts
             .iter()
-            .map(|p| {
-                (
-                    p.area
+            .zip(part_bounds)
+            .map(|(p, bounds)| {
+                let shared = match bounds {
+                    Some(b) if b.intersects(&square) => p
+                        .area
                         .intersection(&MultiPolygon(vec![poly.clone()]))
                         .unsigned_area(),
-                    &p.code,
-                )
+                    _ => 0.0,
+                };
+                (shared, &p.code)
             })
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, code)| code.clone())
