@@ -283,6 +283,7 @@ impl Simulation {
             policy,
             source,
             Router::of_scene(scene),
+            None,
         )
     }
 
@@ -298,13 +299,15 @@ impl Simulation {
         source: IncidentSource,
         roads: &network::PreparedRoads,
     ) -> Result<Self, SimError> {
+        let router = roads.base.clone();
         Ok(Self::on_roads(
             scene,
             catalogue,
             options,
             policy,
             source,
-            roads.base.clone(),
+            router,
+            Some(&roads.loops),
         )?
         .with_prepared_changes(&roads.changes))
     }
@@ -316,6 +319,7 @@ impl Simulation {
         policy: Arc<dyn DispatchPolicy>,
         source: IncidentSource,
         mut router: Router,
+        loops: Option<&network::PatrolLoops>,
     ) -> Result<Self, SimError> {
         let problems = catalogue.check(crate::catalogue::CATALOGUE_FILE, scene);
         if problems.has_errors() {
@@ -335,7 +339,10 @@ impl Simulation {
             .collect();
         let mut units = Vec::with_capacity(scene.units.len());
         for u in &scene.units {
-            let patrol = patrol_loop(&mut router, u)?;
+            let patrol = match loops {
+                Some(known) => known.of(u, || patrol_loop(&mut router, u))?,
+                None => patrol_loop(&mut router, u)?,
+            };
             let area = area_of(&scene.grid, u.home);
             units.push(UnitState::new(u, area, patrol));
         }

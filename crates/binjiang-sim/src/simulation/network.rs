@@ -4,9 +4,12 @@
 //! at its end swapped back. Units already on their way keep the route they set out on.
 
 use super::{Action, Simulation};
+use crate::patrol::PatrolLoop;
 use crate::routing::Router;
 use crate::scheduler::ms;
 use binjiang_scene::Mode;
+use foldhash::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// One change of the network, as a scenario states it.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +47,48 @@ pub(super) struct NetworkPhase {
 pub struct PreparedRoads {
     pub(super) base: Router,
     pub(super) changes: Vec<(Option<(f64, f64)>, Router)>,
+    /// Patrol loops routed on `base`, shared by the runs.
+    pub(super) loops: PatrolLoops,
+}
+
+/// Patrol loops already routed on a network, by mode and waypoints: a loop depends on
+/// nothing else, and routing every unit's loop was most of setting up a run.
+#[derive(Debug, Clone, Default)]
+pub(super) struct PatrolLoops(Arc<Mutex<HashMap<LoopKey, PatrolLoop>>>);
+
+/// A loop's mode and waypoints (coordinates by their bits).
+type LoopKey = (Mode, Vec<(u64, u64)>);
+
+impl PatrolLoops {
+    /// Unit `u`'s loop, routed by `route` the first time its mode and waypoints are seen.
+    pub(super) fn of<E>(
+        &self,
+        u: &binjiang_scene::Unit,
+        route: impl FnOnce() -> Result<PatrolLoop, E>,
+    ) -> Result<PatrolLoop, E> {
+        let key = (
+            u.mode,
+            u.patrol
+                .iter()
+                .map(|p| (p.x.to_bits(), p.y.to_bits()))
+                .collect(),
+        );
+        let known = self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(l) = known {
+            return Ok(l);
+        }
+        let l = route()?;
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, l.clone());
+        Ok(l)
+    }
 }
 
 impl PreparedRoads {
@@ -55,7 +100,11 @@ impl PreparedRoads {
             .iter()
             .map(|c| (c.window, base.changed(&c.closed_roads, c.speed)))
             .collect();
-        PreparedRoads { base, changes }
+        PreparedRoads {
+            base,
+            changes,
+            loops: PatrolLoops::default(),
+        }
     }
 }
 
