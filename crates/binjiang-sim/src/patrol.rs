@@ -30,7 +30,7 @@ impl PatrolLoop {
         if d <= 0.0 {
             return self.route.start();
         }
-        self.route.position_at(phase.rem_euclid(d))
+        self.route.position_at(lap_phase(phase, d))
     }
 
     /// The vertex phase nearest to `p` (where a returning unit rejoins the loop).
@@ -53,7 +53,7 @@ impl PatrolLoop {
         if d <= 0.0 {
             return self.route.first_within(0.0, p, radius).map(|_| 0.0);
         }
-        let phase = phase.rem_euclid(d);
+        let phase = lap_phase(phase, d);
         // The rest of this lap, then the next lap up to `phase`.
         self.route
             .first_within(phase, p, radius)
@@ -71,6 +71,45 @@ impl PatrolLoop {
     }
 }
 
+/// `x.rem_euclid(d)`, bit for bit, for a lap of `d` seconds: where a unit is on its loop
+/// `x` seconds after it joined. `rem_euclid` calls a software `fmod` that loops over the
+/// quotient's bits; patrol coverage asks every patrolling unit's phase at every sample, and
+/// that call was a twentieth of a what-if. Here the quotient comes from one division, and
+/// the remainder is computed exactly: the remainder is representable (fmod's is), `q · d` is
+/// formed without rounding as `p + e` (Dekker's product; `q` has at most 26 bits, so it
+/// needs no split), `x − p` is exact by Sterbenz's lemma, and a quotient one off (the
+/// division rounds) is put right by a second try. Other inputs go to `rem_euclid`.
+pub(crate) fn lap_phase(x: f64, d: f64) -> f64 {
+    const MAX_Q: f64 = 67_108_864.0; // 2^26
+    if !(x.is_finite() && x >= 0.0 && d.is_finite() && d > 0.0) || x / d >= MAX_Q - 2.0 {
+        return x.rem_euclid(d);
+    }
+    if x < d {
+        return x;
+    }
+    // Veltkamp's split: d = dh + dl, each half of the significand.
+    let c = 134_217_729.0 * d; // 2^27 + 1
+    let dh = c - (c - d);
+    let dl = d - dh;
+    let rem = |q: f64| {
+        let p = q * d;
+        let e = (q * dh - p) + q * dl;
+        (x - p) - e
+    };
+    let q = ((x / d) as u64) as f64;
+    let r = rem(q);
+    if r < 0.0 {
+        return rem(q - 1.0);
+    }
+    if r >= d {
+        let next = rem(q + 1.0);
+        if next >= 0.0 {
+            return next;
+        }
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +121,53 @@ mod tests {
             r.push(Coord { x, y }, 10.0);
         }
         PatrolLoop::new(r)
+    }
+
+    #[test]
+    fn lap_phase_is_rem_euclid_at_the_edges() {
+        let laps = [1.0, 0.1, 3.0, 1234.5678, 86_400.0, 1e-3, 7.0 / 3.0];
+        for d in laps {
+            for k in [0.0, 1.0, 2.0, 3.0, 10.0, 1e3, 1e6, 3e7, 1e9, 1e20] {
+                let at = k * d;
+                let mut xs = vec![at, at * (1.0 + f64::EPSILON), at * (1.0 - f64::EPSILON)];
+                let mut x = at;
+                let mut y = at;
+                for _ in 0..4 {
+                    x = x.next_up();
+                    y = y.next_down();
+                    xs.extend([x, y]);
+                }
+                for x in xs {
+                    assert_eq!(
+                        lap_phase(x, d).to_bits(),
+                        x.rem_euclid(d).to_bits(),
+                        "{x} {d}"
+                    );
+                }
+            }
+        }
+        for x in [-5.0, -0.0, f64::NAN, f64::INFINITY, 1e300] {
+            let (a, b) = (lap_phase(x, 40.0), x.rem_euclid(40.0));
+            assert!(
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                "{x}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        /// Against `rem_euclid`, bit for bit, over the phases and laps a run sees and far
+        /// beyond.
+        #[test]
+        fn lap_phase_is_rem_euclid(x in 0.0f64..1e9, d in 1e-3f64..1e6, k in 0u32..2_000_000) {
+            proptest::prop_assert_eq!(lap_phase(x, d).to_bits(), x.rem_euclid(d).to_bits());
+            // Near whole laps, where the division's rounding puts the quotient one off.
+            let near = f64::from(k) * d;
+            for y in [near, near.next_up(), near.next_down(), near.next_up().next_up()] {
+                proptest::prop_assert_eq!(lap_phase(y, d).to_bits(), y.rem_euclid(d).to_bits(), "{} {}", y, d);
+            }
+        }
     }
 
     #[test]
