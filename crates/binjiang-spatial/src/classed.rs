@@ -45,6 +45,33 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
         ClassedIndex { classes, class_of }
     }
 
+    /// Replaces every object, building the same trees as [`ClassedIndex::bulk_load`] of
+    /// `items` would, in the memory already held: no hash maps made and seeded afresh. The
+    /// dispatch index is rebuilt every two simulated minutes, and making its maps was half
+    /// the cost. Classes are few, so each object's is found by a short scan.
+    pub fn reload(&mut self, items: &[(K, C, [f64; 2])]) {
+        self.class_of.clear();
+        let mut classes: Vec<C> = Vec::new();
+        for (k, c, _) in items {
+            self.class_of.insert(*k, *c);
+            if !classes.contains(c) {
+                classes.push(*c);
+            }
+        }
+        self.classes.retain(|c, _| classes.contains(c));
+        let mut members = Vec::with_capacity(items.len());
+        for c in classes {
+            members.clear();
+            members.extend(
+                items
+                    .iter()
+                    .filter(|(_, of, _)| *of == c)
+                    .map(|(k, _, p)| (*k, *p)),
+            );
+            self.classes.entry(c).or_default().reload(&members);
+        }
+    }
+
     /// Places `id` in `class` at `position`, moving it between classes if needed.
     pub fn set(&mut self, id: K, class: C, position: [f64; 2]) {
         if let Some(old) = self.class_of.insert(id, class) {
@@ -131,6 +158,35 @@ mod tests {
         assert_eq!(idx.remove(2), Some([1.0, 0.0]));
         assert_eq!(idx.class_of(1), Some('b'));
         assert_eq!(idx.len(), 1);
+    }
+
+    #[test]
+    fn a_reload_is_a_fresh_bulk_load() {
+        let mut idx = ClassedIndex::bulk_load(vec![
+            (1u32, 'a', [0.0, 0.0]),
+            (2, 'b', [1.0, 0.0]),
+            (5, 'c', [2.0, 0.0]),
+        ]);
+        let items = [
+            (2u32, 'a', [4.0, 0.0]),
+            (3, 'b', [3.0, 0.0]),
+            (4, 'a', [1.0, 1.0]),
+            (1, 'a', [2.0, 2.0]),
+        ];
+        idx.reload(&items);
+        let fresh = ClassedIndex::bulk_load(items.to_vec());
+        assert_eq!(idx.len(), 4);
+        assert_eq!(idx.class_of(5), None);
+        assert_eq!(idx.len_of('c'), 0);
+        for class in ['a', 'b', 'c'] {
+            let order = |i: &ClassedIndex<char, u32>| -> Vec<u32> {
+                i.nearest_iter_in(class, [0.0, 0.0], |_| true)
+                    .map(|h| *h.data)
+                    .collect()
+            };
+            assert_eq!(order(&idx), order(&fresh), "class {class}");
+            assert_eq!(idx.len_of(class), fresh.len_of(class));
+        }
     }
 
     #[test]

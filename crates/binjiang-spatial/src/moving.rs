@@ -33,6 +33,15 @@ impl<K: Copy + Eq + Hash> MovingIndex<K> {
         MovingIndex { index, positions }
     }
 
+    /// Replaces every object, building the same index as [`MovingIndex::bulk_load`] of
+    /// `items` would, in the memory already held (a dispatch index is rebuilt every two
+    /// simulated minutes).
+    pub fn reload(&mut self, items: &[(K, [f64; 2])]) {
+        self.positions.clear();
+        self.positions.extend(items.iter().copied());
+        self.index = PointIndex::bulk_load(items.iter().map(|(k, p)| (*p, *k)).collect());
+    }
+
     /// Places `id` at `position`, moving it if it is already indexed.
     pub fn set(&mut self, id: K, position: [f64; 2]) {
         if let Some(old) = self.positions.insert(id, position) {
@@ -105,5 +114,22 @@ mod tests {
         assert_eq!(units.remove(1), Some([95.0, 0.0]));
         assert_eq!(units.len(), 1);
         assert_eq!(units.points().len(), 1);
+    }
+
+    #[test]
+    fn a_reload_is_a_fresh_bulk_load() {
+        let mut units = MovingIndex::bulk_load(vec![(1u32, [0.0, 0.0]), (2, [100.0, 0.0])]);
+        let items = [(3u32, [5.0, 5.0]), (2, [50.0, 0.0])];
+        units.reload(&items);
+        let fresh = MovingIndex::bulk_load(items.to_vec());
+        assert_eq!(units.len(), 2);
+        assert_eq!(units.position(1), None);
+        assert_eq!(units.position(2), Some([50.0, 0.0]));
+        let order = |m: &MovingIndex<u32>| -> Vec<u32> {
+            m.nearest_iter([0.0, 0.0], |_| true)
+                .map(|h| *h.data)
+                .collect()
+        };
+        assert_eq!(order(&units), order(&fresh));
     }
 }

@@ -225,7 +225,7 @@ impl Simulation {
     /// cheaper than moving every unit one by one).
     pub(super) fn refresh_index(&mut self) {
         let now = self.now();
-        let items = self
+        let items: Vec<_> = self
             .units
             .iter()
             .enumerate()
@@ -235,7 +235,7 @@ impl Simulation {
                 (i as u32, (u.agency, u.mode), [p.x, p.y])
             })
             .collect();
-        self.index = binjiang_spatial::ClassedIndex::bulk_load(items);
+        self.index.reload(&items);
         self.last_refresh_ms = self.now_ms;
     }
 
