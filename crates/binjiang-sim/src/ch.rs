@@ -12,7 +12,7 @@
 //! form, so the times are the same to the tick as its queries give.
 
 use fast_paths::{FastGraph, FastGraph32};
-use foldhash::{HashMap, HashMapExt};
+use foldhash::HashMap;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -90,21 +90,27 @@ impl UpwardGraphs {
 /// Node-to-node times over one hierarchy, with the search spaces asked for so far.
 #[derive(Debug)]
 pub struct SpaceTimes {
-    forward: HashMap<u32, Box<[Label]>>,
-    backward: HashMap<u32, Box<[Label]>>,
-    forward_labels: usize,
-    backward_labels: usize,
+    forward: Spaces,
+    backward: Spaces,
     search: UpwardSearch,
+}
+
+/// One side's search spaces, by node: each found once and kept until the labels held reach
+/// [`SPACE_CACHE_LABELS`], then all forgotten.
+#[derive(Debug, Default)]
+struct Spaces {
+    /// Where each node's space is in `spaces`.
+    slot: HashMap<u32, u32>,
+    spaces: Vec<Box<[Label]>>,
+    labels: usize,
 }
 
 impl SpaceTimes {
     /// Empty caches for a hierarchy of `graphs`.
     pub fn new(graphs: &UpwardGraphs) -> Self {
         SpaceTimes {
-            forward: HashMap::new(),
-            backward: HashMap::new(),
-            forward_labels: 0,
-            backward_labels: 0,
+            forward: Spaces::default(),
+            backward: Spaces::default(),
             search: UpwardSearch::new(graphs.nodes()),
         }
     }
@@ -114,26 +120,31 @@ impl SpaceTimes {
         if a == b {
             return Some(0);
         }
-        self.ensure(graphs, Side::Forward, a);
-        self.ensure(graphs, Side::Backward, b);
-        meet(&self.forward[&a], &self.backward[&b])
+        let f = self.ensure(graphs, Side::Forward, a);
+        let b = self.ensure(graphs, Side::Backward, b);
+        meet(&self.forward.spaces[f], &self.backward.spaces[b])
     }
 
-    fn ensure(&mut self, graphs: &UpwardGraphs, side: Side, node: u32) {
-        let (cache, labels) = match side {
-            Side::Forward => (&mut self.forward, &mut self.forward_labels),
-            Side::Backward => (&mut self.backward, &mut self.backward_labels),
+    /// Where `node`'s space on `side` is kept, searched for first if it is not.
+    fn ensure(&mut self, graphs: &UpwardGraphs, side: Side, node: u32) -> usize {
+        let cache = match side {
+            Side::Forward => &mut self.forward,
+            Side::Backward => &mut self.backward,
         };
-        if cache.contains_key(&node) {
-            return;
+        if let Some(k) = cache.slot.get(&node) {
+            return *k as usize;
         }
         let space = self.search.space(graphs, side, node);
-        if *labels + space.len() > SPACE_CACHE_LABELS {
-            cache.clear();
-            *labels = 0;
+        if cache.labels + space.len() > SPACE_CACHE_LABELS {
+            cache.slot.clear();
+            cache.spaces.clear();
+            cache.labels = 0;
         }
-        *labels += space.len();
-        cache.insert(node, space);
+        cache.labels += space.len();
+        let k = cache.spaces.len();
+        cache.slot.insert(node, k as u32);
+        cache.spaces.push(space);
+        k
     }
 }
 
@@ -167,6 +178,8 @@ struct UpwardSearch {
     settled: Vec<u32>,
     now: u32,
     heap: BinaryHeap<Reverse<Label>>,
+    /// The space being found (kept for its memory; each space is then copied out exactly).
+    out: Vec<Label>,
 }
 
 impl UpwardSearch {
@@ -177,6 +190,7 @@ impl UpwardSearch {
             settled: vec![0; nodes],
             now: 0,
             heap: BinaryHeap::new(),
+            out: Vec::new(),
         }
     }
 
@@ -198,7 +212,8 @@ impl UpwardSearch {
             self.settled.iter_mut().for_each(|s| *s = 0);
             self.now = 1;
         }
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
         self.heap.clear();
         self.time[node as usize] = 0;
         self.stamp[node as usize] = self.now;
@@ -226,7 +241,9 @@ impl UpwardSearch {
             }
         }
         out.sort_unstable_by_key(|l| l.0);
-        out.into_boxed_slice()
+        let space = Box::from(out.as_slice());
+        self.out = out;
+        space
     }
 }
 
