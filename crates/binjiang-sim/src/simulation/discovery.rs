@@ -36,10 +36,10 @@ impl Simulation {
             (0..self.units.len() as u32).all(|u| self.extents[u as usize] == self.extent_of(u)),
             "a unit's plan changed without plan_changed"
         );
-        let near =
-            self.extents.iter().enumerate().filter(|(_, e)| {
-                e.is_some_and(|(min, max)| crate::route::box_reaches(min, max, p, r))
-            });
+        // The same test as `route::box_reaches`, on the flat corners.
+        let near = self.extents.iter().enumerate().filter(|(_, e)| {
+            p.x >= e[0] - r && p.x <= e[2] + r && p.y >= e[1] - r && p.y <= e[3] + r
+        });
         for (u, _) in near {
             let unit = &self.units[u];
             if let Some(d) = unit.seconds_until_within(now, p, r) {
@@ -112,10 +112,19 @@ impl Simulation {
         }
     }
 
-    /// Unit `u`'s plan extent while on duty (see `extents`).
-    pub(super) fn extent_of(&self, u: u32) -> Option<(geo::Coord, geo::Coord)> {
+    /// Unit `u`'s plan extent while on duty, flat (see `extents`); an empty box off duty.
+    pub(super) fn extent_of(&self, u: u32) -> [f64; 4] {
         let unit = &self.units[u as usize];
-        unit.on_duty.then(|| unit.plan_bounds(self.now()))
+        if !unit.on_duty {
+            return [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ];
+        }
+        let (min, max) = unit.plan_bounds(self.now());
+        [min.x, min.y, max.x, max.y]
     }
 
     /// Every unit's plan extent, afresh (at the start, and after a restore).

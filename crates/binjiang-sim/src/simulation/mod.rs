@@ -227,8 +227,10 @@ pub struct Simulation {
     sightings_by_unit: HashMap<u32, Vec<u32>>,
     /// Each unit's plan extent (min and max corners) while on duty, as of its last change of
     /// plan, in one compact array: planning an incident's sighting scans every unit, and
-    /// most are ruled out by this rectangle alone without touching their state.
-    extents: Vec<Option<(Coord, Coord)>>,
+    /// most are ruled out by this rectangle alone without touching their state. Flat
+    /// `[min x, min y, max x, max y]`, an off-duty unit's empty (infinite corners, which
+    /// no point reaches), so the scan is four comparisons a unit and no branch on absence.
+    extents: Vec<[f64; 4]>,
     scheduler: Scheduler<Action>,
     /// Draws where and when incidents arise and every random quantity of an incident (report
     /// delay, on-scene time per agency) when it is created: the same whatever the policy, so
