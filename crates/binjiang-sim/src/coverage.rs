@@ -49,6 +49,8 @@ pub struct PatrolCoverage {
     last_visit: Vec<f64>,
     /// The previous sample's position per unit (by index), with the cell it was in.
     previous: Vec<Option<([f64; 2], Option<usize>)>>,
+    /// Per unit, the route vertex it was found at last ([`PatrolCoverage::observe_run`]).
+    hints: Vec<u32>,
     /// The next hour's end to score, seconds.
     next_hour_end: f64,
     kpi: PatrolCoverageKpi,
@@ -93,6 +95,7 @@ impl PatrolCoverage {
             }),
             last_visit: vec![start_s; n],
             previous: Vec::new(),
+            hints: Vec::new(),
             next_hour_end: (start_s / 3600.0).floor() * 3600.0 + 3600.0,
             kpi: PatrolCoverageKpi::default(),
         }
@@ -132,6 +135,15 @@ impl PatrolCoverage {
                 self.last_visit[c] = t;
             }
         }
+    }
+
+    /// Takes the units' positions from `sim` (advanced to `t`), as
+    /// [`PatrolCoverage::observe`] does, finding each on its route from where it was at the
+    /// last sample.
+    pub fn observe_run(&mut self, t: f64, sim: &crate::Simulation) {
+        let mut hints = std::mem::take(&mut self.hints);
+        self.observe(t, sim.positions_from(&mut hints));
+        self.hints = hints;
     }
 
     fn score_hour(&mut self) {

@@ -33,6 +33,15 @@ impl PatrolLoop {
         self.route.position_at(lap_phase(phase, d))
     }
 
+    /// As [`PatrolLoop::position`], searching from `hint` ([`Route::position_at_from`]).
+    pub fn position_from(&self, phase: f64, hint: &mut u32) -> Coord {
+        let d = self.duration();
+        if d <= 0.0 {
+            return self.route.start();
+        }
+        self.route.position_at_from(lap_phase(phase, d), hint)
+    }
+
     /// The vertex phase nearest to `p` (where a returning unit rejoins the loop).
     pub fn nearest_phase(&self, p: Coord) -> (f64, Coord) {
         self.route

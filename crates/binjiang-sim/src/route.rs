@@ -127,6 +127,39 @@ impl Route {
             return self.start();
         }
         let i = self.times.partition_point(|t| *t <= dt);
+        self.between(i, dt)
+    }
+
+    /// As [`Route::position_at`], searching from `hint` (the vertex found last time, kept
+    /// by the caller): a unit sampled every two minutes is a few vertices on, so a short
+    /// walk forward replaces a binary search over the whole loop. Any hint gives the same
+    /// position; a good one only makes it cheaper.
+    pub fn position_at_from(&self, dt: f64, hint: &mut u32) -> Coord {
+        if dt <= 0.0 {
+            return self.start();
+        }
+        let times = &self.times;
+        let mut i = (*hint as usize).min(times.len());
+        // `times` never decreases, so `times[i - 1] <= dt` puts the answer at `i` or later.
+        if i == 0 || times[i - 1] > dt {
+            i = times.partition_point(|t| *t <= dt);
+        } else {
+            let mut steps = 0;
+            while i < times.len() && times[i] <= dt {
+                i += 1;
+                steps += 1;
+                if steps == 8 {
+                    i += times[i..].partition_point(|t| *t <= dt);
+                    break;
+                }
+            }
+        }
+        *hint = i as u32;
+        self.between(i, dt)
+    }
+
+    /// Position `dt` into the route, `i` being the first vertex reached after `dt`.
+    fn between(&self, i: usize, dt: f64) -> Coord {
         if i >= self.points.len() {
             return self.end();
         }
@@ -173,6 +206,30 @@ fn first_within(a: Coord, b: Coord, p: Coord, r: f64, from_u: f64) -> Option<f64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Searching from any hint finds the position the full search finds, bit for bit,
+        /// hops of no time (repeated times) included; the hint it leaves is the vertex found.
+        #[test]
+        fn a_hinted_position_is_the_searched_one(
+            hops in proptest::collection::vec((0u8..4, -50.0f64..50.0, -50.0f64..50.0), 1..60),
+            asks in proptest::collection::vec(-5.0f64..400.0, 1..40),
+            start in 0u32..80,
+        ) {
+            let mut r = Route::stay(Coord { x: 0.0, y: 0.0 });
+            let mut at = Coord { x: 0.0, y: 0.0 };
+            for (s, dx, dy) in hops {
+                at = Coord { x: at.x + dx, y: at.y + dy };
+                r.push(at, f64::from(s) * 2.5);
+            }
+            let mut hint = start;
+            for dt in asks {
+                let want = r.position_at(dt);
+                let got = r.position_at_from(dt, &mut hint);
+                proptest::prop_assert_eq!((got.x.to_bits(), got.y.to_bits()), (want.x.to_bits(), want.y.to_bits()), "dt {}", dt);
+            }
+        }
+    }
 
     #[test]
     fn interpolates_between_vertices() {

@@ -59,7 +59,7 @@ impl CoverageWatch {
         let t = sim.now();
         if t - self.last_sample >= SAMPLE_S {
             self.last_sample = t;
-            self.patrol.observe(t, sim.positions());
+            self.patrol.observe_run(t, sim);
         }
         let Some(monitor) = &self.monitor else {
             return;

@@ -365,7 +365,7 @@ fn day(scenario: &Scenario, seed: u64, hours: f64) -> Result<Day, String> {
         while t < hour_end {
             t = (t + binjiang_sim::coverage::SAMPLE_S).min(hour_end);
             sim.advance_to(t);
-            coverage.observe(t, sim.positions());
+            coverage.observe_run(t, &sim);
         }
         let mut h = HourSample::default();
         for (a, n) in sim.queue_lengths() {

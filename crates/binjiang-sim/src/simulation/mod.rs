@@ -629,6 +629,24 @@ impl Simulation {
         })
     }
 
+    /// As [`Simulation::positions`], each unit's route searched from where the same
+    /// unit's was last time (`hints`, one per unit, kept by the caller between calls):
+    /// what sampling every unit every two minutes wants.
+    pub fn positions_from<'a>(
+        &'a self,
+        hints: &'a mut Vec<u32>,
+    ) -> impl Iterator<Item = ([f64; 2], bool)> + 'a {
+        let t = self.now();
+        hints.resize(self.units.len(), 0);
+        self.units
+            .iter()
+            .zip(hints.iter_mut())
+            .map(move |(u, hint)| {
+                let p = u.position_from(t, hint);
+                ([p.x, p.y], u.status != unit::UnitStatus::OffDuty)
+            })
+    }
+
     /// Length of each agency's queue of waiting incident parts.
     pub fn queue_lengths(&self) -> Vec<(Agency, usize)> {
         Agency::ALL

@@ -125,6 +125,22 @@ impl UnitState {
         }
     }
 
+    /// As [`UnitState::position`], its route searched from `hint` (see
+    /// [`crate::route::Route::position_at_from`]).
+    pub fn position_from(&self, t: f64, hint: &mut u32) -> Coord {
+        match self.status {
+            UnitStatus::Patrolling => match self.fix {
+                Some((p, at)) if t >= at && t - at <= FIX_FRESH_S => p,
+                _ => self.patrol.position_from(t - self.patrol_epoch, hint),
+            },
+            UnitStatus::EnRoute | UnitStatus::Returning => match &self.leg {
+                Some((route, start)) => route.position_at_from(t - start, hint),
+                None => self.home,
+            },
+            UnitStatus::OffDuty | UnitStatus::OnScene => self.position(t),
+        }
+    }
+
     /// Whether dispatch may pick this unit now.
     pub fn available(&self) -> bool {
         self.on_duty
