@@ -353,7 +353,7 @@ fn run_with_progress(
         while t < hour_end {
             t = (t + binjiang_sim::coverage::SAMPLE_S).min(hour_end);
             sim.advance_to(t);
-            sinks.coverage.observe_run(t, &sim);
+            sinks.coverage.observe_run(t, sim);
         }
         let (events, inputs) = (sim.drain_events(), sim.drain_inputs());
         count += events.len();
