@@ -26,11 +26,7 @@ impl PatrolLoop {
 
     /// Position at `phase` seconds into a lap (any real number; wraps).
     pub fn position(&self, phase: f64) -> Coord {
-        let d = self.duration();
-        if d <= 0.0 {
-            return self.route.start();
-        }
-        self.route.position_at(lap_phase(phase, d))
+        self.position_from(phase, &mut 0)
     }
 
     /// As [`PatrolLoop::position`], searching from `hint` ([`Route::position_at_from`]).

@@ -123,11 +123,8 @@ impl Route {
 
     /// Position `dt` seconds after departure (clamped to the route's ends).
     pub fn position_at(&self, dt: f64) -> Coord {
-        if dt <= 0.0 {
-            return self.start();
-        }
-        let i = self.times.partition_point(|t| *t <= dt);
-        self.between(i, dt)
+        // With no hint, the search is a binary search over the whole route.
+        self.position_at_from(dt, &mut 0)
     }
 
     /// As [`Route::position_at`], searching from `hint` (the vertex found last time, kept
@@ -155,11 +152,6 @@ impl Route {
             }
         }
         *hint = i as u32;
-        self.between(i, dt)
-    }
-
-    /// Position `dt` into the route, `i` being the first vertex reached after `dt`.
-    fn between(&self, i: usize, dt: f64) -> Coord {
         if i >= self.points.len() {
             return self.end();
         }

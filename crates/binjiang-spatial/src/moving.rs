@@ -28,9 +28,9 @@ impl<K: Copy + Eq + Hash> Default for MovingIndex<K> {
 impl<K: Copy + Eq + Hash> MovingIndex<K> {
     /// Builds the index from initial positions in one pass.
     pub fn bulk_load(items: Vec<(K, [f64; 2])>) -> Self {
-        let positions = items.iter().copied().collect();
-        let index = PointIndex::bulk_load(items.into_iter().map(|(k, p)| (p, k)).collect());
-        MovingIndex { index, positions }
+        let mut index = Self::default();
+        index.reload(&items);
+        index
     }
 
     /// Replaces every object, building the same index as [`MovingIndex::bulk_load`] of

@@ -39,6 +39,16 @@ pub(super) struct NetworkPhase {
     router: Router,
 }
 
+impl NetworkPhase {
+    /// `change` made to `base` (the scene's own network, never another change's).
+    fn prepare(base: &Router, change: &NetworkChange) -> Self {
+        NetworkPhase {
+            window: change.window,
+            router: base.changed(&change.closed_roads, change.speed),
+        }
+    }
+}
+
 /// A scene's road networks prepared once for many runs: its own, and one per change of a
 /// scenario. `whatif` runs one scene 80 times and more, and preparing the same hierarchies
 /// for every run was a quarter of its work. Each run takes clones (the hierarchies shared,
@@ -46,7 +56,7 @@ pub(super) struct NetworkPhase {
 #[derive(Debug, Clone)]
 pub struct PreparedRoads {
     pub(super) base: Router,
-    pub(super) changes: Vec<(Option<(f64, f64)>, Router)>,
+    pub(super) changes: Vec<NetworkPhase>,
     /// Patrol loops routed on `base`, shared by the runs.
     pub(super) loops: PatrolLoops,
 }
@@ -98,7 +108,7 @@ impl PreparedRoads {
         let base = Router::of_scene(scene);
         let changes = changes
             .iter()
-            .map(|c| (c.window, base.changed(&c.closed_roads, c.speed)))
+            .map(|c| NetworkPhase::prepare(&base, c))
             .collect();
         PreparedRoads {
             base,
@@ -119,29 +129,24 @@ impl Simulation {
             Some(k) => &self.networks[k].router,
             None => &self.router,
         };
-        let prepared: Vec<(Option<(f64, f64)>, Router)> = changes
+        let prepared: Vec<NetworkPhase> = changes
             .iter()
-            .map(|c| (c.window, base.changed(&c.closed_roads, c.speed)))
+            .map(|c| NetworkPhase::prepare(base, c))
             .collect();
         self.with_prepared_changes(&prepared)
     }
 
     /// As [`Simulation::with_network_changes`], with the changes' networks prepared.
-    pub(super) fn with_prepared_changes(
-        mut self,
-        changes: &[(Option<(f64, f64)>, Router)],
-    ) -> Self {
+    pub(super) fn with_prepared_changes(mut self, changes: &[NetworkPhase]) -> Self {
         let now = self.now();
-        for (window, router) in changes {
+        for phase in changes {
             let k = self.networks.len();
-            self.networks.push(NetworkPhase {
-                window: *window,
-                router: router.clone(),
-            });
+            let window = phase.window;
+            self.networks.push(phase.clone());
             match window {
                 None => self.network_on(k),
                 Some((from, _)) => {
-                    if crate::in_daily_window(*window, now) {
+                    if crate::in_daily_window(window, now) {
                         self.network_on(k);
                     } else {
                         let day0 = now - now.rem_euclid(DAY_S);

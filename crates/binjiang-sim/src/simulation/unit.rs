@@ -107,11 +107,17 @@ impl UnitState {
 
     /// Where the unit is at time `t` (seconds).
     pub fn position(&self, t: f64) -> Coord {
+        self.position_from(t, &mut 0)
+    }
+
+    /// As [`UnitState::position`], its route searched from `hint` (see
+    /// [`crate::route::Route::position_at_from`]).
+    pub fn position_from(&self, t: f64, hint: &mut u32) -> Coord {
         match self.status {
             UnitStatus::OffDuty => self.home,
             UnitStatus::Patrolling => match self.fix {
                 Some((p, at)) if t >= at && t - at <= FIX_FRESH_S => p,
-                _ => self.patrol.position(t - self.patrol_epoch),
+                _ => self.patrol.position_from(t - self.patrol_epoch, hint),
             },
             // On scene: where its way there ended.
             UnitStatus::OnScene => self
@@ -119,25 +125,9 @@ impl UnitState {
                 .as_ref()
                 .map_or(self.home, |(route, _)| route.end()),
             UnitStatus::EnRoute | UnitStatus::Returning => match &self.leg {
-                Some((route, start)) => route.position_at(t - start),
-                None => self.home,
-            },
-        }
-    }
-
-    /// As [`UnitState::position`], its route searched from `hint` (see
-    /// [`crate::route::Route::position_at_from`]).
-    pub fn position_from(&self, t: f64, hint: &mut u32) -> Coord {
-        match self.status {
-            UnitStatus::Patrolling => match self.fix {
-                Some((p, at)) if t >= at && t - at <= FIX_FRESH_S => p,
-                _ => self.patrol.position_from(t - self.patrol_epoch, hint),
-            },
-            UnitStatus::EnRoute | UnitStatus::Returning => match &self.leg {
                 Some((route, start)) => route.position_at_from(t - start, hint),
                 None => self.home,
             },
-            UnitStatus::OffDuty | UnitStatus::OnScene => self.position(t),
         }
     }
 
