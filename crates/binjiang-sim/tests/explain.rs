@@ -317,6 +317,52 @@ proptest! {
     }
 }
 
+/// Regression (found by the property test below): a cleaner just freed took litter that had
+/// waited since no cleaner was free, 782 s away by road, while another cleaner, free and
+/// returning to its loop, was 501 s away. The waiting part now goes to the best free unit,
+/// as a dispatch would send it, and the freed unit looks again.
+#[test]
+fn a_waiting_part_goes_to_the_fastest_free_unit_not_the_one_just_freed() {
+    let (scene, mut cat) = tiny();
+    for t in &mut cat.types {
+        t.per_day *= 4.0;
+    }
+    for a in Agency::ALL {
+        cat.dispatch.0.insert(
+            *a,
+            AgencyRule {
+                zone_first_s: None,
+                max_travel_s: Some(827.1617156430469),
+            },
+        );
+    }
+    let mut sim = Simulation::new(
+        &scene,
+        cat,
+        SimOptions {
+            seed: 917,
+            policy: "merged-grid".parse().unwrap(),
+            ..SimOptions::default()
+        },
+    )
+    .unwrap();
+    sim.set_explain(true);
+    sim.advance_to(12.0 * 3600.0);
+    let decisions = sim.drain_decisions();
+    let d = decisions
+        .iter()
+        .find(|d| d.incident == 43 && d.decision == DecisionKind::Dispatched)
+        .expect("the litter of incident 43 is dispatched");
+    assert_eq!(
+        d.chosen.as_ref().unwrap().unit.as_ref(),
+        "clean-north",
+        "{d:?}"
+    );
+    for d in &decisions {
+        check_rule(d).unwrap();
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 

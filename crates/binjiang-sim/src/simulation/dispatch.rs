@@ -373,11 +373,27 @@ impl Simulation {
             pick.consider(here.iter_mut().flatten(), elsewhere.iter_mut().flatten());
             let best = pick.best;
             drop((here, elsewhere));
-            let Some((_, i)) = best else { continue };
+            let Some((own, i)) = best else { continue };
             let Some(route) = self.router.route(mode, from, self.inc(i).position) else {
                 continue;
             };
             let k = self.inc(i).part_of(agency).unwrap_or(0);
+            // A unit already free may have come nearer the part than this one since it
+            // began to wait (it was out of reach then). The part goes to whichever is best,
+            // as a dispatch would send it, and this unit looks again.
+            let others_free = Mode::ALL
+                .iter()
+                .any(|m| self.index.len_of((agency, *m)) > 0);
+            if others_free {
+                if let Ok(c) = self.choose_unit(i, k) {
+                    if (c.rank, c.unit) < (own, u) {
+                        self.explain(i, k, Some((c.unit, c.route.duration())), None, None);
+                        self.dequeue(i, agency);
+                        self.assign(c.unit, i, k, c.route);
+                        return self.take_queued(u);
+                    }
+                }
+            }
             self.explain(i, k, Some((u, route.duration())), None, None);
             self.dequeue(i, agency);
             self.assign(u, i, k, route);
