@@ -76,6 +76,19 @@ pub struct RoadGraph {
     segments: RTree<IndexedSegment>,
 }
 
+/// Where `p` meets segment `line` of edge `edge`: its closest point and the distance to it.
+pub(crate) fn snap_to(line: &Line, edge: u32, p: Coord) -> Snap {
+    let point = match line.closest_point(&Point::from(p)) {
+        Closest::Intersection(q) | Closest::SinglePoint(q) => q.0,
+        Closest::Indeterminate => line.start,
+    };
+    Snap {
+        edge,
+        point,
+        distance_m: Euclidean.distance(Point::from(p), Point::from(point)),
+    }
+}
+
 /// Where a point meets the network.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Snap {
@@ -192,17 +205,7 @@ impl RoadGraph {
         self.segments
             .nearest_neighbor_iter(&query)
             .filter(move |s| mode.is_none_or(|m| self.edges[s.data as usize].modes.allows(m)))
-            .map(move |s| {
-                let point = match s.geom().closest_point(&Point::from(p)) {
-                    Closest::Intersection(q) | Closest::SinglePoint(q) => q.0,
-                    Closest::Indeterminate => s.geom().start,
-                };
-                Snap {
-                    edge: s.data,
-                    point,
-                    distance_m: Euclidean.distance(Point::from(p), Point::from(point)),
-                }
-            })
+            .map(move |s| snap_to(s.geom(), s.data, p))
     }
 
     /// The strongly connected pieces of the network `mode` may use, directions respected

@@ -14,13 +14,13 @@
 
 use crate::ch::{SpaceTimes, UpwardGraphs};
 use crate::route::Route;
-use binjiang_scene::{Mode, RoadGraph};
+use binjiang_scene::{GridSnap, Mode, RoadGraph, SegmentGrid, Snap};
 use fast_paths::{FastGraph, InputGraph, PathCalculator};
 use foldhash::{HashMap, HashMapExt};
 use geo::{Contains, Coord, Intersects, Line, MultiPolygon, Point, Polygon};
 use rstar::primitives::GeomWithData;
 use rstar::RTree;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Travel times are kept in tenths of a second inside the hierarchies.
 const TICKS_PER_S: f64 = 10.0;
@@ -44,6 +44,11 @@ type Path = Arc<[(u32, u32)]>;
 
 /// Paths kept per mode before the cache is emptied (a path is tens of hops: a few MB).
 const PATH_CACHE_ENTRIES: usize = 1 << 16;
+
+/// Whether two points are the same, bit for bit (so a kept answer is the answer exactly).
+fn same_bits(a: Coord, b: Coord) -> bool {
+    a.x.to_bits() == b.x.to_bits() && a.y.to_bits() == b.y.to_bits()
+}
 
 /// Answers that never change (a time, a path, an attachment), kept up to `cap` of them and
 /// then all forgotten at once: bounded memory for runs of weeks, and, unlike evicting by use,
@@ -89,6 +94,11 @@ struct ModeRouter {
     paths: Memo<(u32, u32), Option<Path>>,
     /// Ticks of the fastest direct edge between two adjacent nodes (path hops).
     hops: Arc<HashMap<(u32, u32), u32>>,
+    /// The segments this mode may use, by grid cell: most points are attached here without
+    /// walking the scene's R-tree.
+    segments: Arc<SegmentGrid>,
+    /// Per node, where a point standing on it meets this mode's network, found once.
+    node_snaps: Arc<[OnceLock<Option<Snap>>]>,
 }
 
 impl Clone for ModeRouter {
@@ -103,6 +113,8 @@ impl Clone for ModeRouter {
             times: Memo::new(TIME_CACHE_ENTRIES),
             paths: Memo::new(PATH_CACHE_ENTRIES),
             hops: Arc::clone(&self.hops),
+            segments: Arc::clone(&self.segments),
+            node_snaps: Arc::clone(&self.node_snaps),
         }
     }
 }
@@ -316,12 +328,48 @@ impl Router {
         a
     }
 
-    fn attach(&self, mode: Mode, p: Coord, leaving: bool) -> Option<Anchor> {
-        let snap = self
-            .roads
+    /// Where `p` meets the network of `mode`: the closest segment within [`MAX_ACCESS_M`]
+    /// whose access walk does not cross water.
+    fn snap(&self, mode: Mode, p: Coord) -> Option<Snap> {
+        // The grid answers where no tie is to be broken; the R-tree walk, whose order among
+        // equally close segments has always decided, answers the rest.
+        let router = &self.modes[mode as usize];
+        match router.segments.closest(p, MAX_ACCESS_M) {
+            GridSnap::NoneWithin => return None,
+            GridSnap::Closest(s) if s.distance_m > MAX_ACCESS_M => return None,
+            GridSnap::Closest(s) if !self.water.crosses(p, s.point) => return Some(s),
+            GridSnap::Tied { edge } => {
+                // Most ties are junctions: a point standing on a node. Each node's walk is
+                // taken once per network and kept for every run that shares it.
+                let e = &self.roads.edges[edge as usize];
+                if let Some(n) = [e.from, e.to]
+                    .into_iter()
+                    .find(|n| same_bits(self.roads.nodes[*n as usize], p))
+                {
+                    return *router.node_snaps[n as usize].get_or_init(|| self.walk(mode, p));
+                }
+            }
+            // The closest is across water: the walk goes on to the next.
+            GridSnap::Closest(_) => {}
+        }
+        self.walk(mode, p)
+    }
+
+    /// The first snap of the R-tree's nearest-first walk within reach and not across water.
+    fn walk(&self, mode: Mode, p: Coord) -> Option<Snap> {
+        self.roads
             .snaps(p, Some(mode))
             .take_while(|s| s.distance_m <= MAX_ACCESS_M)
-            .find(|s| !self.water.crosses(p, s.point))?;
+            .find(|s| !self.water.crosses(p, s.point))
+    }
+
+    fn attach(&self, mode: Mode, p: Coord, leaving: bool) -> Option<Anchor> {
+        self.snap(mode, p)
+            .map(|snap| self.anchor_at(mode, snap, leaving))
+    }
+
+    /// The anchor of a point that meets the network at `snap`.
+    fn anchor_at(&self, mode: Mode, snap: Snap, leaving: bool) -> Anchor {
         let e = &self.roads.edges[snap.edge as usize];
         let start = self.roads.nodes[e.from as usize];
         let u = if e.length_m > 0.0 {
@@ -353,13 +401,13 @@ impl Router {
                 at_node,
             ]
         };
-        Some(Anchor {
+        Anchor {
             point: snap.point,
             access_s: snap.distance_m / ACCESS_SPEED_MPS,
             edge: snap.edge,
             u,
             ends,
-        })
+        }
     }
 
     fn best_way(&mut self, mode: Mode, a: &Anchor, b: &Anchor) -> Option<Way> {
@@ -433,6 +481,8 @@ impl ModeRouter {
             times: Memo::new(TIME_CACHE_ENTRIES),
             paths: Memo::new(PATH_CACHE_ENTRIES),
             hops: Arc::new(hops),
+            segments: Arc::new(SegmentGrid::new(roads, mode)),
+            node_snaps: (0..roads.nodes.len()).map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -577,6 +627,74 @@ mod tests {
         assert!(
             (walk - 600.0 / 1.3).abs() < 1e-9,
             "pedestrians ignore one-way"
+        );
+    }
+
+    /// Against the R-tree's nearest-first walk, which decided every attachment before the
+    /// grid: on the Yangpu scene (its river included), on its junctions, along its segments
+    /// and anywhere around it, and on a network with roads closed, the grid's snap is the
+    /// walk's, bit for bit.
+    #[test]
+    fn every_snap_is_the_r_tree_walks_first() {
+        use rand::{Rng, SeedableRng};
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenes/yangpu-riverfront");
+        let scene = binjiang_scene::Scene::load(&dir).expect("the bundled scene loads");
+        let open = Router::of_scene(&scene);
+        let closed_roads: Vec<u32> = (0..scene.roads.len() as u32).step_by(3).collect();
+        let closed = open.changed(&closed_roads, [1.0, 0.8, 0.5]);
+        let roads = &scene.road_graph;
+        let (mut min, mut max) = (roads.nodes[0], roads.nodes[0]);
+        for n in &roads.nodes {
+            (min.x, min.y, max.x, max.y) = (
+                min.x.min(n.x),
+                min.y.min(n.y),
+                max.x.max(n.x),
+                max.y.max(n.y),
+            );
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+        let mut points: Vec<Coord> = roads.nodes.clone();
+        for e in &roads.edges {
+            let (a, b) = (roads.nodes[e.from as usize], roads.nodes[e.to as usize]);
+            let f: f64 = rng.random();
+            points.push(Coord {
+                x: a.x + f * (b.x - a.x),
+                y: a.y + f * (b.y - a.y),
+            });
+            // A few metres off the road, as a post or a kerbside incident stands.
+            points.push(Coord {
+                x: a.x + f * (b.x - a.x) + rng.random_range(-20.0..20.0),
+                y: a.y + f * (b.y - a.y) + rng.random_range(-20.0..20.0),
+            });
+        }
+        for _ in 0..5000 {
+            points.push(Coord {
+                x: rng.random_range(min.x - 600.0..max.x + 600.0),
+                y: rng.random_range(min.y - 600.0..max.y + 600.0),
+            });
+        }
+        let (mut found, mut none) = (0, 0);
+        for router in [&open, &closed] {
+            for mode in Mode::ALL {
+                for p in &points {
+                    // Twice: the second answer of a junction comes from what the first kept.
+                    for _ in 0..2 {
+                        let snap = router.snap(*mode, *p);
+                        assert_eq!(snap, router.walk(*mode, *p), "{mode:?} at {p:?}");
+                        if snap.is_some() {
+                            found += 1
+                        } else {
+                            none += 1
+                        }
+                    }
+                }
+            }
+        }
+        // Both answers were exercised: points on the network and points off it.
+        assert!(
+            found > 10_000 && none > 1_000,
+            "{found} snapped, {none} not"
         );
     }
 }
