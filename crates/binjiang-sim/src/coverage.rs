@@ -146,10 +146,41 @@ impl PatrolCoverage {
         self.hints = hints;
     }
 
+    /// This tracker's visits and tallies so far, from now on measured against `template`'s
+    /// hot cells (a fresh tracker of another scenario of the same scene, start and weekday):
+    /// what that scenario's own run would have tallied by now, if every hour scored so far
+    /// has the same hot cells in both. `None` otherwise.
+    pub fn continue_as(&self, template: &PatrolCoverage) -> Option<PatrolCoverage> {
+        if template.last_visit.len() != self.last_visit.len()
+            || template.watch.watched.len() != self.watch.watched.len()
+        {
+            return None;
+        }
+        // The hours scored so far: from the template's first hour's end (it has not
+        // advanced) to this tracker's next.
+        let mut end = template.next_hour_end;
+        while end < self.next_hour_end {
+            let hour = Self::hour_ending(end);
+            if template.watch.hot[hour] != self.watch.hot[hour] {
+                return None;
+            }
+            end += 3600.0;
+        }
+        Some(PatrolCoverage {
+            watch: std::sync::Arc::clone(&template.watch),
+            ..self.clone()
+        })
+    }
+
+    /// The hour of the day (0–23) that ends at `end`.
+    fn hour_ending(end: f64) -> usize {
+        ((end - 3600.0).rem_euclid(86_400.0) / 3600.0) as usize % 24
+    }
+
     fn score_hour(&mut self) {
         let end = self.next_hour_end;
-        let hour = ((end - 3600.0).rem_euclid(86_400.0) / 3600.0) as usize;
-        for (c, hot) in self.watch.hot[hour % 24].iter().enumerate() {
+        let hour = Self::hour_ending(end);
+        for (c, hot) in self.watch.hot[hour].iter().enumerate() {
             if *hot {
                 self.kpi.hot_cell_hours += 1;
                 if end - self.last_visit[c] > UNVISITED_AFTER_S {

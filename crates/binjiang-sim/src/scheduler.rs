@@ -62,6 +62,40 @@ impl<A> Scheduler<A> {
         });
     }
 
+    /// Schedules `action` at `at_ms` as if it had been pushed as number `seq` (which
+    /// [`Scheduler::make_room_after`] left free): ties at one time go by push order.
+    pub fn push_as(&mut self, at_ms: u64, seq: u64, action: A) {
+        debug_assert!(
+            self.heap.iter().all(|e| e.seq != seq),
+            "push number {seq} is taken"
+        );
+        self.heap.push(Entry { at_ms, seq, action });
+    }
+
+    /// Renumbers every action pushed after push number `after` as if `n` more had been
+    /// pushed right after it, leaving numbers `after + 1 ..= after + n` free: the order a
+    /// run would have had, had it scheduled those `n` at that point.
+    pub fn make_room_after(&mut self, after: u64, n: u64) {
+        let mut entries = std::mem::take(&mut self.heap).into_vec();
+        for e in &mut entries {
+            if e.seq > after {
+                e.seq += n;
+            }
+        }
+        self.heap = BinaryHeap::from(entries);
+        self.seq += n;
+    }
+
+    /// How many actions have been pushed (the number of the last).
+    pub fn pushed(&self) -> u64 {
+        self.seq
+    }
+
+    /// Every pending action with its time, in no order.
+    pub fn pending(&self) -> impl Iterator<Item = (u64, &A)> {
+        self.heap.iter().map(|e| (e.at_ms, &e.action))
+    }
+
     /// Time of the next action.
     pub fn peek_time(&self) -> Option<u64> {
         self.heap.peek().map(|e| e.at_ms)

@@ -186,3 +186,82 @@ fn prepared_roads_run_exactly_as_roads_prepared_per_run() {
         assert_eq!(run(seed, true), own, "seed {seed}");
     }
 }
+
+/// What `whatif` does for a pair of arms: a run of the plain scenario taken to just before the
+/// alternative's first window and continued as the alternative (a typhoon's closures and slow
+/// bikes, a surge of water alarms, a thinning of everything in the evening) is, event for
+/// event, the alternative's own run, and the plain run goes on unchanged. Once anything of
+/// the alternative would have acted, it is refused.
+#[test]
+fn a_run_diverging_before_the_first_window_is_the_alternatives_own_run() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenes/yangpu-riverfront");
+    let scene = Scene::load(&dir).unwrap();
+    let catalogue = IncidentCatalogue::load(&dir.join(CATALOGUE_FILE), &scene)
+        .unwrap()
+        .0;
+    let hour = 3600.0;
+    let promenade: Vec<u32> = (0..scene.roads.len() as u32)
+        .filter(|k| scene.roads[*k as usize].id.starts_with("promenade-"))
+        .collect();
+    assert!(!promenade.is_empty());
+    let changes = [NetworkChange {
+        window: Some((14.0 * hour, 22.0 * hour)),
+        closed_roads: promenade,
+        speed: [1.0, 0.6, 1.0],
+    }];
+    let surge = |types: Vec<String>, factor: f64, from: f64, to: f64| binjiang_sim::Surge {
+        types,
+        factor,
+        window: Some((from * hour, to * hour)),
+        area: None,
+    };
+    let mut typhoon = catalogue.clone();
+    typhoon.surges = vec![
+        surge(vec![catalogue.types[0].key.clone()], 10.0, 14.0, 22.0),
+        surge(Vec::new(), 0.5, 16.0, 18.0),
+    ];
+    let plain_roads = binjiang_sim::PreparedRoads::new(&scene, &[]);
+    let typhoon_roads = binjiang_sim::PreparedRoads::new(&scene, &changes);
+    for seed in [1, 2] {
+        let options = SimOptions {
+            seed,
+            ..SimOptions::default()
+        };
+        let make = |c: &IncidentCatalogue, roads: &binjiang_sim::PreparedRoads| {
+            let policy = options.policy.build(c.dispatch.clone());
+            let source = binjiang_sim::IncidentSource::Generated;
+            Simulation::with_prepared_roads(
+                &scene,
+                c.clone(),
+                options.clone(),
+                policy,
+                source,
+                roads,
+            )
+            .unwrap()
+        };
+        let mut own = make(&typhoon, &typhoon_roads);
+        own.advance_to(86_400.0);
+        let mut base = make(&catalogue, &plain_roads);
+        base.advance_to(13.0 * hour + 58.0 * 60.0);
+        let mut forked = base
+            .diverge(&typhoon, &options, &typhoon_roads)
+            .expect("nothing of the typhoon has acted by 13:58");
+        forked.advance_to(86_400.0);
+        assert!(own.events().len() > 1000, "{}", own.events().len());
+        assert_eq!(forked.events(), own.events(), "seed {seed}");
+        // Too late: a surge that reaches into an hour already drawn.
+        let mut early = typhoon.clone();
+        early.surges.push(surge(Vec::new(), 2.0, 13.5, 15.0));
+        assert!(base.diverge(&early, &options, &typhoon_roads).is_none());
+        // The plain run itself goes on as ever.
+        let mut plain = make(&catalogue, &plain_roads);
+        plain.advance_to(86_400.0);
+        base.advance_to(86_400.0);
+        assert_eq!(base.events(), plain.events(), "seed {seed}");
+        // Too late: the window has opened.
+        let mut late = make(&catalogue, &plain_roads);
+        late.advance_to(14.0 * hour + 60.0);
+        assert!(late.diverge(&typhoon, &options, &typhoon_roads).is_none());
+    }
+}

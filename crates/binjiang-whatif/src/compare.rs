@@ -251,19 +251,56 @@ pub struct Difference {
 }
 
 /// Runs every arm on seeds `1..=seeds` for `hours` from the scenarios' start, on all cores;
-/// `progress(done, total)` is called after each run.
+/// `progress(done, total)` is called after each run. An alternative that differs from the base
+/// only from some hour on (a typhoon's window, a festival evening's surge) continues the base
+/// run of its seed from just before then, instead of simulating the same hours again: the
+/// runs are exactly what separate runs give (see [`Simulation::diverge`]).
 pub fn run(
     arms: &[Scenario],
     seeds: u64,
     hours: f64,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Vec<Run>, CompareError> {
+    run_sharing(arms, seeds, hours, progress, true)
+}
+
+/// What a worker does: one arm on one seed, or the base arm on one seed with the
+/// alternatives that continue it.
+#[derive(Clone, Copy)]
+enum Job {
+    Arm(usize, u64),
+    Shared(u64),
+}
+
+/// [`run`], sharing the base run's hours with the alternatives that allow it only if `share`.
+fn run_sharing(
+    arms: &[Scenario],
+    seeds: u64,
+    hours: f64,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    share: bool,
+) -> Result<Vec<Run>, CompareError> {
     if seeds < 2 {
         return Err(CompareError::TooFewSeeds(seeds));
     }
-    let jobs: Vec<(usize, u64)> = (1..=seeds)
-        .flat_map(|s| (0..arms.len()).map(move |a| (a, s)))
+    // When each alternative first differs from the base, for those that continue its runs.
+    let mut continuing: Vec<(f64, usize)> = (1..arms.len())
+        .filter(|_| share)
+        .filter_map(|k| Some((divergence(&arms[0], &arms[k], hours)?, k)))
         .collect();
+    continuing.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let jobs: Vec<Job> = (1..=seeds)
+        .flat_map(|s| {
+            // The base arm runs inside the shared job when there is one.
+            let own = (0..arms.len())
+                .filter(|a| *a > 0 || continuing.is_empty())
+                .filter(|a| !continuing.iter().any(|(_, k)| k == a))
+                .map(move |a| Job::Arm(a, s));
+            let shared = (!continuing.is_empty()).then_some(Job::Shared(s));
+            shared.into_iter().chain(own)
+        })
+        .collect();
+    let total = seeds as usize * arms.len();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let out: Mutex<Vec<Run>> = Mutex::new(Vec::new());
@@ -273,31 +310,38 @@ pub fn run(
         for _ in 0..workers.min(jobs.len()) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(arm, seed)) = jobs.get(i) else {
+                let Some(&job) = jobs.get(i) else {
                     break;
                 };
-                let scenario = &arms[arm];
-                match day(scenario, seed, hours) {
-                    Ok((metrics, incidents, hourly, patrol)) => {
-                        out.lock().unwrap_or_else(|p| p.into_inner()).push(Run {
-                            arm,
-                            seed,
-                            metrics,
-                            incidents,
-                            hourly,
-                            patrol,
-                        })
+                let result = match job {
+                    Job::Arm(arm, seed) => day(&arms[arm], seed, hours)
+                        .map(|d| vec![(arm, seed, d)])
+                        .map_err(|m| (arm, m)),
+                    Job::Shared(seed) => shared_days(arms, &continuing, seed, hours),
+                };
+                match result {
+                    Ok(days) => {
+                        for (arm, seed, (metrics, incidents, hourly, patrol)) in days {
+                            out.lock().unwrap_or_else(|p| p.into_inner()).push(Run {
+                                arm,
+                                seed,
+                                metrics,
+                                incidents,
+                                hourly,
+                                patrol,
+                            });
+                            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                        }
                     }
-                    Err(message) => {
+                    Err((arm, message)) => {
                         *failed.lock().unwrap_or_else(|p| p.into_inner()) =
                             Some(CompareError::Setup {
-                                scenario: scenario.name.clone(),
+                                scenario: arms[arm].name.clone(),
                                 message,
                             });
                         next.store(jobs.len(), Ordering::Relaxed);
                     }
                 }
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, jobs.len());
             });
         }
     });
@@ -307,6 +351,83 @@ pub fn run(
     let mut runs = out.into_inner().unwrap_or_else(|p| p.into_inner());
     runs.sort_by_key(|r| (r.seed, r.arm));
     Ok(runs)
+}
+
+/// An arm's day on a seed: (arm, seed, day).
+type ArmDay = (usize, u64, Day);
+
+/// The base arm's day on `seed`, and the day of each alternative in `continuing` (by the time
+/// it first differs, earliest first) continued from it; an alternative that cannot continue
+/// it after all runs on its own.
+fn shared_days(
+    arms: &[Scenario],
+    continuing: &[(f64, usize)],
+    seed: u64,
+    hours: f64,
+) -> Result<Vec<ArmDay>, (usize, String)> {
+    let mut base = ArmRun::new(&arms[0], seed, hours).map_err(|m| (0, m))?;
+    let mut days = Vec::with_capacity(continuing.len() + 1);
+    for &(from, k) in continuing {
+        // Up to the last sample before the alternative differs.
+        while base.next_t().is_some_and(|t| t < from - 0.001) {
+            base.step();
+        }
+        let day = match base.diverge(&arms[k]) {
+            Some(mut alt) => {
+                while alt.step() {}
+                alt.finish()
+            }
+            None => day(&arms[k], seed, hours).map_err(|m| (k, m))?,
+        };
+        days.push((k, seed, day));
+    }
+    while base.step() {}
+    days.push((0, seed, base.finish()));
+    Ok(days)
+}
+
+/// When `alt` first differs from `base` (the start of its first network change's window, or
+/// of the hour its first surge starts in, whichever comes first), if it differs from it by
+/// those alone and only after its first sample; `None` otherwise.
+fn divergence(base: &Scenario, alt: &Scenario, hours: f64) -> Option<f64> {
+    let start = base.options.start_s;
+    let mut plain_alt = alt.catalogue.clone();
+    plain_alt.surges.clear();
+    let same_otherwise = base.network.is_empty()
+        && base.catalogue.surges.is_empty()
+        && base.recorded.is_none()
+        && alt.recorded.is_none()
+        && base.move_up.is_none()
+        && alt.move_up.is_none()
+        && base.options == alt.options
+        && base.scene.units == alt.scene.units
+        && plain_alt == base.catalogue;
+    if !same_otherwise {
+        return None;
+    }
+    // The first time at or after the start that `window` opens, if not open at the start.
+    let first_opening = |window: Option<(f64, f64)>| -> Option<f64> {
+        let (from, _) = window?;
+        if binjiang_sim::in_daily_window(window, start) {
+            return None;
+        }
+        let day0 = start - start.rem_euclid(86_400.0);
+        let mut t = day0 + from;
+        if t < start {
+            t += 86_400.0;
+        }
+        Some(t)
+    };
+    let mut first = f64::INFINITY;
+    for change in &alt.network {
+        first = first.min(first_opening(change.window)?);
+    }
+    for surge in &alt.catalogue.surges {
+        // A surge's incidents are drawn with their hour's, at the hour's start.
+        first = first.min((first_opening(surge.window)? / 3600.0).floor() * 3600.0);
+    }
+    (first > start + binjiang_sim::coverage::SAMPLE_S && first < start + hours * 3600.0)
+        .then_some(first)
 }
 
 /// Arm `arm` (`scenario`) on one seed, as [`run`] runs it: for workers on other machines.
@@ -332,124 +453,195 @@ type Day = (
 
 /// One arm's day on one seed: its figures, incidents and hours.
 fn day(scenario: &Scenario, seed: u64, hours: f64) -> Result<Day, String> {
-    let options = SimOptions {
-        seed,
-        ..scenario.options
-    };
-    let start = options.start_s;
-    let policy = options.policy.build(scenario.catalogue.dispatch.clone());
-    let source = match &scenario.recorded {
-        Some(list) => IncidentSource::Recorded(std::sync::Arc::clone(list)),
-        None => IncidentSource::Generated,
-    };
-    let mut sim = Simulation::with_prepared_roads(
-        &scenario.scene,
-        scenario.catalogue.clone(),
-        options,
-        policy,
-        source,
-        scenario.prepared_roads(),
-    )
-    .map_err(|e| e.to_string())?;
-    if let Some(monitor) = &scenario.move_up {
-        sim.set_move_up(std::sync::Arc::clone(monitor));
+    let mut run = ArmRun::new(scenario, seed, hours)?;
+    while run.step() {}
+    Ok(run.finish())
+}
+
+/// One arm's run on one seed as it goes: its simulation, patrol coverage and hours, sampled
+/// every two minutes.
+struct ArmRun {
+    sim: Simulation,
+    coverage: binjiang_sim::coverage::PatrolCoverage,
+    hourly: Vec<HourSample>,
+    /// Simulated to here (a sample time).
+    t: f64,
+    /// The end of the hour being sampled.
+    hour_end: f64,
+    start: f64,
+    end: f64,
+}
+
+impl ArmRun {
+    fn new(scenario: &Scenario, seed: u64, hours: f64) -> Result<Self, String> {
+        let options = SimOptions {
+            seed,
+            ..scenario.options
+        };
+        let start = options.start_s;
+        let policy = options.policy.build(scenario.catalogue.dispatch.clone());
+        let source = match &scenario.recorded {
+            Some(list) => IncidentSource::Recorded(std::sync::Arc::clone(list)),
+            None => IncidentSource::Generated,
+        };
+        let mut sim = Simulation::with_prepared_roads(
+            &scenario.scene,
+            scenario.catalogue.clone(),
+            options,
+            policy,
+            source,
+            scenario.prepared_roads(),
+        )
+        .map_err(|e| e.to_string())?;
+        if let Some(monitor) = &scenario.move_up {
+            sim.set_move_up(std::sync::Arc::clone(monitor));
+        }
+        let end = start + hours * 3600.0;
+        Ok(ArmRun {
+            sim,
+            coverage: scenario.patrol_coverage(),
+            hourly: Vec::new(),
+            t: start,
+            hour_end: (start + 3600.0).min(end),
+            start,
+            end,
+        })
     }
-    let end = start + hours * 3600.0;
-    let agency_index = |a: Agency| Agency::ALL.iter().position(|x| *x == a).unwrap_or(0);
-    let mut hourly = Vec::new();
-    let mut coverage = scenario.patrol_coverage();
-    let mut t = start;
-    while t < end {
-        let hour_end = (t + 3600.0).min(end);
-        // The units' paths, sampled every two minutes, for patrol coverage.
-        while t < hour_end {
-            t = (t + binjiang_sim::coverage::SAMPLE_S).min(hour_end);
-            sim.advance_to(t);
-            coverage.observe_run(t, &sim);
-        }
-        let mut h = HourSample::default();
-        for (a, n) in sim.queue_lengths() {
-            h.queued[agency_index(a)] = n;
-        }
-        for (agency, status) in sim.unit_statuses() {
-            if matches!(status, UnitStatus::EnRoute | UnitStatus::OnScene) {
-                h.busy[agency_index(agency)] += 1;
-            }
-        }
-        hourly.push(h);
+
+    /// The time the next step simulates to, if any is left.
+    fn next_t(&self) -> Option<f64> {
+        (self.t < self.end).then(|| (self.t + binjiang_sim::coverage::SAMPLE_S).min(self.hour_end))
     }
-    let events = sim.events();
-    type Arising = (IncidentKey, Vec<Agency>, Option<String>);
-    let mut arose: HashMap<u32, Arising> = HashMap::new();
-    let mut reported: HashMap<u32, f64> = HashMap::new();
-    let mut arrived: HashMap<u32, HashMap<Agency, f64>> = HashMap::new();
-    for e in events {
-        match &e.what {
-            What::Arose {
-                incident,
-                incident_type,
-                agencies,
-                cell,
-                ..
-            } => {
-                let key = (
-                    (e.t * 1000.0).round() as u64,
-                    incident_type.to_string(),
-                    e.x.round() as i64,
-                    e.y.round() as i64,
-                );
-                arose.insert(
-                    *incident,
-                    (key, agencies.clone(), cell.as_ref().map(|c| c.to_string())),
-                );
+
+    /// Simulates to the next sample (the units' paths, sampled every two minutes, for patrol
+    /// coverage), and closes the hour if it ends there. Whether there was a step left.
+    fn step(&mut self) -> bool {
+        let Some(t) = self.next_t() else {
+            return false;
+        };
+        self.t = t;
+        self.sim.advance_to(t);
+        self.coverage.observe_run(t, &self.sim);
+        if t >= self.hour_end {
+            let agency_index = |a: Agency| Agency::ALL.iter().position(|x| *x == a).unwrap_or(0);
+            let mut h = HourSample::default();
+            for (a, n) in self.sim.queue_lengths() {
+                h.queued[agency_index(a)] = n;
             }
-            What::Reported { incident, .. } => {
-                reported.insert(*incident, e.t);
-                let hour = ((e.t - start) / 3600.0).floor().max(0.0) as usize;
-                if let (Some(h), Some((_, agencies, _))) =
-                    (hourly.get_mut(hour), arose.get(incident))
-                {
-                    for a in agencies {
-                        h.reported[agency_index(*a)] += 1;
-                    }
+            for (agency, status) in self.sim.unit_statuses() {
+                if matches!(status, UnitStatus::EnRoute | UnitStatus::OnScene) {
+                    h.busy[agency_index(agency)] += 1;
                 }
             }
-            What::Arrived {
-                incident, agency, ..
-            } => {
-                arrived
-                    .entry(*incident)
-                    .or_default()
-                    .entry(*agency)
-                    .or_insert(e.t);
-            }
-            _ => {}
+            self.hourly.push(h);
+            self.hour_end = (t + 3600.0).min(self.end);
         }
+        true
     }
-    let mut incidents: Vec<IncidentOutcome> = reported
-        .iter()
-        .filter_map(|(id, at)| {
-            let (key, agencies, cell) = arose.get(id)?;
-            let response_s = arrived
-                .get(id)
-                .filter(|a| agencies.iter().all(|x| a.contains_key(x)))
-                .and_then(|a| a.values().copied().reduce(f64::max))
-                .map(|last| last - at);
-            Some(IncidentOutcome {
-                key: key.clone(),
-                cell: cell.clone(),
-                hour: Some(((at - start) / 3600.0).floor().max(0.0) as usize),
-                response_s,
-            })
+
+    /// This run from now on as `alt`'s arm on the same seed, exactly as that arm's own run
+    /// would be now; `None` where that cannot be shown (see [`Simulation::diverge`]).
+    fn diverge(&self, alt: &Scenario) -> Option<ArmRun> {
+        let options = SimOptions {
+            seed: self.sim.options().seed,
+            ..alt.options
+        };
+        let sim = self
+            .sim
+            .diverge(&alt.catalogue, &options, alt.prepared_roads())?;
+        let coverage = self.coverage.continue_as(&alt.patrol_coverage())?;
+        Some(ArmRun {
+            sim,
+            coverage,
+            hourly: self.hourly.clone(),
+            ..*self
         })
-        .collect();
-    incidents.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok((
-        binjiang_sim::metrics_of(events, sim.catalogue(), end),
-        incidents,
-        hourly,
-        coverage.kpi(),
-    ))
+    }
+
+    /// The day's figures, incidents, hours and patrol coverage.
+    fn finish(self) -> Day {
+        let ArmRun {
+            sim,
+            coverage,
+            mut hourly,
+            start,
+            end,
+            ..
+        } = self;
+        let agency_index = |a: Agency| Agency::ALL.iter().position(|x| *x == a).unwrap_or(0);
+        let events = sim.events();
+        type Arising = (IncidentKey, Vec<Agency>, Option<String>);
+        let mut arose: HashMap<u32, Arising> = HashMap::new();
+        let mut reported: HashMap<u32, f64> = HashMap::new();
+        let mut arrived: HashMap<u32, HashMap<Agency, f64>> = HashMap::new();
+        for e in events {
+            match &e.what {
+                What::Arose {
+                    incident,
+                    incident_type,
+                    agencies,
+                    cell,
+                    ..
+                } => {
+                    let key = (
+                        (e.t * 1000.0).round() as u64,
+                        incident_type.to_string(),
+                        e.x.round() as i64,
+                        e.y.round() as i64,
+                    );
+                    arose.insert(
+                        *incident,
+                        (key, agencies.clone(), cell.as_ref().map(|c| c.to_string())),
+                    );
+                }
+                What::Reported { incident, .. } => {
+                    reported.insert(*incident, e.t);
+                    let hour = ((e.t - start) / 3600.0).floor().max(0.0) as usize;
+                    if let (Some(h), Some((_, agencies, _))) =
+                        (hourly.get_mut(hour), arose.get(incident))
+                    {
+                        for a in agencies {
+                            h.reported[agency_index(*a)] += 1;
+                        }
+                    }
+                }
+                What::Arrived {
+                    incident, agency, ..
+                } => {
+                    arrived
+                        .entry(*incident)
+                        .or_default()
+                        .entry(*agency)
+                        .or_insert(e.t);
+                }
+                _ => {}
+            }
+        }
+        let mut incidents: Vec<IncidentOutcome> = reported
+            .iter()
+            .filter_map(|(id, at)| {
+                let (key, agencies, cell) = arose.get(id)?;
+                let response_s = arrived
+                    .get(id)
+                    .filter(|a| agencies.iter().all(|x| a.contains_key(x)))
+                    .and_then(|a| a.values().copied().reduce(f64::max))
+                    .map(|last| last - at);
+                Some(IncidentOutcome {
+                    key: key.clone(),
+                    cell: cell.clone(),
+                    hour: Some(((at - start) / 3600.0).floor().max(0.0) as usize),
+                    response_s,
+                })
+            })
+            .collect();
+        incidents.sort_by(|a, b| a.key.cmp(&b.key));
+        (
+            binjiang_sim::metrics_of(events, sim.catalogue(), end),
+            incidents,
+            hourly,
+            coverage.kpi(),
+        )
+    }
 }
 
 /// The paired differences of every KPI, for every alternative (arms 1…) against the base.
@@ -562,6 +754,55 @@ mod tests {
         assert_eq!(
             d.verdict.as_deref(),
             Some("on_site_3min_share rises under \"more-cleaners\" (better)")
+        );
+    }
+
+    /// The shortcut changes nothing: with the base run's hours shared by the alternatives
+    /// that allow it, every run of every arm is the run it is alone, for the shipped Yangpu
+    /// scenario that shares (typhoon) and those that cannot (another grid, more units), in
+    /// one comparison.
+    #[test]
+    fn sharing_the_base_runs_hours_gives_the_same_runs() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenes/yangpu-riverfront");
+        let scene = binjiang_scene::Scene::load(&dir).unwrap();
+        let catalogue =
+            binjiang_sim::IncidentCatalogue::load(&dir.join(binjiang_sim::CATALOGUE_FILE), &scene)
+                .unwrap()
+                .0;
+        let arms: Vec<Scenario> = [
+            "baseline",
+            "typhoon",
+            "separate-grids",
+            "national-day-evening",
+        ]
+        .iter()
+        .map(|n| crate::scenario::load(&scene, &catalogue, n, SimOptions::default()).unwrap())
+        .collect();
+        assert_eq!(divergence(&arms[0], &arms[1], 24.0), Some(14.0 * 3600.0));
+        assert_eq!(
+            divergence(&arms[0], &arms[2], 24.0),
+            None,
+            "another grid: from the start"
+        );
+        assert_eq!(
+            divergence(&arms[0], &arms[3], 24.0),
+            None,
+            "more units: from the start"
+        );
+        // The typhoon's runs continue the base runs (not run alone after all).
+        let mut base = ArmRun::new(&arms[0], 1, 24.0).unwrap();
+        while base.next_t().is_some_and(|t| t < 14.0 * 3600.0 - 0.001) {
+            base.step();
+        }
+        assert!(base.diverge(&arms[1]).is_some());
+        let quiet = |_: usize, _: usize| {};
+        let shared = run_sharing(&arms, 3, 24.0, &quiet, true).unwrap();
+        let alone = run_sharing(&arms, 3, 24.0, &quiet, false).unwrap();
+        assert_eq!(shared.len(), 12);
+        assert_eq!(
+            serde_json::to_string(&shared).unwrap(),
+            serde_json::to_string(&alone).unwrap()
         );
     }
 }

@@ -86,7 +86,7 @@ impl Simulation {
     /// Poisson((factor − 1) × the hour's base rate) candidates placed like the type's own,
     /// kept where and when the surge applies. Drawn with the surge stream (the base stream is
     /// swapped out meanwhile), so the base day is unchanged.
-    fn draw_surges(&mut self, h: u32, ti: usize, rate: f64) {
+    pub(super) fn draw_surges(&mut self, h: u32, ti: usize, rate: f64) {
         let start = self.options.start_s;
         let surges: Vec<usize> = (0..self.catalogue.surges.len())
             .filter(|&k| {

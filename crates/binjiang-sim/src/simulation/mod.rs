@@ -10,6 +10,7 @@
 mod arrivals;
 mod discovery;
 mod dispatch;
+mod diverge;
 mod explain;
 pub mod incident;
 mod lifecycle;
@@ -232,6 +233,9 @@ pub struct Simulation {
     /// no point reaches), so the scan is four comparisons a unit and no branch on absence.
     extents: Vec<[f64; 4]>,
     scheduler: Scheduler<Action>,
+    /// Actions pushed by setting the run up, before a scenario's network changes were put in
+    /// ([`Simulation::diverge`] orders a change's window as set-up would have).
+    setup_seq: u64,
     /// Draws where and when incidents arise and every random quantity of an incident (report
     /// delay, on-scene time per agency) when it is created: the same whatever the policy, so
     /// what-if runs compare the same day (common random numbers).
@@ -385,6 +389,7 @@ impl Simulation {
             explaining: false,
             decisions: Vec::new(),
             next_decision: 0,
+            setup_seq: 0,
             searched: Vec::new(),
             searched_for: None,
             catalogue: Arc::new(catalogue),
@@ -393,6 +398,7 @@ impl Simulation {
         sim.check_homes()?;
         sim.check_recorded()?;
         sim.start();
+        sim.setup_seq = sim.scheduler.pushed();
         Ok(sim)
     }
 

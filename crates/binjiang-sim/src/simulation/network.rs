@@ -35,7 +35,7 @@ impl NetworkChange {
 /// A change ready to swap in.
 #[derive(Debug, Clone)]
 pub(super) struct NetworkPhase {
-    window: Option<(f64, f64)>,
+    pub(super) window: Option<(f64, f64)>,
     router: Router,
 }
 
