@@ -393,6 +393,29 @@ fn details(report: &Report) -> String {
 
 /// The self-contained page: manifest, the benchmarks' headline table, the clear differences
 /// grouped, plots, and every difference with its interval.
+/// Every plot drawn, on all cores, in `plots`' order.
+fn drawn(plots: &[Box<dyn Fn() -> String + Send + Sync + '_>]) -> Vec<String> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let figures: Vec<std::sync::OnceLock<String>> =
+        plots.iter().map(|_| std::sync::OnceLock::new()).collect();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..workers.min(plots.len()) {
+            s.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(plot) = plots.get(k) else {
+                    break;
+                };
+                let _ = figures[k].set(plot());
+            });
+        }
+    });
+    figures
+        .into_iter()
+        .map(|f| f.into_inner().unwrap_or_default())
+        .collect()
+}
+
 fn html(report: &Report, arms: &[Scenario], runs: &[Run]) -> String {
     let m = &report.manifest;
     let mut out = String::new();
@@ -436,34 +459,38 @@ fn html(report: &Report, arms: &[Scenario], runs: &[Run]) -> String {
     out.push_str(&details(report));
     out.push_str("<h2>Plots</h2>\n");
     let names: Vec<String> = m.arms.iter().map(|a| a.name.clone()).collect();
-    out.push_str(&crate::plots::ecdf(&names, runs));
-    out.push('\n');
-    out.push_str(&crate::plots::hourly(
-        "Incident parts reported per hour",
-        &names,
-        runs,
-        |h| h.reported.iter().sum(),
-    ));
-    out.push('\n');
-    out.push_str(&crate::plots::hourly(
-        "Parts waiting for a unit at the end of each hour",
-        &names,
-        runs,
-        |h| h.queued.iter().sum(),
-    ));
-    out.push('\n');
-    out.push_str(&crate::plots::hourly(
-        "Units en route or on scene at the end of each hour",
-        &names,
-        runs,
-        |h| h.busy.iter().sum(),
-    ));
-    out.push('\n');
+    // The plots, in the page's order, drawn on every core (each is a pure function of the
+    // runs; a 40-seed report's scatter alone draws thousands of points).
+    type Plot<'a> = Box<dyn Fn() -> String + Send + Sync + 'a>;
+    let names = &names;
+    let mut plots: Vec<Plot> = vec![
+        Box::new(move || crate::plots::ecdf(names, runs)),
+        Box::new(move || {
+            crate::plots::hourly("Incident parts reported per hour", names, runs, |h| {
+                h.reported.iter().sum()
+            })
+        }),
+        Box::new(move || {
+            crate::plots::hourly(
+                "Parts waiting for a unit at the end of each hour",
+                names,
+                runs,
+                |h| h.queued.iter().sum(),
+            )
+        }),
+        Box::new(move || {
+            crate::plots::hourly(
+                "Units en route or on scene at the end of each hour",
+                names,
+                runs,
+                |h| h.busy.iter().sum(),
+            )
+        }),
+    ];
     for alt in 1..names.len() {
-        out.push_str(&crate::plots::scatter(&names, runs, alt));
-        out.push('\n');
+        plots.push(Box::new(move || crate::plots::scatter(names, runs, alt)));
     }
-    out.push_str("<h3>Per agency</h3>\n");
+    let per_agency = plots.len();
     for arm in 0..names.len() {
         for (title, figure) in [
             (
@@ -473,17 +500,26 @@ fn html(report: &Report, arms: &[Scenario], runs: &[Run]) -> String {
             ("Parts waiting at the end of each hour", |h| h.queued),
             ("Units busy at the end of each hour", |h| h.busy),
         ] {
-            out.push_str(&crate::plots::hourly_by_agency(
-                title, &names, runs, arm, figure,
-            ));
-            out.push('\n');
+            plots.push(Box::new(move || {
+                crate::plots::hourly_by_agency(title, names, runs, arm, figure)
+            }));
         }
     }
-    out.push_str("<h3>Where</h3>\n");
-    out.push_str(&crate::plots::cell_map(arms, runs, None));
-    out.push('\n');
+    let maps = plots.len();
+    plots.push(Box::new(move || crate::plots::cell_map(arms, runs, None)));
     for alt in 1..names.len() {
-        out.push_str(&crate::plots::cell_map(arms, runs, Some(alt)));
+        plots.push(Box::new(move || {
+            crate::plots::cell_map(arms, runs, Some(alt))
+        }));
+    }
+    for (k, figure) in drawn(&plots).into_iter().enumerate() {
+        if k == per_agency {
+            out.push_str("<h3>Per agency</h3>\n");
+        }
+        if k == maps {
+            out.push_str("<h3>Where</h3>\n");
+        }
+        out.push_str(&figure);
         out.push('\n');
     }
     out.push_str(
