@@ -65,7 +65,17 @@ pub struct MergedGrid {
     /// The cell of each lattice square, row by row (`u32::MAX`: none): a dense table, since
     /// patrol coverage asks for every square every unit passes through.
     by_square: Vec<u32>,
+    /// What every point of each lattice square is, where no edge of the outline or of a part
+    /// comes near the square (row by row): inside part k (k), outside every part and the
+    /// outline ([`OUTSIDE`]), or not known without a polygon test ([`UNKNOWN`]). Incidents
+    /// and units ask which subdistrict they stand in thousands of times a run.
+    square_state: Vec<u32>,
 }
+
+/// A square wholly outside the grid.
+const OUTSIDE: u32 = u32::MAX - 1;
+/// A square a boundary passes near.
+const UNKNOWN: u32 = u32::MAX;
 
 impl MergedGrid {
     /// Merges `parts` and cuts the result into cells of `cell_size_m`.
@@ -90,6 +100,7 @@ impl MergedGrid {
             lattice_origin,
             lattice_size: (0, 0),
             by_square: Vec::new(),
+            square_state: Vec::new(),
         };
         let cols = ((bounds.max().x - lattice_origin.x) / cell_size_m).ceil() as i32;
         let rows = ((bounds.max().y - lattice_origin.y) / cell_size_m).ceil() as i32;
@@ -120,8 +131,7 @@ impl MergedGrid {
                     );
                     let near_edge = shore
                         .locate_in_envelope_intersecting(&envelope)
-                        .next()
-                        .is_some();
+                        .any(|edge| edge.intersects(&square));
                     if !near_edge && !grid.outline.contains(&square.center()) {
                         return None;
                     }
@@ -154,7 +164,64 @@ impl MergedGrid {
                 .push(cell.as_ref().map_or(u32::MAX, |_| grid.cells.len() as u32));
             grid.cells.extend(cell);
         }
+        let borders: rstar::RTree<Line> = rstar::RTree::bulk_load(
+            grid.parts
+                .iter()
+                .flat_map(|p| p.area.0.iter())
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .flat_map(|ring| ring.lines())
+                .collect(),
+        );
+        grid.square_state = (0..grid.lattice_size.1)
+            .flat_map(|row| (0..grid.lattice_size.0).map(move |col| (col, row)))
+            .map(|(col, row)| {
+                // A millimetre round the square: a point rounded into it lies within it.
+                let square = grid.square(col, row);
+                let envelope = rstar::AABB::from_corners(
+                    Point::new(square.min().x - 1e-3, square.min().y - 1e-3),
+                    Point::new(square.max().x + 1e-3, square.max().y + 1e-3),
+                );
+                let grown = Rect::new(
+                    Coord {
+                        x: square.min().x - 1e-3,
+                        y: square.min().y - 1e-3,
+                    },
+                    Coord {
+                        x: square.max().x + 1e-3,
+                        y: square.max().y + 1e-3,
+                    },
+                );
+                let near = |edges: &rstar::RTree<Line>| {
+                    edges
+                        .locate_in_envelope_intersecting(&envelope)
+                        .any(|edge| edge.intersects(&grown))
+                };
+                if near(&shore) || near(&borders) {
+                    return UNKNOWN;
+                }
+                let centre = square.center();
+                let part = grid.parts.iter().position(|p| p.area.contains(&centre));
+                match (grid.outline.contains(&centre), part) {
+                    (true, Some(k)) => k as u32,
+                    (false, None) => OUTSIDE,
+                    _ => UNKNOWN,
+                }
+            })
+            .collect();
         grid
+    }
+
+    /// What every point of `p`'s lattice square is ([`MergedGrid::square_state`]).
+    fn state_at(&self, p: Coord) -> u32 {
+        let (col, row) = self.lattice_of(p);
+        let (cols, rows) = self.lattice_size;
+        if col < 0 || row < 0 || col >= cols || row >= rows {
+            return UNKNOWN;
+        }
+        self.square_state
+            .get((row * cols + col) as usize)
+            .copied()
+            .unwrap_or(UNKNOWN)
     }
 
     /// The cell of lattice square (`col`, `row`), if enough of it is on the grid; a part
@@ -217,7 +284,11 @@ impl MergedGrid {
 
     /// Whether `p` lies inside the grid.
     pub fn contains(&self, p: Coord) -> bool {
-        self.outline.contains(&Point::from(p))
+        match self.state_at(p) {
+            UNKNOWN => self.outline.contains(&Point::from(p)),
+            OUTSIDE => false,
+            _ => true,
+        }
     }
 
     /// Index of the cell holding `p`, if `p` is on the grid.
@@ -297,6 +368,10 @@ impl MergedGrid {
     /// nearest to it. Membership is the polygon's, not a cell's majority, so a point just
     /// across a boundary inside a mostly-other cell still belongs where it is.
     pub fn part_at(&self, p: Coord) -> Option<usize> {
+        let state = self.state_at(p);
+        if state != UNKNOWN && state != OUTSIDE {
+            return Some(state as usize);
+        }
         let point = Point::from(p);
         self.parts
             .iter()
@@ -419,6 +494,49 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Against the polygons themselves: which part a point is in, and whether it is on
+        /// the grid, are what the polygon tests say, anywhere (squares far from any boundary
+        /// answer from the lattice, the rest from the polygons).
+        #[test]
+        fn part_and_grid_membership_are_the_polygons(
+            x in -100.0f64..1700.0, y in -100.0f64..1300.0, cell in 0usize..3,
+            near_edge in proptest::bool::ANY, edge in 0usize..1000, along in 0.0f64..1.0,
+        ) {
+            let grid = strip_grid([23.0, 37.0, 100.0][cell]);
+            // Half the points near a part's edge (the shared border included), where a
+            // square's answer would be wrong if it were taken from its centre.
+            let edges: Vec<Line> = grid
+                .parts
+                .iter()
+                .flat_map(|p| p.area.0.iter())
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .flat_map(|ring| ring.lines())
+                .collect();
+            let e = edges[edge % edges.len()];
+            let p = if near_edge {
+                Coord {
+                    x: e.start.x + along * e.dx() + (x % 10.0),
+                    y: e.start.y + along * e.dy() + (y % 10.0),
+                }
+            } else {
+                Coord { x, y }
+            };
+            let point = Point::from(p);
+            let inside = grid.parts.iter().position(|part| part.area.contains(&point));
+            let brute = inside.or_else(|| {
+                grid.parts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, part)| (i, Euclidean.distance(&point, &part.area)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(i, _)| i)
+            });
+            proptest::prop_assert_eq!(grid.part_at(p), brute);
+            proptest::prop_assert_eq!(grid.contains(p), grid.outline.contains(&point));
+        }
+    }
+
+    proptest::proptest! {
         /// Against the libm definition on any finite or infinite number.
         #[test]
         fn floor_i32_is_floor_then_cast(x in proptest::num::f64::ANY) {
@@ -435,10 +553,8 @@ mod tests {
         }
     }
 
-    /// The squares passed over as wholly outside are exactly those that make no cell: a
-    /// diagonal strip with a hole, cut square by square by brute force, gives the same cells.
-    #[test]
-    fn squares_far_from_the_outline_are_skipped_without_changing_any_cell() {
+    /// Two parts of a diagonal strip, the first with a hole (a riverfront's shape).
+    fn strip_grid(cell_m: f64) -> MergedGrid {
         let strip = |code: &str, a: f64, b: f64| GridPart {
             code: code.into(),
             name: code.into(),
@@ -459,10 +575,17 @@ mod tests {
                 ])],
             )]),
         };
-        let grid = MergedGrid::build(
+        MergedGrid::build(
             vec![strip("A", 0.0, 700.0), strip("B", 700.0, 1500.0)],
-            37.0,
-        );
+            cell_m,
+        )
+    }
+
+    /// The squares passed over as wholly outside are exactly those that make no cell: a
+    /// diagonal strip with a hole, cut square by square by brute force, gives the same cells.
+    #[test]
+    fn squares_far_from_the_outline_are_skipped_without_changing_any_cell() {
+        let grid = strip_grid(37.0);
         let bounds: Vec<Option<Rect>> = grid.parts.iter().map(|p| p.area.bounding_rect()).collect();
         let (cols, rows) = grid.lattice_size;
         let brute: Vec<GridCell> = (0..rows)

@@ -125,12 +125,111 @@ impl Clone for ModeRouter {
 struct WaterMask {
     polygons: Vec<Polygon>,
     edges: RTree<GeomWithData<Line, u32>>,
+    /// Which cells of a coarse grid over the shores some shore's box meets: a walk whose
+    /// box meets none of them meets no shore's box, so the R-tree need not be asked (most
+    /// walks to a road are a few metres, far from the river).
+    shore_cells: ShoreCells,
+}
+
+/// A coarse grid of flags over the shores' bounding box.
+#[derive(Debug, Clone, Default)]
+struct ShoreCells {
+    origin: Coord,
+    cell_m: f64,
+    cols: i64,
+    rows: i64,
+    marked: Vec<bool>,
+}
+
+/// Width of a shore cell, metres.
+const SHORE_CELL_M: f64 = 50.0;
+
+impl ShoreCells {
+    fn new(lines: &[GeomWithData<Line, u32>]) -> Self {
+        let (mut min, mut max) = (
+            Coord {
+                x: f64::INFINITY,
+                y: f64::INFINITY,
+            },
+            Coord {
+                x: f64::NEG_INFINITY,
+                y: f64::NEG_INFINITY,
+            },
+        );
+        for l in lines {
+            for c in [l.geom().start, l.geom().end] {
+                (min.x, min.y) = (min.x.min(c.x), min.y.min(c.y));
+                (max.x, max.y) = (max.x.max(c.x), max.y.max(c.y));
+            }
+        }
+        if lines.is_empty() {
+            return ShoreCells {
+                origin: Coord { x: 0.0, y: 0.0 },
+                cell_m: SHORE_CELL_M,
+                cols: 0,
+                rows: 0,
+                marked: Vec::new(),
+            };
+        }
+        // Coarser cells for a vast water layer: at most a few million flags.
+        let cell_m = SHORE_CELL_M.max(((max.x - min.x) * (max.y - min.y) / 4.0e6).sqrt());
+        let mut cells = ShoreCells {
+            origin: min,
+            cell_m,
+            cols: ((max.x - min.x) / cell_m).floor() as i64 + 1,
+            rows: ((max.y - min.y) / cell_m).floor() as i64 + 1,
+            marked: Vec::new(),
+        };
+        cells.marked = vec![false; (cells.cols * cells.rows) as usize];
+        for l in lines {
+            let g = l.geom();
+            let (lo, hi) = (
+                Coord {
+                    x: g.start.x.min(g.end.x),
+                    y: g.start.y.min(g.end.y),
+                },
+                Coord {
+                    x: g.start.x.max(g.end.x),
+                    y: g.start.y.max(g.end.y),
+                },
+            );
+            let ((c0, r0), (c1, r1)) = (cells.cell_of(lo), cells.cell_of(hi));
+            for r in r0..=r1 {
+                for c in c0..=c1 {
+                    cells.marked[(r * cells.cols + c) as usize] = true;
+                }
+            }
+        }
+        cells
+    }
+
+    /// The cell holding `p`, clamped to the grid.
+    fn cell_of(&self, p: Coord) -> (i64, i64) {
+        let c = ((p.x - self.origin.x) / self.cell_m).floor() as i64;
+        let r = ((p.y - self.origin.y) / self.cell_m).floor() as i64;
+        (c.clamp(0, self.cols - 1), r.clamp(0, self.rows - 1))
+    }
+
+    /// Whether the box with corners `lo` and `hi` may meet a shore's box.
+    fn may_meet(&self, lo: Coord, hi: Coord) -> bool {
+        // Wholly beyond the grid: no shore there.
+        if self.marked.is_empty()
+            || hi.x < self.origin.x
+            || hi.y < self.origin.y
+            || lo.x > self.origin.x + self.cols as f64 * self.cell_m
+            || lo.y > self.origin.y + self.rows as f64 * self.cell_m
+        {
+            return false;
+        }
+        let ((c0, r0), (c1, r1)) = (self.cell_of(lo), self.cell_of(hi));
+        (r0..=r1).any(|r| (c0..=c1).any(|c| self.marked[(r * self.cols + c) as usize]))
+    }
 }
 
 impl WaterMask {
     fn new(water: &[MultiPolygon]) -> Self {
         let polygons: Vec<Polygon> = water.iter().flat_map(|m| m.0.iter().cloned()).collect();
-        let edges = polygons
+        let edges: Vec<GeomWithData<Line, u32>> = polygons
             .iter()
             .enumerate()
             .flat_map(|(i, p)| {
@@ -142,6 +241,7 @@ impl WaterMask {
             .collect();
         WaterMask {
             polygons,
+            shore_cells: ShoreCells::new(&edges),
             edges: RTree::bulk_load(edges),
         }
     }
@@ -150,6 +250,19 @@ impl WaterMask {
     /// (a pier, a pontoon) may still step to its nearest road; a road on water is a bridge.
     /// A walk between two dry points crosses water exactly when it crosses a shore.
     fn crosses(&self, a: Coord, b: Coord) -> bool {
+        let (lo, hi) = (
+            Coord {
+                x: a.x.min(b.x),
+                y: a.y.min(b.y),
+            },
+            Coord {
+                x: a.x.max(b.x),
+                y: a.y.max(b.y),
+            },
+        );
+        if !self.shore_cells.may_meet(lo, hi) {
+            return false;
+        }
         let walk = Line::new(a, b);
         let envelope = rstar::AABB::from_corners(Point::from(a), Point::from(b));
         let mut touched = self

@@ -9,9 +9,9 @@ use crate::Scenario;
 use binjiang_scene::Agency;
 use binjiang_sim::coverage::PatrolCoverageKpi;
 use binjiang_sim::{IncidentSource, Metrics, SimOptions, Simulation, UnitStatus, What};
+use foldhash::{HashMap, HashMapExt};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
