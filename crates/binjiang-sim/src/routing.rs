@@ -260,9 +260,11 @@ impl WaterMask {
                 y: a.y.max(b.y),
             },
         );
-        if !self.shore_cells.may_meet(lo, hi) {
-            return false;
-        }
+        self.shore_cells.may_meet(lo, hi) && self.crosses_any_shore(a, b)
+    }
+
+    /// [`WaterMask::crosses`], asking the R-tree of shores whatever the walk.
+    fn crosses_any_shore(&self, a: Coord, b: Coord) -> bool {
         let walk = Line::new(a, b);
         let envelope = rstar::AABB::from_corners(Point::from(a), Point::from(b));
         let mut touched = self
@@ -808,6 +810,45 @@ mod tests {
         assert!(
             found > 10_000 && none > 1_000,
             "{found} snapped, {none} not"
+        );
+    }
+
+    /// The shore cells only spare the R-tree: on the Yangpu river, every walk (short and
+    /// long, along and across the bank, far inland and beyond the water's box) crosses water
+    /// exactly when the R-tree says so.
+    #[test]
+    fn the_shore_cells_never_change_whether_a_walk_crosses_water() {
+        use rand::{Rng, SeedableRng};
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenes/yangpu-riverfront");
+        let scene = binjiang_scene::Scene::load(&dir).expect("the bundled scene loads");
+        let water: Vec<MultiPolygon> = scene.water.iter().map(|w| w.area.clone()).collect();
+        let mask = WaterMask::new(&water);
+        let nodes = &scene.road_graph.nodes;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let (mut crossing, mut dry) = (0, 0);
+        for _ in 0..20_000 {
+            let a = nodes[rng.random_range(0..nodes.len())];
+            let a = Coord {
+                x: a.x + rng.random_range(-1500.0..1500.0),
+                y: a.y + rng.random_range(-1500.0..1500.0),
+            };
+            let reach = [5.0, 50.0, 400.0, 3000.0][rng.random_range(0..4)];
+            let b = Coord {
+                x: a.x + rng.random_range(-reach..reach),
+                y: a.y + rng.random_range(-reach..reach),
+            };
+            let crosses = mask.crosses(a, b);
+            assert_eq!(crosses, mask.crosses_any_shore(a, b), "{a:?} -> {b:?}");
+            if crosses {
+                crossing += 1
+            } else {
+                dry += 1
+            }
+        }
+        assert!(
+            crossing > 500 && dry > 500,
+            "{crossing} crossing, {dry} dry"
         );
     }
 }
