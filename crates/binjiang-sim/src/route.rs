@@ -34,6 +34,21 @@ impl Route {
         self.times.push(t);
     }
 
+    /// Staying at `p`, with room for `capacity` vertices in all (a route built from a path
+    /// knows how many it will have).
+    pub fn stay_with_room(p: Coord, capacity: usize) -> Self {
+        let mut points = Vec::with_capacity(capacity.max(1));
+        let mut times = Vec::with_capacity(capacity.max(1));
+        points.push(p);
+        times.push(0.0);
+        Route {
+            points,
+            times,
+            min: p,
+            max: p,
+        }
+    }
+
     /// Makes room for `additional` more vertices (a route built from a path knows how
     /// many; growing vertex by vertex reallocated both arrays a dozen times a route).
     pub fn reserve(&mut self, additional: usize) {

@@ -402,8 +402,7 @@ impl Router {
             Way::SameEdge(_) => None,
             Way::Via { exit, entry, .. } => Some(self.modes[mode as usize].path(exit, entry)?),
         };
-        let mut route = Route::stay(from);
-        route.reserve(5 + path.as_ref().map_or(0, |p| p.len()));
+        let mut route = Route::stay_with_room(from, 6 + path.as_ref().map_or(0, |p| p.len()));
         route.push(a.point, a.access_s);
         match way {
             Way::SameEdge(s) => route.push(b.point, s),
