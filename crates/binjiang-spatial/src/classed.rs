@@ -18,6 +18,9 @@ use std::hash::Hash;
 pub struct ClassedIndex<C, K> {
     classes: HashMap<C, MovingIndex<K>>,
     class_of: HashMap<K, C>,
+    /// One class's objects while [`ClassedIndex::reload`] builds its tree, kept for the next.
+    #[serde(skip)]
+    members: Vec<(K, [f64; 2])>,
 }
 
 impl<C, K> Default for ClassedIndex<C, K> {
@@ -25,6 +28,7 @@ impl<C, K> Default for ClassedIndex<C, K> {
         ClassedIndex {
             classes: HashMap::new(),
             class_of: HashMap::new(),
+            members: Vec::new(),
         }
     }
 }
@@ -42,7 +46,11 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
             .into_iter()
             .map(|(c, v)| (c, MovingIndex::bulk_load(v)))
             .collect();
-        ClassedIndex { classes, class_of }
+        ClassedIndex {
+            classes,
+            class_of,
+            members: Vec::new(),
+        }
     }
 
     /// Replaces every object, building the same trees as [`ClassedIndex::bulk_load`] of
@@ -59,7 +67,7 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
             }
         }
         self.classes.retain(|c, _| classes.contains(c));
-        let mut members = Vec::with_capacity(items.len());
+        let mut members = std::mem::take(&mut self.members);
         for c in classes {
             members.clear();
             members.extend(
@@ -70,6 +78,7 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
             );
             self.classes.entry(c).or_default().reload(&members);
         }
+        self.members = members;
     }
 
     /// Places `id` in `class` at `position`, moving it between classes if needed.

@@ -225,17 +225,21 @@ impl Simulation {
     /// cheaper than moving every unit one by one).
     pub(super) fn refresh_index(&mut self) {
         let now = self.now();
-        let items: Vec<_> = self
-            .units
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| u.available())
-            .map(|(i, u)| {
-                let p = u.position(now);
-                (i as u32, (u.agency, u.mode), [p.x, p.y])
-            })
-            .collect();
+        // In the buffer the last refresh used (it runs every few simulated minutes).
+        let mut items = std::mem::take(&mut self.refresh_items);
+        items.clear();
+        items.extend(
+            self.units
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| u.available())
+                .map(|(i, u)| {
+                    let p = u.position(now);
+                    (i as u32, (u.agency, u.mode), [p.x, p.y])
+                }),
+        );
         self.index.reload(&items);
+        self.refresh_items = items;
         self.last_refresh_ms = self.now_ms;
     }
 

@@ -220,6 +220,8 @@ pub struct Simulation {
     /// are not indexed (they were, in trees nobody queried, at two R-tree updates a job).
     index: ClassedIndex<(Agency, Mode), u32>,
     last_refresh_ms: u64,
+    /// The index refresh's list of available units, kept for the next refresh.
+    refresh_items: Vec<(u32, (Agency, Mode), [f64; 2])>,
     /// Patrol-sourced incidents nobody has found yet.
     undiscovered: PointIndex<u32>,
     /// For each undiscovered incident, the sighting planned (time, unit, unit version).
@@ -374,6 +376,7 @@ impl Simulation {
             review_pending: false,
             index: ClassedIndex::default(),
             last_refresh_ms: start_ms,
+            refresh_items: Vec::new(),
             undiscovered: PointIndex::default(),
             sightings: BTreeMap::new(),
             sightings_by_unit: HashMap::new(),
