@@ -10,7 +10,7 @@
 
 use crate::domain::Mode;
 use crate::road_graph::{snap_to, RoadGraph, Snap};
-use geo::{Coord, Line, Point};
+use geo::{Coord, Line, Point, Rect};
 use rstar::PointDistance;
 
 /// A cell's width, in mean segment lengths.
@@ -61,32 +61,10 @@ impl SegmentGrid {
                 (i as u32, line)
             })
             .collect();
-        let (mut min, mut max) = (
-            Coord {
-                x: f64::INFINITY,
-                y: f64::INFINITY,
-            },
-            Coord {
-                x: f64::NEG_INFINITY,
-                y: f64::NEG_INFINITY,
-            },
-        );
-        for (_, l) in &open {
-            for c in [l.start, l.end] {
-                min = Coord {
-                    x: min.x.min(c.x),
-                    y: min.y.min(c.y),
-                };
-                max = Coord {
-                    x: max.x.max(c.x),
-                    y: max.y.max(c.y),
-                };
-            }
-        }
-        if open.is_empty() {
-            min = Coord { x: 0.0, y: 0.0 };
-            max = min;
-        }
+        let (min, max) = bounds_of(open.iter().map(|(_, l)| *l))
+            .map_or((Coord { x: 0.0, y: 0.0 }, Coord { x: 0.0, y: 0.0 }), |r| {
+                (r.min(), r.max())
+            });
         let (w, h) = ((max.x - min.x).max(1.0), (max.y - min.y).max(1.0));
         // Cells about as wide as segments are long: a cell holds a few segments wherever
         // the roads are (a river or a park leaves cells empty, not others crowded).
@@ -244,6 +222,25 @@ fn box_distance_2(line: &Line, p: Coord) -> f64 {
     let dy = (line.start.y.min(line.end.y) - p.y).max(p.y - line.start.y.max(line.end.y));
     let (dx, dy) = (dx.max(0.0), dy.max(0.0));
     dx * dx + dy * dy
+}
+
+/// The smallest rectangle holding every one of `lines`; `None` for none.
+pub fn bounds_of(lines: impl IntoIterator<Item = Line>) -> Option<Rect> {
+    lines.into_iter().fold(None, |acc: Option<Rect>, l| {
+        let r = Rect::new(l.start, l.end);
+        Some(acc.map_or(r, |a| {
+            Rect::new(
+                Coord {
+                    x: a.min().x.min(r.min().x),
+                    y: a.min().y.min(r.min().y),
+                },
+                Coord {
+                    x: a.max().x.max(r.max().x),
+                    y: a.max().y.max(r.max().y),
+                },
+            )
+        }))
+    })
 }
 
 /// Whether squared distance `a` is below `b` by more than rounding could make up.

@@ -146,31 +146,11 @@ const SHORE_CELL_M: f64 = 50.0;
 
 impl ShoreCells {
     fn new(lines: &[GeomWithData<Line, u32>]) -> Self {
-        let (mut min, mut max) = (
-            Coord {
-                x: f64::INFINITY,
-                y: f64::INFINITY,
-            },
-            Coord {
-                x: f64::NEG_INFINITY,
-                y: f64::NEG_INFINITY,
-            },
-        );
-        for l in lines {
-            for c in [l.geom().start, l.geom().end] {
-                (min.x, min.y) = (min.x.min(c.x), min.y.min(c.y));
-                (max.x, max.y) = (max.x.max(c.x), max.y.max(c.y));
-            }
-        }
-        if lines.is_empty() {
-            return ShoreCells {
-                origin: Coord { x: 0.0, y: 0.0 },
-                cell_m: SHORE_CELL_M,
-                cols: 0,
-                rows: 0,
-                marked: Vec::new(),
-            };
-        }
+        let Some(bounds) = binjiang_scene::segment_grid::bounds_of(lines.iter().map(|l| *l.geom()))
+        else {
+            return ShoreCells::default();
+        };
+        let (min, max) = (bounds.min(), bounds.max());
         // Coarser cells for a vast water layer: at most a few million flags.
         let cell_m = SHORE_CELL_M.max(((max.x - min.x) * (max.y - min.y) / 4.0e6).sqrt());
         let mut cells = ShoreCells {

@@ -321,15 +321,10 @@ fn run_sharing(
                 };
                 match result {
                     Ok(days) => {
-                        for (arm, seed, (metrics, incidents, hourly, patrol)) in days {
-                            out.lock().unwrap_or_else(|p| p.into_inner()).push(Run {
-                                arm,
-                                seed,
-                                metrics,
-                                incidents,
-                                hourly,
-                                patrol,
-                            });
+                        for (arm, seed, day) in days {
+                            out.lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(Run::of_day(arm, seed, day));
                             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                         }
                     }
@@ -432,15 +427,21 @@ fn divergence(base: &Scenario, alt: &Scenario, hours: f64) -> Option<f64> {
 
 /// Arm `arm` (`scenario`) on one seed, as [`run`] runs it: for workers on other machines.
 pub fn run_one(scenario: &Scenario, arm: usize, seed: u64, hours: f64) -> Result<Run, String> {
-    let (metrics, incidents, hourly, patrol) = day(scenario, seed, hours)?;
-    Ok(Run {
-        arm,
-        seed,
-        metrics,
-        incidents,
-        hourly,
-        patrol,
-    })
+    Ok(Run::of_day(arm, seed, day(scenario, seed, hours)?))
+}
+
+impl Run {
+    /// Arm `arm`'s run on `seed`, from its day.
+    fn of_day(arm: usize, seed: u64, (metrics, incidents, hourly, patrol): Day) -> Run {
+        Run {
+            arm,
+            seed,
+            metrics,
+            incidents,
+            hourly,
+            patrol,
+        }
+    }
 }
 
 /// A day's figures, incidents, hours and patrol coverage.
