@@ -9,6 +9,7 @@ use geo::{
     Area, BooleanOps, BoundingRect, Contains, Coord, Distance, Euclidean, Intersects, Line,
     MultiPolygon, Point, Polygon, Rect,
 };
+use rayon::prelude::*;
 
 /// Cells with less than this share of their square inside the grid are dropped as slivers.
 const MIN_CELL_SHARE: f64 = 0.01;
@@ -105,109 +106,34 @@ impl MergedGrid {
         let cols = ((bounds.max().x - lattice_origin.x) / cell_size_m).ceil() as i32;
         let rows = ((bounds.max().y - lattice_origin.y) / cell_size_m).ceil() as i32;
         grid.lattice_size = (cols.max(0), rows.max(0));
-        // Each square is cut on its own (two polygon clippings or more: most of loading a
-        // scene), so the rows are shared among the cores and put back in order.
+        // What each square is where no boundary comes near it (its state), first: a square
+        // wholly outside makes no cell, and most of a diagonal riverfront's bounding box is
+        // river and city beyond the grid, passed over without clipping.
+        let outline_edges = edges_of(&grid.outline.0);
+        let part_edges = edges_of(grid.parts.iter().flat_map(|p| p.area.0.iter()));
+        grid.square_state = (0..rows.max(0))
+            .flat_map(|row| (0..cols).map(move |col| (col, row)))
+            .map(|(col, row)| grid.state_of_square(col, row, &outline_edges, &part_edges))
+            .collect();
+        // Each other square is cut on its own (two polygon clippings or more: most of
+        // loading a scene), so the rows are shared among the cores and put back in order.
         let part_bounds: Vec<Option<Rect>> =
             grid.parts.iter().map(|p| p.area.bounding_rect()).collect();
-        // The outline's edges, to tell a square wholly outside it without clipping: most of
-        // a diagonal riverfront's bounding box is river and city beyond the grid.
-        let shore: rstar::RTree<Line> = rstar::RTree::bulk_load(
-            grid.outline
-                .0
-                .iter()
-                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-                .flat_map(|ring| ring.lines())
-                .collect(),
-        );
-        let rows_of = |band: std::ops::Range<i32>| -> Vec<Option<GridCell>> {
-            band.flat_map(|row| (0..cols).map(move |col| (col, row)))
-                .map(|(col, row)| {
-                    let square = grid.square(col, row);
-                    // No edge of the outline comes near the square and its centre is outside:
-                    // the whole square is, and its share (nothing) makes no cell.
-                    let envelope = rstar::AABB::from_corners(
-                        Point::from(square.min()),
-                        Point::from(square.max()),
-                    );
-                    let near_edge = shore
-                        .locate_in_envelope_intersecting(&envelope)
-                        .any(|edge| edge.intersects(&square));
-                    if !near_edge && !grid.outline.contains(&square.center()) {
-                        return None;
-                    }
-                    grid.cut_cell(col, row, &part_bounds)
-                })
-                .collect()
-        };
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(rows.max(1) as usize) as i32;
-        let cut: Vec<Option<GridCell>> = if threads <= 1 {
-            rows_of(0..rows.max(0))
-        } else {
-            let band = (rows + threads - 1) / threads;
-            std::thread::scope(|s| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|k| {
-                        let rows_of = &rows_of;
-                        s.spawn(move || rows_of(k * band..((k + 1) * band).min(rows)))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
+        let cut: Vec<Option<GridCell>> = (0..rows.max(0))
+            .into_par_iter()
+            .flat_map_iter(|row| (0..cols).map(move |col| (col, row)))
+            .map(|(col, row)| {
+                if grid.square_state[(row * cols + col) as usize] == OUTSIDE {
+                    return None;
+                }
+                grid.cut_cell(col, row, &part_bounds)
             })
-        };
+            .collect();
         for cell in cut {
             grid.by_square
                 .push(cell.as_ref().map_or(u32::MAX, |_| grid.cells.len() as u32));
             grid.cells.extend(cell);
         }
-        let borders: rstar::RTree<Line> = rstar::RTree::bulk_load(
-            grid.parts
-                .iter()
-                .flat_map(|p| p.area.0.iter())
-                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-                .flat_map(|ring| ring.lines())
-                .collect(),
-        );
-        grid.square_state = (0..grid.lattice_size.1)
-            .flat_map(|row| (0..grid.lattice_size.0).map(move |col| (col, row)))
-            .map(|(col, row)| {
-                // A millimetre round the square: a point rounded into it lies within it.
-                let square = grid.square(col, row);
-                let envelope = rstar::AABB::from_corners(
-                    Point::new(square.min().x - 1e-3, square.min().y - 1e-3),
-                    Point::new(square.max().x + 1e-3, square.max().y + 1e-3),
-                );
-                let grown = Rect::new(
-                    Coord {
-                        x: square.min().x - 1e-3,
-                        y: square.min().y - 1e-3,
-                    },
-                    Coord {
-                        x: square.max().x + 1e-3,
-                        y: square.max().y + 1e-3,
-                    },
-                );
-                let near = |edges: &rstar::RTree<Line>| {
-                    edges
-                        .locate_in_envelope_intersecting(&envelope)
-                        .any(|edge| edge.intersects(&grown))
-                };
-                if near(&shore) || near(&borders) {
-                    return UNKNOWN;
-                }
-                let centre = square.center();
-                let part = grid.parts.iter().position(|p| p.area.contains(&centre));
-                match (grid.outline.contains(&centre), part) {
-                    (true, Some(k)) => k as u32,
-                    (false, None) => OUTSIDE,
-                    _ => UNKNOWN,
-                }
-            })
-            .collect();
         grid
     }
 
@@ -224,8 +150,46 @@ impl MergedGrid {
             .unwrap_or(UNKNOWN)
     }
 
-    /// The cell of lattice square (`col`, `row`), if enough of it is on the grid; a part
-    /// whose bounding box (`part_bounds`) misses the square shares none of it.
+    /// What every point of lattice square (`col`, `row`) is: in part k, outside the grid, or
+    /// [`UNKNOWN`] where an edge of the outline or of a part meets the square or a millimetre
+    /// round it (a point rounded into the square lies within that).
+    fn state_of_square(
+        &self,
+        col: i32,
+        row: i32,
+        outline_edges: &rstar::RTree<Line>,
+        part_edges: &rstar::RTree<Line>,
+    ) -> u32 {
+        let square = self.square(col, row);
+        let grown = Rect::new(
+            Coord {
+                x: square.min().x - 1e-3,
+                y: square.min().y - 1e-3,
+            },
+            Coord {
+                x: square.max().x + 1e-3,
+                y: square.max().y + 1e-3,
+            },
+        );
+        let envelope =
+            rstar::AABB::from_corners(Point::from(grown.min()), Point::from(grown.max()));
+        let near = |edges: &rstar::RTree<Line>| {
+            edges
+                .locate_in_envelope_intersecting(&envelope)
+                .any(|edge| edge.intersects(&grown))
+        };
+        if near(outline_edges) || near(part_edges) {
+            return UNKNOWN;
+        }
+        let centre = square.center();
+        let part = self.parts.iter().position(|p| p.area.contains(&centre));
+        match (self.outline.contains(&centre), part) {
+            (true, Some(k)) => k as u32,
+            (false, None) => OUTSIDE,
+            _ => UNKNOWN,
+        }
+    }
+
     /// Lattice square (`col`, `row`).
     fn square(&self, col: i32, row: i32) -> Rect {
         let s = self.cell_size_m;
@@ -242,6 +206,8 @@ impl MergedGrid {
         )
     }
 
+    /// The cell of lattice square (`col`, `row`), if enough of it is on the grid; a part
+    /// whose bounding box (`part_bounds`) misses the square shares none of it.
     fn cut_cell(&self, col: i32, row: i32, part_bounds: &[Option<Rect>]) -> Option<GridCell> {
         let s = self.cell_size_m;
         let square = self.square(col, row);
@@ -412,6 +378,17 @@ impl MergedGrid {
         }
         (parts, unknown)
     }
+}
+
+/// Every edge of `polygons`' rings, outer and inner, in an R-tree.
+fn edges_of<'a>(polygons: impl IntoIterator<Item = &'a Polygon>) -> rstar::RTree<Line> {
+    rstar::RTree::bulk_load(
+        polygons
+            .into_iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .flat_map(|ring| ring.lines())
+            .collect(),
+    )
 }
 
 /// `x.floor() as i32`, without the call to libm's `floor` that the x86-64 baseline (no

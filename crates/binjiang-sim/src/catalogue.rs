@@ -172,6 +172,19 @@ pub fn in_daily_window(window: Option<(f64, f64)>, t: f64) -> bool {
     })
 }
 
+/// The first time at or after `t` that the daily window opening at `from` (seconds since
+/// midnight) opens: today's opening, or tomorrow's if today's has passed. Network changes are
+/// scheduled by it, and a what-if arm's first difference is found by it.
+pub fn next_window_start(from: f64, t: f64) -> f64 {
+    let day0 = t - t.rem_euclid(86_400.0);
+    let start = day0 + from;
+    if start < t {
+        start + 86_400.0
+    } else {
+        start
+    }
+}
+
 impl Surge {
     /// Whether it applies to an incident of type `key` arising at `t` at `p`.
     pub fn applies(&self, key: &str, t: f64, p: geo::Coord) -> bool {

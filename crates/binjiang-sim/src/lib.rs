@@ -25,7 +25,8 @@ pub mod source;
 pub mod watch;
 
 pub use catalogue::{
-    in_daily_window, IncidentCatalogue, IncidentType, Origin, Source, Surge, CATALOGUE_FILE,
+    in_daily_window, next_window_start, IncidentCatalogue, IncidentType, Origin, Source, Surge,
+    CATALOGUE_FILE,
 };
 pub use event::{
     CancelReason, Event, EventKind, MoveUpEnd, Name, QueueReason, What, WithdrawReason,

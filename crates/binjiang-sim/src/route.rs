@@ -15,12 +15,7 @@ pub struct Route {
 impl Route {
     /// A route at `p` that has not moved yet: standing still, or the start to `push` onto.
     pub fn stay(p: Coord) -> Self {
-        Route {
-            points: vec![p],
-            times: vec![0.0],
-            min: p,
-            max: p,
-        }
+        Self::stay_with_room(p, 1)
     }
 
     /// Appends a vertex reached `seconds` after the previous one.
@@ -186,8 +181,12 @@ fn within(a: Coord, p: Coord, r: f64) -> bool {
 
 /// Whether the box with corners `min` and `max`, grown by `r` on every side, holds `p`: the
 /// cheap test that rules a path (or a whole plan) out before its legs are looked at.
+///
+/// All four comparisons are made (`&`, not `&&`): scanning many boxes, one branch a box that
+/// is almost never taken beats four that go either way.
+#[inline]
 pub(crate) fn box_reaches(min: Coord, max: Coord, p: Coord, r: f64) -> bool {
-    p.x >= min.x - r && p.x <= max.x + r && p.y >= min.y - r && p.y <= max.y + r
+    (p.x >= min.x - r) & (p.x <= max.x + r) & (p.y >= min.y - r) & (p.y <= max.y + r)
 }
 
 /// Smallest u in [from_u, 1] with |a + u (b - a) - p| <= r.

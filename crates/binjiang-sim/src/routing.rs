@@ -724,6 +724,13 @@ mod tests {
         );
     }
 
+    /// The bundled Yangpu scene.
+    fn yangpu() -> binjiang_scene::Scene {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenes/yangpu-riverfront");
+        binjiang_scene::Scene::load(&dir).expect("the bundled scene loads")
+    }
+
     /// Against the R-tree's nearest-first walk, which decided every attachment before the
     /// grid: on the Yangpu scene (its river included), on its junctions, along its segments
     /// and anywhere around it, and on a network with roads closed, the grid's snap is the
@@ -731,9 +738,7 @@ mod tests {
     #[test]
     fn every_snap_is_the_r_tree_walks_first() {
         use rand::{Rng, SeedableRng};
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenes/yangpu-riverfront");
-        let scene = binjiang_scene::Scene::load(&dir).expect("the bundled scene loads");
+        let scene = yangpu();
         let open = Router::of_scene(&scene);
         let closed_roads: Vec<u32> = (0..scene.roads.len() as u32).step_by(3).collect();
         let closed = open.changed(&closed_roads, [1.0, 0.8, 0.5]);
@@ -798,9 +803,7 @@ mod tests {
     #[test]
     fn the_shore_cells_never_change_whether_a_walk_crosses_water() {
         use rand::{Rng, SeedableRng};
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenes/yangpu-riverfront");
-        let scene = binjiang_scene::Scene::load(&dir).expect("the bundled scene loads");
+        let scene = yangpu();
         let water: Vec<MultiPolygon> = scene.water.iter().map(|w| w.area.clone()).collect();
         let mask = WaterMask::new(&water);
         let nodes = &scene.road_graph.nodes;

@@ -10,10 +10,10 @@ use binjiang_scene::Agency;
 use binjiang_sim::coverage::PatrolCoverageKpi;
 use binjiang_sim::{IncidentSource, Metrics, SimOptions, Simulation, UnitStatus, What};
 use foldhash::{HashMap, HashMapExt};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// Why a comparison could not run.
 #[derive(Debug, thiserror::Error)]
@@ -301,49 +301,31 @@ fn run_sharing(
         })
         .collect();
     let total = seeds as usize * arms.len();
-    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let out: Mutex<Vec<Run>> = Mutex::new(Vec::new());
-    let failed: Mutex<Option<CompareError>> = Mutex::new(None);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    std::thread::scope(|s| {
-        for _ in 0..workers.min(jobs.len()) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&job) = jobs.get(i) else {
-                    break;
-                };
-                let result = match job {
-                    Job::Arm(arm, seed) => day(&arms[arm], seed, hours)
-                        .map(|d| vec![(arm, seed, d)])
-                        .map_err(|m| (arm, m)),
-                    Job::Shared(seed) => shared_days(arms, &continuing, seed, hours),
-                };
-                match result {
-                    Ok(days) => {
-                        for (arm, seed, day) in days {
-                            out.lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .push(Run::of_day(arm, seed, day));
-                            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-                        }
-                    }
-                    Err((arm, message)) => {
-                        *failed.lock().unwrap_or_else(|p| p.into_inner()) =
-                            Some(CompareError::Setup {
-                                scenario: arms[arm].name.clone(),
-                                message,
-                            });
-                        next.store(jobs.len(), Ordering::Relaxed);
-                    }
-                }
-            });
-        }
-    });
-    if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
-    }
-    let mut runs = out.into_inner().unwrap_or_else(|p| p.into_inner());
+    let days: Vec<Vec<ArmDay>> = jobs
+        .par_iter()
+        .map(|job| {
+            let days = match *job {
+                Job::Arm(arm, seed) => day(&arms[arm], seed, hours)
+                    .map(|d| vec![(arm, seed, d)])
+                    .map_err(|m| (arm, m)),
+                Job::Shared(seed) => shared_days(arms, &continuing, seed, hours),
+            }
+            .map_err(|(arm, message)| CompareError::Setup {
+                scenario: arms[arm].name.clone(),
+                message,
+            })?;
+            for _ in &days {
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            }
+            Ok(days)
+        })
+        .collect::<Result<_, CompareError>>()?;
+    let mut runs: Vec<Run> = days
+        .into_iter()
+        .flatten()
+        .map(|(arm, seed, day)| Run::of_day(arm, seed, day))
+        .collect();
     runs.sort_by_key(|r| (r.seed, r.arm));
     Ok(runs)
 }
@@ -406,12 +388,7 @@ fn divergence(base: &Scenario, alt: &Scenario, hours: f64) -> Option<f64> {
         if binjiang_sim::in_daily_window(window, start) {
             return None;
         }
-        let day0 = start - start.rem_euclid(86_400.0);
-        let mut t = day0 + from;
-        if t < start {
-            t += 86_400.0;
-        }
-        Some(t)
+        Some(binjiang_sim::next_window_start(from, start))
     };
     let mut first = f64::INFINITY;
     for change in &alt.network {

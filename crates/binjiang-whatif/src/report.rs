@@ -4,6 +4,7 @@
 
 use crate::compare::{Difference, Kpi, Run};
 use crate::Scenario;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -393,29 +394,6 @@ fn details(report: &Report) -> String {
 
 /// The self-contained page: manifest, the benchmarks' headline table, the clear differences
 /// grouped, plots, and every difference with its interval.
-/// Every plot drawn, on all cores, in `plots`' order.
-fn drawn(plots: &[Box<dyn Fn() -> String + Send + Sync + '_>]) -> Vec<String> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let figures: Vec<std::sync::OnceLock<String>> =
-        plots.iter().map(|_| std::sync::OnceLock::new()).collect();
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    std::thread::scope(|s| {
-        for _ in 0..workers.min(plots.len()) {
-            s.spawn(|| loop {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(plot) = plots.get(k) else {
-                    break;
-                };
-                let _ = figures[k].set(plot());
-            });
-        }
-    });
-    figures
-        .into_iter()
-        .map(|f| f.into_inner().unwrap_or_default())
-        .collect()
-}
-
 fn html(report: &Report, arms: &[Scenario], runs: &[Run]) -> String {
     let m = &report.manifest;
     let mut out = String::new();
@@ -512,7 +490,8 @@ fn html(report: &Report, arms: &[Scenario], runs: &[Run]) -> String {
             crate::plots::cell_map(arms, runs, Some(alt))
         }));
     }
-    for (k, figure) in drawn(&plots).into_iter().enumerate() {
+    let figures: Vec<String> = plots.par_iter().map(|plot| plot()).collect();
+    for (k, figure) in figures.into_iter().enumerate() {
         if k == per_agency {
             out.push_str("<h3>Per agency</h3>\n");
         }

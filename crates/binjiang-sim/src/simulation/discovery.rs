@@ -36,10 +36,12 @@ impl Simulation {
             (0..self.units.len() as u32).all(|u| self.extents[u as usize] == self.extent_of(u)),
             "a unit's plan changed without plan_changed"
         );
-        // `route::box_reaches` on the flat corners, its four comparisons all made (`&`, not
-        // `&&`): one branch a unit, almost never taken, instead of four that go either way.
         let near = self.extents.iter().enumerate().filter(|(_, e)| {
-            (p.x >= e[0] - r) & (p.x <= e[2] + r) & (p.y >= e[1] - r) & (p.y <= e[3] + r)
+            let (min, max) = (
+                geo::Coord { x: e[0], y: e[1] },
+                geo::Coord { x: e[2], y: e[3] },
+            );
+            crate::route::box_reaches(min, max, p, r)
         });
         for (u, _) in near {
             let unit = &self.units[u];

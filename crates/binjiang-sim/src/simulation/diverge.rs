@@ -9,14 +9,12 @@
 //! had any effect yet, and the few things they did touch from the start (the surge stream's
 //! draws, the scheduler's order of the network windows) are remade as they would have been.
 
-use super::network::PreparedRoads;
+use super::network::{PreparedRoads, DAY_S};
 use super::{Action, IncidentSource, Simulation};
-use crate::catalogue::{in_daily_window, IncidentCatalogue};
+use crate::catalogue::{in_daily_window, next_window_start, IncidentCatalogue};
 use crate::scheduler::ms;
 use crate::SimOptions;
 use std::sync::Arc;
-
-const DAY_S: f64 = binjiang_scene::DAY_S as f64;
 
 impl Simulation {
     /// This run, from now on under `catalogue` (this run's with surges set) and `roads`'
@@ -48,11 +46,7 @@ impl Simulation {
             if in_daily_window(phase.window, start) {
                 return None;
             }
-            let day0 = start - start.rem_euclid(DAY_S);
-            let mut first = day0 + from;
-            if first < start {
-                first += DAY_S;
-            }
+            let first = next_window_start(from, start);
             if ms(first) <= self.now_ms {
                 return None;
             }

@@ -118,7 +118,7 @@ impl PreparedRoads {
     }
 }
 
-const DAY_S: f64 = 86_400.0;
+pub(super) const DAY_S: f64 = 86_400.0;
 
 impl Simulation {
     /// Puts a scenario's network changes in force from now on (windows must not overlap;
@@ -149,11 +149,7 @@ impl Simulation {
                     if crate::in_daily_window(window, now) {
                         self.network_on(k);
                     } else {
-                        let day0 = now - now.rem_euclid(DAY_S);
-                        let mut start = day0 + from;
-                        if start < now {
-                            start += DAY_S;
-                        }
+                        let start = crate::catalogue::next_window_start(from, now);
                         self.scheduler.push(ms(start), Action::NetworkOn(k));
                     }
                 }
