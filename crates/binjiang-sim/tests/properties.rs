@@ -43,6 +43,43 @@ proptest! {
         }
     }
 
+    /// The unit sent is exactly the least by (road time, place in the scene) of all free
+    /// cleaners of either mode, checked one by one: equal times go to the unit listed first,
+    /// whatever order the index walks equal distances in.
+    #[test]
+    fn ties_go_to_the_unit_listed_first(
+        places in prop::collection::vec((0u8..2, 0usize..3, prop::bool::ANY), 1..12),
+        target in 0usize..3,
+    ) {
+        let xs = [100.0, 300.0, 500.0];
+        let places: Vec<(u8, f64, f64)> = places
+            .iter()
+            .map(|(m, x, north)| (*m, xs[*x], if *north { 1.0 } else { -1.0 }))
+            .collect();
+        let (scene, mut sim) = cleaners(&places);
+        let p = at(xs[target], 300.0);
+        let before: Vec<_> = sim.units();
+        inject(&mut sim, "litter", p, Source::Hotline12345);
+        let mut router = Router::of_scene(&scene);
+        let best = before
+            .iter()
+            .filter(|u| u.agency == Agency::Cleaning)
+            .filter_map(|u| {
+                let t = router.travel_time(u.mode, at(u.position[0], u.position[1]), p)?;
+                Some((t, u.id.clone()))
+            })
+            // Cleaners are listed c0, c1, …: the first of equals is the least index.
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let sent = events_of(&sim, EventKind::Dispatched);
+        match best {
+            None => prop_assert!(sent.is_empty()),
+            Some((_, id)) => {
+                prop_assert_eq!(sent.len(), 1);
+                prop_assert_eq!(sent[0].unit(), Some(id.as_str()));
+            }
+        }
+    }
+
     /// Catalogue text mangled at random never panics the loader, the checker or a run of
     /// what they accept.
     #[test]

@@ -165,7 +165,8 @@ impl Simulation {
                         any_in_reach_of_roads = true; // beyond the travel limit however it goes
                         continue;
                     };
-                    if best.is_some_and(|(r, _)| r <= could) {
+                    // Ties go to the lower id, whatever order the index walks equals in.
+                    if best.is_some_and(|b| b < (could, u)) {
                         continue;
                     }
                     let t = self
@@ -185,11 +186,12 @@ impl Simulation {
                         }
                     }
                 }
-                // Every unit not yet ranked is at least this far now, as the crow flies.
+                // Every unit not yet ranked is at least this far now, as the crow flies. One
+                // that could only tie the best might still have the lower id: go on then.
                 let bound_s = (farthest - speed * moved_s).max(0.0) / speed;
                 match policy.best_possible(agency, bound_s) {
                     None => break,
-                    Some(b) if best.is_some_and(|(r, _)| r <= b) => break,
+                    Some(b) if best.is_some_and(|(r, _)| r < b) => break,
                     _ => round *= 2,
                 }
             }
@@ -563,12 +565,17 @@ impl QueuePick<'_> {
             let (i, d) = (part.incident, part.distance_m);
             // No part of this stream this far or farther can rank better, nor this one.
             let could = self.policy.rank(self.agency, in_zone, d / speed);
-            if could.is_none_or(|c| self.best.is_some_and(|(r, _)| r <= c)) {
+            if could.is_none_or(|c| self.best.is_some_and(|(r, _)| r < c)) {
                 if in_zone {
                     here_open = false;
                 } else {
                     elsewhere_open = false;
                 }
+                continue;
+            }
+            // A part that could only tie the best wins on a lower id alone, whatever order
+            // the index walks equal distances in; those after it in the stream may still.
+            if could.is_some_and(|c| self.best.is_some_and(|b| b < (c, i))) {
                 continue;
             }
             let to = self.incidents[&i].position;
