@@ -1,122 +1,154 @@
 //! Moving objects partitioned by a class that queries always name.
 //!
 //! Dispatch never asks "nearest unit"; it asks "nearest *available* unit *of this agency*".
-//! Keeping one R-tree per class (e.g. `(agency, available)`) answers that without walking
-//! past the eleven units in twelve that do not qualify; a class change is a move between trees.
+//! Keeping one index per class (e.g. `(agency, mode)`) answers that without walking past the
+//! eleven units in twelve that do not qualify; a class change is a move between indexes.
+//! Each class is a uniform grid of squares ([`crate::cells`]): dispatch moves, adds and
+//! removes points far more often than an R-tree likes, and asks only for the few nearest.
 
-use crate::moving::MovingIndex;
+use crate::cells::{Cells, Slot};
 use crate::point_index::Hit;
 use foldhash::{HashMap, HashMapExt};
 use std::hash::Hash;
 
-/// Objects by id, each in exactly one class, indexed per class.
+/// Side of a square when none is given, metres: a few units or waiting parts per square in
+/// a busy district (see BENCHMARKS.md, issue 21, fifth round).
+pub const DEFAULT_SQUARE_M: f64 = 250.0;
+
+/// Objects by id, each in exactly one class, indexed per class. Serialises as its objects;
+/// a restored index holds the same objects at the same places (the order it walks exactly
+/// equal distances in may differ, and dispatch does not depend on it).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(bound(
-    serialize = "C: serde::Serialize + Eq + Hash, K: serde::Serialize + Eq + Hash",
-    deserialize = "C: serde::Deserialize<'de> + Eq + Hash, K: serde::Deserialize<'de> + Eq + Hash"
-))]
+#[serde(
+    bound(
+        serialize = "C: serde::Serialize + Copy + Eq + Hash, K: serde::Serialize + Copy + Eq + Hash",
+        deserialize = "C: serde::Deserialize<'de> + Copy + Eq + Hash, K: serde::Deserialize<'de> + Copy + Eq + Hash"
+    ),
+    into = "Stored<C, K>",
+    from = "Stored<C, K>"
+)]
 pub struct ClassedIndex<C, K> {
-    classes: HashMap<C, MovingIndex<K>>,
-    class_of: HashMap<K, C>,
-    /// One class's objects while [`ClassedIndex::reload`] builds its tree, kept for the next.
-    #[serde(skip)]
-    members: Vec<(K, [f64; 2])>,
+    side_m: f64,
+    classes: HashMap<C, Cells<K>>,
+    /// Each object's class and where its class holds it.
+    placed: HashMap<K, (C, Slot)>,
+}
+
+/// What an index is saved as: its square side and its objects.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored<C, K> {
+    side_m: f64,
+    objects: Vec<(K, C, [f64; 2])>,
+}
+
+impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> From<ClassedIndex<C, K>> for Stored<C, K> {
+    fn from(index: ClassedIndex<C, K>) -> Self {
+        let objects = index
+            .classes
+            .iter()
+            .flat_map(|(c, cells)| cells.iter().map(|(k, p)| (*k, *c, *p)))
+            .collect();
+        Stored {
+            side_m: index.side_m,
+            objects,
+        }
+    }
+}
+
+impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> From<Stored<C, K>> for ClassedIndex<C, K> {
+    fn from(stored: Stored<C, K>) -> Self {
+        let mut index = ClassedIndex::with_square_m(stored.side_m);
+        index.reload(&stored.objects);
+        index
+    }
 }
 
 impl<C, K> Default for ClassedIndex<C, K> {
     fn default() -> Self {
+        ClassedIndex::with_square_m(DEFAULT_SQUARE_M)
+    }
+}
+
+impl<C, K> ClassedIndex<C, K> {
+    /// An empty index whose squares are `side_m` metres wide: about the spacing of the
+    /// objects of one class where they are densest.
+    pub fn with_square_m(side_m: f64) -> Self {
         ClassedIndex {
+            side_m: if side_m > 0.0 && side_m.is_finite() {
+                side_m
+            } else {
+                DEFAULT_SQUARE_M
+            },
             classes: HashMap::new(),
-            class_of: HashMap::new(),
-            members: Vec::new(),
+            placed: HashMap::new(),
         }
     }
 }
 
 impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
-    /// Builds the index in one pass per class.
+    /// Builds the index in one pass.
     pub fn bulk_load(items: Vec<(K, C, [f64; 2])>) -> Self {
-        let mut per_class: HashMap<C, Vec<(K, [f64; 2])>> = HashMap::new();
-        let mut class_of = HashMap::with_capacity(items.len());
-        for (k, c, p) in items {
-            per_class.entry(c).or_default().push((k, p));
-            class_of.insert(k, c);
-        }
-        let classes = per_class
-            .into_iter()
-            .map(|(c, v)| (c, MovingIndex::bulk_load(v)))
-            .collect();
-        ClassedIndex {
-            classes,
-            class_of,
-            members: Vec::new(),
-        }
+        let mut index = ClassedIndex::default();
+        index.reload(&items);
+        index
     }
 
-    /// Replaces every object, building the same trees as [`ClassedIndex::bulk_load`] of
-    /// `items` would, in the memory already held: no hash maps made and seeded afresh. The
-    /// dispatch index is rebuilt every two simulated minutes, and making its maps was half
-    /// the cost. Classes are few, so each object's is found by a short scan.
+    /// Replaces every object, in the memory already held (the dispatch index is rebuilt
+    /// from the units' positions every two simulated minutes).
     pub fn reload(&mut self, items: &[(K, C, [f64; 2])]) {
-        self.class_of.clear();
-        let mut classes: Vec<C> = Vec::new();
-        for (k, c, _) in items {
-            self.class_of.insert(*k, *c);
-            if !classes.contains(c) {
-                classes.push(*c);
-            }
+        self.placed.clear();
+        for cells in self.classes.values_mut() {
+            cells.clear();
         }
-        self.classes.retain(|c, _| classes.contains(c));
-        let mut members = std::mem::take(&mut self.members);
-        for c in classes {
-            members.clear();
-            members.extend(
-                items
-                    .iter()
-                    .filter(|(_, of, _)| *of == c)
-                    .map(|(k, _, p)| (*k, *p)),
-            );
-            self.classes.entry(c).or_default().reload(&members);
+        for (k, c, p) in items {
+            self.set(*k, *c, *p);
         }
-        self.members = members;
     }
 
-    /// Places `id` in `class` at `position`, moving it between classes if needed.
+    /// Places `id` in `class` at `position`, moving it if needed.
     pub fn set(&mut self, id: K, class: C, position: [f64; 2]) {
-        if let Some(old) = self.class_of.insert(id, class) {
-            if old != class {
-                if let Some(index) = self.classes.get_mut(&old) {
-                    index.remove(id);
-                }
-            }
+        if self.placed.contains_key(&id) {
+            self.remove(id);
         }
-        self.classes.entry(class).or_default().set(id, position);
+        let side_m = self.side_m;
+        let slot = self
+            .classes
+            .entry(class)
+            .or_insert_with(|| Cells::new(side_m))
+            .insert(id, position);
+        self.placed.insert(id, (class, slot));
     }
 
-    /// Removes `id` from whatever class holds it.
+    /// Removes `id` from whatever class holds it; returns where it was.
     pub fn remove(&mut self, id: K) -> Option<[f64; 2]> {
-        let class = self.class_of.remove(&id)?;
-        self.classes.get_mut(&class)?.remove(id)
+        let (class, slot) = self.placed.remove(&id)?;
+        let ((_, position), moved) = self.classes.get_mut(&class)?.remove(slot)?;
+        if let Some(other) = moved {
+            if let Some((_, s)) = self.placed.get_mut(&other) {
+                s.at = slot.at;
+            }
+        }
+        Some(position)
     }
 
     /// The class `id` is in.
     pub fn class_of(&self, id: K) -> Option<C> {
-        self.class_of.get(&id).copied()
+        self.placed.get(&id).map(|(c, _)| *c)
     }
 
     /// Number of objects in `class`.
     pub fn len_of(&self, class: C) -> usize {
-        self.classes.get(&class).map_or(0, MovingIndex::len)
+        self.classes.get(&class).map_or(0, Cells::len)
     }
 
     /// Number of objects.
     pub fn len(&self) -> usize {
-        self.class_of.len()
+        self.placed.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.class_of.is_empty()
+        self.placed.is_empty()
     }
 
     /// Up to `k` nearest objects of `class`, nearest first.
@@ -132,9 +164,9 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
         k: usize,
         matches: impl Fn(&K) -> bool,
     ) -> Vec<Hit<'_, K>> {
-        self.classes
-            .get(&class)
-            .map_or_else(Vec::new, |i| i.nearest_matching(at, k, matches))
+        self.classes.get(&class).map_or_else(Vec::new, |cells| {
+            cells.nearest(at, matches).take(k).map(hit).collect()
+        })
     }
 
     /// Every object of `class` whose id satisfies `matches`, nearest first, lazily: the
@@ -147,9 +179,18 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
     ) -> impl Iterator<Item = Hit<'a, K>> + 'a {
         self.classes
             .get(&class)
-            .map(|i| i.nearest_iter(at, matches))
+            .map(|cells| cells.nearest(at, matches))
             .into_iter()
             .flatten()
+            .map(hit)
+    }
+}
+
+fn hit<K>(((k, p), distance_m): (&(K, [f64; 2]), f64)) -> Hit<'_, K> {
+    Hit {
+        position: *p,
+        data: k,
+        distance_m,
     }
 }
 

@@ -11,10 +11,11 @@
 //! assert_eq!(near[0].position, [3.0, 4.0]);
 //! ```
 
+mod cells;
 mod classed;
 mod moving;
 mod point_index;
 
-pub use classed::ClassedIndex;
+pub use classed::{ClassedIndex, DEFAULT_SQUARE_M};
 pub use moving::MovingIndex;
 pub use point_index::{AssetIndex, AssetParams, DispatchParams, Hit, PointIndex};

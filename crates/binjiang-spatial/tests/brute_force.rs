@@ -154,3 +154,60 @@ proptest! {
         }
     }
 }
+
+fn far_coord() -> impl Strategy<Value = f64> {
+    // Districts and beyond, on square edges and off them, so walks cross many squares.
+    prop_oneof![
+        (-40i32..40).prop_map(|v| v as f64 * 125.0),
+        -5000.0f64..5000.0,
+        Just(1e9),
+        Just(-3e7)
+    ]
+}
+
+proptest! {
+    /// The grid's whole nearest-first walk, with moves between classes, removals, a reload
+    /// and a filter, against sorting the same objects by distance: the same ids at the same
+    /// distances, bit for bit, nearest first.
+    #[test]
+    fn classed_walks_equal_sorting_by_distance(
+        ops in prop::collection::vec((0u32..80, 0u8..3, (far_coord(), far_coord())), 0..250),
+        removals in prop::collection::vec(0u32..80, 0..30),
+        reload in prop::bool::ANY,
+        q in (far_coord(), far_coord()), class in 0u8..3, modulus in 1u32..4, side in 1.0f64..600.0,
+    ) {
+        let mut index = ClassedIndex::with_square_m(side);
+        let mut model: HashMap<u32, (u8, [f64; 2])> = HashMap::new();
+        for (id, c, (x, y)) in ops {
+            index.set(id, c, [x, y]);
+            model.insert(id, (c, [x, y]));
+        }
+        for id in removals {
+            prop_assert_eq!(index.remove(id), model.remove(&id).map(|(_, p)| p));
+        }
+        if reload {
+            let items: Vec<(u32, u8, [f64; 2])> = model.iter().map(|(k, (c, p))| (*k, *c, *p)).collect();
+            index.reload(&items);
+        }
+        for (id, (c, _)) in &model {
+            prop_assert_eq!(index.class_of(*id), Some(*c));
+        }
+        prop_assert_eq!(index.len(), model.len());
+        let q = [q.0, q.1];
+        let d = |p: [f64; 2]| ((p[0] - q[0]) * (p[0] - q[0]) + (p[1] - q[1]) * (p[1] - q[1])).sqrt();
+        let got: Vec<(u32, f64)> = index
+            .nearest_iter_in(class, q, |k| k % modulus == 0)
+            .map(|h| (*h.data, h.distance_m))
+            .collect();
+        let mut want: Vec<(u32, f64)> = model
+            .iter()
+            .filter(|(k, (c, _))| *c == class && *k % modulus == 0)
+            .map(|(k, (_, p))| (*k, d(*p)))
+            .collect();
+        want.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        let mut sorted_got = got.clone();
+        sorted_got.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        prop_assert_eq!(&sorted_got, &want);
+        prop_assert!(got.windows(2).all(|w| w[0].1 <= w[1].1), "not nearest first: {:?}", got);
+    }
+}

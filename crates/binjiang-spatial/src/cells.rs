@@ -1,0 +1,289 @@
+//! A uniform grid of moving points with an exact nearest-first walk: the index behind
+//! dispatch, where points come, go and move thousands of times a simulated hour.
+//!
+//! An R-tree pays for every move with a removal and a reinsertion that rebalance nodes, and
+//! for every nearest-first walk with a heap of nodes; dispatch asks a few nearest at a time,
+//! over and over, of a few thousand points. Here a move is a swap-remove from one square's
+//! list and a push onto another's, and a walk scans squares ring by ring around the query,
+//! handing out a point once no unscanned square can hold a nearer one. Distances are
+//! computed as the R-tree walk computes them, so the same points come out at the same
+//! distances; only the order among exactly equal distances may differ.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// The squares of one class: a window of squares grown to hold every point put in it.
+#[derive(Debug, Clone)]
+pub(crate) struct Cells<K> {
+    /// Side of a square, metres.
+    side_m: f64,
+    /// The window's first square (x, y) and its size in squares.
+    x0: i32,
+    y0: i32,
+    w: i32,
+    h: i32,
+    /// Each square's points, row by row.
+    squares: Vec<Vec<(K, [f64; 2])>>,
+    /// Points the window would have to grow past [`MAX_SQUARES`] to hold (a point put far
+    /// outside any district by a bad position): every walk weighs them first.
+    outliers: Vec<(K, [f64; 2])>,
+    len: usize,
+}
+
+/// The most squares a window may have: 256 × 256 squares of 250 m is 64 km across.
+const MAX_SQUARES: i64 = 1 << 16;
+
+/// The `x` of a slot in [`Cells::outliers`].
+const OUTLIER: i32 = i32::MIN;
+
+/// Where a point is held: its square and its place in that square's list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Slot {
+    pub x: i32,
+    pub y: i32,
+    pub at: u32,
+}
+
+impl<K: Copy> Cells<K> {
+    /// An empty grid of squares `side_m` metres wide.
+    pub fn new(side_m: f64) -> Self {
+        Cells {
+            side_m,
+            x0: 0,
+            y0: 0,
+            w: 0,
+            h: 0,
+            squares: Vec::new(),
+            outliers: Vec::new(),
+            len: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The square holding `p` (floor of its coordinates over the side).
+    fn square_of(&self, p: [f64; 2]) -> (i32, i32) {
+        let s = |v: f64| {
+            let q = (v / self.side_m).floor();
+            // Points far beyond any district share the outermost squares (still exact:
+            // a walk bounds unscanned squares by their place, and these lie beyond them).
+            q.clamp(-1e6, 1e6) as i32
+        };
+        (s(p[0]), s(p[1]))
+    }
+
+    fn index(&self, x: i32, y: i32) -> Option<usize> {
+        let (dx, dy) = (x - self.x0, y - self.y0);
+        (dx >= 0 && dy >= 0 && dx < self.w && dy < self.h).then(|| (dy * self.w + dx) as usize)
+    }
+
+    /// Grows the window (at least doubling the side it grows on, up to [`MAX_SQUARES`]) to
+    /// take square (x, y); false if it would grow too large.
+    fn reach(&mut self, x: i32, y: i32) -> bool {
+        if self.index(x, y).is_some() {
+            return true;
+        }
+        let (x0, y0, w, h) = if self.w == 0 {
+            (x - 4, y - 4, 9, 9)
+        } else {
+            // In i64: a far point's distance in squares overflows an i32.
+            let span = |lo: i32, n: i32, v: i32| -> (i64, i64) {
+                let (lo, n, v) = (i64::from(lo), i64::from(n), i64::from(v));
+                if v < lo {
+                    let lo2 = v.min(lo - n);
+                    (lo2, n + (lo - lo2))
+                } else if v >= lo + n {
+                    (lo, (v - lo + 1).max(2 * n))
+                } else {
+                    (lo, n)
+                }
+            };
+            let (x0, w) = span(self.x0, self.w, x);
+            let (y0, h) = span(self.y0, self.h, y);
+            if w * h > MAX_SQUARES {
+                return false;
+            }
+            (x0 as i32, y0 as i32, w as i32, h as i32)
+        };
+        let mut squares: Vec<Vec<(K, [f64; 2])>> = (0..(w * h)).map(|_| Vec::new()).collect();
+        for (i, list) in std::mem::take(&mut self.squares).into_iter().enumerate() {
+            let (sx, sy) = (self.x0 + i as i32 % self.w, self.y0 + i as i32 / self.w);
+            squares[((sy - y0) * w + (sx - x0)) as usize] = list;
+        }
+        (self.x0, self.y0, self.w, self.h, self.squares) = (x0, y0, w, h, squares);
+        true
+    }
+
+    /// Adds `id` at `p`; returns where it is held.
+    pub fn insert(&mut self, id: K, p: [f64; 2]) -> Slot {
+        let (x, y) = self.square_of(p);
+        self.len += 1;
+        let (x, y, list) = match self.reach(x, y).then(|| self.index(x, y)).flatten() {
+            Some(i) => (x, y, &mut self.squares[i]),
+            None => (OUTLIER, 0, &mut self.outliers),
+        };
+        list.push((id, p));
+        Slot {
+            x,
+            y,
+            at: (list.len() - 1) as u32,
+        }
+    }
+
+    /// Takes out the point held at `slot`; returns it and, if another point took its place
+    /// in the list, that point's id (its slot's `at` is now `slot.at`).
+    pub fn remove(&mut self, slot: Slot) -> Option<((K, [f64; 2]), Option<K>)> {
+        let list = if slot.x == OUTLIER {
+            &mut self.outliers
+        } else {
+            let i = self.index(slot.x, slot.y)?;
+            &mut self.squares[i]
+        };
+        let at = slot.at as usize;
+        if at >= list.len() {
+            return None;
+        }
+        let gone = list.swap_remove(at);
+        self.len -= 1;
+        Some((gone, list.get(at).map(|(k, _)| *k)))
+    }
+
+    /// Empties every square, keeping the memory.
+    pub fn clear(&mut self) {
+        for list in &mut self.squares {
+            list.clear();
+        }
+        self.outliers.clear();
+        self.len = 0;
+    }
+
+    /// Every point, square by square.
+    pub fn iter(&self) -> impl Iterator<Item = &(K, [f64; 2])> {
+        self.squares.iter().flatten().chain(&self.outliers)
+    }
+
+    /// The points whose id satisfies `matches`, nearest to `at` first.
+    pub fn nearest<F: Fn(&K) -> bool>(&self, at: [f64; 2], matches: F) -> Nearest<'_, K, F> {
+        let (cx, cy) = self.square_of(at);
+        // Rings nearer than the window hold nothing: start at the first that meets it.
+        let gap = |c: i32, lo: i32, n: i32| (lo - c).max(c - (lo + n - 1)).max(0);
+        let first = if self.w == 0 {
+            0
+        } else {
+            gap(cx, self.x0, self.w).max(gap(cy, self.y0, self.h))
+        };
+        let mut walk = Nearest {
+            cells: self,
+            at,
+            cx,
+            cy,
+            ring: first,
+            scanned: 0,
+            covered2: 0.0,
+            heap: BinaryHeap::new(),
+            found: Vec::new(),
+            matches,
+        };
+        walk.weigh(&self.outliers);
+        walk
+    }
+}
+
+/// A nearest-first walk over one class's squares (see the module's comment).
+pub(crate) struct Nearest<'a, K, F> {
+    cells: &'a Cells<K>,
+    at: [f64; 2],
+    cx: i32,
+    cy: i32,
+    /// The next ring of squares to scan (Chebyshev distance from the query's square).
+    ring: i32,
+    /// Points scanned so far, matching or not: when all are, nothing is left unscanned.
+    scanned: usize,
+    /// Squared distance below which no unscanned square holds a point.
+    covered2: f64,
+    /// Scanned points not yet handed out, by squared distance (bits of a non-negative
+    /// float order as the float does), then by the order they were scanned in.
+    heap: BinaryHeap<Reverse<(u64, u32)>>,
+    found: Vec<&'a (K, [f64; 2])>,
+    matches: F,
+}
+
+impl<'a, K: Copy, F: Fn(&K) -> bool> Nearest<'a, K, F> {
+    /// Puts the matching points of `list` on the heap by their distance.
+    fn weigh(&mut self, list: &'a [(K, [f64; 2])]) {
+        self.scanned += list.len();
+        for e in list {
+            if (self.matches)(&e.0) {
+                let (dx, dy) = (e.1[0] - self.at[0], e.1[1] - self.at[1]);
+                let d2 = dx * dx + dy * dy;
+                self.heap
+                    .push(Reverse((d2.to_bits(), self.found.len() as u32)));
+                self.found.push(e);
+            }
+        }
+    }
+
+    /// Scans the next ring's squares inside the window, and widens the covered distance.
+    fn scan_ring(&mut self) {
+        let c = self.cells;
+        let r = self.ring;
+        let (cx, cy) = (self.cx, self.cy);
+        let (x_lo, x_hi) = ((cx - r).max(c.x0), (cx + r).min(c.x0 + c.w - 1));
+        let (y_lo, y_hi) = ((cy - r).max(c.y0), (cy + r).min(c.y0 + c.h - 1));
+        let take = |x: i32, y: i32, this: &mut Self| {
+            if let Some(i) = c.index(x, y) {
+                this.weigh(&c.squares[i]);
+            }
+        };
+        if x_lo <= x_hi && y_lo <= y_hi {
+            for y in [cy - r, cy + r] {
+                if y >= y_lo && y <= y_hi {
+                    for x in x_lo..=x_hi {
+                        take(x, y, self);
+                    }
+                }
+                if r == 0 {
+                    break;
+                }
+            }
+            for x in [cx - r, cx + r] {
+                if r > 0 && x >= x_lo && x <= x_hi {
+                    for y in (cy - r + 1).max(y_lo)..=(cy + r - 1).min(y_hi) {
+                        take(x, y, self);
+                    }
+                }
+            }
+        }
+        // Every point outside the squares of rings 0..=r is at least this far.
+        let s = c.side_m;
+        let near = (self.at[0] - f64::from(cx - r) * s)
+            .min(f64::from(cx + r + 1) * s - self.at[0])
+            .min(self.at[1] - f64::from(cy - r) * s)
+            .min(f64::from(cy + r + 1) * s - self.at[1])
+            .max(0.0);
+        self.covered2 = near * near;
+        self.ring += 1;
+    }
+}
+
+impl<'a, K: Copy, F: Fn(&K) -> bool> Iterator for Nearest<'a, K, F> {
+    type Item = (&'a (K, [f64; 2]), f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let all_scanned = self.scanned >= self.cells.len;
+            if let Some(&Reverse((bits, i))) = self.heap.peek() {
+                let d2 = f64::from_bits(bits);
+                if all_scanned || d2 <= self.covered2 {
+                    self.heap.pop();
+                    return Some((self.found[i as usize], d2.sqrt()));
+                }
+            } else if all_scanned {
+                return None;
+            }
+            self.scan_ring();
+        }
+    }
+}
