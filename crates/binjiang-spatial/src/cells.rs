@@ -28,13 +28,23 @@ pub(crate) struct Cells<K> {
     /// outside any district by a bad position): every walk weighs them first.
     outliers: Vec<(K, [f64; 2])>,
     len: usize,
+    /// How many points there were when the squares were last sized.
+    sized_for: usize,
 }
+
+/// Points per square the side is chosen for when a class is laid out again.
+const PER_SQUARE: f64 = 2.0;
+/// Bounds on a square's side, metres.
+const SIDE_RANGE_M: (f64, f64) = (10.0, 4000.0);
 
 /// The most squares a window may have: 256 × 256 squares of 250 m is 64 km across.
 const MAX_SQUARES: i64 = 1 << 16;
 
 /// The `x` of a slot in [`Cells::outliers`].
 const OUTLIER: i32 = i32::MIN;
+
+/// A point and its id.
+pub(crate) type Point<K> = (K, [f64; 2]);
 
 /// Where a point is held: its square and its place in that square's list.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -56,7 +66,49 @@ impl<K: Copy> Cells<K> {
             squares: Vec::new(),
             outliers: Vec::new(),
             len: 0,
+            sized_for: 0,
         }
+    }
+
+    /// Whether the class has grown or shrunk enough since its squares were sized that
+    /// walks would scan too many points or too many empty squares.
+    pub fn needs_layout(&self) -> bool {
+        self.len >= 2 * self.sized_for.max(16)
+            || (self.sized_for > 64 && self.len * 4 < self.sized_for)
+    }
+
+    /// Whether the class has grown enough since its squares were sized to lay it out again
+    /// (checked as points come; shrinking is checked once a batch is in, or as they go).
+    pub fn outgrown(&self) -> bool {
+        self.len >= 2 * self.sized_for.max(16)
+    }
+
+    /// Lays the points out again in squares sized for about [`PER_SQUARE`] points each over
+    /// the box that holds them; `moved` hears each point's new slot.
+    pub fn lay_out(&mut self, mut moved: impl FnMut(K, Slot)) {
+        let points: Vec<(K, [f64; 2])> = self.iter().copied().collect();
+        let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+        // Over the squares' points: an outlier would stretch the box over nothing.
+        for (_, p) in self.squares.iter().flatten() {
+            for a in 0..2 {
+                lo[a] = lo[a].min(p[a]);
+                hi[a] = hi[a].max(p[a]);
+            }
+        }
+        let n = points.len().max(1) as f64;
+        let area = ((hi[0] - lo[0]).max(0.0) * (hi[1] - lo[1]).max(0.0)).max(0.0);
+        let side = (area / n * PER_SQUARE).sqrt();
+        let side = if side.is_finite() {
+            side.clamp(SIDE_RANGE_M.0, SIDE_RANGE_M.1)
+        } else {
+            self.side_m
+        };
+        *self = Cells::new(side);
+        for (k, p) in points {
+            let slot = self.insert(k, p);
+            moved(k, slot);
+        }
+        self.sized_for = self.len;
     }
 
     pub fn len(&self) -> usize {
@@ -134,7 +186,7 @@ impl<K: Copy> Cells<K> {
 
     /// Takes out the point held at `slot`; returns it and, if another point took its place
     /// in the list, that point's id (its slot's `at` is now `slot.at`).
-    pub fn remove(&mut self, slot: Slot) -> Option<((K, [f64; 2]), Option<K>)> {
+    pub fn remove(&mut self, slot: Slot) -> Option<(Point<K>, Option<K>)> {
         let list = if slot.x == OUTLIER {
             &mut self.outliers
         } else {
@@ -182,8 +234,8 @@ impl<K: Copy> Cells<K> {
             ring: first,
             scanned: 0,
             covered2: 0.0,
-            heap: BinaryHeap::new(),
-            found: Vec::new(),
+            heap: BinaryHeap::with_capacity(64),
+            found: Vec::with_capacity(64),
             matches,
         };
         walk.weigh(&self.outliers);

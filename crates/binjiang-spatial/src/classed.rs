@@ -103,6 +103,14 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
         for (k, c, p) in items {
             self.set(*k, *c, *p);
         }
+        let placed = &mut self.placed;
+        for (class, cells) in &mut self.classes {
+            if cells.needs_layout() {
+                cells.lay_out(|k, slot| {
+                    placed.insert(k, (*class, slot));
+                });
+            }
+        }
     }
 
     /// Places `id` in `class` at `position`, moving it if needed.
@@ -111,22 +119,35 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
             self.remove(id);
         }
         let side_m = self.side_m;
-        let slot = self
+        let cells = self
             .classes
             .entry(class)
-            .or_insert_with(|| Cells::new(side_m))
-            .insert(id, position);
+            .or_insert_with(|| Cells::new(side_m));
+        let slot = cells.insert(id, position);
         self.placed.insert(id, (class, slot));
+        if cells.outgrown() {
+            let placed = &mut self.placed;
+            cells.lay_out(|k, slot| {
+                placed.insert(k, (class, slot));
+            });
+        }
     }
 
     /// Removes `id` from whatever class holds it; returns where it was.
     pub fn remove(&mut self, id: K) -> Option<[f64; 2]> {
         let (class, slot) = self.placed.remove(&id)?;
-        let ((_, position), moved) = self.classes.get_mut(&class)?.remove(slot)?;
+        let cells = self.classes.get_mut(&class)?;
+        let ((_, position), moved) = cells.remove(slot)?;
         if let Some(other) = moved {
             if let Some((_, s)) = self.placed.get_mut(&other) {
                 s.at = slot.at;
             }
+        }
+        if cells.needs_layout() {
+            let placed = &mut self.placed;
+            cells.lay_out(|k, slot| {
+                placed.insert(k, (class, slot));
+            });
         }
         Some(position)
     }

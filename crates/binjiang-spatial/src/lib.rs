@@ -1,8 +1,10 @@
 //! Spatial indexes of the district: static assets, moving units and open incidents.
 //!
 //! Dispatch asks "which available police unit is nearest?", sensors ask "which cameras see
-//! this point?", the wall display asks "what is in this grid cell?". All of them are R-tree
-//! queries (rstar) on points in local metres, answered here and nowhere else.
+//! this point?", the wall display asks "what is in this grid cell?". Static points are
+//! R-trees (rstar); dispatch's moving units and waiting parts, which come, go and move
+//! thousands of times an hour, are uniform grids of squares sized to their density
+//! ([`ClassedIndex`]). All answer here and nowhere else, on points in local metres.
 //!
 //! ```
 //! use binjiang_spatial::PointIndex;
