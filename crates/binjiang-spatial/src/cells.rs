@@ -34,6 +34,8 @@ pub(crate) struct Cells<K> {
 
 /// Points per square the side is chosen for when a class is laid out again.
 const PER_SQUARE: f64 = 2.0;
+/// A class is first laid out by density when it reaches twice this many points.
+const MIN_LAID_OUT: usize = 16;
 /// Bounds on a square's side, metres.
 const SIDE_RANGE_M: (f64, f64) = (10.0, 4000.0);
 
@@ -73,14 +75,14 @@ impl<K: Copy> Cells<K> {
     /// Whether the class has grown or shrunk enough since its squares were sized that
     /// walks would scan too many points or too many empty squares.
     pub fn needs_layout(&self) -> bool {
-        self.len >= 2 * self.sized_for.max(16)
+        self.len >= 2 * self.sized_for.max(MIN_LAID_OUT)
             || (self.sized_for > 64 && self.len * 4 < self.sized_for)
     }
 
     /// Whether the class has grown enough since its squares were sized to lay it out again
     /// (checked as points come; shrinking is checked once a batch is in, or as they go).
     pub fn outgrown(&self) -> bool {
-        self.len >= 2 * self.sized_for.max(16)
+        self.len >= 2 * self.sized_for.max(MIN_LAID_OUT)
     }
 
     /// Lays the points out again in squares sized for about [`PER_SQUARE`] points each over
@@ -98,7 +100,10 @@ impl<K: Copy> Cells<K> {
         let n = points.len().max(1) as f64;
         let area = ((hi[0] - lo[0]).max(0.0) * (hi[1] - lo[1]).max(0.0)).max(0.0);
         let side = (area / n * PER_SQUARE).sqrt();
-        let side = if side.is_finite() {
+        let side = if points.len() < 2 * MIN_LAID_OUT {
+            // Too few to be worth many squares (a shrunken class).
+            SIDE_RANGE_M.1.max(self.side_m)
+        } else if side.is_finite() {
             side.clamp(SIDE_RANGE_M.0, SIDE_RANGE_M.1)
         } else {
             self.side_m

@@ -11,9 +11,11 @@ use crate::point_index::Hit;
 use foldhash::{HashMap, HashMapExt};
 use std::hash::Hash;
 
-/// Side of a square when none is given, metres: a few units or waiting parts per square in
-/// a busy district (see BENCHMARKS.md, issue 21, fifth round).
-pub const DEFAULT_SQUARE_M: f64 = 250.0;
+/// Side of a class's squares until it holds enough objects to be laid out by density,
+/// metres: a few squares over a district, so a walk over a handful of units weighs them
+/// all at once instead of ringing through empty squares (see BENCHMARKS.md, issue 21,
+/// fifth round).
+pub const DEFAULT_SQUARE_M: f64 = 4000.0;
 
 /// Objects by id, each in exactly one class, indexed per class. Serialises as its objects;
 /// a restored index holds the same objects at the same places (the order it walks exactly
