@@ -287,7 +287,19 @@ impl MetricsFold {
                 .or_default()
                 .push(k);
         }
-        let kpis = self.kpis(&all);
+        // The whole run's figures, each subdistrict's and each type's go over every ticket
+        // once each: on as many cores as there are (the same figures in any order).
+        use rayon::prelude::*;
+        let (kpis, (per_subdistrict, per_type)) = rayon::join(
+            || self.kpis(&all),
+            || {
+                let of = |(k, v): (String, Vec<&Ticket>)| (k, self.kpis(&v));
+                rayon::join(
+                    || per_subdistrict.into_par_iter().map(of).collect(),
+                    || per_type.into_par_iter().map(of).collect(),
+                )
+            },
+        );
         let mut waits: Vec<f64> = Vec::new();
         let mut m = Metrics {
             response_p50_s: kpis.response_s.p50,
@@ -295,14 +307,8 @@ impl MetricsFold {
             response_p99_s: kpis.response_s.p99,
             all: kpis,
             preemptions: self.preemptions,
-            per_subdistrict: per_subdistrict
-                .into_iter()
-                .map(|(k, v)| (k, self.kpis(&v)))
-                .collect(),
-            per_type: per_type
-                .into_iter()
-                .map(|(k, v)| (k, self.kpis(&v)))
-                .collect(),
+            per_subdistrict,
+            per_type,
             per_cell: self.per_cell.clone(),
             cancelled,
             ..Metrics::default()

@@ -140,6 +140,27 @@ fn bad_catalogue_and_bad_options_are_clear_errors() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// The logs are written on a thread of their own: a disk that fills up mid-run stops the run
+/// with the system's reason, as before, instead of leaving the simulation waiting on a
+/// writer that has given up.
+#[test]
+fn a_full_disk_stops_the_run_with_its_reason() {
+    if !std::path::Path::new("/dev/full").exists() {
+        return; // not Linux
+    }
+    let out = binjiang(&[
+        "simulate",
+        "scenes/yangpu-riverfront",
+        "--hours",
+        "48",
+        "--events",
+        "/dev/full",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("No space left on device"), "{err}");
+}
+
 #[test]
 fn synth_writes_a_scene_that_validates_and_simulates() {
     let dir = tempfile::tempdir().unwrap();

@@ -139,7 +139,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         sim.set_move_up(Arc::new(monitor));
     }
     sim.set_explain(args.explain.is_some());
-    let mut sinks = Sinks::open(args, &scene, sim.catalogue(), sim.options())?;
+    let mut sinks = Sinks::open(args, &scene, sim.catalogue())?;
     let offset = super::learn::offset_of(&scene, sim.catalogue());
     if let Some(date) = args.date {
         let midnight = date
@@ -151,9 +151,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map(|_| super::learn::Recorder::new(midnight, scene.frame));
     }
+    // Patrol coverage samples the units' paths, so it stays beside the simulation; the
+    // rest of the sinks take each hour on a thread of their own.
+    let mut coverage = binjiang_sim::coverage::PatrolCoverage::new(
+        &scene,
+        sim.catalogue(),
+        sim.options().weekday,
+        sim.options().start_s,
+    );
     let started = Instant::now();
     let end = args.at + args.hours * 3600.0;
-    let events = run_with_progress(&mut sim, args.at, end, &mut sinks)?;
+    let events = run_with_progress(&mut sim, args.at, end, &mut sinks, &mut coverage)?;
     let wall = started.elapsed();
     let metrics = sinks.fold.summary(end);
     if let (Some(path), Some(history)) = (&args.history_out, sinks.history.take()) {
@@ -188,7 +196,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 seed: args.seed,
                 hours: args.hours,
                 metrics: &metrics,
-                patrol_coverage: sinks.coverage.kpi(),
+                patrol_coverage: coverage.kpi(),
                 move_ups: (args.move_up == MoveUp::Auto).then_some(sinks.moved_up),
             })?
         );
@@ -231,6 +239,8 @@ struct Report<'a> {
 }
 
 /// Where a run's events go as it runs: the metrics fold, and the log files asked for.
+/// Everything here sees only the events, so it works on its own thread, an hour behind
+/// the simulation.
 struct Sinks {
     fold: MetricsFold,
     events: Option<BufWriter<std::fs::File>>,
@@ -240,19 +250,12 @@ struct Sinks {
     frame: LocalFrame,
     /// The incidents as a history (`--history-out`).
     history: Option<super::learn::Recorder>,
-    /// Patrol coverage, from the units' paths sampled every two minutes.
-    coverage: binjiang_sim::coverage::PatrolCoverage,
     /// Move-ups made (`--move-up auto`).
     moved_up: usize,
 }
 
 impl Sinks {
-    fn open(
-        args: &Args,
-        scene: &Scene,
-        catalogue: &IncidentCatalogue,
-        options: &SimOptions,
-    ) -> anyhow::Result<Self> {
+    fn open(args: &Args, scene: &Scene, catalogue: &IncidentCatalogue) -> anyhow::Result<Self> {
         let create = |p: &Option<PathBuf>| -> anyhow::Result<Option<BufWriter<std::fs::File>>> {
             p.as_ref()
                 .map(|p| {
@@ -269,12 +272,6 @@ impl Sinks {
             explain: create(&args.explain)?,
             frame: scene.frame,
             history: None,
-            coverage: binjiang_sim::coverage::PatrolCoverage::new(
-                scene,
-                catalogue,
-                options.weekday,
-                options.start_s,
-            ),
             moved_up: 0,
         })
     }
@@ -327,13 +324,19 @@ impl Sinks {
     }
 }
 
-/// Advances hour by hour, handing each hour's events to the sinks and retiring closed
-/// incidents; returns how many events there were.
+/// One hour's output of the simulation, as the sinks take it.
+type Hour = (Vec<Event>, Vec<InputRecord>, Vec<binjiang_sim::Decision>);
+
+/// Advances hour by hour, sampling patrol coverage, handing each hour's events to the
+/// sinks on their own thread (at most two hours queued: the simulation waits for a slow
+/// disk rather than piling hours up) and retiring closed incidents; returns how many events
+/// there were. The sinks take the hours in order, so files and figures are as before.
 fn run_with_progress(
     sim: &mut Simulation,
     start: f64,
     end: f64,
     sinks: &mut Sinks,
+    coverage: &mut binjiang_sim::coverage::PatrolCoverage,
 ) -> anyhow::Result<usize> {
     let hours = (end - start) / 3600.0;
     let bar = if std::io::stderr().is_terminal() && hours >= 48.0 {
@@ -346,24 +349,42 @@ fn run_with_progress(
     } else {
         None
     };
-    let (mut t, mut count) = (start, 0);
-    while t < end {
-        let hour_end = (t + 3600.0).min(end);
-        // The units' paths, sampled every two minutes, for patrol coverage.
-        while t < hour_end {
-            t = (t + binjiang_sim::coverage::SAMPLE_S).min(hour_end);
-            sim.advance_to(t);
-            sinks.coverage.observe_run(t, sim);
+    let count = std::thread::scope(|scope| -> anyhow::Result<usize> {
+        let (hours_tx, hours_rx) = std::sync::mpsc::sync_channel::<Hour>(2);
+        let writer = scope.spawn(move || -> anyhow::Result<()> {
+            for (events, inputs, decisions) in hours_rx {
+                sinks.take(events, inputs, decisions)?;
+            }
+            sinks.finish()
+        });
+        let (mut t, mut count) = (start, 0);
+        while t < end {
+            let hour_end = (t + 3600.0).min(end);
+            // The units' paths, sampled every two minutes, for patrol coverage.
+            while t < hour_end {
+                t = (t + binjiang_sim::coverage::SAMPLE_S).min(hour_end);
+                sim.advance_to(t);
+                coverage.observe_run(t, sim);
+            }
+            let (events, inputs) = (sim.drain_events(), sim.drain_inputs());
+            count += events.len();
+            if hours_tx
+                .send((events, inputs, sim.drain_decisions()))
+                .is_err()
+            {
+                break; // the writer stopped on an error, which its join returns
+            }
+            sim.retire_closed();
+            if let Some(b) = &bar {
+                b.set_position(((t - start) / 3600.0) as u64);
+            }
         }
-        let (events, inputs) = (sim.drain_events(), sim.drain_inputs());
-        count += events.len();
-        sinks.take(events, inputs, sim.drain_decisions())?;
-        sim.retire_closed();
-        if let Some(b) = &bar {
-            b.set_position(((t - start) / 3600.0) as u64);
-        }
-    }
-    sinks.finish()?;
+        drop(hours_tx);
+        writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the thread writing the logs panicked"))??;
+        Ok(count)
+    })?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
