@@ -33,25 +33,22 @@ impl Simulation {
         let deadline = self.deadline_ms(i);
         let mut best: Option<(u64, u32)> = None;
         debug_assert!(
-            (0..self.units.len() as u32).all(|u| self.extents[u as usize] == self.extent_of(u)),
+            (0..self.units.len()).all(|u| {
+                let mut fresh = super::reach::ReachBoxes::with_units(1);
+                fresh.set(0, self.extent_of(u as u32), r);
+                fresh.get(0) == self.reach.get(u)
+            }),
             "a unit's plan changed without plan_changed"
         );
-        let near = self.extents.iter().enumerate().filter(|(_, e)| {
-            let (min, max) = (
-                geo::Coord { x: e[0], y: e[1] },
-                geo::Coord { x: e[2], y: e[3] },
-            );
-            crate::route::box_reaches(min, max, p, r)
-        });
-        for (u, _) in near {
-            let unit = &self.units[u];
-            if let Some(d) = unit.seconds_until_within(now, p, r) {
+        let units = &self.units;
+        self.reach.for_each_holding(p.x, p.y, |u| {
+            if let Some(d) = units[u].seconds_until_within(now, p, r) {
                 let at = ms(now + d);
                 if at < deadline && best.is_none_or(|b| (at, u as u32) < b) {
                     best = Some((at, u as u32));
                 }
             }
-        }
+        });
         self.set_sighting(i, best);
     }
 
@@ -115,7 +112,8 @@ impl Simulation {
         }
     }
 
-    /// Unit `u`'s plan extent while on duty, flat (see `extents`); an empty box off duty.
+    /// Unit `u`'s plan extent while on duty, `[min x, min y, max x, max y]`; an empty box
+    /// off duty.
     pub(super) fn extent_of(&self, u: u32) -> [f64; 4] {
         let unit = &self.units[u as usize];
         if !unit.on_duty {
@@ -132,9 +130,12 @@ impl Simulation {
 
     /// Every unit's plan extent, afresh (at the start, and after a restore).
     pub(super) fn measure_extents(&mut self) {
-        self.extents = (0..self.units.len() as u32)
-            .map(|u| self.extent_of(u))
-            .collect();
+        let r = self.catalogue.patrol_discovery_m;
+        let mut reach = super::reach::ReachBoxes::with_units(self.units.len());
+        for u in 0..self.units.len() {
+            reach.set(u, self.extent_of(u as u32), r);
+        }
+        self.reach = reach;
     }
 
     /// A planned sighting comes due: unless a newer plan replaced it, the unit finds `i`.

@@ -256,7 +256,9 @@ impl Simulation {
         } else {
             self.index.remove(u);
         }
-        self.extents[u as usize] = self.extent_of(u);
+        let extent = self.extent_of(u);
+        self.reach
+            .set(u as usize, extent, self.catalogue.patrol_discovery_m);
         self.replan_sightings(u);
     }
 

@@ -18,6 +18,7 @@ mod moveups;
 pub mod network;
 pub mod operator;
 mod queue;
+mod reach;
 pub mod snapshot;
 pub mod unit;
 
@@ -228,12 +229,12 @@ pub struct Simulation {
     sightings: BTreeMap<u32, Option<(u64, u32, u64)>>,
     /// Incidents whose planned sighting is by each unit.
     sightings_by_unit: HashMap<u32, Vec<u32>>,
-    /// Each unit's plan extent (min and max corners) while on duty, as of its last change of
-    /// plan, in one compact array: planning an incident's sighting scans every unit, and
-    /// most are ruled out by this rectangle alone without touching their state. Flat
-    /// `[min x, min y, max x, max y]`, an off-duty unit's empty (infinite corners, which
-    /// no point reaches), so the scan is four comparisons a unit and no branch on absence.
-    extents: Vec<[f64; 4]>,
+    /// Each unit's plan extent while on duty, widened by the discovery radius, as of its
+    /// last change of plan, in flat columns: planning an incident's sighting scans every
+    /// unit, and most are ruled out by this rectangle alone without touching their state.
+    /// An off-duty unit's is empty (infinite corners, which no point reaches), so the scan
+    /// has no branch on absence.
+    reach: reach::ReachBoxes,
     scheduler: Scheduler<Action>,
     /// Actions pushed by setting the run up, before a scenario's network changes were put in
     /// ([`Simulation::diverge`] orders a change's window as set-up would have).
@@ -380,7 +381,7 @@ impl Simulation {
             undiscovered: PointIndex::default(),
             sightings: BTreeMap::new(),
             sightings_by_unit: HashMap::new(),
-            extents: Vec::new(),
+            reach: reach::ReachBoxes::default(),
             scheduler: Scheduler::default(),
             arrivals_rng: rng_stream(options.seed, 1),
             surge_rng: rng_stream(options.seed, 5),
