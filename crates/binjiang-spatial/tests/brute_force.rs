@@ -19,6 +19,24 @@ fn points() -> impl Strategy<Value = Vec<([f64; 2], u32)>> {
     })
 }
 
+/// Places `ops` in `index` and in a plain map, then removes `removals` from both, checking
+/// each removal's answer; the map of what is left.
+fn set_and_remove(
+    index: &mut ClassedIndex<u8, u32>,
+    ops: Vec<(u32, u8, (f64, f64))>,
+    removals: Vec<u32>,
+) -> Result<HashMap<u32, (u8, [f64; 2])>, TestCaseError> {
+    let mut model = HashMap::new();
+    for (id, c, (x, y)) in ops {
+        index.set(id, c, [x, y]);
+        model.insert(id, (c, [x, y]));
+    }
+    for id in removals {
+        prop_assert_eq!(index.remove(id), model.remove(&id).map(|(_, p)| p));
+    }
+    Ok(model)
+}
+
 fn dist(a: [f64; 2], b: [f64; 2]) -> f64 {
     (a[0] - b[0]).hypot(a[1] - b[1])
 }
@@ -135,14 +153,7 @@ proptest! {
         q in (coord(), coord()), class in 0u8..3, k in 1usize..5,
     ) {
         let mut index = ClassedIndex::default();
-        let mut model: HashMap<u32, (u8, [f64; 2])> = HashMap::new();
-        for (id, c, (x, y)) in ops {
-            index.set(id, c, [x, y]);
-            model.insert(id, (c, [x, y]));
-        }
-        for id in removals {
-            prop_assert_eq!(index.remove(id), model.remove(&id).map(|(_, p)| p));
-        }
+        let model = set_and_remove(&mut index, ops, removals)?;
         let q = [q.0, q.1];
         let got: Vec<f64> = index.nearest_in(class, q, k).iter().map(|h| h.distance_m).collect();
         let mut want: Vec<f64> = model.values().filter(|(c, _)| *c == class).map(|(_, p)| dist(*p, q)).collect();
@@ -177,14 +188,7 @@ proptest! {
         q in (far_coord(), far_coord()), class in 0u8..3, modulus in 1u32..4, side in 1.0f64..600.0,
     ) {
         let mut index = ClassedIndex::with_square_m(side);
-        let mut model: HashMap<u32, (u8, [f64; 2])> = HashMap::new();
-        for (id, c, (x, y)) in ops {
-            index.set(id, c, [x, y]);
-            model.insert(id, (c, [x, y]));
-        }
-        for id in removals {
-            prop_assert_eq!(index.remove(id), model.remove(&id).map(|(_, p)| p));
-        }
+        let model = set_and_remove(&mut index, ops, removals)?;
         if reload {
             let items: Vec<(u32, u8, [f64; 2])> = model.iter().map(|(k, (c, p))| (*k, *c, *p)).collect();
             index.reload(&items);
