@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The snapshot format's version: bumped whenever [`SimState`] or what it holds changes shape
-/// or meaning.
-pub const SNAPSHOT_VERSION: u32 = 3;
+/// or meaning (4: the dispatch index and the queue are saved as their objects, not as
+/// R-trees).
+pub const SNAPSHOT_VERSION: u32 = 4;
 
 /// Why a snapshot cannot be restored (its owner then replays from the start).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
