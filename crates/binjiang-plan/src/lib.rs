@@ -183,6 +183,7 @@ fn program(
         })
         .collect();
     let total = instance.total().max(1e-12);
+    let listed = most_listed(instance);
     let mut objective = Expression::from(0.0);
     let y: Vec<Vec<Variable>> = instance
         .demand
@@ -192,7 +193,9 @@ fn program(
             if *d <= 0.0 {
                 return Vec::new();
             }
-            (0..n + instance.fixed.get(i).copied().unwrap_or(0))
+            // A point listed twice in a post's cover is reached twice by each unit there,
+            // as `expected` counts it: one level for every unit that can reach it.
+            (0..n * listed[i] + instance.fixed.get(i).copied().unwrap_or(0))
                 .map(|k| {
                     let v = vars.add(variable().min(0.0).max(1.0));
                     let weight = d / total * (1.0 - instance.busy) * instance.busy.powi(k as i32);
@@ -203,6 +206,23 @@ fn program(
         })
         .collect();
     (vars, x, y, objective)
+}
+
+/// For each point, the most times any one post's cover lists it (1 if none does).
+fn most_listed(instance: &Instance) -> Vec<usize> {
+    let n = instance.demand.len();
+    let mut most = vec![1usize; n];
+    let mut count = vec![0usize; n];
+    for points in &instance.covers {
+        for &i in points.iter().filter(|i| **i < n) {
+            count[i] += 1;
+            most[i] = most[i].max(count[i]);
+        }
+        for &i in points.iter().filter(|i| **i < n) {
+            count[i] = 0;
+        }
+    }
+    most
 }
 
 /// Adds the covering and count constraints and solves; the posts' values.

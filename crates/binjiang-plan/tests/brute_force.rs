@@ -133,11 +133,11 @@ mod shifts {
     }
 }
 
-/// Found by the proptest above on 2026-12-04 (issue 21's fifth round, not fixed there): with
-/// points listed more than once in a post's cover, the integer program returns nothing
-/// better than the heuristic, which misses the optimum (0.3804 against 0.3833).
+/// Found by the proptest above on 2026-12-04: with a point listed more than once in a post's
+/// cover, each unit there reaches it more than once (as `expected` counts it), but the
+/// integer program had only one level of cover per unit, so it under-valued such posts and
+/// lost to the heuristic, which missed the optimum (0.3804 against 0.3833).
 #[test]
-#[ignore = "known defect: the MIP misses the optimum when covers list a point twice"]
 fn the_mip_finds_the_optimum_when_covers_repeat_points() {
     let i = Instance {
         demand: vec![
