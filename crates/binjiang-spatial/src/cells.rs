@@ -116,6 +116,7 @@ impl<K: Copy> Cells<K> {
         self.sized_for = self.len;
     }
 
+    /// How many points the class holds.
     pub fn len(&self) -> usize {
         self.len
     }

@@ -72,8 +72,8 @@ impl<C, K> Default for ClassedIndex<C, K> {
 }
 
 impl<C, K> ClassedIndex<C, K> {
-    /// An empty index whose squares are `side_m` metres wide: about the spacing of the
-    /// objects of one class where they are densest.
+    /// An empty index whose classes start in squares `side_m` metres wide, until each holds
+    /// enough objects to be laid out by its own density.
     pub fn with_square_m(side_m: f64) -> Self {
         ClassedIndex {
             side_m: if side_m > 0.0 && side_m.is_finite() {
