@@ -158,7 +158,7 @@ impl Twin {
         let events_logged = saved.events + batch.events.len() as u64;
         let watch =
             binjiang_sim::watch::CoverageWatch::new(setup.monitor.clone(), &setup.scene, &sim);
-        Ok(Twin {
+        let mut twin = Twin {
             bus_seq: saved.bus_seq,
             bus_waiters: HashMap::new(),
             bus_outcomes: std::collections::VecDeque::new(),
@@ -181,7 +181,11 @@ impl Twin {
             restored_from,
             watch,
             last_decision: None,
-        })
+        };
+        // Coverage as of the start, so the first reader sees every agency's share rather
+        // than nothing until the first input or tick arrives.
+        twin.look();
+        Ok(twin)
     }
 
     /// Whether a snapshot is due: enough inputs since the last, or long enough with some.
