@@ -4,7 +4,7 @@
 //! Payloads stand for units: agency = id % 6, available = (id / 6) % 2 == 0, so the
 //! "available unit of one agency" predicate matches one object in twelve.
 
-use binjiang_spatial::{AssetParams, ClassedIndex, DispatchParams, MovingIndex, PointIndex};
+use binjiang_spatial::{AssetParams, ClassedIndex, DispatchParams, PointIndex};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -96,8 +96,12 @@ fn bench_brute_force(c: &mut Criterion, pts: &[([f64; 2], u32)]) {
     g.finish();
 }
 
+/// Agency and availability of unit `id` (see the module's comment).
+fn class(id: u32) -> (u32, bool) {
+    (id % 6, (id / 6).is_multiple_of(2))
+}
+
 fn bench_classed(c: &mut Criterion, pts: &[([f64; 2], u32)]) {
-    let class = |id: u32| (id % 6, (id / 6).is_multiple_of(2));
     let index = ClassedIndex::bulk_load(pts.iter().map(|(p, d)| (*d, class(*d), *p)).collect());
     let qs = queries(2);
     let mut i = 0;
@@ -111,19 +115,21 @@ fn bench_classed(c: &mut Criterion, pts: &[([f64; 2], u32)]) {
     g.finish();
 }
 
+/// A unit moving a few metres, as dispatch's index sees it (`ClassedIndex::set`).
 fn bench_updates(c: &mut Criterion, pts: &[([f64; 2], u32)]) {
-    let mut units = MovingIndex::bulk_load(pts.iter().map(|(p, d)| (*d, *p)).collect());
+    let mut units = ClassedIndex::bulk_load(pts.iter().map(|(p, d)| (*d, class(*d), *p)).collect());
+    let mut at: Vec<[f64; 2]> = pts.iter().map(|(p, _)| *p).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let mut g = c.benchmark_group("spatial_1m_dispatch");
     g.bench_function("unit_position_update", |b| {
         b.iter(|| {
             let id = rng.random_range(0..N as u32);
-            let p = units.position(id).unwrap();
-            let step = [
+            let p = &mut at[id as usize];
+            *p = [
                 p[0] + rng.random_range(-5.0..5.0),
                 p[1] + rng.random_range(-5.0..5.0),
             ];
-            units.set(id, step);
+            units.set(id, class(id), *p);
         })
     });
     g.finish();

@@ -109,6 +109,13 @@ impl<K: Copy> Cells<K> {
             self.side_m
         };
         *self = Cells::new(side);
+        if lo[0] <= hi[0] {
+            // The window over the box at once, not grown square by square as points come.
+            let ((x0, y0), (x1, y1)) = (self.square_of(lo), self.square_of(hi));
+            if self.reach(x0, y0) {
+                self.reach(x1, y1);
+            }
+        }
         for (k, p) in points {
             let slot = self.insert(k, p);
             moved(k, slot);
@@ -146,24 +153,31 @@ impl<K: Copy> Cells<K> {
         let (x0, y0, w, h) = if self.w == 0 {
             (x - 4, y - 4, 9, 9)
         } else {
-            // In i64: a far point's distance in squares overflows an i32.
-            let span = |lo: i32, n: i32, v: i32| -> (i64, i64) {
+            // In i64: a far point's distance in squares overflows an i32. `double` grows
+            // the side at least twofold (few regrowths as points arrive); without it the
+            // window just reaches the point.
+            let span = |lo: i32, n: i32, v: i32, double: bool| -> (i64, i64) {
                 let (lo, n, v) = (i64::from(lo), i64::from(n), i64::from(v));
+                let grow = if double { n } else { 0 };
                 if v < lo {
-                    let lo2 = v.min(lo - n);
+                    let lo2 = v.min(lo - grow);
                     (lo2, n + (lo - lo2))
                 } else if v >= lo + n {
-                    (lo, (v - lo + 1).max(2 * n))
+                    (lo, (v - lo + 1).max(n + grow))
                 } else {
                     (lo, n)
                 }
             };
-            let (x0, w) = span(self.x0, self.w, x);
-            let (y0, h) = span(self.y0, self.h, y);
-            if w * h > MAX_SQUARES {
+            // Doubling may overshoot the limit where the point itself fits.
+            let fits = [true, false].into_iter().find_map(|double| {
+                let (x0, w) = span(self.x0, self.w, x, double);
+                let (y0, h) = span(self.y0, self.h, y, double);
+                (w * h <= MAX_SQUARES).then_some((x0 as i32, y0 as i32, w as i32, h as i32))
+            });
+            let Some(window) = fits else {
                 return false;
-            }
-            (x0 as i32, y0 as i32, w as i32, h as i32)
+            };
+            window
         };
         let mut squares: Vec<Vec<(K, [f64; 2])>> = (0..(w * h)).map(|_| Vec::new()).collect();
         for (i, list) in std::mem::take(&mut self.squares).into_iter().enumerate() {
@@ -343,5 +357,46 @@ impl<'a, K: Copy, F: Fn(&K) -> bool> Iterator for Nearest<'a, K, F> {
             }
             self.scan_ring();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_that_fits_is_grown_even_where_doubling_would_not() {
+        // Points arriving along a diagonal grow the window 9, 18, 36, 72, 144 squares wide;
+        // doubling again (288 × 288) passes the limit, but 200 × 200 squares hold them all.
+        let mut cells = Cells::new(1.0);
+        for i in 0..200 {
+            let v = f64::from(i) + 0.5;
+            cells.insert(i, [v, v]);
+        }
+        assert!(
+            cells.outliers.is_empty(),
+            "{} outliers",
+            cells.outliers.len()
+        );
+        assert!(i64::from(cells.w) * i64::from(cells.h) <= MAX_SQUARES);
+        // A walk from the far corner finds the nearest point first.
+        let (nearest, _) = cells.nearest([199.5, 199.5], |_| true).next().unwrap();
+        assert_eq!(nearest.0, 199);
+    }
+
+    #[test]
+    fn a_laid_out_class_holds_its_points_in_squares() {
+        // 1,000 points over 10 km: laid out for about 2 a square, none left outside.
+        let mut cells = Cells::new(4000.0);
+        for i in 0..1000u32 {
+            let (x, y) = (f64::from(i % 40) * 250.0, f64::from(i / 40) * 400.0);
+            cells.insert(i, [x, y]);
+        }
+        cells.lay_out(|_, _| {});
+        assert!(cells.outliers.is_empty());
+        // The points' box (9,750 m × 9,600 m) in squares of about two points each.
+        let squares = 9750.0 * 9600.0 / (cells.side_m * cells.side_m);
+        assert!((450.0..550.0).contains(&squares), "side {}", cells.side_m);
+        assert_eq!(cells.len(), 1000);
     }
 }
