@@ -12,6 +12,9 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+/// A point's id and where it is.
+pub(crate) type Point<K> = (K, [f64; 2]);
+
 /// The squares of one class: a window of squares grown to hold every point put in it.
 #[derive(Debug, Clone)]
 pub(crate) struct Cells<K> {
@@ -23,10 +26,10 @@ pub(crate) struct Cells<K> {
     w: i32,
     h: i32,
     /// Each square's points, row by row.
-    squares: Vec<Vec<(K, [f64; 2])>>,
+    squares: Vec<Vec<Point<K>>>,
     /// Points the window would have to grow past [`MAX_SQUARES`] to hold (a point put far
     /// outside any district by a bad position): every walk weighs them first.
-    outliers: Vec<(K, [f64; 2])>,
+    outliers: Vec<Point<K>>,
     len: usize,
     /// How many points there were when the squares were last sized.
     sized_for: usize,
@@ -44,9 +47,6 @@ const MAX_SQUARES: i64 = 1 << 16;
 
 /// The `x` of a slot in [`Cells::outliers`].
 const OUTLIER: i32 = i32::MIN;
-
-/// A point and its id.
-pub(crate) type Point<K> = (K, [f64; 2]);
 
 /// Where a point is held: its square and its place in that square's list.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,8 +75,7 @@ impl<K: Copy> Cells<K> {
     /// Whether the class has grown or shrunk enough since its squares were sized that
     /// walks would scan too many points or too many empty squares.
     pub fn needs_layout(&self) -> bool {
-        self.len >= 2 * self.sized_for.max(MIN_LAID_OUT)
-            || (self.sized_for > 64 && self.len * 4 < self.sized_for)
+        self.outgrown() || (self.sized_for > 64 && self.len * 4 < self.sized_for)
     }
 
     /// Whether the class has grown enough since its squares were sized to lay it out again
@@ -88,7 +87,7 @@ impl<K: Copy> Cells<K> {
     /// Lays the points out again in squares sized for about [`PER_SQUARE`] points each over
     /// the box that holds them; `moved` hears each point's new slot.
     pub fn lay_out(&mut self, mut moved: impl FnMut(K, Slot)) {
-        let points: Vec<(K, [f64; 2])> = self.iter().copied().collect();
+        let points: Vec<Point<K>> = self.iter().copied().collect();
         let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
         // Over the squares' points: an outlier would stretch the box over nothing.
         for (_, p) in self.squares.iter().flatten() {
@@ -98,7 +97,7 @@ impl<K: Copy> Cells<K> {
             }
         }
         let n = points.len().max(1) as f64;
-        let area = ((hi[0] - lo[0]).max(0.0) * (hi[1] - lo[1]).max(0.0)).max(0.0);
+        let area = (hi[0] - lo[0]).max(0.0) * (hi[1] - lo[1]).max(0.0);
         let side = (area / n * PER_SQUARE).sqrt();
         let side = if points.len() < 2 * MIN_LAID_OUT {
             // Too few to be worth many squares (a shrunken class).
@@ -179,7 +178,7 @@ impl<K: Copy> Cells<K> {
             };
             window
         };
-        let mut squares: Vec<Vec<(K, [f64; 2])>> = (0..(w * h)).map(|_| Vec::new()).collect();
+        let mut squares: Vec<Vec<Point<K>>> = (0..(w * h)).map(|_| Vec::new()).collect();
         for (i, list) in std::mem::take(&mut self.squares).into_iter().enumerate() {
             let (sx, sy) = (self.x0 + i as i32 % self.w, self.y0 + i as i32 / self.w);
             squares[((sy - y0) * w + (sx - x0)) as usize] = list;
@@ -232,7 +231,7 @@ impl<K: Copy> Cells<K> {
     }
 
     /// Every point, square by square.
-    pub fn iter(&self) -> impl Iterator<Item = &(K, [f64; 2])> {
+    pub fn iter(&self) -> impl Iterator<Item = &Point<K>> {
         self.squares.iter().flatten().chain(&self.outliers)
     }
 
@@ -278,13 +277,13 @@ pub(crate) struct Nearest<'a, K, F> {
     /// Scanned points not yet handed out, by squared distance (bits of a non-negative
     /// float order as the float does), then by the order they were scanned in.
     heap: BinaryHeap<Reverse<(u64, u32)>>,
-    found: Vec<&'a (K, [f64; 2])>,
+    found: Vec<&'a Point<K>>,
     matches: F,
 }
 
 impl<'a, K: Copy, F: Fn(&K) -> bool> Nearest<'a, K, F> {
     /// Puts the matching points of `list` on the heap by their distance.
-    fn weigh(&mut self, list: &'a [(K, [f64; 2])]) {
+    fn weigh(&mut self, list: &'a [Point<K>]) {
         self.scanned += list.len();
         for e in list {
             if (self.matches)(&e.0) {
@@ -341,7 +340,7 @@ impl<'a, K: Copy, F: Fn(&K) -> bool> Nearest<'a, K, F> {
 }
 
 impl<'a, K: Copy, F: Fn(&K) -> bool> Iterator for Nearest<'a, K, F> {
-    type Item = (&'a (K, [f64; 2]), f64);
+    type Item = (&'a Point<K>, f64);
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {

@@ -6,7 +6,7 @@
 //! Each class is a uniform grid of squares ([`crate::cells`]): dispatch moves, adds and
 //! removes points far more often than an R-tree likes, and asks only for the few nearest.
 
-use crate::cells::{Cells, Slot};
+use crate::cells::{Cells, Point, Slot};
 use crate::point_index::Hit;
 use foldhash::{HashMap, HashMapExt};
 use std::hash::Hash;
@@ -15,7 +15,7 @@ use std::hash::Hash;
 /// metres: a few squares over a district, so a walk over a handful of units weighs them
 /// all at once instead of ringing through empty squares (see BENCHMARKS.md, issue 21,
 /// fifth round).
-pub const DEFAULT_SQUARE_M: f64 = 4000.0;
+const DEFAULT_SQUARE_M: f64 = 4000.0;
 
 /// Objects by id, each in exactly one class, indexed per class. Serialises as its objects;
 /// a restored index holds the same objects at the same places (the order it walks exactly
@@ -105,21 +105,16 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
         for (k, c, p) in items {
             self.set(*k, *c, *p);
         }
-        let placed = &mut self.placed;
         for (class, cells) in &mut self.classes {
             if cells.needs_layout() {
-                cells.lay_out(|k, slot| {
-                    placed.insert(k, (*class, slot));
-                });
+                lay_out(cells, *class, &mut self.placed);
             }
         }
     }
 
     /// Places `id` in `class` at `position`, moving it if needed.
     pub fn set(&mut self, id: K, class: C, position: [f64; 2]) {
-        if self.placed.contains_key(&id) {
-            self.remove(id);
-        }
+        self.remove(id);
         let side_m = self.side_m;
         let cells = self
             .classes
@@ -128,10 +123,7 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
         let slot = cells.insert(id, position);
         self.placed.insert(id, (class, slot));
         if cells.outgrown() {
-            let placed = &mut self.placed;
-            cells.lay_out(|k, slot| {
-                placed.insert(k, (class, slot));
-            });
+            lay_out(cells, class, &mut self.placed);
         }
     }
 
@@ -146,10 +138,7 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
             }
         }
         if cells.needs_layout() {
-            let placed = &mut self.placed;
-            cells.lay_out(|k, slot| {
-                placed.insert(k, (class, slot));
-            });
+            lay_out(cells, class, &mut self.placed);
         }
         Some(position)
     }
@@ -209,7 +198,18 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
     }
 }
 
-fn hit<K>(((k, p), distance_m): (&(K, [f64; 2]), f64)) -> Hit<'_, K> {
+/// Lays `class`'s squares out again, noting where each of its objects now is.
+fn lay_out<C: Copy, K: Copy + Eq + Hash>(
+    cells: &mut Cells<K>,
+    class: C,
+    placed: &mut HashMap<K, (C, Slot)>,
+) {
+    cells.lay_out(|k, slot| {
+        placed.insert(k, (class, slot));
+    });
+}
+
+fn hit<K>(((k, p), distance_m): (&Point<K>, f64)) -> Hit<'_, K> {
     Hit {
         position: *p,
         data: k,

@@ -15,9 +15,7 @@
 
 mod cells;
 mod classed;
-mod moving;
 mod point_index;
 
-pub use classed::{ClassedIndex, DEFAULT_SQUARE_M};
-pub use moving::MovingIndex;
+pub use classed::ClassedIndex;
 pub use point_index::{AssetIndex, AssetParams, DispatchParams, Hit, PointIndex};
