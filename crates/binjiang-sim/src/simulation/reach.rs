@@ -33,10 +33,7 @@ impl ReachBoxes {
     /// Unit `u`'s extent `[min x, min y, max x, max y]` widened by `r`, exactly as
     /// `route::box_reaches` widens it, then rounded to `f32`.
     pub fn set(&mut self, u: usize, e: [f64; 4], r: f64) {
-        self.lo_x[u] = (e[0] - r) as f32;
-        self.lo_y[u] = (e[1] - r) as f32;
-        self.hi_x[u] = (e[2] + r) as f32;
-        self.hi_y[u] = (e[3] + r) as f32;
+        [self.lo_x[u], self.lo_y[u], self.hi_x[u], self.hi_y[u]] = widened(e, r);
     }
 
     /// Unit `u`'s box, as `set` left it.
@@ -77,6 +74,17 @@ impl ReachBoxes {
             }
         }
     }
+}
+
+/// Extent `[min x, min y, max x, max y]` widened by `r` as `route::box_reaches` widens it,
+/// rounded to `f32`: the box [`ReachBoxes::set`] keeps.
+pub(super) fn widened(e: [f64; 4], r: f64) -> [f32; 4] {
+    [
+        (e[0] - r) as f32,
+        (e[1] - r) as f32,
+        (e[2] + r) as f32,
+        (e[3] + r) as f32,
+    ]
 }
 
 #[cfg(test)]
