@@ -65,9 +65,9 @@ impl Simulation {
             }
         }
         let mut fork = self.clone();
+        // Surges aside it is this run's catalogue (checked above): the same discovery
+        // radius, so the units' reach boxes stand.
         fork.catalogue = Arc::new(catalogue.clone());
-        // The reach boxes are widened by the catalogue's discovery radius.
-        fork.measure_extents();
         // The surge stream as the alternative drew it, hour by hour, type by type, beside
         // the base stream (whose draws this run made already, the same).
         fork.surge_rng = super::rng_stream(fork.options.seed, 5);
