@@ -44,9 +44,9 @@ impl Route {
         }
     }
 
-    /// Makes room for `additional` more vertices (a route built from a path knows how
-    /// many; growing vertex by vertex reallocated both arrays a dozen times a route).
-    pub fn reserve(&mut self, additional: usize) {
+    /// Makes room for `additional` more vertices at once (growing vertex by vertex
+    /// reallocates both arrays a dozen times a route): appending a route of known length.
+    fn reserve(&mut self, additional: usize) {
         self.points.reserve(additional);
         self.times.reserve(additional);
     }

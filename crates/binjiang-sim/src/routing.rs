@@ -17,7 +17,7 @@ use crate::route::Route;
 use binjiang_scene::{GridSnap, Mode, RoadGraph, SegmentGrid, Snap};
 use fast_paths::{FastGraph, InputGraph, PathCalculator};
 use foldhash::{HashMap, HashMapExt};
-use geo::{Contains, Coord, Intersects, Line, MultiPolygon, Point, Polygon};
+use geo::{BoundingRect, Contains, Coord, Intersects, Line, MultiPolygon, Point, Polygon};
 use rstar::primitives::GeomWithData;
 use rstar::RTree;
 use std::sync::{Arc, OnceLock};
@@ -162,18 +162,8 @@ impl ShoreCells {
         };
         cells.marked = vec![false; (cells.cols * cells.rows) as usize];
         for l in lines {
-            let g = l.geom();
-            let (lo, hi) = (
-                Coord {
-                    x: g.start.x.min(g.end.x),
-                    y: g.start.y.min(g.end.y),
-                },
-                Coord {
-                    x: g.start.x.max(g.end.x),
-                    y: g.start.y.max(g.end.y),
-                },
-            );
-            let ((c0, r0), (c1, r1)) = (cells.cell_of(lo), cells.cell_of(hi));
+            let g = l.geom().bounding_rect();
+            let ((c0, r0), (c1, r1)) = (cells.cell_of(g.min()), cells.cell_of(g.max()));
             for r in r0..=r1 {
                 for c in c0..=c1 {
                     cells.marked[(r * cells.cols + c) as usize] = true;
@@ -230,17 +220,8 @@ impl WaterMask {
     /// (a pier, a pontoon) may still step to its nearest road; a road on water is a bridge.
     /// A walk between two dry points crosses water exactly when it crosses a shore.
     fn crosses(&self, a: Coord, b: Coord) -> bool {
-        let (lo, hi) = (
-            Coord {
-                x: a.x.min(b.x),
-                y: a.y.min(b.y),
-            },
-            Coord {
-                x: a.x.max(b.x),
-                y: a.y.max(b.y),
-            },
-        );
-        self.shore_cells.may_meet(lo, hi) && self.crosses_any_shore(a, b)
+        let walk = geo::Rect::new(a, b);
+        self.shore_cells.may_meet(walk.min(), walk.max()) && self.crosses_any_shore(a, b)
     }
 
     /// [`WaterMask::crosses`], asking the R-tree of shores whatever the walk.
