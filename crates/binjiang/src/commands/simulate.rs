@@ -151,8 +151,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map(|_| super::learn::Recorder::new(midnight, scene.frame));
     }
-    // Patrol coverage samples the units' paths, so it stays beside the simulation; the
-    // rest of the sinks take each hour on a thread of their own.
+    // Patrol coverage takes the units' positions, sampled beside the simulation, on the
+    // sinks' thread with the rest of each hour.
     let mut coverage = binjiang_sim::coverage::PatrolCoverage::new(
         &scene,
         sim.catalogue(),
@@ -324,13 +324,24 @@ impl Sinks {
     }
 }
 
-/// One hour's output of the simulation, as the sinks take it.
-type Hour = (Vec<Event>, Vec<InputRecord>, Vec<binjiang_sim::Decision>);
+/// One hour's output of the simulation, as the sinks take it: its events, inputs and
+/// decisions, and the units' positions (and whether each is on duty) at each patrol
+/// coverage sample.
+struct Hour {
+    events: Vec<Event>,
+    inputs: Vec<InputRecord>,
+    decisions: Vec<binjiang_sim::Decision>,
+    samples: Vec<(f64, Vec<Placed>)>,
+}
 
-/// Advances hour by hour, sampling patrol coverage, handing each hour's events to the
-/// sinks on their own thread (at most two hours queued: the simulation waits for a slow
-/// disk rather than piling hours up) and retiring closed incidents; returns how many events
-/// there were. The sinks take the hours in order, so files and figures are as before.
+/// A unit's position at a sample, and whether it is on duty.
+type Placed = ([f64; 2], bool);
+
+/// Advances hour by hour, sampling the units' positions for patrol coverage, handing each
+/// hour's events and samples to the sinks on their own thread (at most two hours queued:
+/// the simulation waits for a slow disk rather than piling hours up) and retiring closed
+/// incidents; returns how many events there were. The sinks and the coverage take the
+/// hours in order, so files and figures are as before.
 fn run_with_progress(
     sim: &mut Simulation,
     start: f64,
@@ -352,26 +363,35 @@ fn run_with_progress(
     let count = std::thread::scope(|scope| -> anyhow::Result<usize> {
         let (hours_tx, hours_rx) = std::sync::mpsc::sync_channel::<Hour>(2);
         let writer = scope.spawn(move || -> anyhow::Result<()> {
-            for (events, inputs, decisions) in hours_rx {
-                sinks.take(events, inputs, decisions)?;
+            for hour in hours_rx {
+                for (t, positions) in hour.samples {
+                    coverage.observe(t, positions.into_iter());
+                }
+                sinks.take(hour.events, hour.inputs, hour.decisions)?;
             }
             sinks.finish()
         });
         let (mut t, mut count) = (start, 0);
+        // Where each unit was found on its route at the last sample (where to look next).
+        let mut hints = Vec::new();
         while t < end {
             let hour_end = (t + 3600.0).min(end);
             // The units' paths, sampled every two minutes, for patrol coverage.
+            let mut samples = Vec::new();
             while t < hour_end {
                 t = (t + binjiang_sim::coverage::SAMPLE_S).min(hour_end);
                 sim.advance_to(t);
-                coverage.observe_run(t, sim);
+                samples.push((t, sim.positions_from(&mut hints).collect()));
             }
             let (events, inputs) = (sim.drain_events(), sim.drain_inputs());
             count += events.len();
-            if hours_tx
-                .send((events, inputs, sim.drain_decisions()))
-                .is_err()
-            {
+            let hour = Hour {
+                events,
+                inputs,
+                decisions: sim.drain_decisions(),
+                samples,
+            };
+            if hours_tx.send(hour).is_err() {
                 break; // the writer stopped on an error, which its join returns
             }
             sim.retire_closed();
