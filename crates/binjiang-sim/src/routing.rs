@@ -280,6 +280,15 @@ impl std::fmt::Debug for Router {
     }
 }
 
+/// A point attached to a mode's network once, for many searches from or to it
+/// ([`Router::attached`]); `None` inside if it cannot be.
+#[derive(Debug, Clone, Copy)]
+pub struct Attached {
+    mode: Mode,
+    leaving: bool,
+    anchor: Option<Anchor>,
+}
+
 /// The best way found between two anchors.
 enum Way {
     SameEdge(f64),
@@ -346,7 +355,31 @@ impl Router {
             self.anchor(mode, from, true)?,
             self.anchor(mode, to, false)?,
         );
-        let way = self.best_way(mode, &a, &b)?;
+        self.time_between(mode, &a, &b)
+    }
+
+    /// `p` attached to the network of `mode`, to leave from (`leaving`) or to arrive at, for
+    /// many searches from or to it: a freed unit weighing every waiting part, every
+    /// candidate unit weighed for one incident.
+    pub fn attached(&mut self, mode: Mode, p: Coord, leaving: bool) -> Attached {
+        Attached {
+            mode,
+            leaving,
+            anchor: self.anchor(mode, p, leaving),
+        }
+    }
+
+    /// [`Router::travel_time`] from the point `from` is attached at to the point `to` is
+    /// (in `from`'s mode; `None` unless `from` leaves and `to` arrives).
+    pub fn travel_time_between(&mut self, from: &Attached, to: &Attached) -> Option<f64> {
+        if !from.leaving || to.leaving || from.mode != to.mode {
+            return None;
+        }
+        self.time_between(from.mode, from.anchor.as_ref()?, to.anchor.as_ref()?)
+    }
+
+    fn time_between(&mut self, mode: Mode, a: &Anchor, b: &Anchor) -> Option<f64> {
+        let way = self.best_way(mode, a, b)?;
         let network = match way {
             Way::SameEdge(s) => s,
             Way::Via { seconds, .. } => seconds,

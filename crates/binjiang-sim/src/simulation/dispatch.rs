@@ -138,6 +138,8 @@ impl Simulation {
         let (mut any_free, mut any_in_reach_of_roads) = (false, false);
         for mode in Mode::ALL {
             let speed = mode.speed_mps();
+            // Where the incident meets this mode's roads: found once, if any unit is weighed.
+            let mut arrival = None;
             let units = &self.units;
             let policy = &self.policy;
             let mut candidates =
@@ -169,9 +171,10 @@ impl Simulation {
                     if best.is_some_and(|b| b < (could, u)) {
                         continue;
                     }
-                    let t = self
-                        .router
-                        .travel_time(*mode, units[u as usize].position(now), p);
+                    let router = &mut self.router;
+                    let to = *arrival.get_or_insert_with(|| router.attached(*mode, p, false));
+                    let from = router.attached(*mode, units[u as usize].position(now), true);
+                    let t = router.travel_time_between(&from, &to);
                     if self.explaining {
                         // The explanation lists these road times without searching again.
                         self.searched.push((u, t));
@@ -355,13 +358,14 @@ impl Simulation {
             if self.queued.len_of(agency, priority) == 0 {
                 continue;
             }
+            let departure = self.router.attached(mode, from, true);
             let mut pick = QueuePick {
                 router: &mut self.router,
                 policy: &*self.policy,
                 incidents: &self.incidents,
                 agency,
                 mode,
-                from,
+                departure,
                 best: None,
             };
             let at = [from.x, from.y];
@@ -527,7 +531,8 @@ struct QueuePick<'a> {
     incidents: &'a std::collections::BTreeMap<u32, super::incident::Incident>,
     agency: Agency,
     mode: Mode,
-    from: geo::Coord,
+    /// Where the freed unit meets its mode's roads.
+    departure: crate::routing::Attached,
     /// The best rank found so far and its incident.
     best: Option<(Rank, u32)>,
 }
@@ -581,7 +586,8 @@ impl QueuePick<'_> {
                 continue;
             }
             let to = self.incidents[&i].position;
-            let Some(t) = self.router.travel_time(self.mode, self.from, to) else {
+            let to = self.router.attached(self.mode, to, false);
+            let Some(t) = self.router.travel_time_between(&self.departure, &to) else {
                 continue;
             };
             if let Some(rank) = self.policy.rank(self.agency, in_zone, t) {
