@@ -362,7 +362,6 @@ impl Simulation {
             let mut pick = QueuePick {
                 router: &mut self.router,
                 policy: &*self.policy,
-                incidents: &self.incidents,
                 agency,
                 mode,
                 departure,
@@ -528,7 +527,6 @@ impl Simulation {
 struct QueuePick<'a> {
     router: &'a mut crate::routing::Router,
     policy: &'a dyn crate::policy::DispatchPolicy,
-    incidents: &'a std::collections::BTreeMap<u32, super::incident::Incident>,
     agency: Agency,
     mode: Mode,
     /// Where the freed unit meets its mode's roads.
@@ -585,8 +583,8 @@ impl QueuePick<'_> {
             if could.is_some_and(|c| self.best.is_some_and(|b| b < (c, i))) {
                 continue;
             }
-            let to = self.incidents[&i].position;
-            let to = self.router.attached(self.mode, to, false);
+            let [x, y] = part.position;
+            let to = self.router.attached(self.mode, geo::Coord { x, y }, false);
             let Some(t) = self.router.travel_time_between(&self.departure, &to) else {
                 continue;
             };

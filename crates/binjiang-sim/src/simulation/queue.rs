@@ -27,6 +27,8 @@ pub(crate) struct WaitingParts {
 pub(crate) struct Found {
     pub incident: u32,
     pub distance_m: f64,
+    /// Where the incident is (as it was queued: its position, bit for bit).
+    pub position: [f64; 2],
 }
 
 impl WaitingParts {
@@ -64,6 +66,7 @@ impl WaitingParts {
             .map(move |h| Found {
                 incident: h.data.0,
                 distance_m: h.distance_m,
+                position: h.position,
             })
     }
 
@@ -84,6 +87,7 @@ impl WaitingParts {
             .map(|h| Found {
                 incident: h.data.0,
                 distance_m: h.distance_m,
+                position: h.position,
             })
     }
 }
