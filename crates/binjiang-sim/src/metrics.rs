@@ -162,7 +162,13 @@ impl MetricsFold {
                     },
                 );
                 if let Some(c) = cell {
-                    *self.per_cell.entry(c.to_string()).or_default() += 1;
+                    // A new string only for a cell's first incident.
+                    match self.per_cell.get_mut(&**c) {
+                        Some(n) => *n += 1,
+                        None => {
+                            self.per_cell.insert(c.to_string(), 1);
+                        }
+                    }
                 }
             }
             What::Reported { incident, .. } => {
@@ -271,21 +277,13 @@ impl MetricsFold {
         // Duplicates and false alarms are counted apart, not as work handled.
         let all: Vec<&Ticket> = self.tickets.values().filter(|k| !k.cancelled).collect();
         let cancelled = self.tickets.len() - all.len();
-        let mut per_subdistrict: BTreeMap<String, Vec<&Ticket>> = BTreeMap::new();
-        let mut per_type: BTreeMap<String, Vec<&Ticket>> = self
-            .types
-            .keys()
-            .map(|k| (k.to_string(), Vec::new()))
-            .collect();
+        // Grouped by the names the tickets share (no string made per ticket).
+        let mut per_subdistrict: BTreeMap<&str, Vec<&Ticket>> = BTreeMap::new();
+        let mut per_type: BTreeMap<&str, Vec<&Ticket>> =
+            self.types.keys().map(|k| (&**k, Vec::new())).collect();
         for k in &all {
-            per_subdistrict
-                .entry(k.subdistrict.to_string())
-                .or_default()
-                .push(k);
-            per_type
-                .entry(k.incident_type.to_string())
-                .or_default()
-                .push(k);
+            per_subdistrict.entry(&k.subdistrict).or_default().push(k);
+            per_type.entry(&k.incident_type).or_default().push(k);
         }
         // The whole run's figures, each subdistrict's and each type's go over every ticket
         // once each: on as many cores as there are (the same figures in any order).
@@ -293,7 +291,7 @@ impl MetricsFold {
         let (kpis, (per_subdistrict, per_type)) = rayon::join(
             || self.kpis(&all),
             || {
-                let of = |(k, v): (String, Vec<&Ticket>)| (k, self.kpis(&v));
+                let of = |(k, v): (&str, Vec<&Ticket>)| (k.to_owned(), self.kpis(&v));
                 rayon::join(
                     || per_subdistrict.into_par_iter().map(of).collect(),
                     || per_type.into_par_iter().map(of).collect(),
