@@ -62,6 +62,8 @@ pub use binjiang_protocol::kpis::{AgencyMetrics, IncidentKpis, Metrics, Percenti
 #[derive(Debug, Clone)]
 struct Ticket {
     incident_type: Name,
+    /// Its type's (cleaning work, in-the-bud budget in seconds), looked up once.
+    kind: Option<(bool, f64)>,
     subdistrict: Name,
     agencies: Vec<Agency>,
     arose: f64,
@@ -152,6 +154,7 @@ impl MetricsFold {
                     *incident,
                     Ticket {
                         incident_type: incident_type.clone(),
+                        kind: self.types.get(incident_type).copied(),
                         subdistrict: subdistrict.clone(),
                         agencies: agencies.clone(),
                         arose: t,
@@ -285,20 +288,30 @@ impl MetricsFold {
             per_subdistrict.entry(&k.subdistrict).or_default().push(k);
             per_type.entry(&k.incident_type).or_default().push(k);
         }
-        // The whole run's figures, each subdistrict's and each type's go over every ticket
-        // once each: on as many cores as there are (the same figures in any order).
+        // The whole run's figures, each subdistrict's, each type's and each agency's go over
+        // every ticket once each: on as many cores as there are (the same figures in any
+        // order).
         use rayon::prelude::*;
-        let (kpis, (per_subdistrict, per_type)) = rayon::join(
-            || self.kpis(&all),
+        let ((kpis, (per_subdistrict, per_type)), agencies) = rayon::join(
             || {
-                let of = |(k, v): (&str, Vec<&Ticket>)| (k.to_owned(), self.kpis(&v));
                 rayon::join(
-                    || per_subdistrict.into_par_iter().map(of).collect(),
-                    || per_type.into_par_iter().map(of).collect(),
+                    || self.kpis(&all),
+                    || {
+                        let of = |(k, v): (&str, Vec<&Ticket>)| (k.to_owned(), self.kpis(&v));
+                        rayon::join(
+                            || per_subdistrict.into_par_iter().map(of).collect(),
+                            || per_type.into_par_iter().map(of).collect(),
+                        )
+                    },
                 )
             },
+            || {
+                self.agencies
+                    .par_iter()
+                    .map(|(agency, tally)| self.agency_metrics(*agency, tally, end))
+                    .collect::<Vec<_>>()
+            },
         );
-        let mut waits: Vec<f64> = Vec::new();
         let mut m = Metrics {
             response_p50_s: kpis.response_s.p50,
             response_p90_s: kpis.response_s.p90,
@@ -311,36 +324,47 @@ impl MetricsFold {
             cancelled,
             ..Metrics::default()
         };
-        for (agency, tally) in &self.agencies {
-            let mut tally_waits = tally.queue_waits.clone();
-            tally_waits.extend(
-                self.queued_since
-                    .keys()
-                    .filter(|(_, a)| a == agency)
-                    .map(|_| f64::INFINITY),
-            );
+        // Every agency's waits, in agency order.
+        let mut waits: Vec<f64> = Vec::new();
+        for (agency, metrics, tally_waits) in agencies {
             waits.extend(&tally_waits);
-            let (mut response, on_site) = self.agency_response(*agency);
-            let parts = response.len();
-            m.max_queue = m.max_queue.max(tally.max_queue);
-            m.per_agency.insert(
-                agency.key().to_owned(),
-                AgencyMetrics {
-                    units: tally.units.len(),
-                    dispatches: tally.dispatches,
-                    utilisation: self.utilisation(*agency, tally, end),
-                    dispatch_to_arrival_s: Percentiles::of(&mut tally.dispatch_to_arrival.clone()),
-                    response_s: Percentiles::of(&mut response),
-                    on_site_3min_share: share(on_site, parts),
-                    queue_wait_s: Percentiles::of(&mut tally_waits),
-                    max_queue: tally.max_queue,
-                    queued_beyond_max_travel: tally.beyond_max_travel,
-                    queued_unreachable: tally.unreachable,
-                },
-            );
+            m.max_queue = m.max_queue.max(metrics.max_queue);
+            m.per_agency.insert(agency.key().to_owned(), metrics);
         }
         m.queue_wait_s = Percentiles::of(&mut waits);
         m
+    }
+
+    /// `agency`'s figures, and the waits of its queued parts (those still waiting at the end
+    /// count as endless).
+    fn agency_metrics(
+        &self,
+        agency: Agency,
+        tally: &AgencyTally,
+        end: f64,
+    ) -> (Agency, AgencyMetrics, Vec<f64>) {
+        let mut tally_waits = tally.queue_waits.clone();
+        tally_waits.extend(
+            self.queued_since
+                .keys()
+                .filter(|(_, a)| *a == agency)
+                .map(|_| f64::INFINITY),
+        );
+        let (mut response, on_site) = self.agency_response(agency);
+        let parts = response.len();
+        let metrics = AgencyMetrics {
+            units: tally.units.len(),
+            dispatches: tally.dispatches,
+            utilisation: self.utilisation(agency, tally, end),
+            dispatch_to_arrival_s: Percentiles::of(&mut tally.dispatch_to_arrival.clone()),
+            response_s: Percentiles::of(&mut response),
+            on_site_3min_share: share(on_site, parts),
+            queue_wait_s: Percentiles::of(&mut tally_waits),
+            max_queue: tally.max_queue,
+            queued_beyond_max_travel: tally.beyond_max_travel,
+            queued_unreachable: tally.unreachable,
+        };
+        (agency, metrics, tally_waits)
     }
 
     /// Report → this agency's arrival over its parts of reported incidents, and how many
@@ -414,7 +438,7 @@ impl MetricsFold {
         let within = |v: &[f64], limit: f64| v.iter().filter(|t| **t <= limit).count();
         let cleaning: Vec<&&&Ticket> = reported
             .iter()
-            .filter(|k| self.types.get(&k.incident_type).is_some_and(|t| t.0))
+            .filter(|k| k.kind.is_some_and(|t| t.0))
             .collect();
         let cleaned = cleaning
             .iter()
@@ -423,7 +447,7 @@ impl MetricsFold {
         let in_bud = tickets
             .iter()
             .filter(|k| {
-                let limit = self.types.get(&k.incident_type).map_or(0.0, |t| t.1);
+                let limit = k.kind.map_or(0.0, |t| t.1);
                 k.closed.is_some_and(|c| c - k.arose <= limit)
             })
             .count();

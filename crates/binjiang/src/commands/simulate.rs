@@ -203,6 +203,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         print_table(&metrics, args.policy.name());
     }
+    // The process ends now: freeing a city's day of state piece by piece took 30 ms of a
+    // 2.8 s run for nothing (the system takes the memory back at once).
+    std::mem::forget((sim, scene, sinks));
     Ok(ExitCode::SUCCESS)
 }
 
