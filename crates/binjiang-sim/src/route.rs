@@ -128,13 +128,8 @@ impl Route {
             {
                 continue;
             }
-            let from_u = if ta < from_dt && tb > ta {
-                (from_dt - ta) / (tb - ta)
-            } else {
-                0.0
-            };
-            if let Some(u) = first_within(a, b, p, radius, from_u) {
-                return Some(ta + u * (tb - ta));
+            if let Some(t) = leg_first_within((a, ta), (b, tb), from_dt, p, radius) {
+                return Some(t);
             }
         }
         None
@@ -203,6 +198,23 @@ pub(crate) fn box_reaches(min: Coord, max: Coord, p: Coord, r: f64) -> bool {
     (p.x >= min.x - r) & (p.x <= max.x + r) & (p.y >= min.y - r) & (p.y <= max.y + r)
 }
 
+/// When the leg from `a` (left at `ta`) to `b` (reached at `tb`) first comes within
+/// `radius` of `p`, at or after `from_dt`.
+fn leg_first_within(
+    (a, ta): (Coord, f64),
+    (b, tb): (Coord, f64),
+    from_dt: f64,
+    p: Coord,
+    radius: f64,
+) -> Option<f64> {
+    let from_u = if ta < from_dt && tb > ta {
+        (from_dt - ta) / (tb - ta)
+    } else {
+        0.0
+    };
+    first_within(a, b, p, radius, from_u).map(|u| ta + u * (tb - ta))
+}
+
 /// Smallest u in [from_u, 1] with |a + u (b - a) - p| <= r.
 fn first_within(a: Coord, b: Coord, p: Coord, r: f64, from_u: f64) -> Option<f64> {
     let (dx, dy) = (b.x - a.x, b.y - a.y);
@@ -227,29 +239,14 @@ fn first_within(a: Coord, b: Coord, p: Coord, r: f64, from_u: f64) -> Option<f64
 mod tests {
     use super::*;
 
-    /// `Route::first_within` as it was: every leg from the start, the quadratic on each
-    /// leg not yet over.
+    /// `Route::first_within` as it was: every leg not yet over weighed, from the start.
     fn first_within_every_leg(r: &Route, from_dt: f64, p: Coord, radius: f64) -> Option<f64> {
-        if !box_reaches(r.min, r.max, p, radius) {
-            return None;
+        if r.points.len() == 1 || !box_reaches(r.min, r.max, p, radius) {
+            return r.first_within(from_dt, p, radius); // no legs weighed: not what is compared
         }
-        if r.points.len() == 1 {
-            return within(r.start(), p, radius).then_some(from_dt.max(0.0));
-        }
-        for ((a, ta), (b, tb)) in r.legs() {
-            if tb < from_dt {
-                continue;
-            }
-            let from_u = if ta < from_dt && tb > ta {
-                (from_dt - ta) / (tb - ta)
-            } else {
-                0.0
-            };
-            if let Some(u) = first_within(a, b, p, radius, from_u) {
-                return Some(ta + u * (tb - ta));
-            }
-        }
-        None
+        r.legs()
+            .filter(|(_, (_, tb))| *tb >= from_dt)
+            .find_map(|(a, b)| leg_first_within(a, b, from_dt, p, radius))
     }
 
     proptest::proptest! {
