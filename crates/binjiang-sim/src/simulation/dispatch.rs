@@ -233,13 +233,17 @@ impl Simulation {
         // In the buffer the last refresh used (it runs every few simulated minutes).
         let mut items = std::mem::take(&mut self.refresh_items);
         items.clear();
+        // Where each unit was found on its way or loop last time: a few vertices on now.
+        let hints = &mut self.refresh_hints;
+        hints.resize(self.units.len(), 0);
         items.extend(
             self.units
                 .iter()
+                .zip(hints.iter_mut())
                 .enumerate()
-                .filter(|(_, u)| u.available())
-                .map(|(i, u)| {
-                    let p = u.position(now);
+                .filter(|(_, (u, _))| u.available())
+                .map(|(i, (u, hint))| {
+                    let p = u.position_from(now, hint);
                     (i as u32, (u.agency, u.mode), [p.x, p.y])
                 }),
         );

@@ -223,6 +223,9 @@ pub struct Simulation {
     last_refresh_ms: u64,
     /// The index refresh's list of available units, kept for the next refresh.
     refresh_items: Vec<(u32, (Agency, Mode), [f64; 2])>,
+    /// Per unit, the vertex of its route or loop the last refresh found it at (any hint
+    /// gives the same position; a recent one makes it cheaper).
+    refresh_hints: Vec<u32>,
     /// Patrol-sourced incidents nobody has found yet.
     undiscovered: PointIndex<u32>,
     /// For each undiscovered incident, the sighting planned (time, unit, unit version).
@@ -378,6 +381,7 @@ impl Simulation {
             index: ClassedIndex::default(),
             last_refresh_ms: start_ms,
             refresh_items: Vec::new(),
+            refresh_hints: Vec::new(),
             undiscovered: PointIndex::default(),
             sightings: BTreeMap::new(),
             sightings_by_unit: HashMap::new(),
