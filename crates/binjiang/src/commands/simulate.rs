@@ -139,7 +139,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         sim.set_move_up(Arc::new(monitor));
     }
     sim.set_explain(args.explain.is_some());
-    let mut sinks = Sinks::open(args, &scene, sim.catalogue())?;
+    let mut sinks = Sinks::open(args, &scene, sim.catalogue(), sim.options())?;
     let offset = super::learn::offset_of(&scene, sim.catalogue());
     if let Some(date) = args.date {
         let midnight = date
@@ -151,17 +151,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map(|_| super::learn::Recorder::new(midnight, scene.frame));
     }
-    // Patrol coverage takes the units' positions, sampled beside the simulation, on the
-    // sinks' thread with the rest of each hour.
-    let mut coverage = binjiang_sim::coverage::PatrolCoverage::new(
-        &scene,
-        sim.catalogue(),
-        sim.options().weekday,
-        sim.options().start_s,
-    );
     let started = Instant::now();
     let end = args.at + args.hours * 3600.0;
-    let events = run_with_progress(&mut sim, args.at, end, &mut sinks, &mut coverage)?;
+    let events = run_with_progress(&mut sim, args.at, end, &mut sinks)?;
     let wall = started.elapsed();
     let metrics = sinks.fold.summary(end);
     if let (Some(path), Some(history)) = (&args.history_out, sinks.history.take()) {
@@ -196,7 +188,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 seed: args.seed,
                 hours: args.hours,
                 metrics: &metrics,
-                patrol_coverage: coverage.kpi(),
+                patrol_coverage: sinks.coverage.kpi(),
                 move_ups: (args.move_up == MoveUp::Auto).then_some(sinks.moved_up),
             })?
         );
@@ -241,9 +233,9 @@ struct Report<'a> {
     move_ups: Option<usize>,
 }
 
-/// Where a run's events go as it runs: the metrics fold, and the log files asked for.
-/// Everything here sees only the events, so it works on its own thread, an hour behind
-/// the simulation.
+/// Where a run's events go as it runs: the metrics fold, patrol coverage, and the log files
+/// asked for. Everything here sees only the events and the units' sampled positions, so it
+/// works on its own thread, an hour behind the simulation.
 struct Sinks {
     fold: MetricsFold,
     events: Option<BufWriter<std::fs::File>>,
@@ -253,12 +245,19 @@ struct Sinks {
     frame: LocalFrame,
     /// The incidents as a history (`--history-out`).
     history: Option<super::learn::Recorder>,
+    /// Patrol coverage, from the units' positions sampled every two minutes.
+    coverage: binjiang_sim::coverage::PatrolCoverage,
     /// Move-ups made (`--move-up auto`).
     moved_up: usize,
 }
 
 impl Sinks {
-    fn open(args: &Args, scene: &Scene, catalogue: &IncidentCatalogue) -> anyhow::Result<Self> {
+    fn open(
+        args: &Args,
+        scene: &Scene,
+        catalogue: &IncidentCatalogue,
+        options: &SimOptions,
+    ) -> anyhow::Result<Self> {
         let create = |p: &Option<PathBuf>| -> anyhow::Result<Option<BufWriter<std::fs::File>>> {
             p.as_ref()
                 .map(|p| {
@@ -275,16 +274,27 @@ impl Sinks {
             explain: create(&args.explain)?,
             frame: scene.frame,
             history: None,
+            coverage: binjiang_sim::coverage::PatrolCoverage::new(
+                scene,
+                catalogue,
+                options.weekday,
+                options.start_s,
+            ),
             moved_up: 0,
         })
     }
 
-    fn take(
-        &mut self,
-        events: Vec<Event>,
-        inputs: Vec<InputRecord>,
-        decisions: Vec<binjiang_sim::Decision>,
-    ) -> anyhow::Result<()> {
+    /// Takes one simulated hour, in order.
+    fn take(&mut self, hour: Hour) -> anyhow::Result<()> {
+        let Hour {
+            events,
+            inputs,
+            decisions,
+            samples,
+        } = hour;
+        for (t, positions) in samples {
+            self.coverage.observe(t, positions.into_iter());
+        }
         if let Some(out) = &mut self.explain {
             for d in &decisions {
                 serde_json::to_writer(&mut *out, d)?;
@@ -343,14 +353,13 @@ type Placed = ([f64; 2], bool);
 /// Advances hour by hour, sampling the units' positions for patrol coverage, handing each
 /// hour's events and samples to the sinks on their own thread (at most two hours queued:
 /// the simulation waits for a slow disk rather than piling hours up) and retiring closed
-/// incidents; returns how many events there were. The sinks and the coverage take the
-/// hours in order, so files and figures are as before.
+/// incidents; returns how many events there were. The sinks take the hours in order, so
+/// files and figures are as before.
 fn run_with_progress(
     sim: &mut Simulation,
     start: f64,
     end: f64,
     sinks: &mut Sinks,
-    coverage: &mut binjiang_sim::coverage::PatrolCoverage,
 ) -> anyhow::Result<usize> {
     let hours = (end - start) / 3600.0;
     let bar = if std::io::stderr().is_terminal() && hours >= 48.0 {
@@ -367,10 +376,7 @@ fn run_with_progress(
         let (hours_tx, hours_rx) = std::sync::mpsc::sync_channel::<Hour>(2);
         let writer = scope.spawn(move || -> anyhow::Result<()> {
             for hour in hours_rx {
-                for (t, positions) in hour.samples {
-                    coverage.observe(t, positions.into_iter());
-                }
-                sinks.take(hour.events, hour.inputs, hour.decisions)?;
+                sinks.take(hour)?;
             }
             sinks.finish()
         });
