@@ -117,7 +117,9 @@ impl Route {
             .zip(self.times[first..].windows(2));
         // A leg whose box, grown by the radius and a metre more, misses `p` passes nowhere
         // near it: ruled out by four comparisons before the quadratic (the metre dwarfs
-        // any rounding of the quadratic's, so no leg it would accept is ruled out).
+        // any rounding of the quadratic's, so no leg it would accept is ruled out). The box
+        // is taken in place: through `geo::Rect` and `box_reaches` this scan cost a third
+        // more (2.2 → 2.9 % of a synthetic day's samples).
         let reach = radius + 1.0;
         for (ab, t) in legs {
             let ((a, ta), (b, tb)) = ((ab[0], t[0]), (ab[1], t[1]));
