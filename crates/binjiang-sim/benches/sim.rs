@@ -159,7 +159,7 @@ fn bench_monitor(c: &mut Criterion) {
 /// node's two spaces are searched once); "warm" has them kept, as a running day mostly does.
 fn bench_ch(c: &mut Criterion, name: &str, dir: &Path) {
     use binjiang_scene::Mode;
-    use binjiang_sim::ch::{SpaceTimes, UpwardGraphs};
+    use binjiang_sim::ch::{PathSearch, SpaceTimes, UpwardGraphs};
     let scene = Scene::load(dir).expect("scene loads");
     let mut input = fast_paths::InputGraph::new();
     for e in &scene.road_graph.edges {
@@ -201,6 +201,45 @@ fn bench_ch(c: &mut Criterion, name: &str, dir: &Path) {
         }
         sum
     };
+    // Whole paths, as a unit's route needs them: `fast_paths`' query against the same query
+    // over the upward graphs laid out by node (the same paths, checked here first).
+    let mut calc = fast_paths::create_calculator(&graph);
+    let mut search = PathSearch::new(graphs.nodes());
+    for &s in &sources {
+        for &t in &targets {
+            let theirs = calc.calc_path(&graph, s, t).map(|p| p.get_nodes().len());
+            let ours = search
+                .path(&graphs, s as u32, t as u32)
+                .map(|(p, _)| p.len());
+            assert_eq!(ours, theirs, "path {s} -> {t}");
+        }
+    }
+    g.bench_function("fast_paths_paths_2500_pairs", |b| {
+        b.iter(|| {
+            let mut hops = 0usize;
+            for &s in &sources {
+                for &t in &targets {
+                    hops += calc
+                        .calc_path(&graph, s, t)
+                        .map_or(0, |p| p.get_nodes().len());
+                }
+            }
+            black_box(hops)
+        })
+    });
+    g.bench_function("path_search_2500_pairs", |b| {
+        b.iter(|| {
+            let mut hops = 0usize;
+            for &s in &sources {
+                for &t in &targets {
+                    hops += search
+                        .path(&graphs, s as u32, t as u32)
+                        .map_or(0, |(p, _)| p.len());
+                }
+            }
+            black_box(hops)
+        })
+    });
     g.bench_function("spaces_cold_2500_pairs", |b| {
         b.iter(|| black_box(all(&mut SpaceTimes::new(&graphs))))
     });

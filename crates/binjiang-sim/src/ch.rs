@@ -11,6 +11,10 @@
 //! Geisberger et al. 2012). The hierarchy is `fast_paths`' own, read through its public 32-bit
 //! form, so the times are the same to the tick as its queries give.
 
+mod path;
+
+pub use path::PathSearch;
+
 use fast_paths::{FastGraph, FastGraph32};
 use foldhash::HashMap;
 use std::cmp::Reverse;
@@ -39,39 +43,97 @@ pub struct UpwardGraphs {
     /// Edges into a node from higher nodes: (tail, ticks). Backward searches climb these.
     down_first: Vec<u32>,
     down: Vec<Label>,
+    /// What each edge of `up` and of `down` stands for, to unpack a path's shortcuts.
+    up_via: Vec<Via>,
+    down_via: Vec<Via>,
 }
+
+/// What an upward edge stands for: a road hop, or a shortcut over two edges.
+#[derive(Debug, Clone, Copy)]
+struct Via {
+    /// The hop's node that a path unpacks to: the tail of an edge of `up`, the tail of an
+    /// edge of `down` (`fast_paths`' `base_node` and `adj_node`).
+    node: u32,
+    /// For a shortcut, the edge of `down` and the edge of `up` it replaces; [`NONE`]
+    /// for a road hop.
+    replaced_down: u32,
+    replaced_up: u32,
+}
+
+/// No node, no edge, no time.
+const NONE: u32 = u32::MAX;
 
 impl UpwardGraphs {
     /// The upward graphs of a prepared `fast_paths` hierarchy.
     pub fn of(graph: &FastGraph) -> Self {
         let g = FastGraph32::new(graph);
         let n = g.ranks.len();
+        // `fast_paths` keeps each node's edges in rows by rank; here they are in rows by node,
+        // in the same order within a row. `at[e]` is where `fast_paths`' edge `e` went.
         let rows = |first: &[u32], edges: Vec<Label>| {
             let mut starts = Vec::with_capacity(n + 1);
             let mut out = Vec::with_capacity(edges.len());
+            let mut at = vec![NONE; edges.len()];
             for node in 0..n {
                 starts.push(out.len() as u32);
                 let r = g.ranks[node] as usize;
                 let (a, b) = (first[r] as usize, first[r + 1] as usize);
+                for (k, slot) in at[a..b].iter_mut().enumerate() {
+                    *slot = (out.len() + k) as u32;
+                }
                 out.extend_from_slice(&edges[a..b]);
             }
             starts.push(out.len() as u32);
-            (starts, out)
+            (starts, out, at)
         };
         // (`fast_paths` does not name its 32-bit edge type, so the fields are read in place.)
         let up_arcs = g.edges_fwd.iter().map(|e| (e.adj_node, e.weight)).collect();
         let down_arcs = g.edges_bwd.iter().map(|e| (e.adj_node, e.weight)).collect();
-        let (up_first, up) = rows(&g.first_edge_ids_fwd, up_arcs);
-        let (down_first, down) = rows(&g.first_edge_ids_bwd, down_arcs);
+        let (up_first, up, up_at) = rows(&g.first_edge_ids_fwd, up_arcs);
+        let (down_first, down, down_at) = rows(&g.first_edge_ids_bwd, down_arcs);
+        let moved = |at: &[u32], e: u32| if e == NONE { NONE } else { at[e as usize] };
+        let vias = |edges: Vec<(u32, u32, u32)>, at: &[u32]| {
+            let blank = Via {
+                node: NONE,
+                replaced_down: NONE,
+                replaced_up: NONE,
+            };
+            let mut vias = vec![blank; edges.len()];
+            for (e, (node, replaced_in, replaced_out)) in edges.into_iter().enumerate() {
+                vias[at[e] as usize] = Via {
+                    node,
+                    replaced_down: moved(&down_at, replaced_in),
+                    replaced_up: moved(&up_at, replaced_out),
+                };
+            }
+            vias
+        };
+        let up_via = vias(
+            g.edges_fwd
+                .iter()
+                .map(|e| (e.base_node, e.replaced_in_edge, e.replaced_out_edge))
+                .collect(),
+            &up_at,
+        );
+        let down_via = vias(
+            g.edges_bwd
+                .iter()
+                .map(|e| (e.adj_node, e.replaced_in_edge, e.replaced_out_edge))
+                .collect(),
+            &down_at,
+        );
         UpwardGraphs {
             up_first,
             up,
             down_first,
             down,
+            up_via,
+            down_via,
         }
     }
 
-    fn nodes(&self) -> usize {
+    /// How many nodes the hierarchy has.
+    pub fn nodes(&self) -> usize {
         self.up_first.len() - 1
     }
 

@@ -12,10 +12,10 @@
 //! One rule decides reachability everywhere (dispatch, queue, reassign, patrol loops): a
 //! directed, one-way-aware road search finds a route, or the unit is not eligible.
 
-use crate::ch::{SpaceTimes, UpwardGraphs};
+use crate::ch::{PathSearch, SpaceTimes, UpwardGraphs};
 use crate::route::Route;
 use binjiang_scene::{GridSnap, Mode, RoadGraph, SegmentGrid, Snap};
-use fast_paths::{FastGraph, InputGraph, PathCalculator};
+use fast_paths::InputGraph;
 use foldhash::{HashMap, HashMapExt};
 use geo::{BoundingRect, Contains, Coord, Intersects, Line, MultiPolygon, Point, Polygon};
 use rstar::primitives::GeomWithData;
@@ -82,10 +82,10 @@ impl<K: std::hash::Hash + Eq, V: Clone> Memo<K, V> {
 }
 
 struct ModeRouter {
-    graph: Arc<FastGraph>,
-    calculator: PathCalculator,
-    /// The same hierarchy's upward graphs, for times without paths.
+    /// The hierarchy `fast_paths` prepared, as upward graphs: times come from their search
+    /// spaces, paths from a query that is `fast_paths`' own step for step.
     upward: Arc<UpwardGraphs>,
+    search: PathSearch,
     spaces: SpaceTimes,
     times: Memo<(u32, u32), Option<u32>>,
     /// Paths between node pairs as `fast_paths` unpacked them, with each hop's ticks: a
@@ -102,13 +102,12 @@ struct ModeRouter {
 }
 
 impl Clone for ModeRouter {
-    /// Shares the prepared hierarchy; a fresh calculator and an empty cache (a clone answers
+    /// Shares the prepared hierarchy; fresh scratch and empty caches (a clone answers
     /// exactly as the original would).
     fn clone(&self) -> Self {
         ModeRouter {
-            graph: Arc::clone(&self.graph),
-            calculator: fast_paths::create_calculator(&self.graph),
             upward: Arc::clone(&self.upward),
+            search: PathSearch::new(self.upward.nodes()),
             spaces: SpaceTimes::new(&self.upward),
             times: Memo::new(TIME_CACHE_ENTRIES),
             paths: Memo::new(PATH_CACHE_ENTRIES),
@@ -580,12 +579,9 @@ impl ModeRouter {
         // Only nodes with an edge for this mode are ever queried (anchors come from the
         // mode's own segments), so fast_paths' node count (highest id seen + 1) covers them.
         input.freeze();
-        let graph = fast_paths::prepare(&input);
-        let calculator = fast_paths::create_calculator(&graph);
-        let upward = Arc::new(UpwardGraphs::of(&graph));
+        let upward = Arc::new(UpwardGraphs::of(&fast_paths::prepare(&input)));
         ModeRouter {
-            graph: Arc::new(graph),
-            calculator,
+            search: PathSearch::new(upward.nodes()),
             spaces: SpaceTimes::new(&upward),
             upward,
             times: Memo::new(TIME_CACHE_ENTRIES),
@@ -602,18 +598,15 @@ impl ModeRouter {
         if let Some(p) = self.paths.get(&(a, b)) {
             return p;
         }
-        let p = self
-            .calculator
-            .calc_path(&self.graph, a as usize, b as usize)
-            .and_then(|path| {
-                path.get_nodes()
-                    .windows(2)
-                    .map(|pair| {
-                        let hop = (pair[0] as u32, pair[1] as u32);
-                        self.hops.get(&hop).map(|t| (hop.1, *t))
-                    })
-                    .collect::<Option<Path>>()
-            });
+        let p = self.search.path(&self.upward, a, b).and_then(|(nodes, _)| {
+            nodes
+                .windows(2)
+                .map(|pair| {
+                    let hop = (pair[0], pair[1]);
+                    self.hops.get(&hop).map(|t| (hop.1, *t))
+                })
+                .collect::<Option<Path>>()
+        });
         self.paths.keep((a, b), p.clone());
         p
     }
