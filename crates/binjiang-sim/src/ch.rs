@@ -6,18 +6,20 @@
 //! a contraction hierarchy the upward search space of a node (the nodes a one-sided upward
 //! search settles, with their times) depends on that node alone, so it is worked out once and
 //! kept; the time from `a` to `b` is then the best meeting of `a`'s forward space and `b`'s
-//! backward space, a merge of two short sorted lists (the bucket idea of Knopp et al. 2007,
-//! "Computing many-to-many shortest paths using highway hierarchies", on a CH as in
-//! Geisberger et al. 2012). The hierarchy is `fast_paths`' own, read through its public 32-bit
-//! form, so the times are the same to the tick as its queries give.
+//! backward space (the bucket idea of Knopp et al. 2007, "Computing many-to-many shortest
+//! paths using highway hierarchies", on a CH as in Geisberger et al. 2012). The hierarchy is
+//! `fast_paths`' own, read through its public 32-bit form, so the times are the same to the
+//! tick as its queries give. Each space is found by one side of `fast_paths`' own query run
+//! to its end and kept as it went, so the path of the pair whose time was just asked is
+//! replayed from the two spaces rather than searched for again ([`PathSearch`]).
 
 mod path;
 
 pub use path::PathSearch;
+use path::Waiting;
 
 use fast_paths::{FastGraph, FastGraph32};
 use foldhash::HashMap;
-use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// Which way a search space runs: from a node (forward) or into it (backward).
@@ -137,6 +139,14 @@ impl UpwardGraphs {
         self.up_first.len() - 1
     }
 
+    /// Where each node's row of climbing edges begins on `side`, and those edges.
+    fn rows(&self, side: Side) -> (&[u32], &[Label]) {
+        match side {
+            Side::Forward => (&self.up_first, &self.up),
+            Side::Backward => (&self.down_first, &self.down),
+        }
+    }
+
     /// Edges a search on `side` climbs from `v`, and those it checks to stall `v`.
     fn climb_and_stall(&self, side: Side, v: u32) -> (&[Label], &[Label]) {
         let v = v as usize;
@@ -177,8 +187,21 @@ struct Scattered {
 struct Spaces {
     /// Where each node's space is in `spaces`.
     slot: HashMap<u32, u32>,
-    spaces: Vec<Box<[Label]>>,
+    spaces: Vec<Space>,
     labels: usize,
+}
+
+/// One node's upward search space on one side, as the search went: enough to answer times
+/// (the settled nodes) and to replay the search for a path (what each settling relaxed).
+#[derive(Debug)]
+pub(crate) struct Space {
+    /// The nodes settled (not stalled), with their times, in the order they were settled.
+    settled: Box<[Label]>,
+    /// For the `k`-th node settled, `relaxed[ends[k - 1]..ends[k]]` (from 0 for the first)
+    /// are the edges (in the row layout of [`UpwardGraphs`]) whose relaxation bettered
+    /// their head's time, in order.
+    ends: Box<[u32]>,
+    relaxed: Box<[u32]>,
 }
 
 impl SpaceTimes {
@@ -208,13 +231,34 @@ impl SpaceTimes {
             for v in s.nodes.drain(..) {
                 s.time[v as usize] = u32::MAX;
             }
-            for &(v, t) in self.forward.spaces[f].iter() {
+            for &(v, t) in self.forward.spaces[f].settled.iter() {
                 s.time[v as usize] = t;
                 s.nodes.push(v);
             }
             s.node = Some(a);
         }
-        meet_scattered(&s.time, &self.backward.spaces[b])
+        meet_scattered(&s.time, &self.backward.spaces[b].settled)
+    }
+
+    /// The nodes of the fastest path from node `a` to node `b` and its ticks, exactly as
+    /// `fast_paths` finds them (see [`PathSearch`]): replayed from the two search spaces
+    /// where both are kept (as they are right after their time was asked), searched for
+    /// otherwise.
+    pub fn path<'s>(
+        &mut self,
+        graphs: &UpwardGraphs,
+        search: &'s mut PathSearch,
+        a: u32,
+        b: u32,
+    ) -> Option<(&'s [u32], u32)> {
+        match (self.forward.slot.get(&a), self.backward.slot.get(&b)) {
+            (Some(&f), Some(&k)) => search.replay(
+                graphs,
+                (a, &self.forward.spaces[f as usize]),
+                (b, &self.backward.spaces[k as usize]),
+            ),
+            _ => search.path(graphs, a, b),
+        }
     }
 
     /// Where `node`'s space on `side` is kept, searched for first if it is not.
@@ -227,12 +271,12 @@ impl SpaceTimes {
             return *k as usize;
         }
         let space = self.search.space(graphs, side, node);
-        if cache.labels + space.len() > SPACE_CACHE_LABELS {
+        if cache.labels + space.settled.len() > SPACE_CACHE_LABELS {
             cache.slot.clear();
             cache.spaces.clear();
             cache.labels = 0;
         }
-        cache.labels += space.len();
+        cache.labels += space.settled.len();
         let k = cache.spaces.len();
         cache.slot.insert(node, k as u32);
         cache.spaces.push(space);
@@ -285,9 +329,11 @@ struct UpwardSearch {
     stamp: Vec<u32>,
     settled: Vec<u32>,
     now: u32,
-    heap: BinaryHeap<Reverse<Label>>,
+    heap: BinaryHeap<Waiting>,
     /// The space being found (kept for its memory; each space is then copied out exactly).
-    out: Vec<Label>,
+    order: Vec<Label>,
+    ends: Vec<u32>,
+    relaxed: Vec<u32>,
 }
 
 impl UpwardSearch {
@@ -298,7 +344,9 @@ impl UpwardSearch {
             settled: vec![0; nodes],
             now: 0,
             heap: BinaryHeap::new(),
-            out: Vec::new(),
+            order: Vec::new(),
+            ends: Vec::new(),
+            relaxed: Vec::new(),
         }
     }
 
@@ -306,13 +354,20 @@ impl UpwardSearch {
         (self.stamp[v as usize] == self.now).then(|| self.time[v as usize])
     }
 
-    /// Every node an upward search from `node` on `side` settles with its exact time, sorted
-    /// by node. Stall-on-demand leaves out nodes whose upward time is provably not their
-    /// shortest (a higher node reaches them faster): they cannot be the top of a shortest
-    /// path, so no meeting is lost.
-    fn space(&mut self, graphs: &UpwardGraphs, side: Side, node: u32) -> Box<[Label]> {
+    /// Every node an upward search from `node` on `side` settles with its exact time, in
+    /// the order it settles them. Stall-on-demand leaves out nodes whose upward time is
+    /// provably not their shortest (a higher node reaches them faster): they cannot be the
+    /// top of a shortest path, so no meeting is lost. The search is one side of
+    /// `fast_paths`' query run to its end, step for step (its heap, its order among equal
+    /// times, its stalling), so that a query's side is a beginning of it and can be replayed
+    /// ([`PathSearch::replay`]).
+    fn space(&mut self, graphs: &UpwardGraphs, side: Side, node: u32) -> Space {
         if node as usize >= self.time.len() {
-            return Box::new([]);
+            return Space {
+                settled: Box::new([]),
+                ends: Box::new([]),
+                relaxed: Box::new([]),
+            };
         }
         self.now = self.now.wrapping_add(1);
         if self.now == 0 {
@@ -320,17 +375,23 @@ impl UpwardSearch {
             self.settled.iter_mut().for_each(|s| *s = 0);
             self.now = 1;
         }
-        let mut out = std::mem::take(&mut self.out);
-        out.clear();
+        let (mut order, mut ends, mut relaxed) = (
+            std::mem::take(&mut self.order),
+            std::mem::take(&mut self.ends),
+            std::mem::take(&mut self.relaxed),
+        );
+        order.clear();
+        ends.clear();
+        relaxed.clear();
         self.heap.clear();
         self.time[node as usize] = 0;
         self.stamp[node as usize] = self.now;
-        self.heap.push(Reverse((0, node)));
-        while let Some(Reverse((t, v))) = self.heap.pop() {
-            if self.settled[v as usize] == self.now || self.known(v).is_some_and(|k| k < t) {
+        self.heap.push(Waiting { ticks: 0, node });
+        let (first, _) = graphs.rows(side);
+        while let Some(Waiting { ticks: t, node: v }) = self.heap.pop() {
+            if self.settled[v as usize] == self.now {
                 continue;
             }
-            self.settled[v as usize] = self.now;
             let (climb, stall) = graphs.climb_and_stall(side, v);
             let stalled = stall
                 .iter()
@@ -338,19 +399,26 @@ impl UpwardSearch {
             if stalled {
                 continue;
             }
-            out.push((v, t));
-            for &(w, c) in climb {
-                let tw = t + c;
+            let row = first[v as usize];
+            for (k, &(w, c)) in climb.iter().enumerate() {
+                let tw = t.saturating_add(c);
                 if self.known(w).is_none_or(|old| tw < old) {
                     self.time[w as usize] = tw;
                     self.stamp[w as usize] = self.now;
-                    self.heap.push(Reverse((tw, w)));
+                    self.heap.push(Waiting { ticks: tw, node: w });
+                    relaxed.push(row + k as u32);
                 }
             }
+            self.settled[v as usize] = self.now;
+            order.push((v, t));
+            ends.push(relaxed.len() as u32);
         }
-        out.sort_unstable_by_key(|l| l.0);
-        let space = Box::from(out.as_slice());
-        self.out = out;
+        let space = Space {
+            settled: Box::from(order.as_slice()),
+            ends: Box::from(ends.as_slice()),
+            relaxed: Box::from(relaxed.as_slice()),
+        };
+        (self.order, self.ends, self.relaxed) = (order, ends, relaxed);
         space
     }
 }

@@ -598,7 +598,8 @@ impl ModeRouter {
         if let Some(p) = self.paths.get(&(a, b)) {
             return p;
         }
-        let p = self.search.path(&self.upward, a, b).and_then(|(nodes, _)| {
+        let found = self.spaces.path(&self.upward, &mut self.search, a, b);
+        let p = found.and_then(|(nodes, _)| {
             nodes
                 .windows(2)
                 .map(|pair| {
