@@ -182,26 +182,47 @@ struct Scattered {
 }
 
 /// One side's search spaces, by node: each found once and kept until the labels held reach
-/// [`SPACE_CACHE_LABELS`], then all forgotten.
+/// [`SPACE_CACHE_LABELS`], then all forgotten. They are kept end to end in three arrays
+/// (forgotten together, so no space is ever freed alone): a day finds tens of thousands.
 #[derive(Debug, Default)]
 struct Spaces {
-    /// Where each node's space is in `spaces`.
+    /// Which space is each node's.
     slot: HashMap<u32, u32>,
-    spaces: Vec<Space>,
-    labels: usize,
+    /// Where each space begins in `settled` (and `ends`) and in `relaxed`.
+    begins: Vec<(u32, u32)>,
+    settled: Vec<Label>,
+    ends: Vec<u32>,
+    relaxed: Vec<u32>,
+}
+
+impl Spaces {
+    fn get(&self, k: usize) -> Space<'_> {
+        let (s, r) = self.begins[k];
+        let (s_end, r_end) = self
+            .begins
+            .get(k + 1)
+            .copied()
+            .unwrap_or((self.settled.len() as u32, self.relaxed.len() as u32));
+        let (s, s_end) = (s as usize, s_end as usize);
+        Space {
+            settled: &self.settled[s..s_end],
+            ends: &self.ends[s..s_end],
+            relaxed: &self.relaxed[r as usize..r_end as usize],
+        }
+    }
 }
 
 /// One node's upward search space on one side, as the search went: enough to answer times
 /// (the settled nodes) and to replay the search for a path (what each settling relaxed).
-#[derive(Debug)]
-pub(crate) struct Space {
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Space<'a> {
     /// The nodes settled (not stalled), with their times, in the order they were settled.
-    settled: Box<[Label]>,
+    settled: &'a [Label],
     /// For the `k`-th node settled, `relaxed[ends[k - 1]..ends[k]]` (from 0 for the first)
     /// are the edges (in the row layout of [`UpwardGraphs`]) whose relaxation bettered
     /// their head's time, in order.
-    ends: Box<[u32]>,
-    relaxed: Box<[u32]>,
+    ends: &'a [u32],
+    relaxed: &'a [u32],
 }
 
 impl SpaceTimes {
@@ -231,13 +252,13 @@ impl SpaceTimes {
             for v in s.nodes.drain(..) {
                 s.time[v as usize] = u32::MAX;
             }
-            for &(v, t) in self.forward.spaces[f].settled.iter() {
+            for &(v, t) in self.forward.get(f).settled {
                 s.time[v as usize] = t;
                 s.nodes.push(v);
             }
             s.node = Some(a);
         }
-        meet_scattered(&s.time, &self.backward.spaces[b].settled)
+        meet_scattered(&s.time, self.backward.get(b).settled)
     }
 
     /// The nodes of the fastest path from node `a` to node `b` and its ticks, exactly as
@@ -254,8 +275,8 @@ impl SpaceTimes {
         match (self.forward.slot.get(&a), self.backward.slot.get(&b)) {
             (Some(&f), Some(&k)) => search.replay(
                 graphs,
-                (a, &self.forward.spaces[f as usize]),
-                (b, &self.backward.spaces[k as usize]),
+                (a, self.forward.get(f as usize)),
+                (b, self.backward.get(k as usize)),
             ),
             _ => search.path(graphs, a, b),
         }
@@ -270,16 +291,22 @@ impl SpaceTimes {
         if let Some(k) = cache.slot.get(&node) {
             return *k as usize;
         }
-        let space = self.search.space(graphs, side, node);
-        if cache.labels + space.settled.len() > SPACE_CACHE_LABELS {
+        let found = self.search.space(graphs, side, node);
+        if cache.settled.len() + found.settled.len() > SPACE_CACHE_LABELS {
             cache.slot.clear();
-            cache.spaces.clear();
-            cache.labels = 0;
+            cache.begins.clear();
+            cache.settled.clear();
+            cache.ends.clear();
+            cache.relaxed.clear();
         }
-        cache.labels += space.settled.len();
-        let k = cache.spaces.len();
+        let k = cache.begins.len();
         cache.slot.insert(node, k as u32);
-        cache.spaces.push(space);
+        cache
+            .begins
+            .push((cache.settled.len() as u32, cache.relaxed.len() as u32));
+        cache.settled.extend_from_slice(found.settled);
+        cache.ends.extend_from_slice(found.ends);
+        cache.relaxed.extend_from_slice(found.relaxed);
         k
     }
 }
@@ -330,7 +357,7 @@ struct UpwardSearch {
     settled: Vec<u32>,
     now: u32,
     heap: BinaryHeap<Waiting>,
-    /// The space being found (kept for its memory; each space is then copied out exactly).
+    /// The space being found (kept for its memory; each space is then copied into the cache).
     order: Vec<Label>,
     ends: Vec<u32>,
     relaxed: Vec<u32>,
@@ -361,12 +388,15 @@ impl UpwardSearch {
     /// `fast_paths`' query run to its end, step for step (its heap, its order among equal
     /// times, its stalling), so that a query's side is a beginning of it and can be replayed
     /// ([`PathSearch::replay`]).
-    fn space(&mut self, graphs: &UpwardGraphs, side: Side, node: u32) -> Space {
+    fn space(&mut self, graphs: &UpwardGraphs, side: Side, node: u32) -> Space<'_> {
+        self.order.clear();
+        self.ends.clear();
+        self.relaxed.clear();
         if node as usize >= self.time.len() {
             return Space {
-                settled: Box::new([]),
-                ends: Box::new([]),
-                relaxed: Box::new([]),
+                settled: &[],
+                ends: &[],
+                relaxed: &[],
             };
         }
         self.now = self.now.wrapping_add(1);
@@ -380,9 +410,6 @@ impl UpwardSearch {
             std::mem::take(&mut self.ends),
             std::mem::take(&mut self.relaxed),
         );
-        order.clear();
-        ends.clear();
-        relaxed.clear();
         self.heap.clear();
         self.time[node as usize] = 0;
         self.stamp[node as usize] = self.now;
@@ -413,13 +440,12 @@ impl UpwardSearch {
             order.push((v, t));
             ends.push(relaxed.len() as u32);
         }
-        let space = Space {
-            settled: Box::from(order.as_slice()),
-            ends: Box::from(ends.as_slice()),
-            relaxed: Box::from(relaxed.as_slice()),
-        };
         (self.order, self.ends, self.relaxed) = (order, ends, relaxed);
-        space
+        Space {
+            settled: &self.order,
+            ends: &self.ends,
+            relaxed: &self.relaxed,
+        }
     }
 }
 

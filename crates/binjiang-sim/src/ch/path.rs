@@ -111,7 +111,7 @@ impl Direction {
 
     /// Replays the `k`-th settling of `space` (node `v` at `t`): the labels it bettered,
     /// over the edges `climb` of its side.
-    fn replay(&mut self, now: u32, space: &Space, k: usize, climb: &[Label]) {
+    fn replay(&mut self, now: u32, space: Space<'_>, k: usize, climb: &[Label]) {
         let (v, t) = space.settled[k];
         let from = if k == 0 {
             0
@@ -249,8 +249,8 @@ impl PathSearch {
     pub(crate) fn replay(
         &mut self,
         graphs: &UpwardGraphs,
-        (start, forward): (u32, &Space),
-        (end, backward): (u32, &Space),
+        (start, forward): (u32, Space<'_>),
+        (end, backward): (u32, Space<'_>),
     ) -> Option<(&[u32], u32)> {
         let n = self.forward.entries.len() as u32;
         if start >= n || end >= n {
