@@ -455,7 +455,8 @@ mod tests {
     use fast_paths::InputGraph;
     use proptest::prelude::*;
 
-    fn prepared(n: usize, edges: &[(usize, usize, usize)]) -> FastGraph {
+    /// A prepared hierarchy of `n` nodes with `edges` (`a`, `b`, time).
+    pub(super) fn prepared(n: usize, edges: &[(usize, usize, usize)]) -> FastGraph {
         let mut input = InputGraph::new();
         for &(a, b, w) in edges {
             if a != b {

@@ -260,35 +260,33 @@ impl PathSearch {
         let (mut best, mut meeting) = if start == end { (0, end) } else { (NONE, NONE) };
         self.forward.set(now, start, 0, start, NONE);
         self.backward.set(now, end, 0, end, NONE);
-        let (mut i, mut j) = (0, 0);
-        let (mut forward_on, mut backward_on) = (true, true);
-        while forward_on || backward_on {
-            if forward_on {
-                match forward.settled.get(i) {
-                    Some(&(v, t)) if t <= best => {
-                        self.forward.replay(now, forward, i, &graphs.up);
-                        let other = self.backward.ticks(now, v);
-                        if other != NONE && t.saturating_add(other) < best {
-                            (best, meeting) = (t + other, v);
-                        }
-                        i += 1;
-                    }
-                    _ => forward_on = false,
-                }
-            }
-            if backward_on {
-                match backward.settled.get(j) {
-                    Some(&(v, t)) if t <= best => {
-                        self.backward.replay(now, backward, j, &graphs.down);
-                        let other = self.forward.ticks(now, v);
-                        if other != NONE && t.saturating_add(other) < best {
-                            (best, meeting) = (t + other, v);
-                        }
-                        j += 1;
-                    }
-                    _ => backward_on = false,
-                }
-            }
+        // How far each side has replayed; `None` once it is cut off or done.
+        let (mut i, mut j) = (Some(0), Some(0));
+        while i.is_some() || j.is_some() {
+            let up = (forward, graphs.up.as_slice());
+            i = i.and_then(|k| {
+                settle(
+                    &mut self.forward,
+                    &self.backward,
+                    now,
+                    up,
+                    k,
+                    &mut best,
+                    &mut meeting,
+                )
+            });
+            let down = (backward, graphs.down.as_slice());
+            j = j.and_then(|k| {
+                settle(
+                    &mut self.backward,
+                    &self.forward,
+                    now,
+                    down,
+                    k,
+                    &mut best,
+                    &mut meeting,
+                )
+            });
         }
         if meeting == NONE {
             return None;
@@ -325,6 +323,26 @@ impl PathSearch {
     }
 }
 
+/// One side's `k`-th settling replayed (its `space`, climbing `climb`) unless the side is cut
+/// off there, and its meeting with the `other` side's labels as they stand; the next `k`.
+fn settle(
+    side: &mut Direction,
+    other: &Direction,
+    now: u32,
+    (space, climb): (Space<'_>, &[Label]),
+    k: usize,
+    best: &mut u32,
+    meeting: &mut u32,
+) -> Option<usize> {
+    let &(v, t) = space.settled.get(k).filter(|&&(_, t)| t <= *best)?;
+    side.replay(now, space, k, climb);
+    let there = other.ticks(now, v);
+    if there != NONE && t.saturating_add(there) < *best {
+        (*best, *meeting) = (t + there, v);
+    }
+    Some(k + 1)
+}
+
 /// Unpacks an edge of the upward (forward) graph: `fast_paths`' `unpack_fwd`.
 fn unpack_up(graphs: &UpwardGraphs, nodes: &mut Vec<u32>, edge: u32, reverse: bool) {
     let via = graphs.up_via[edge as usize];
@@ -355,17 +373,7 @@ mod tests {
     use fast_paths::{FastGraph, InputGraph};
     use proptest::prelude::*;
 
-    fn prepared(n: usize, edges: &[(usize, usize, usize)]) -> FastGraph {
-        let mut input = InputGraph::new();
-        for &(a, b, w) in edges {
-            if a != b {
-                input.add_edge(a, b, w);
-            }
-        }
-        input.add_edge(0, n - 1, 100);
-        input.freeze();
-        fast_paths::prepare(&input)
-    }
+    use super::super::tests::prepared;
 
     /// Every pair, in one order, against one `fast_paths` calculator: searched, and replayed
     /// from the two search spaces a time query keeps (each query after the others, as a
