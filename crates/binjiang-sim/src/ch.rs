@@ -15,18 +15,27 @@
 
 mod path;
 
+use path::Direction;
 pub use path::PathSearch;
-use path::Waiting;
 
 use fast_paths::{FastGraph, FastGraph32};
 use foldhash::HashMap;
-use std::collections::BinaryHeap;
 
 /// Which way a search space runs: from a node (forward) or into it (backward).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
     Forward,
     Backward,
+}
+
+impl Side {
+    /// The side whose climbing edges stall a search on this one.
+    fn other(self) -> Side {
+        match self {
+            Side::Forward => Side::Backward,
+            Side::Backward => Side::Forward,
+        }
+    }
 }
 
 /// A settled node of an upward search and its time, in the hierarchy's ticks.
@@ -144,17 +153,6 @@ impl UpwardGraphs {
         match side {
             Side::Forward => (&self.up_first, &self.up),
             Side::Backward => (&self.down_first, &self.down),
-        }
-    }
-
-    /// Edges a search on `side` climbs from `v`, and those it checks to stall `v`.
-    fn climb_and_stall(&self, side: Side, v: u32) -> (&[Label], &[Label]) {
-        let v = v as usize;
-        let up = &self.up[self.up_first[v] as usize..self.up_first[v + 1] as usize];
-        let down = &self.down[self.down_first[v] as usize..self.down_first[v + 1] as usize];
-        match side {
-            Side::Forward => (up, down),
-            Side::Backward => (down, up),
         }
     }
 }
@@ -349,14 +347,10 @@ fn meet(forward: &[Label], backward: &[Label]) -> Option<u32> {
     best
 }
 
-/// Scratch for one-sided upward searches: times by node, reset by stamping.
+/// Scratch for one-sided upward searches.
 #[derive(Debug)]
 struct UpwardSearch {
-    time: Vec<u32>,
-    stamp: Vec<u32>,
-    settled: Vec<u32>,
-    now: u32,
-    heap: BinaryHeap<Waiting>,
+    direction: Direction,
     /// The space being found (kept for its memory; each space is then copied into the cache).
     order: Vec<Label>,
     ends: Vec<u32>,
@@ -366,81 +360,33 @@ struct UpwardSearch {
 impl UpwardSearch {
     fn new(nodes: usize) -> Self {
         UpwardSearch {
-            time: vec![u32::MAX; nodes],
-            stamp: vec![0; nodes],
-            settled: vec![0; nodes],
-            now: 0,
-            heap: BinaryHeap::new(),
+            direction: Direction::new(nodes),
             order: Vec::new(),
             ends: Vec::new(),
             relaxed: Vec::new(),
         }
     }
 
-    fn known(&self, v: u32) -> Option<u32> {
-        (self.stamp[v as usize] == self.now).then(|| self.time[v as usize])
-    }
-
     /// Every node an upward search from `node` on `side` settles with its exact time, in
     /// the order it settles them. Stall-on-demand leaves out nodes whose upward time is
     /// provably not their shortest (a higher node reaches them faster): they cannot be the
     /// top of a shortest path, so no meeting is lost. The search is one side of
-    /// `fast_paths`' query run to its end, step for step (its heap, its order among equal
-    /// times, its stalling), so that a query's side is a beginning of it and can be replayed
+    /// `fast_paths`' query run to its end, step for step (the same [`Direction::step`]), so
+    /// that a query's side is a beginning of it and can be replayed
     /// ([`PathSearch::replay`]).
     fn space(&mut self, graphs: &UpwardGraphs, side: Side, node: u32) -> Space<'_> {
         self.order.clear();
         self.ends.clear();
         self.relaxed.clear();
-        if node as usize >= self.time.len() {
-            return Space {
-                settled: &[],
-                ends: &[],
-                relaxed: &[],
-            };
-        }
-        self.now = self.now.wrapping_add(1);
-        if self.now == 0 {
-            self.stamp.iter_mut().for_each(|s| *s = 0);
-            self.settled.iter_mut().for_each(|s| *s = 0);
-            self.now = 1;
-        }
-        let (mut order, mut ends, mut relaxed) = (
-            std::mem::take(&mut self.order),
-            std::mem::take(&mut self.ends),
-            std::mem::take(&mut self.relaxed),
-        );
-        self.heap.clear();
-        self.time[node as usize] = 0;
-        self.stamp[node as usize] = self.now;
-        self.heap.push(Waiting { ticks: 0, node });
-        let (first, _) = graphs.rows(side);
-        while let Some(Waiting { ticks: t, node: v }) = self.heap.pop() {
-            if self.settled[v as usize] == self.now {
-                continue;
+        if (node as usize) < self.direction.nodes() {
+            let (climb, stall) = (graphs.rows(side), graphs.rows(side.other()));
+            self.direction.start(node, true);
+            let relaxed = &mut self.relaxed;
+            while let Some(s) = self.direction.step(NONE, climb, stall, |e| relaxed.push(e)) {
+                self.order.push((s.node, s.ticks));
+                self.ends.push(relaxed.len() as u32);
             }
-            let (climb, stall) = graphs.climb_and_stall(side, v);
-            let stalled = stall
-                .iter()
-                .any(|&(w, c)| self.known(w).is_some_and(|tw| tw.saturating_add(c) < t));
-            if stalled {
-                continue;
-            }
-            let row = first[v as usize];
-            for (k, &(w, c)) in climb.iter().enumerate() {
-                let tw = t.saturating_add(c);
-                if self.known(w).is_none_or(|old| tw < old) {
-                    self.time[w as usize] = tw;
-                    self.stamp[w as usize] = self.now;
-                    self.heap.push(Waiting { ticks: tw, node: w });
-                    relaxed.push(row + k as u32);
-                }
-            }
-            self.settled[v as usize] = self.now;
-            order.push((v, t));
-            ends.push(relaxed.len() as u32);
         }
-        (self.order, self.ends, self.relaxed) = (order, ends, relaxed);
         Space {
             settled: &self.order,
             ends: &self.ends,

@@ -17,7 +17,7 @@
 //! replayed ([`PathSearch::replay`]) with no heap and no stall test, which took the day's
 //! path queries from a tenth of its time to a fiftieth.
 
-use super::{Label, Space, UpwardGraphs, Via, NONE};
+use super::{Label, Side, Space, UpwardGraphs, Via, NONE};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -63,15 +63,17 @@ impl Ord for Waiting {
     }
 }
 
-/// One direction of a query: its labels by node and its heap.
+/// One direction of a query, or a search space being found: its labels by node and its heap.
 #[derive(Debug)]
-struct Direction {
+pub(super) struct Direction {
     entries: Vec<Entry>,
     heap: BinaryHeap<Waiting>,
+    /// The current search's stamp.
+    now: u32,
 }
 
 impl Direction {
-    fn new(nodes: usize) -> Self {
+    pub(super) fn new(nodes: usize) -> Self {
         let blank = Entry {
             stamp: 0,
             ticks: NONE,
@@ -82,26 +84,45 @@ impl Direction {
         Direction {
             entries: vec![blank; nodes],
             heap: BinaryHeap::new(),
+            now: 0,
         }
     }
 
-    fn ticks(&self, now: u32, v: u32) -> u32 {
+    /// How many nodes this direction can label.
+    pub(super) fn nodes(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Begins a search from `root`: every earlier label is stale, the heap holds the root
+    /// alone (`heap` false: no heap, for a replay).
+    pub(super) fn start(&mut self, root: u32, heap: bool) {
+        self.now = self.now.wrapping_add(1);
+        if self.now == 0 {
+            self.entries.iter_mut().for_each(|e| e.stamp = 0);
+            self.now = 1;
+        }
+        self.heap.clear();
+        self.set(root, 0, root, NONE);
+        if heap {
+            self.heap.push(Waiting {
+                ticks: 0,
+                node: root,
+            });
+        }
+    }
+
+    fn ticks(&self, v: u32) -> u32 {
         let e = &self.entries[v as usize];
-        if e.stamp == now {
+        if e.stamp == self.now {
             e.ticks
         } else {
             NONE
         }
     }
 
-    fn label(&mut self, now: u32, v: u32, ticks: u32, parent: u32, edge: u32) {
-        self.set(now, v, ticks, parent, edge);
-        self.heap.push(Waiting { ticks, node: v });
-    }
-
-    fn set(&mut self, now: u32, v: u32, ticks: u32, parent: u32, edge: u32) {
+    fn set(&mut self, v: u32, ticks: u32, parent: u32, edge: u32) {
         self.entries[v as usize] = Entry {
-            stamp: now,
+            stamp: self.now,
             ticks,
             parent,
             edge,
@@ -111,7 +132,7 @@ impl Direction {
 
     /// Replays the `k`-th settling of `space` (node `v` at `t`): the labels it bettered,
     /// over the edges `climb` of its side.
-    fn replay(&mut self, now: u32, space: Space<'_>, k: usize, climb: &[Label]) {
+    fn replay(&mut self, space: Space<'_>, k: usize, climb: &[Label]) {
         let (v, t) = space.settled[k];
         let from = if k == 0 {
             0
@@ -120,23 +141,25 @@ impl Direction {
         };
         for &e in &space.relaxed[from..space.ends[k] as usize] {
             let (w, c) = climb[e as usize];
-            self.set(now, w, t.saturating_add(c), v, e);
+            self.set(w, t.saturating_add(c), v, e);
         }
     }
 
     /// Settles the next node this direction may (at most one), relaxing `climb` edges and
-    /// stalling on `stall` edges; the node and its time if one was settled.
-    fn step(
+    /// stalling on `stall` edges, as one side's step of `fast_paths`' query does; the node
+    /// and its time if one was settled. `relaxed` hears of each edge (in the row layout of
+    /// [`UpwardGraphs`]) whose relaxation bettered a label, in order.
+    pub(super) fn step(
         &mut self,
-        now: u32,
         best: u32,
         climb: (&[u32], &[Label]),
         stall: (&[u32], &[Label]),
+        mut relaxed: impl FnMut(u32),
     ) -> Option<Waiting> {
         while let Some(curr) = self.heap.pop() {
             let v = curr.node as usize;
             let e = &self.entries[v];
-            if e.stamp == now && e.settled {
+            if e.stamp == self.now && e.settled {
                 continue;
             }
             if curr.ticks > best {
@@ -146,7 +169,7 @@ impl Direction {
             }
             let into = &stall.1[stall.0[v] as usize..stall.0[v + 1] as usize];
             let stalled = into.iter().any(|&(w, c)| {
-                let tw = self.ticks(now, w);
+                let tw = self.ticks(w);
                 tw != NONE && tw.saturating_add(c) < curr.ticks
             });
             if stalled {
@@ -156,8 +179,11 @@ impl Direction {
             let out = &climb.1[first as usize..climb.0[v + 1] as usize];
             for (k, &(w, c)) in out.iter().enumerate() {
                 let tw = curr.ticks.saturating_add(c);
-                if tw < self.ticks(now, w) {
-                    self.label(now, w, tw, curr.node, first + k as u32);
+                if tw < self.ticks(w) {
+                    let edge = first + k as u32;
+                    self.set(w, tw, curr.node, edge);
+                    self.heap.push(Waiting { ticks: tw, node: w });
+                    relaxed(edge);
                 }
             }
             self.entries[v].settled = true;
@@ -167,13 +193,28 @@ impl Direction {
     }
 }
 
+/// The best meeting of a query's two sides so far: its ticks and node ([`NONE`] for none).
+#[derive(Debug, Clone, Copy)]
+struct Meeting {
+    best: u32,
+    node: u32,
+}
+
+impl Meeting {
+    /// A node settled at `t` on one side meets `other`'s label of it as it stands.
+    fn offer(&mut self, other: &Direction, (v, t): Label) {
+        let there = other.ticks(v);
+        if there != NONE && t.saturating_add(there) < self.best {
+            (self.best, self.node) = (t + there, v);
+        }
+    }
+}
+
 /// Scratch for path queries on one hierarchy (its labels are reused from query to query).
 #[derive(Debug)]
 pub struct PathSearch {
     forward: Direction,
     backward: Direction,
-    /// The current query's stamp.
-    now: u32,
     /// The path being unpacked.
     nodes: Vec<u32>,
 }
@@ -184,7 +225,6 @@ impl PathSearch {
         PathSearch {
             forward: Direction::new(nodes),
             backward: Direction::new(nodes),
-            now: 0,
             nodes: Vec::new(),
         }
     }
@@ -193,49 +233,45 @@ impl PathSearch {
     /// exactly as `fast_paths`' `calc_path` gives them; `None` if there is none. (Times
     /// are kept in 32 bits: a path of more than 13 years' ticks would differ.)
     pub fn path(&mut self, graphs: &UpwardGraphs, start: u32, end: u32) -> Option<(&[u32], u32)> {
-        let n = self.forward.entries.len() as u32;
+        let mut meeting = self.begin(start, end, true)?;
+        let (up, down) = (graphs.rows(Side::Forward), graphs.rows(Side::Backward));
+        while !(self.forward.heap.is_empty() && self.backward.heap.is_empty()) {
+            if let Some(s) = self.forward.step(meeting.best, up, down, |_| {}) {
+                meeting.offer(&self.backward, (s.node, s.ticks));
+            }
+            if let Some(s) = self.backward.step(meeting.best, down, up, |_| {}) {
+                meeting.offer(&self.forward, (s.node, s.ticks));
+            }
+        }
+        self.finish(graphs, meeting)
+    }
+
+    /// Both sides started at their roots (with heaps, to search); the meeting a query
+    /// starts with. `None` for a node outside the hierarchy.
+    fn begin(&mut self, start: u32, end: u32, heaps: bool) -> Option<Meeting> {
+        let n = self.forward.nodes() as u32;
         if start >= n || end >= n {
             return None;
         }
-        let now = self.next_query();
-        self.forward.heap.clear();
-        self.backward.heap.clear();
-        let (mut best, mut meeting) = if start == end { (0, end) } else { (NONE, NONE) };
-        self.forward.label(now, start, 0, start, NONE);
-        self.backward.label(now, end, 0, end, NONE);
-        let up = (graphs.up_first.as_slice(), graphs.up.as_slice());
-        let down = (graphs.down_first.as_slice(), graphs.down.as_slice());
-        while !(self.forward.heap.is_empty() && self.backward.heap.is_empty()) {
-            if let Some(s) = self.forward.step(now, best, up, down) {
-                let other = self.backward.ticks(now, s.node);
-                if other != NONE && s.ticks.saturating_add(other) < best {
-                    (best, meeting) = (s.ticks + other, s.node);
-                }
+        self.forward.start(start, heaps);
+        self.backward.start(end, heaps);
+        Some(if start == end {
+            Meeting { best: 0, node: end }
+        } else {
+            Meeting {
+                best: NONE,
+                node: NONE,
             }
-            if let Some(s) = self.backward.step(now, best, down, up) {
-                let other = self.forward.ticks(now, s.node);
-                if other != NONE && s.ticks.saturating_add(other) < best {
-                    (best, meeting) = (s.ticks + other, s.node);
-                }
-            }
-        }
-        if meeting == NONE {
-            return None;
-        }
-        self.unpack(graphs, meeting);
-        Some((&self.nodes, best))
+        })
     }
 
-    /// A new stamp: every label of earlier queries is stale.
-    fn next_query(&mut self) -> u32 {
-        self.now = self.now.wrapping_add(1);
-        if self.now == 0 {
-            for d in [&mut self.forward, &mut self.backward] {
-                d.entries.iter_mut().for_each(|e| e.stamp = 0);
-            }
-            self.now = 1;
+    /// The path through the best meeting, if the sides met.
+    fn finish(&mut self, graphs: &UpwardGraphs, meeting: Meeting) -> Option<(&[u32], u32)> {
+        if meeting.node == NONE {
+            return None;
         }
-        self.now
+        self.unpack(graphs, meeting.node);
+        Some((&self.nodes, meeting.best))
     }
 
     /// What [`PathSearch::path`] finds from `start` to `end`, replayed from `start`'s
@@ -252,47 +288,16 @@ impl PathSearch {
         (start, forward): (u32, Space<'_>),
         (end, backward): (u32, Space<'_>),
     ) -> Option<(&[u32], u32)> {
-        let n = self.forward.entries.len() as u32;
-        if start >= n || end >= n {
-            return None;
-        }
-        let now = self.next_query();
-        let (mut best, mut meeting) = if start == end { (0, end) } else { (NONE, NONE) };
-        self.forward.set(now, start, 0, start, NONE);
-        self.backward.set(now, end, 0, end, NONE);
+        let mut meeting = self.begin(start, end, false)?;
         // How far each side has replayed; `None` once it is cut off or done.
         let (mut i, mut j) = (Some(0), Some(0));
         while i.is_some() || j.is_some() {
             let up = (forward, graphs.up.as_slice());
-            i = i.and_then(|k| {
-                settle(
-                    &mut self.forward,
-                    &self.backward,
-                    now,
-                    up,
-                    k,
-                    &mut best,
-                    &mut meeting,
-                )
-            });
+            i = i.and_then(|k| settle(&mut self.forward, &self.backward, up, k, &mut meeting));
             let down = (backward, graphs.down.as_slice());
-            j = j.and_then(|k| {
-                settle(
-                    &mut self.backward,
-                    &self.forward,
-                    now,
-                    down,
-                    k,
-                    &mut best,
-                    &mut meeting,
-                )
-            });
+            j = j.and_then(|k| settle(&mut self.backward, &self.forward, down, k, &mut meeting));
         }
-        if meeting == NONE {
-            return None;
-        }
-        self.unpack(graphs, meeting);
-        Some((&self.nodes, best))
+        self.finish(graphs, meeting)
     }
 
     /// The path through `meeting`, its shortcuts unpacked as `fast_paths` unpacks them.
@@ -328,18 +333,13 @@ impl PathSearch {
 fn settle(
     side: &mut Direction,
     other: &Direction,
-    now: u32,
     (space, climb): (Space<'_>, &[Label]),
     k: usize,
-    best: &mut u32,
-    meeting: &mut u32,
+    meeting: &mut Meeting,
 ) -> Option<usize> {
-    let &(v, t) = space.settled.get(k).filter(|&&(_, t)| t <= *best)?;
-    side.replay(now, space, k, climb);
-    let there = other.ticks(now, v);
-    if there != NONE && t.saturating_add(there) < *best {
-        (*best, *meeting) = (t + there, v);
-    }
+    let &settled = space.settled.get(k).filter(|&&(_, t)| t <= meeting.best)?;
+    side.replay(space, k, climb);
+    meeting.offer(other, settled);
     Some(k + 1)
 }
 
