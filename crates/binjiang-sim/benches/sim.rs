@@ -162,14 +162,8 @@ fn bench_ch(c: &mut Criterion, name: &str, dir: &Path) {
     use binjiang_sim::ch::{PathSearch, SpaceTimes, UpwardGraphs};
     let scene = Scene::load(dir).expect("scene loads");
     let mut input = fast_paths::InputGraph::new();
-    for e in &scene.road_graph.edges {
-        let ticks = |t: f64| ((t * 10.0).round() as usize).max(1);
-        if let Some(t) = e.travel_time_s(Mode::Car, true) {
-            input.add_edge(e.from as usize, e.to as usize, ticks(t));
-        }
-        if let Some(t) = e.travel_time_s(Mode::Car, false) {
-            input.add_edge(e.to as usize, e.from as usize, ticks(t));
-        }
+    for (a, b, t) in binjiang_sim::routing::road_hops(&scene.road_graph, Mode::Car, 1.0) {
+        input.add_edge(a as usize, b as usize, t);
     }
     input.freeze();
     let graph = fast_paths::prepare(&input);

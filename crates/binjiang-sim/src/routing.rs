@@ -559,22 +559,11 @@ impl ModeRouter {
     fn new(roads: &RoadGraph, mode: Mode, speed: f64) -> Self {
         let mut input = InputGraph::new();
         let mut hops: HashMap<(u32, u32), u32> = HashMap::new();
-        let mut hop = |a: u32, b: u32, t: usize| {
-            let t = t as u32;
+        for (a, b, t) in road_hops(roads, mode, speed) {
+            input.add_edge(a as usize, b as usize, t);
             hops.entry((a, b))
-                .and_modify(|old| *old = (*old).min(t))
-                .or_insert(t);
-        };
-        for e in &roads.edges {
-            let (from, to) = (e.from as usize, e.to as usize);
-            if let Some(t) = e.travel_time_s(mode, true) {
-                input.add_edge(from, to, ticks(t / speed));
-                hop(e.from, e.to, ticks(t / speed));
-            }
-            if let Some(t) = e.travel_time_s(mode, false) {
-                input.add_edge(to, from, ticks(t / speed));
-                hop(e.to, e.from, ticks(t / speed));
-            }
+                .and_modify(|old| *old = (*old).min(t as u32))
+                .or_insert(t as u32);
         }
         // Only nodes with an edge for this mode are ever queried (anchors come from the
         // mode's own segments), so fast_paths' node count (highest id seen + 1) covers them.
@@ -623,6 +612,26 @@ impl ModeRouter {
         self.times.keep((a, b), t);
         t
     }
+}
+
+/// Every directed hop `mode` may take on `roads` at `speed` (relative to the scene's), with
+/// its ticks: what a mode's hierarchy is prepared from, in the order it is added.
+pub fn road_hops(
+    roads: &RoadGraph,
+    mode: Mode,
+    speed: f64,
+) -> impl Iterator<Item = (u32, u32, usize)> + '_ {
+    roads.edges.iter().flat_map(move |e| {
+        let forwards = e.travel_time_s(mode, true);
+        let backwards = e.travel_time_s(mode, false);
+        let hop = |a: u32, b: u32, t: f64| (a, b, ticks(t / speed));
+        [
+            forwards.map(|t| hop(e.from, e.to, t)),
+            backwards.map(|t| hop(e.to, e.from, t)),
+        ]
+        .into_iter()
+        .flatten()
+    })
 }
 
 fn ticks(seconds: f64) -> usize {

@@ -449,14 +449,8 @@ mod tests {
         let scene = binjiang_scene::Scene::load(&dir).expect("the bundled scene loads");
         for mode in Mode::ALL.iter().copied() {
             let mut input = InputGraph::new();
-            let ticks = |t: f64| ((t * 10.0).round() as usize).max(1);
-            for e in &scene.road_graph.edges {
-                if let Some(t) = e.travel_time_s(mode, true) {
-                    input.add_edge(e.from as usize, e.to as usize, ticks(t));
-                }
-                if let Some(t) = e.travel_time_s(mode, false) {
-                    input.add_edge(e.to as usize, e.from as usize, ticks(t));
-                }
+            for (a, b, t) in crate::routing::road_hops(&scene.road_graph, mode, 1.0) {
+                input.add_edge(a as usize, b as usize, t);
             }
             input.freeze();
             let graph = fast_paths::prepare(&input);
