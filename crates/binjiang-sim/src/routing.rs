@@ -285,6 +285,8 @@ impl std::fmt::Debug for Router {
 pub struct Attached {
     mode: Mode,
     leaving: bool,
+    /// The point itself.
+    point: Coord,
     anchor: Option<Anchor>,
 }
 
@@ -364,6 +366,7 @@ impl Router {
         Attached {
             mode,
             leaving,
+            point: p,
             anchor: self.anchor(mode, p, leaving),
         }
     }
@@ -371,10 +374,17 @@ impl Router {
     /// [`Router::travel_time`] from the point `from` is attached at to the point `to` is
     /// (in `from`'s mode; `None` unless `from` leaves and `to` arrives).
     pub fn travel_time_between(&mut self, from: &Attached, to: &Attached) -> Option<f64> {
+        let (a, b) = Self::pair(from, to)?;
+        self.time_between(from.mode, a, b)
+    }
+
+    /// The anchors of a pair to travel between; `None` unless `from` leaves and `to`
+    /// arrives, in one mode, and both are attached.
+    fn pair<'a>(from: &'a Attached, to: &'a Attached) -> Option<(&'a Anchor, &'a Anchor)> {
         if !from.leaving || to.leaving || from.mode != to.mode {
             return None;
         }
-        self.time_between(from.mode, from.anchor.as_ref()?, to.anchor.as_ref()?)
+        Some((from.anchor.as_ref()?, to.anchor.as_ref()?))
     }
 
     fn time_between(&mut self, mode: Mode, a: &Anchor, b: &Anchor) -> Option<f64> {
@@ -388,11 +398,19 @@ impl Router {
 
     /// The fastest route from `from` to `to` in `mode`; `None` if unreachable.
     pub fn route(&mut self, mode: Mode, from: Coord, to: Coord) -> Option<Route> {
-        let (a, b) = (
-            self.anchor(mode, from, true)?,
-            self.anchor(mode, to, false)?,
+        let (from, to) = (
+            self.attached(mode, from, true),
+            self.attached(mode, to, false),
         );
-        let way = self.best_way(mode, &a, &b)?;
+        self.route_between(&from, &to)
+    }
+
+    /// [`Router::route`] between two attached points (as [`Router::travel_time_between`]):
+    /// the route of the pair whose time was just weighed, without attaching them again.
+    pub fn route_between(&mut self, from: &Attached, to: &Attached) -> Option<Route> {
+        let (a, b) = Self::pair(from, to)?;
+        let (mode, from, to) = (from.mode, from.point, to.point);
+        let way = self.best_way(mode, a, b)?;
         let path = match way {
             Way::SameEdge(_) => None,
             Way::Via { exit, entry, .. } => Some(self.modes[mode as usize].path(exit, entry)?),

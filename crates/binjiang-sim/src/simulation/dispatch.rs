@@ -133,6 +133,8 @@ impl Simulation {
         let (agency, p, area) = (inc.needs[k].agency, inc.position, inc.area);
         let moved_s = (self.now_ms - self.last_refresh_ms) as f64 / 1000.0;
         let mut best: Option<(Rank, u32)> = None;
+        // The best unit's position and the incident's, attached to its mode's roads.
+        let mut best_ends = None;
         // Whether any free unit was allowed at all, and whether any was (or, by its straight-
         // line bound, must be) merely too far rather than cut off.
         let (mut any_free, mut any_in_reach_of_roads) = (false, false);
@@ -186,6 +188,7 @@ impl Simulation {
                     if let Some(rank) = policy.rank(agency, in_zone, t) {
                         if best.is_none_or(|b| (rank, u) < b) {
                             best = Some((rank, u));
+                            best_ends = Some((from, to));
                         }
                     }
                 }
@@ -199,17 +202,16 @@ impl Simulation {
                 }
             }
         }
-        let Some((rank, u)) = best else {
+        let (Some((rank, u)), Some((from, to))) = (best, best_ends) else {
             return Err(match (any_free, any_in_reach_of_roads) {
                 (false, _) => QueueReason::NoUnitFree,
                 (true, false) => QueueReason::Unreachable,
                 (true, true) => QueueReason::BeyondMaxTravel,
             });
         };
-        let unit = &self.units[u as usize];
         let route = self
             .router
-            .route(unit.mode, unit.position(now), p)
+            .route_between(&from, &to)
             .ok_or(QueueReason::Unreachable)?;
         Ok(Choice {
             unit: u,
@@ -388,8 +390,10 @@ impl Simulation {
             pick.consider(here.iter_mut().flatten(), elsewhere.iter_mut().flatten());
             let best = pick.best;
             drop((here, elsewhere));
-            let Some((own, i)) = best else { continue };
-            let Some(route) = self.router.route(mode, from, self.inc(i).position) else {
+            let Some((own, i, arrival)) = best else {
+                continue;
+            };
+            let Some(route) = self.router.route_between(&departure, &arrival) else {
                 continue;
             };
             let k = self.inc(i).part_of(agency).unwrap_or(0);
@@ -535,8 +539,8 @@ struct QueuePick<'a> {
     mode: Mode,
     /// Where the freed unit meets its mode's roads.
     departure: crate::routing::Attached,
-    /// The best rank found so far and its incident.
-    best: Option<(Rank, u32)>,
+    /// The best rank found so far, its incident and where that meets the unit's roads.
+    best: Option<(Rank, u32, crate::routing::Attached)>,
 }
 
 impl QueuePick<'_> {
@@ -574,7 +578,8 @@ impl QueuePick<'_> {
             let (i, d) = (part.incident, part.distance_m);
             // No part of this stream this far or farther can rank better, nor this one.
             let could = self.policy.rank(self.agency, in_zone, d / speed);
-            if could.is_none_or(|c| self.best.is_some_and(|(r, _)| r < c)) {
+            let best = self.best.as_ref().map(|b| (b.0, b.1));
+            if could.is_none_or(|c| best.is_some_and(|(r, _)| r < c)) {
                 if in_zone {
                     here_open = false;
                 } else {
@@ -584,7 +589,7 @@ impl QueuePick<'_> {
             }
             // A part that could only tie the best wins on a lower id alone, whatever order
             // the index walks equal distances in; those after it in the stream may still.
-            if could.is_some_and(|c| self.best.is_some_and(|b| b < (c, i))) {
+            if could.is_some_and(|c| best.is_some_and(|b| b < (c, i))) {
                 continue;
             }
             let [x, y] = part.position;
@@ -593,8 +598,8 @@ impl QueuePick<'_> {
                 continue;
             };
             if let Some(rank) = self.policy.rank(self.agency, in_zone, t) {
-                if self.best.is_none_or(|b| (rank, i) < b) {
-                    self.best = Some((rank, i));
+                if best.is_none_or(|b| (rank, i) < b) {
+                    self.best = Some((rank, i, to));
                 }
             }
         }
