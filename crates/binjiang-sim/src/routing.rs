@@ -263,13 +263,14 @@ pub struct Router {
     roads: Arc<RoadGraph>,
     water: Arc<WaterMask>,
     modes: Vec<ModeRouter>,
-    /// Attachments already worked out, by (mode, leaving, x, y bits): incidents and loop
-    /// points are asked about again and again. Emptied when full (bounded memory).
-    anchors: Memo<(u8, bool, u64, u64), Option<Anchor>>,
+    /// Where points met the network, by (mode, x, y bits): incidents and loop points are
+    /// asked about again and again, an incident's place both to arrive at and to leave
+    /// from. Emptied when full (bounded memory).
+    snaps: Memo<(u8, u64, u64), Option<Snap>>,
 }
 
-/// Attachments kept before the cache is emptied.
-const ANCHOR_CACHE_ENTRIES: usize = 1 << 16;
+/// Points' snaps kept before the cache is emptied.
+const SNAP_CACHE_ENTRIES: usize = 1 << 16;
 
 impl std::fmt::Debug for Router {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -315,7 +316,7 @@ impl Router {
             roads: Arc::new(roads.clone()),
             water,
             modes,
-            anchors: Memo::new(ANCHOR_CACHE_ENTRIES),
+            snaps: Memo::new(SNAP_CACHE_ENTRIES),
         }
     }
 
@@ -347,7 +348,7 @@ impl Router {
     /// Whether `p` can be attached to the network of `mode` (a road within
     /// [`MAX_ACCESS_M`], not across water).
     pub fn on_network(&self, mode: Mode, p: Coord) -> bool {
-        self.attach(mode, p, true).is_some()
+        self.snap(mode, p).is_some()
     }
 
     /// Seconds from `from` to `to` in `mode`, access walks included; `None` if unreachable.
@@ -446,13 +447,16 @@ impl Router {
     /// Attaches `p` to the closest segment `mode` may use; `leaving` picks the directions
     /// that matter (leaving the point towards a node, or arriving from a node).
     fn anchor(&mut self, mode: Mode, p: Coord, leaving: bool) -> Option<Anchor> {
-        let key = (mode as u8, leaving, p.x.to_bits(), p.y.to_bits());
-        if let Some(a) = self.anchors.get(&key) {
-            return a;
-        }
-        let a = self.attach(mode, p, leaving);
-        self.anchors.keep(key, a);
-        a
+        let key = (mode as u8, p.x.to_bits(), p.y.to_bits());
+        let snap = match self.snaps.get(&key) {
+            Some(snap) => snap,
+            None => {
+                let snap = self.snap(mode, p);
+                self.snaps.keep(key, snap);
+                snap
+            }
+        };
+        snap.map(|snap| self.anchor_at(mode, snap, leaving))
     }
 
     /// Where `p` meets the network of `mode`: the closest segment within [`MAX_ACCESS_M`]
@@ -488,11 +492,6 @@ impl Router {
             .snaps(p, Some(mode))
             .take_while(|s| s.distance_m <= MAX_ACCESS_M)
             .find(|s| !self.water.crosses(p, s.point))
-    }
-
-    fn attach(&self, mode: Mode, p: Coord, leaving: bool) -> Option<Anchor> {
-        self.snap(mode, p)
-            .map(|snap| self.anchor_at(mode, snap, leaving))
     }
 
     /// The anchor of a point that meets the network at `snap`.
