@@ -27,6 +27,11 @@ pub(crate) struct Cells<K> {
     h: i32,
     /// Each square's points, row by row.
     squares: Vec<Vec<Point<K>>>,
+    /// Squares a point was put in since the last [`Cells::clear`] (some may be empty again),
+    /// so that clearing touches those alone: a class of a dozen units spans a window of
+    /// dozens of squares, and dispatch clears every class at each refresh. Once as long as
+    /// `squares` it stops growing, and a clear empties every square.
+    filled: Vec<u32>,
     /// Points the window would have to grow past [`MAX_SQUARES`] to hold (a point put far
     /// outside any district by a bad position): every walk weighs them first.
     outliers: Vec<Point<K>>,
@@ -66,6 +71,7 @@ impl<K: Copy> Cells<K> {
             w: 0,
             h: 0,
             squares: Vec::new(),
+            filled: Vec::new(),
             outliers: Vec::new(),
             len: 0,
             sized_for: 0,
@@ -184,6 +190,10 @@ impl<K: Copy> Cells<K> {
             squares[((sy - y0) * w + (sx - x0)) as usize] = list;
         }
         (self.x0, self.y0, self.w, self.h, self.squares) = (x0, y0, w, h, squares);
+        self.filled.clear();
+        self.filled.extend(
+            (0..self.squares.len() as u32).filter(|&i| !self.squares[i as usize].is_empty()),
+        );
         true
     }
 
@@ -192,7 +202,12 @@ impl<K: Copy> Cells<K> {
         let (x, y) = self.square_of(p);
         self.len += 1;
         let (x, y, list) = match self.reach(x, y).then(|| self.index(x, y)).flatten() {
-            Some(i) => (x, y, &mut self.squares[i]),
+            Some(i) => {
+                if self.squares[i].is_empty() && self.filled.len() < self.squares.len() {
+                    self.filled.push(i as u32);
+                }
+                (x, y, &mut self.squares[i])
+            }
             None => (OUTLIER, 0, &mut self.outliers),
         };
         list.push((id, p));
@@ -223,9 +238,16 @@ impl<K: Copy> Cells<K> {
 
     /// Empties every square, keeping the memory.
     pub fn clear(&mut self) {
-        for list in &mut self.squares {
-            list.clear();
+        if self.filled.len() < self.squares.len() {
+            for &i in &self.filled {
+                self.squares[i as usize].clear();
+            }
+        } else {
+            for list in &mut self.squares {
+                list.clear();
+            }
         }
+        self.filled.clear();
         self.outliers.clear();
         self.len = 0;
     }
