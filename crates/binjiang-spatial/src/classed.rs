@@ -11,6 +11,93 @@ use crate::point_index::Hit;
 use foldhash::{HashMap, HashMapExt};
 use std::hash::Hash;
 
+/// An object's id in a [`ClassedIndex`]. Ids that are small numbers (an index into the
+/// caller's own list: dispatch's units are numbered from 0) say so, and where each object is
+/// held is then kept in a list by id, not a hash table: dispatch places every available unit
+/// again at each refresh of its index, and the hash table's lookups were most of a placing's
+/// cost. The list is as long as the highest such id placed.
+pub trait ObjectId: Copy + Eq + Hash {
+    /// The id's place in a list, if it is a small number; `None` for any other id.
+    fn dense(self) -> Option<usize> {
+        None
+    }
+}
+
+impl ObjectId for u32 {
+    fn dense(self) -> Option<usize> {
+        Some(self as usize)
+    }
+}
+
+impl<A: Copy + Eq + Hash, B: Copy + Eq + Hash> ObjectId for (A, B) {}
+
+impl<A: Copy + Eq + Hash, B: Copy + Eq + Hash, D: Copy + Eq + Hash> ObjectId for (A, B, D) {}
+
+/// Each object's class and where its class holds it: in a list by id for ids that are
+/// small numbers, in a hash table for others.
+#[derive(Debug, Clone)]
+struct Placements<C, K> {
+    dense: Vec<Option<(C, Slot)>>,
+    hashed: HashMap<K, (C, Slot)>,
+    len: usize,
+}
+
+impl<C: Copy, K: ObjectId> Placements<C, K> {
+    fn new() -> Self {
+        Placements {
+            dense: Vec::new(),
+            hashed: HashMap::new(),
+            len: 0,
+        }
+    }
+
+    fn get(&self, id: K) -> Option<(C, Slot)> {
+        match id.dense() {
+            Some(i) => self.dense.get(i).copied().flatten(),
+            None => self.hashed.get(&id).copied(),
+        }
+    }
+
+    fn get_mut(&mut self, id: K) -> Option<&mut (C, Slot)> {
+        match id.dense() {
+            Some(i) => self.dense.get_mut(i).and_then(Option::as_mut),
+            None => self.hashed.get_mut(&id),
+        }
+    }
+
+    fn insert(&mut self, id: K, placed: (C, Slot)) {
+        let old = match id.dense() {
+            Some(i) => {
+                if i >= self.dense.len() {
+                    self.dense.resize(i + 1, None);
+                }
+                self.dense[i].replace(placed)
+            }
+            None => self.hashed.insert(id, placed),
+        };
+        if old.is_none() {
+            self.len += 1;
+        }
+    }
+
+    fn take(&mut self, id: K) -> Option<(C, Slot)> {
+        let taken = match id.dense() {
+            Some(i) => self.dense.get_mut(i).and_then(Option::take),
+            None => self.hashed.remove(&id),
+        };
+        if taken.is_some() {
+            self.len -= 1;
+        }
+        taken
+    }
+
+    fn clear(&mut self) {
+        self.dense.fill(None);
+        self.hashed.clear();
+        self.len = 0;
+    }
+}
+
 /// Side of a class's squares until it holds enough objects to be laid out by density,
 /// metres: a few squares over a district, so a walk over a handful of units weighs them
 /// all at once instead of ringing through empty squares (see BENCHMARKS.md, issue 21,
@@ -23,8 +110,8 @@ const DEFAULT_SQUARE_M: f64 = 4000.0;
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(
     bound(
-        serialize = "C: serde::Serialize + Copy + Eq + Hash, K: serde::Serialize + Copy + Eq + Hash",
-        deserialize = "C: serde::Deserialize<'de> + Copy + Eq + Hash, K: serde::Deserialize<'de> + Copy + Eq + Hash"
+        serialize = "C: serde::Serialize + Copy + Eq + Hash, K: serde::Serialize + ObjectId",
+        deserialize = "C: serde::Deserialize<'de> + Copy + Eq + Hash, K: serde::Deserialize<'de> + ObjectId"
     ),
     into = "Stored<C, K>",
     from = "Stored<C, K>"
@@ -33,7 +120,7 @@ pub struct ClassedIndex<C, K> {
     side_m: f64,
     classes: HashMap<C, Cells<K>>,
     /// Each object's class and where its class holds it.
-    placed: HashMap<K, (C, Slot)>,
+    placed: Placements<C, K>,
 }
 
 /// What an index is saved as: its square side and its objects.
@@ -43,7 +130,7 @@ struct Stored<C, K> {
     objects: Vec<(K, C, [f64; 2])>,
 }
 
-impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> From<ClassedIndex<C, K>> for Stored<C, K> {
+impl<C: Copy + Eq + Hash, K: ObjectId> From<ClassedIndex<C, K>> for Stored<C, K> {
     fn from(index: ClassedIndex<C, K>) -> Self {
         let objects = index
             .classes
@@ -57,7 +144,7 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> From<ClassedIndex<C, K>> for Stor
     }
 }
 
-impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> From<Stored<C, K>> for ClassedIndex<C, K> {
+impl<C: Copy + Eq + Hash, K: ObjectId> From<Stored<C, K>> for ClassedIndex<C, K> {
     fn from(stored: Stored<C, K>) -> Self {
         let mut index = ClassedIndex::with_square_m(stored.side_m);
         index.reload(&stored.objects);
@@ -65,13 +152,13 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> From<Stored<C, K>> for ClassedInd
     }
 }
 
-impl<C, K> Default for ClassedIndex<C, K> {
+impl<C: Copy, K: ObjectId> Default for ClassedIndex<C, K> {
     fn default() -> Self {
         ClassedIndex::with_square_m(DEFAULT_SQUARE_M)
     }
 }
 
-impl<C, K> ClassedIndex<C, K> {
+impl<C: Copy, K: ObjectId> ClassedIndex<C, K> {
     /// An empty index whose classes start in squares `side_m` metres wide, until each holds
     /// enough objects to be laid out by its own density.
     pub fn with_square_m(side_m: f64) -> Self {
@@ -82,12 +169,12 @@ impl<C, K> ClassedIndex<C, K> {
                 DEFAULT_SQUARE_M
             },
             classes: HashMap::new(),
-            placed: HashMap::new(),
+            placed: Placements::new(),
         }
     }
 }
 
-impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
+impl<C: Copy + Eq + Hash, K: ObjectId> ClassedIndex<C, K> {
     /// Builds the index in one pass.
     pub fn bulk_load(items: Vec<(K, C, [f64; 2])>) -> Self {
         let mut index = ClassedIndex::default();
@@ -129,11 +216,11 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
 
     /// Removes `id` from whatever class holds it; returns where it was.
     pub fn remove(&mut self, id: K) -> Option<[f64; 2]> {
-        let (class, slot) = self.placed.remove(&id)?;
+        let (class, slot) = self.placed.take(id)?;
         let cells = self.classes.get_mut(&class)?;
         let ((_, position), moved) = cells.remove(slot)?;
         if let Some(other) = moved {
-            if let Some((_, s)) = self.placed.get_mut(&other) {
+            if let Some((_, s)) = self.placed.get_mut(other) {
                 s.at = slot.at;
             }
         }
@@ -145,7 +232,7 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
 
     /// The class `id` is in.
     pub fn class_of(&self, id: K) -> Option<C> {
-        self.placed.get(&id).map(|(c, _)| *c)
+        self.placed.get(id).map(|(c, _)| c)
     }
 
     /// Number of objects in `class`.
@@ -155,12 +242,12 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
 
     /// Number of objects.
     pub fn len(&self) -> usize {
-        self.placed.len()
+        self.placed.len
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.placed.is_empty()
+        self.placed.len == 0
     }
 
     /// Up to `k` nearest objects of `class`, nearest first.
@@ -199,11 +286,7 @@ impl<C: Copy + Eq + Hash, K: Copy + Eq + Hash> ClassedIndex<C, K> {
 }
 
 /// Lays `class`'s squares out again, noting where each of its objects now is.
-fn lay_out<C: Copy, K: Copy + Eq + Hash>(
-    cells: &mut Cells<K>,
-    class: C,
-    placed: &mut HashMap<K, (C, Slot)>,
-) {
+fn lay_out<C: Copy, K: ObjectId>(cells: &mut Cells<K>, class: C, placed: &mut Placements<C, K>) {
     cells.lay_out(|k, slot| {
         placed.insert(k, (class, slot));
     });

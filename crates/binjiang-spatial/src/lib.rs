@@ -17,5 +17,5 @@ mod cells;
 mod classed;
 mod point_index;
 
-pub use classed::ClassedIndex;
+pub use classed::{ClassedIndex, ObjectId};
 pub use point_index::{AssetIndex, AssetParams, DispatchParams, Hit, PointIndex};

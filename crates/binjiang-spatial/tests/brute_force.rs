@@ -225,3 +225,46 @@ proptest! {
         prop_assert!(got.windows(2).all(|w| w[0].1 <= w[1].1), "not nearest first: {:?}", got);
     }
 }
+
+proptest! {
+    /// Ids that are small numbers are kept in a list, any other id in a hash table: the same
+    /// moves, removals and reloads give the same index either way, walk for walk, in the
+    /// same order.
+    #[test]
+    fn listed_and_hashed_ids_index_alike(
+        ops in prop::collection::vec((0u32..80, 0u8..3, (far_coord(), far_coord())), 0..250),
+        removals in prop::collection::vec(0u32..80, 0..30),
+        reload_leaving_out in 0u32..4,
+        q in (far_coord(), far_coord()), side in 1.0f64..600.0,
+    ) {
+        let mut listed: ClassedIndex<u8, u32> = ClassedIndex::with_square_m(side);
+        let mut hashed: ClassedIndex<u8, (u32, u8)> = ClassedIndex::with_square_m(side);
+        for (id, c, (x, y)) in ops {
+            listed.set(id, c, [x, y]);
+            hashed.set((id, 0), c, [x, y]);
+        }
+        for id in removals {
+            prop_assert_eq!(listed.remove(id), hashed.remove((id, 0)));
+        }
+        if reload_leaving_out > 0 {
+            let q = [q.0, q.1];
+            let items: Vec<(u32, u8, [f64; 2])> = (0..3u8)
+                .flat_map(|c| listed.nearest_iter_in(c, q, |_| true).map(move |h| (*h.data, c, h.position)))
+                .filter(|(k, _, _)| reload_leaving_out == 1 || k % reload_leaving_out != 0)
+                .collect();
+            let hashed_items: Vec<((u32, u8), u8, [f64; 2])> = items.iter().map(|(k, c, p)| ((*k, 0), *c, *p)).collect();
+            listed.reload(&items);
+            hashed.reload(&hashed_items);
+        }
+        prop_assert_eq!(listed.len(), hashed.len());
+        for id in 0..80u32 {
+            prop_assert_eq!(listed.class_of(id), hashed.class_of((id, 0)));
+        }
+        let q = [q.0, q.1];
+        for c in 0..3u8 {
+            let a: Vec<(u32, u64)> = listed.nearest_iter_in(c, q, |_| true).map(|h| (*h.data, h.distance_m.to_bits())).collect();
+            let b: Vec<(u32, u64)> = hashed.nearest_iter_in(c, q, |_| true).map(|h| (h.data.0, h.distance_m.to_bits())).collect();
+            prop_assert_eq!(a, b);
+        }
+    }
+}
