@@ -136,7 +136,7 @@ impl<K: Copy> Cells<K> {
     /// The square holding `p` (floor of its coordinates over the side).
     fn square_of(&self, p: [f64; 2]) -> (i32, i32) {
         let s = |v: f64| {
-            let q = (v / self.side_m).floor();
+            let q = floor(v / self.side_m);
             // Points far beyond any district share the outermost squares (still exact:
             // a walk bounds unscanned squares by their place, and these lie beyond them).
             q.clamp(-1e6, 1e6) as i32
@@ -284,6 +284,19 @@ impl<K: Copy> Cells<K> {
     }
 }
 
+/// `x.floor()` without a call into the C library (release builds target processors that
+/// may lack a rounding instruction, so `f64::floor` is a call, twice per point placed): the
+/// same for every finite `x` within ±2⁶³, and where it differs beyond (infinities, NaN) the
+/// same once clamped and cast to a square's index.
+fn floor(x: f64) -> f64 {
+    let t = x as i64 as f64;
+    if t > x {
+        t - 1.0
+    } else {
+        t
+    }
+}
+
 /// A nearest-first walk over one class's squares (see the module's comment).
 pub(crate) struct Nearest<'a, K, F> {
     cells: &'a Cells<K>,
@@ -384,6 +397,18 @@ impl<'a, K: Copy, F: Fn(&K) -> bool> Iterator for Nearest<'a, K, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The inline floor is `f64::floor` wherever a square's index is taken from it.
+        #[test]
+        fn floor_is_the_library_floor(x in proptest::num::f64::ANY) {
+            let index = |q: f64| q.clamp(-1e6, 1e6) as i32;
+            proptest::prop_assert_eq!(index(floor(x)), index(x.floor()));
+            if x.is_finite() && x.abs() < 9.0e18 {
+                proptest::prop_assert!(floor(x) == x.floor(), "{} against {}", floor(x), x.floor());
+            }
+        }
+    }
 
     #[test]
     fn a_window_that_fits_is_grown_even_where_doubling_would_not() {

@@ -65,7 +65,8 @@ impl<C: Copy, K: ObjectId> Placements<C, K> {
         }
     }
 
-    fn insert(&mut self, id: K, placed: (C, Slot)) {
+    /// Places `id`; false if it was placed already (and is now placed here).
+    fn insert(&mut self, id: K, placed: (C, Slot)) -> bool {
         let old = match id.dense() {
             Some(i) => {
                 if i >= self.dense.len() {
@@ -78,6 +79,7 @@ impl<C: Copy, K: ObjectId> Placements<C, K> {
         if old.is_none() {
             self.len += 1;
         }
+        old.is_none()
     }
 
     fn take(&mut self, id: K) -> Option<(C, Slot)> {
@@ -185,18 +187,50 @@ impl<C: Copy + Eq + Hash, K: ObjectId> ClassedIndex<C, K> {
     /// Replaces every object, in the memory already held (the dispatch index is rebuilt
     /// from the units' positions every two simulated minutes).
     pub fn reload(&mut self, items: &[(K, C, [f64; 2])]) {
-        self.placed.clear();
-        for cells in self.classes.values_mut() {
-            cells.clear();
-        }
-        for (k, c, p) in items {
-            self.set(*k, *c, *p);
+        if !self.place_afresh(items) {
+            // An id listed twice: placed one by one, the later place wins.
+            self.place_afresh(&[]);
+            for (k, c, p) in items {
+                self.set(*k, *c, *p);
+            }
         }
         for (class, cells) in &mut self.classes {
             if cells.needs_layout() {
                 lay_out(cells, *class, &mut self.placed);
             }
         }
+    }
+
+    /// Empties the index and places `items` as [`ClassedIndex::set`] would one by one, each
+    /// run of objects of one class in the squares of that class looked up once (dispatch
+    /// lists its units by agency and mode); false, and the index left inconsistent, if an
+    /// id is listed twice.
+    fn place_afresh(&mut self, items: &[(K, C, [f64; 2])]) -> bool {
+        self.placed.clear();
+        for cells in self.classes.values_mut() {
+            cells.clear();
+        }
+        let side_m = self.side_m;
+        let mut rest = items;
+        while let Some(&(_, class, _)) = rest.first() {
+            let run = rest.iter().take_while(|(_, c, _)| *c == class).count();
+            let cells = self
+                .classes
+                .entry(class)
+                .or_insert_with(|| Cells::new(side_m));
+            for &(id, _, position) in &rest[..run] {
+                // As `set` does, less the removal: the index was emptied.
+                let slot = cells.insert(id, position);
+                if !self.placed.insert(id, (class, slot)) {
+                    return false;
+                }
+                if cells.outgrown() {
+                    lay_out(cells, class, &mut self.placed);
+                }
+            }
+            rest = &rest[run..];
+        }
+        true
     }
 
     /// Places `id` in `class` at `position`, moving it if needed.
@@ -342,6 +376,33 @@ mod tests {
             };
             assert_eq!(order(&idx), order(&fresh), "class {class}");
             assert_eq!(idx.len_of(class), fresh.len_of(class));
+        }
+    }
+
+    #[test]
+    fn an_id_reloaded_twice_is_where_it_was_put_last() {
+        let items = [
+            (1u32, 'a', [0.0, 0.0]),
+            (2, 'a', [1.0, 0.0]),
+            (1, 'b', [5.0, 0.0]),
+            (3, 'b', [6.0, 0.0]),
+        ];
+        let mut idx = ClassedIndex::bulk_load(vec![(9u32, 'c', [0.0, 0.0])]);
+        idx.reload(&items);
+        let mut one_by_one = ClassedIndex::default();
+        for (k, c, p) in items {
+            one_by_one.set(k, c, p);
+        }
+        assert_eq!(idx.len(), 3);
+        assert_eq!(idx.class_of(1), Some('b'));
+        assert_eq!(idx.class_of(9), None);
+        for class in ['a', 'b', 'c'] {
+            let walk = |i: &ClassedIndex<char, u32>| -> Vec<u32> {
+                i.nearest_iter_in(class, [0.0, 0.0], |_| true)
+                    .map(|h| *h.data)
+                    .collect()
+            };
+            assert_eq!(walk(&idx), walk(&one_by_one), "class {class}");
         }
     }
 
