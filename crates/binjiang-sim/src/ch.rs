@@ -19,7 +19,6 @@ use path::Direction;
 pub use path::PathSearch;
 
 use fast_paths::{FastGraph, FastGraph32};
-use foldhash::HashMap;
 
 /// Which way a search space runs: from a node (forward) or into it (backward).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,10 +181,13 @@ struct Scattered {
 /// One side's search spaces, by node: each found once and kept until the labels held reach
 /// [`SPACE_CACHE_LABELS`], then all forgotten. They are kept end to end in three arrays
 /// (forgotten together, so no space is ever freed alone): a day finds tens of thousands.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Spaces {
-    /// Which space is each node's.
-    slot: HashMap<u32, u32>,
+    /// Which space is each node's, by node ([`NONE`]: not kept). A day asks for spaces
+    /// thousands of times for each one found.
+    slot: Vec<u32>,
+    /// The nodes whose spaces are kept, in the order they were found (to forget them).
+    nodes: Vec<u32>,
     /// Where each space begins in `settled` (and `ends`) and in `relaxed`.
     begins: Vec<(u32, u32)>,
     settled: Vec<Label>,
@@ -194,6 +196,25 @@ struct Spaces {
 }
 
 impl Spaces {
+    fn new(nodes: usize) -> Self {
+        Spaces {
+            slot: vec![NONE; nodes],
+            nodes: Vec::new(),
+            begins: Vec::new(),
+            settled: Vec::new(),
+            ends: Vec::new(),
+            relaxed: Vec::new(),
+        }
+    }
+
+    /// Where `node`'s space is kept, if it is.
+    fn slot(&self, node: u32) -> Option<usize> {
+        match self.slot.get(node as usize) {
+            Some(&k) if k != NONE => Some(k as usize),
+            _ => None,
+        }
+    }
+
     fn get(&self, k: usize) -> Space<'_> {
         let (s, r) = self.begins[k];
         let (s_end, r_end) = self
@@ -227,8 +248,8 @@ impl SpaceTimes {
     /// Empty caches for a hierarchy of `graphs`.
     pub fn new(graphs: &UpwardGraphs) -> Self {
         SpaceTimes {
-            forward: Spaces::default(),
-            backward: Spaces::default(),
+            forward: Spaces::new(graphs.nodes()),
+            backward: Spaces::new(graphs.nodes()),
             search: UpwardSearch::new(graphs.nodes()),
             scattered: Scattered {
                 time: vec![u32::MAX; graphs.nodes()],
@@ -270,12 +291,10 @@ impl SpaceTimes {
         a: u32,
         b: u32,
     ) -> Option<(&'s [u32], u32)> {
-        match (self.forward.slot.get(&a), self.backward.slot.get(&b)) {
-            (Some(&f), Some(&k)) => search.replay(
-                graphs,
-                (a, self.forward.get(f as usize)),
-                (b, self.backward.get(k as usize)),
-            ),
+        match (self.forward.slot(a), self.backward.slot(b)) {
+            (Some(f), Some(k)) => {
+                search.replay(graphs, (a, self.forward.get(f)), (b, self.backward.get(k)))
+            }
             _ => search.path(graphs, a, b),
         }
     }
@@ -286,19 +305,25 @@ impl SpaceTimes {
             Side::Forward => &mut self.forward,
             Side::Backward => &mut self.backward,
         };
-        if let Some(k) = cache.slot.get(&node) {
-            return *k as usize;
+        if let Some(k) = cache.slot(node) {
+            return k;
         }
         let found = self.search.space(graphs, side, node);
         if cache.settled.len() + found.settled.len() > SPACE_CACHE_LABELS {
-            cache.slot.clear();
+            for v in cache.nodes.drain(..) {
+                cache.slot[v as usize] = NONE;
+            }
             cache.begins.clear();
             cache.settled.clear();
             cache.ends.clear();
             cache.relaxed.clear();
         }
         let k = cache.begins.len();
-        cache.slot.insert(node, k as u32);
+        if cache.slot.len() <= node as usize {
+            cache.slot.resize(node as usize + 1, NONE); // a node the hierarchy does not have
+        }
+        cache.slot[node as usize] = k as u32;
+        cache.nodes.push(node);
         cache
             .begins
             .push((cache.settled.len() as u32, cache.relaxed.len() as u32));

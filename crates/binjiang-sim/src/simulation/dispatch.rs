@@ -138,6 +138,7 @@ impl Simulation {
         // Whether any free unit was allowed at all, and whether any was (or, by its straight-
         // line bound, must be) merely too far rather than cut off.
         let (mut any_free, mut any_in_reach_of_roads) = (false, false);
+        let mut batch = std::mem::take(&mut self.candidate_batch);
         for mode in Mode::ALL {
             let speed = mode.speed_mps();
             // Where the incident meets this mode's roads: found once, if any unit is weighed.
@@ -151,11 +152,13 @@ impl Simulation {
                     });
             let mut round = FIRST_ROUND;
             loop {
-                let batch: Vec<(u32, f64)> = candidates
-                    .by_ref()
-                    .take(round)
-                    .map(|h| (*h.data, h.distance_m))
-                    .collect();
+                batch.clear();
+                batch.extend(
+                    candidates
+                        .by_ref()
+                        .take(round)
+                        .map(|h| (*h.data, h.distance_m)),
+                );
                 let Some(&(_, farthest)) = batch.last() else {
                     break;
                 };
@@ -202,6 +205,7 @@ impl Simulation {
                 }
             }
         }
+        self.candidate_batch = batch;
         let (Some((rank, u)), Some((from, to))) = (best, best_ends) else {
             return Err(match (any_free, any_in_reach_of_roads) {
                 (false, _) => QueueReason::NoUnitFree,

@@ -223,6 +223,8 @@ pub struct Simulation {
     last_refresh_ms: u64,
     /// The index refresh's list of available units, kept for the next refresh.
     refresh_items: Vec<(u32, (Agency, Mode), [f64; 2])>,
+    /// The round of candidates a dispatch search weighs, kept for the next round and search.
+    candidate_batch: Vec<(u32, f64)>,
     /// Per unit, the vertex of its route or loop the last refresh found it at (any hint
     /// gives the same position; a recent one makes it cheaper).
     refresh_hints: Vec<u32>,
@@ -381,6 +383,7 @@ impl Simulation {
             index: ClassedIndex::default(),
             last_refresh_ms: start_ms,
             refresh_items: Vec::new(),
+            candidate_batch: Vec::new(),
             refresh_hints: Vec::new(),
             undiscovered: PointIndex::default(),
             sightings: BTreeMap::new(),
