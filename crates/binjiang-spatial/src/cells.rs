@@ -201,7 +201,11 @@ impl<K: Copy> Cells<K> {
     pub fn insert(&mut self, id: K, p: [f64; 2]) -> Slot {
         let (x, y) = self.square_of(p);
         self.len += 1;
-        let (x, y, list) = match self.reach(x, y).then(|| self.index(x, y)).flatten() {
+        // Most points land inside the window: its square is looked up once.
+        let at = self
+            .index(x, y)
+            .or_else(|| self.reach(x, y).then(|| self.index(x, y)).flatten());
+        let (x, y, list) = match at {
             Some(i) => {
                 if self.squares[i].is_empty() && self.filled.len() < self.squares.len() {
                     self.filled.push(i as u32);
