@@ -93,3 +93,158 @@ impl Incident {
         self.needs.iter().position(|n| n.agency == agency)
     }
 }
+
+/// Incidents not yet retired, by number. Numbers are given in order and incidents mostly
+/// retire in about that order, so they are kept in a list from the oldest kept on: a lookup
+/// (a dispatch makes many) is an index, where a B-tree searched a few nodes. Each is boxed,
+/// so a slot left by one retired before an older one costs a word.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IncidentTable {
+    /// The number of `slots[0]`.
+    first: u32,
+    slots: std::collections::VecDeque<Option<Box<Incident>>>,
+    len: usize,
+}
+
+impl IncidentTable {
+    fn slot(&self, id: u32) -> Option<usize> {
+        id.checked_sub(self.first).map(|k| k as usize)
+    }
+
+    /// Incident `id`, unless retired.
+    pub(crate) fn get(&self, id: u32) -> Option<&Incident> {
+        self.slots.get(self.slot(id)?)?.as_deref()
+    }
+
+    /// Incident `id` to change, unless retired.
+    pub(crate) fn get_mut(&mut self, id: u32) -> Option<&mut Incident> {
+        let k = self.slot(id)?;
+        self.slots.get_mut(k)?.as_deref_mut()
+    }
+
+    /// Keeps `incident` as number `id` (replacing any kept as `id`).
+    pub(crate) fn insert(&mut self, id: u32, incident: Incident) {
+        if self.slots.is_empty() {
+            self.first = id;
+        }
+        while id < self.first {
+            self.slots.push_front(None);
+            self.first -= 1;
+        }
+        let k = (id - self.first) as usize;
+        if k >= self.slots.len() {
+            self.slots.resize(k + 1, None);
+        }
+        if self.slots[k].replace(Box::new(incident)).is_none() {
+            self.len += 1;
+        }
+    }
+
+    /// Keeps only the incidents `keep` says to keep.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Incident) -> bool) {
+        for slot in &mut self.slots {
+            if slot.as_deref().is_some_and(|i| !keep(i)) {
+                *slot = None;
+                self.len -= 1;
+            }
+        }
+        while matches!(self.slots.front(), Some(None)) {
+            self.slots.pop_front();
+            self.first += 1;
+        }
+        while matches!(self.slots.back(), Some(None)) {
+            self.slots.pop_back();
+        }
+    }
+
+    /// Every incident kept, by number.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Incident> {
+        self.slots.iter().filter_map(|s| s.as_deref())
+    }
+
+    /// How many are kept.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl FromIterator<(u32, Incident)> for IncidentTable {
+    fn from_iter<I: IntoIterator<Item = (u32, Incident)>>(items: I) -> Self {
+        let mut table = IncidentTable::default();
+        for (id, incident) in items {
+            table.insert(id, incident);
+        }
+        table
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn incident(id: u32) -> Incident {
+        Incident {
+            id,
+            incident_type: 0,
+            priority: 1,
+            position: Coord { x: 0.0, y: 0.0 },
+            cell: None,
+            area: 0,
+            status: IncidentStatus::Pending,
+            arose_at: f64::from(id),
+            source: Source::Hotline110,
+            report_delay_s: 0.0,
+            external_id: None,
+            reported_at: None,
+            acknowledged_at: None,
+            closed_at: None,
+            closed_by: None,
+            disposition: None,
+            cancelled: None,
+            reopened: 0,
+            needs: Vec::new(),
+        }
+    }
+
+    proptest! {
+        /// Against a B-tree of the same incidents: the same lookups, count and order, through
+        /// numbers given in order and out of it and retirements from anywhere.
+        #[test]
+        fn the_table_is_a_map_by_number(
+            steps in proptest::collection::vec((0u8..4, 0u32..60, 0u32..5), 0..200),
+        ) {
+            let (mut table, mut model) = (IncidentTable::default(), BTreeMap::new());
+            let mut next = 0u32;
+            for (what, id, m) in steps {
+                match what {
+                    0 | 1 => {
+                        let id = if what == 0 { next } else { id };
+                        next = next.max(id + 1);
+                        table.insert(id, incident(id));
+                        model.insert(id, incident(id));
+                    }
+                    2 => {
+                        let keep = |i: &Incident| i.id % (m + 2) != 0;
+                        table.retain(keep);
+                        model.retain(|_, i| keep(i));
+                    }
+                    _ => {
+                        if let Some(i) = table.get_mut(id) {
+                            i.reopened += 1;
+                        }
+                        if let Some(i) = model.get_mut(&id) {
+                            i.reopened += 1;
+                        }
+                    }
+                }
+                prop_assert_eq!(table.len(), model.len());
+                for id in 0..62 {
+                    prop_assert_eq!(table.get(id), model.get(&id));
+                }
+                prop_assert!(table.values().eq(model.values()));
+            }
+        }
+    }
+}

@@ -205,7 +205,7 @@ pub struct Simulation {
     source: IncidentSource,
     units: Vec<UnitState>,
     /// Incidents not yet retired, by number.
-    incidents: BTreeMap<u32, Incident>,
+    incidents: incident::IncidentTable,
     next_incident: u32,
     /// External ids of reports seen, for idempotence: the incident and when it was reported.
     /// Kept [`EXTERNAL_ID_WINDOW_S`]; older ones are forgotten.
@@ -374,7 +374,7 @@ impl Simulation {
             active_network: None,
             source,
             units,
-            incidents: BTreeMap::new(),
+            incidents: incident::IncidentTable::default(),
             next_incident: 0,
             external_ids: HashMap::new(),
             queued: queue::WaitingParts::default(),
@@ -559,7 +559,7 @@ impl Simulation {
 
     /// Incident `id`, unless retired.
     pub fn incident(&self, id: u32) -> Option<&Incident> {
-        self.incidents.get(&id)
+        self.incidents.get(id)
     }
 
     /// Every incident not retired (pending ones have not happened yet), by number.
@@ -580,7 +580,7 @@ impl Simulation {
         let forget_before = self.now() - EXTERNAL_ID_WINDOW_S;
         self.external_ids.retain(|_, (_, at)| *at >= forget_before);
         let before = self.incidents.len();
-        self.incidents.retain(|_, i| {
+        self.incidents.retain(|i| {
             i.status != incident::IncidentStatus::Closed || i.closed_at.is_some_and(|c| c >= t)
         });
         before - self.incidents.len()
@@ -683,12 +683,14 @@ impl Simulation {
 
     fn incident_mut(&mut self, i: u32) -> &mut Incident {
         self.incidents
-            .get_mut(&i)
+            .get_mut(i)
             .expect("live incidents are never retired")
     }
 
     fn inc(&self, i: u32) -> &Incident {
-        &self.incidents[&i]
+        self.incidents
+            .get(i)
+            .expect("live incidents are never retired")
     }
 }
 

@@ -108,7 +108,7 @@ pub enum OperatorError {
 
 impl Simulation {
     fn open_incident(&self, i: u32) -> Result<(), OperatorError> {
-        match self.incidents.get(&i).map(|inc| inc.status) {
+        match self.incidents.get(i).map(|inc| inc.status) {
             None => Err(OperatorError::NoIncident(i)),
             Some(IncidentStatus::Open) => Ok(()),
             Some(_) => Err(OperatorError::NotOpen(i)),
@@ -243,7 +243,7 @@ impl Simulation {
     /// Reopens a closed incident that is still held (not retired): its parts are reset and
     /// dispatched again, as if newly reported.
     pub fn reopen(&mut self, i: u32, by: &Operator) -> Result<(), OperatorError> {
-        match self.incidents.get(&i).map(|inc| inc.status) {
+        match self.incidents.get(i).map(|inc| inc.status) {
             None => return Err(OperatorError::NoIncident(i)),
             Some(IncidentStatus::Closed) => {}
             Some(_) => return Err(OperatorError::NotClosed(i)),
