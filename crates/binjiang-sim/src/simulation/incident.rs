@@ -226,7 +226,7 @@ mod tests {
                         model.insert(id, incident(id));
                     }
                     2 => {
-                        let keep = |i: &Incident| i.id % (m + 2) != 0;
+                        let keep = |i: &Incident| !i.id.is_multiple_of(m + 2);
                         table.retain(keep);
                         model.retain(|_, i| keep(i));
                     }
