@@ -186,8 +186,6 @@ struct Spaces {
     /// Which space is each node's, by node ([`NONE`]: not kept). A day asks for spaces
     /// thousands of times for each one found.
     slot: Vec<u32>,
-    /// The nodes whose spaces are kept, in the order they were found (to forget them).
-    nodes: Vec<u32>,
     /// Where each space begins in `settled` (and `ends`) and in `relaxed`.
     begins: Vec<(u32, u32)>,
     settled: Vec<Label>,
@@ -199,7 +197,6 @@ impl Spaces {
     fn new(nodes: usize) -> Self {
         Spaces {
             slot: vec![NONE; nodes],
-            nodes: Vec::new(),
             begins: Vec::new(),
             settled: Vec::new(),
             ends: Vec::new(),
@@ -310,9 +307,7 @@ impl SpaceTimes {
         }
         let found = self.search.space(graphs, side, node);
         if cache.settled.len() + found.settled.len() > SPACE_CACHE_LABELS {
-            for v in cache.nodes.drain(..) {
-                cache.slot[v as usize] = NONE;
-            }
+            cache.slot.fill(NONE);
             cache.begins.clear();
             cache.settled.clear();
             cache.ends.clear();
@@ -323,7 +318,6 @@ impl SpaceTimes {
             cache.slot.resize(node as usize + 1, NONE); // a node the hierarchy does not have
         }
         cache.slot[node as usize] = k as u32;
-        cache.nodes.push(node);
         cache
             .begins
             .push((cache.settled.len() as u32, cache.relaxed.len() as u32));

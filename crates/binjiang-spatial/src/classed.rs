@@ -189,7 +189,7 @@ impl<C: Copy + Eq + Hash, K: ObjectId> ClassedIndex<C, K> {
     pub fn reload(&mut self, items: &[(K, C, [f64; 2])]) {
         if !self.place_afresh(items) {
             // An id listed twice: placed one by one, the later place wins.
-            self.place_afresh(&[]);
+            self.empty();
             for (k, c, p) in items {
                 self.set(*k, *c, *p);
             }
@@ -206,10 +206,7 @@ impl<C: Copy + Eq + Hash, K: ObjectId> ClassedIndex<C, K> {
     /// lists its units by agency and mode); false, and the index left inconsistent, if an
     /// id is listed twice.
     fn place_afresh(&mut self, items: &[(K, C, [f64; 2])]) -> bool {
-        self.placed.clear();
-        for cells in self.classes.values_mut() {
-            cells.clear();
-        }
+        self.empty();
         let side_m = self.side_m;
         let mut rest = items;
         while let Some(&(_, class, _)) = rest.first() {
@@ -220,17 +217,21 @@ impl<C: Copy + Eq + Hash, K: ObjectId> ClassedIndex<C, K> {
                 .or_insert_with(|| Cells::new(side_m));
             for &(id, _, position) in &rest[..run] {
                 // As `set` does, less the removal: the index was emptied.
-                let slot = cells.insert(id, position);
-                if !self.placed.insert(id, (class, slot)) {
+                if !place(cells, &mut self.placed, class, id, position) {
                     return false;
-                }
-                if cells.outgrown() {
-                    lay_out(cells, class, &mut self.placed);
                 }
             }
             rest = &rest[run..];
         }
         true
+    }
+
+    /// Holds nothing, keeping the memory.
+    fn empty(&mut self) {
+        self.placed.clear();
+        for cells in self.classes.values_mut() {
+            cells.clear();
+        }
     }
 
     /// Places `id` in `class` at `position`, moving it if needed.
@@ -241,11 +242,7 @@ impl<C: Copy + Eq + Hash, K: ObjectId> ClassedIndex<C, K> {
             .classes
             .entry(class)
             .or_insert_with(|| Cells::new(side_m));
-        let slot = cells.insert(id, position);
-        self.placed.insert(id, (class, slot));
-        if cells.outgrown() {
-            lay_out(cells, class, &mut self.placed);
-        }
+        place(cells, &mut self.placed, class, id, position);
     }
 
     /// Removes `id` from whatever class holds it; returns where it was.
@@ -317,6 +314,23 @@ impl<C: Copy + Eq + Hash, K: ObjectId> ClassedIndex<C, K> {
             .flatten()
             .map(hit)
     }
+}
+
+/// Puts `id` at `position` in `class`'s squares (laying them out again once outgrown) and
+/// notes where it is held; false if it was held elsewhere too (it is now noted here only).
+fn place<C: Copy, K: ObjectId>(
+    cells: &mut Cells<K>,
+    placed: &mut Placements<C, K>,
+    class: C,
+    id: K,
+    position: [f64; 2],
+) -> bool {
+    let slot = cells.insert(id, position);
+    let new = placed.insert(id, (class, slot));
+    if cells.outgrown() {
+        lay_out(cells, class, placed);
+    }
+    new
 }
 
 /// Lays `class`'s squares out again, noting where each of its objects now is.
