@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::nats::{free_port, nats_server, wait_for_port};
+use common::nats::{free_port, wait_for_port, Nats};
 use common::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -34,17 +34,11 @@ fn replay_to(url: &str, env: &[(&str, &str)]) -> std::process::Output {
 #[test]
 fn nats_credentials_come_from_the_environment_and_are_never_printed() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut server = Command::new(nats_server())
-        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-        .arg(dir.path().join("js"))
-        .args(["--user", "alice", "--pass", NATS_SECRET])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_port(port, "nats-server");
-    let url = format!("nats://127.0.0.1:{port}");
+    // On a port the server picks itself: one picked here and freed could be taken by the
+    // other test's broker first, and the replays would then find nobody there.
+    let server = Nats::start_with(dir.path(), &["--user", "alice", "--pass", NATS_SECRET]);
+    let url = server.url.clone();
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
     let pw = dir.path().join("nats-password");
     std::fs::write(&pw, format!("{NATS_SECRET}\n")).unwrap();
     let pw = pw.to_str().unwrap();
@@ -79,8 +73,7 @@ fn nats_credentials_come_from_the_environment_and_are_never_printed() {
         assert!(!all.contains(NATS_SECRET), "{all}");
         assert!(all.contains("nats://***@127.0.0.1"), "{all}");
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }
 
 #[test]

@@ -57,9 +57,16 @@ impl Nats {
     /// in its ports file: a port picked here and freed could be taken by another test's
     /// server before this one binds it, and its clients would then talk to that one.
     pub fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    /// As [`Nats::start`], with more of nats-server's arguments (a user and password).
+    pub fn start_with(dir: &Path, more: &[&str]) -> Self {
         let ports = dir.join("nats-ports");
         std::fs::create_dir_all(&ports).unwrap();
-        let mut child = Self::spawn(dir, "-1", &["--ports_file_dir", ports.to_str().unwrap()]);
+        let mut args = vec!["--ports_file_dir", ports.to_str().unwrap()];
+        args.extend_from_slice(more);
+        let mut child = Self::spawn(dir, "-1", &args);
         let file = ports.join(format!("nats-server_{}.ports", child.id()));
         let started = Instant::now();
         let url = loop {
