@@ -14,6 +14,7 @@ use crate::road_graph::RoadGraph;
 use crate::units::{self, Unit, UnitContext, MANIFEST};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Layer files every scene has, in the order they are read.
 pub const LAYER_FILES: [&str; 5] = [
@@ -68,8 +69,10 @@ pub struct Scene {
     pub buildings: Vec<Building>,
     /// Assets.
     pub assets: Vec<Asset>,
-    /// The merged grid.
-    pub grid: MergedGrid,
+    /// The merged grid: shared, not copied, by every simulation and monitor of the scene
+    /// (its cells and polygons are thousands of allocations a run would otherwise copy and
+    /// free).
+    pub grid: Arc<MergedGrid>,
     /// The road network.
     pub road_graph: RoadGraph,
     /// Patrol units.
@@ -140,7 +143,7 @@ impl Scene {
             water,
             buildings,
             assets,
-            grid,
+            grid: Arc::new(grid),
             road_graph,
             units,
             models,

@@ -14,6 +14,7 @@
 use crate::catalogue::IncidentCatalogue;
 use binjiang_scene::{MergedGrid, Scene};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A cell left this long without a visit, at an hour's end, counts as unvisited.
 pub const UNVISITED_AFTER_S: f64 = 7200.0;
@@ -59,7 +60,7 @@ pub struct PatrolCoverage {
 /// What a run's coverage is measured against: fixed for a scene, catalogue and weekday.
 #[derive(Debug)]
 struct Watch {
-    grid: MergedGrid,
+    grid: Arc<MergedGrid>,
     /// Per hour of the day, which cells are hot.
     hot: Vec<Vec<bool>>,
     /// Which cells are hot in some hour.
@@ -89,7 +90,7 @@ impl PatrolCoverage {
         let watched = (0..n).map(|c| hot.iter().any(|h| h[c])).collect();
         PatrolCoverage {
             watch: std::sync::Arc::new(Watch {
-                grid: scene.grid.clone(),
+                grid: Arc::clone(&scene.grid),
                 hot,
                 watched,
             }),

@@ -25,6 +25,7 @@ use fixedbitset::FixedBitSet;
 use geo::{Coord, Distance, Euclidean, Point};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The control room's benchmark: on site within three minutes.
 pub const TARGET_S: f64 = 180.0;
@@ -41,7 +42,7 @@ pub const HOURS_OF_WEEK: usize = 168;
 #[derive(Debug, Clone)]
 pub struct Reach {
     target_s: f64,
-    grid: MergedGrid,
+    grid: Arc<MergedGrid>,
     /// Per mode (`Mode as usize`), per cell: the cells reached; empty for modes not asked.
     by_mode: Vec<Vec<FixedBitSet>>,
 }
@@ -78,7 +79,7 @@ impl Reach {
         }
         Reach {
             target_s,
-            grid: scene.grid.clone(),
+            grid: Arc::clone(&scene.grid),
             by_mode,
         }
     }

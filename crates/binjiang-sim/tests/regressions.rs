@@ -164,7 +164,7 @@ fn defect_6_a_unit_passing_on_its_way_to_a_job_finds_litter() {
 #[test]
 fn defect_7_a_grid_with_no_cells_is_refused_not_a_panic() {
     let (mut scene, cat) = tiny();
-    scene.grid.cells.clear();
+    std::sync::Arc::make_mut(&mut scene.grid).cells.clear();
     let result = std::panic::catch_unwind(move || {
         Simulation::new(&scene, cat, SimOptions::default()).map(|mut sim| {
             sim.advance_to(86_400.0);

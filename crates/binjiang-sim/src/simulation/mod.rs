@@ -170,7 +170,7 @@ enum Action {
 /// What a run never changes, shared by clones: places incidents arise at, names.
 #[derive(Debug)]
 struct World {
-    grid: MergedGrid,
+    grid: Arc<MergedGrid>,
     /// Subdistrict codes, by part index.
     areas: Vec<Name>,
     /// Cell ids, by cell index.
@@ -753,7 +753,7 @@ impl World {
             })
             .collect();
         World {
-            grid: scene.grid.clone(),
+            grid: Arc::clone(&scene.grid),
             areas,
             cells: scene
                 .grid
