@@ -18,8 +18,6 @@ use binjiang_scene::{GridSnap, Mode, RoadGraph, SegmentGrid, Snap};
 use fast_paths::InputGraph;
 use foldhash::{HashMap, HashMapExt};
 use geo::{BoundingRect, Contains, Coord, Intersects, Line, MultiPolygon, Point, Polygon};
-use rstar::primitives::GeomWithData;
-use rstar::RTree;
 use std::sync::{Arc, OnceLock};
 
 /// Travel times are kept in tenths of a second inside the hierarchies.
@@ -119,70 +117,117 @@ impl Clone for ModeRouter {
 }
 
 /// The water bodies a walk to the road must not cross: their polygons, and every edge of
-/// their rings in an R-tree, so a walk is tested against the few edges near it.
+/// their rings listed in the cells of a grid it passes through, so a walk is tested against
+/// the few edges near it.
 #[derive(Debug, Clone, Default)]
 struct WaterMask {
     polygons: Vec<Polygon>,
-    edges: RTree<GeomWithData<Line, u32>>,
-    /// Which cells of a coarse grid over the shores some shore's box meets: a walk whose
-    /// box meets none of them meets no shore's box, so the R-tree need not be asked (most
-    /// walks to a road are a few metres, far from the river).
-    shore_cells: ShoreCells,
+    shore: ShoreCells,
 }
 
-/// A coarse grid of flags over the shores' bounding box.
+/// The shores' edges by the cells of a grid over their bounding box: each edge listed in
+/// every cell it passes through or comes within [`SHORE_MARGIN_M`] of. Most walks to a road
+/// are a few metres, far from the river, in cells no shore passes; a walk near the bank
+/// meets a cell or two of a few edges each. (An R-tree of the edges answered the same, at a
+/// query's cost for every walk whose box met a shore's box: two walks in three on Yangpu's
+/// long diagonal banks.)
 #[derive(Debug, Clone, Default)]
 struct ShoreCells {
     origin: Coord,
     cell_m: f64,
     cols: i64,
     rows: i64,
-    marked: Vec<bool>,
+    /// Per cell (row-major), the range of `edges` listed in it.
+    starts: Vec<u32>,
+    edges: Vec<Line>,
 }
 
 /// Width of a shore cell, metres.
 const SHORE_CELL_M: f64 = 50.0;
 
+/// How near a cell an edge is listed in it: far above the rounding of a cell's bounds or of
+/// the side of a line a corner is on, far below a cell.
+const SHORE_MARGIN_M: f64 = 1e-3;
+
 impl ShoreCells {
-    fn new(lines: &[GeomWithData<Line, u32>]) -> Self {
-        let Some(bounds) = binjiang_scene::segment_grid::bounds_of(lines.iter().map(|l| *l.geom()))
-        else {
+    fn new(lines: &[Line]) -> Self {
+        let Some(bounds) = binjiang_scene::segment_grid::bounds_of(lines.iter().copied()) else {
             return ShoreCells::default();
         };
         let (min, max) = (bounds.min(), bounds.max());
-        // Coarser cells for a vast water layer: at most a few million flags.
+        // Coarser cells for a vast water layer: at most a few million cells.
         let cell_m = SHORE_CELL_M.max(((max.x - min.x) * (max.y - min.y) / 4.0e6).sqrt());
         let mut cells = ShoreCells {
             origin: min,
             cell_m,
             cols: ((max.x - min.x) / cell_m).floor() as i64 + 1,
             rows: ((max.y - min.y) / cell_m).floor() as i64 + 1,
-            marked: Vec::new(),
+            starts: Vec::new(),
+            edges: Vec::new(),
         };
-        cells.marked = vec![false; (cells.cols * cells.rows) as usize];
+        let mut per_cell: Vec<Vec<Line>> = vec![Vec::new(); (cells.cols * cells.rows) as usize];
         for l in lines {
-            let g = l.geom().bounding_rect();
-            let ((c0, r0), (c1, r1)) = (cells.cell_of(g.min()), cells.cell_of(g.max()));
+            let g = l.bounding_rect();
+            let grown = |c: Coord, by: f64| Coord {
+                x: c.x + by,
+                y: c.y + by,
+            };
+            let (c0, r0) = cells.cell_of(grown(g.min(), -SHORE_MARGIN_M));
+            let (c1, r1) = cells.cell_of(grown(g.max(), SHORE_MARGIN_M));
             for r in r0..=r1 {
                 for c in c0..=c1 {
-                    cells.marked[(r * cells.cols + c) as usize] = true;
+                    if cells.passes_near(l, c, r) {
+                        per_cell[(r * cells.cols + c) as usize].push(*l);
+                    }
                 }
             }
+        }
+        cells.starts.push(0);
+        for listed in per_cell {
+            cells.edges.extend(listed);
+            cells.starts.push(cells.edges.len() as u32);
         }
         cells
     }
 
+    /// Whether the line through `l` meets cell (`c`, `r`) grown by [`SHORE_MARGIN_M`]: not
+    /// all four corners strictly on one side of it. (Called only for cells `l`'s box meets,
+    /// so this is whether the segment itself does.)
+    fn passes_near(&self, l: &Line, c: i64, r: i64) -> bool {
+        let m = SHORE_MARGIN_M;
+        let x0 = self.origin.x + c as f64 * self.cell_m - m;
+        let y0 = self.origin.y + r as f64 * self.cell_m - m;
+        let (x1, y1) = (x0 + self.cell_m + 2.0 * m, y0 + self.cell_m + 2.0 * m);
+        let (dx, dy) = (l.end.x - l.start.x, l.end.y - l.start.y);
+        let side = |x: f64, y: f64| dx * (y - l.start.y) - dy * (x - l.start.x);
+        let s = [side(x0, y0), side(x1, y0), side(x0, y1), side(x1, y1)];
+        !(s.iter().all(|v| *v > 0.0) || s.iter().all(|v| *v < 0.0))
+    }
+
     /// The cell holding `p`, clamped to the grid.
     fn cell_of(&self, p: Coord) -> (i64, i64) {
-        let c = ((p.x - self.origin.x) / self.cell_m).floor() as i64;
-        let r = ((p.y - self.origin.y) / self.cell_m).floor() as i64;
+        let c = floor_i64((p.x - self.origin.x) / self.cell_m);
+        let r = floor_i64((p.y - self.origin.y) / self.cell_m);
         (c.clamp(0, self.cols - 1), r.clamp(0, self.rows - 1))
     }
 
-    /// Whether the box with corners `lo` and `hi` may meet a shore's box.
-    fn may_meet(&self, lo: Coord, hi: Coord) -> bool {
+    /// Whether some shore edge meets the straight walk from `a` to `b`. An edge that does
+    /// meets it at a point of the walk's box, in one of the cells the box covers, and is
+    /// listed there: every cell the box covers is looked in.
+    fn meets(&self, a: Coord, b: Coord) -> bool {
+        let walk = Line::new(a, b);
+        let (lo, hi) = (
+            Coord {
+                x: a.x.min(b.x),
+                y: a.y.min(b.y),
+            },
+            Coord {
+                x: a.x.max(b.x),
+                y: a.y.max(b.y),
+            },
+        );
         // Wholly beyond the grid: no shore there.
-        if self.marked.is_empty()
+        if self.starts.is_empty()
             || hi.x < self.origin.x
             || hi.y < self.origin.y
             || lo.x > self.origin.x + self.cols as f64 * self.cell_m
@@ -191,27 +236,34 @@ impl ShoreCells {
             return false;
         }
         let ((c0, r0), (c1, r1)) = (self.cell_of(lo), self.cell_of(hi));
-        (r0..=r1).any(|r| (c0..=c1).any(|c| self.marked[(r * self.cols + c) as usize]))
+        (r0..=r1).any(|r| {
+            (c0..=c1).any(|c| {
+                let k = (r * self.cols + c) as usize;
+                self.edges[self.starts[k] as usize..self.starts[k + 1] as usize]
+                    .iter()
+                    .any(|e| e.intersects(&walk))
+            })
+        })
+    }
+}
+
+/// `x.floor() as i64`, for the finite values a cell index is taken of, without the call into
+/// the C library that `f64::floor` is in a build for any x86-64 (saturating as `as` does).
+fn floor_i64(x: f64) -> i64 {
+    let t = x as i64;
+    if (t as f64) > x {
+        t - 1
+    } else {
+        t
     }
 }
 
 impl WaterMask {
     fn new(water: &[MultiPolygon]) -> Self {
         let polygons: Vec<Polygon> = water.iter().flat_map(|m| m.0.iter().cloned()).collect();
-        let edges: Vec<GeomWithData<Line, u32>> = polygons
-            .iter()
-            .enumerate()
-            .flat_map(|(i, p)| {
-                std::iter::once(p.exterior())
-                    .chain(p.interiors())
-                    .flat_map(|ring| ring.lines())
-                    .map(move |l| GeomWithData::new(l, i as u32))
-            })
-            .collect();
         WaterMask {
+            shore: ShoreCells::new(&shore_edges(&polygons)),
             polygons,
-            shore_cells: ShoreCells::new(&edges),
-            edges: RTree::bulk_load(edges),
         }
     }
 
@@ -219,26 +271,21 @@ impl WaterMask {
     /// (a pier, a pontoon) may still step to its nearest road; a road on water is a bridge.
     /// A walk between two dry points crosses water exactly when it crosses a shore.
     fn crosses(&self, a: Coord, b: Coord) -> bool {
-        let walk = geo::Rect::new(a, b);
-        self.shore_cells.may_meet(walk.min(), walk.max()) && self.crosses_any_shore(a, b)
-    }
-
-    /// [`WaterMask::crosses`], asking the R-tree of shores whatever the walk.
-    fn crosses_any_shore(&self, a: Coord, b: Coord) -> bool {
-        let walk = Line::new(a, b);
-        let envelope = rstar::AABB::from_corners(Point::from(a), Point::from(b));
-        let mut touched = self
-            .edges
-            .locate_in_envelope_intersecting(&envelope)
-            .filter(|e| e.geom().intersects(&walk))
-            .map(|e| e.data)
-            .peekable();
-        if touched.peek().is_none() {
+        if !self.shore.meets(a, b) {
             return false;
         }
         let on_water = |p: Coord| self.polygons.iter().any(|w| w.contains(&Point::from(p)));
         !on_water(a) && !on_water(b)
     }
+}
+
+/// Every edge of every ring of `polygons`.
+fn shore_edges(polygons: &[Polygon]) -> Vec<Line> {
+    polygons
+        .iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .flat_map(|ring| ring.lines())
+        .collect()
 }
 
 /// A point attached to the network: where it meets a segment and how to get on or off.
@@ -842,6 +889,17 @@ mod tests {
         let scene = yangpu();
         let water: Vec<MultiPolygon> = scene.water.iter().map(|w| w.area.clone()).collect();
         let mask = WaterMask::new(&water);
+        // The reference: every shore edge whose box meets the walk's, found by an R-tree.
+        let tree = rstar::RTree::bulk_load(shore_edges(&mask.polygons));
+        let crosses_by_tree = |a: Coord, b: Coord| {
+            let walk = Line::new(a, b);
+            let envelope = rstar::AABB::from_corners(Point::from(a), Point::from(b));
+            let on_water = |p: Coord| mask.polygons.iter().any(|w| w.contains(&Point::from(p)));
+            tree.locate_in_envelope_intersecting(&envelope)
+                .any(|e| e.intersects(&walk))
+                && !on_water(a)
+                && !on_water(b)
+        };
         let nodes = &scene.road_graph.nodes;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let (mut crossing, mut dry) = (0, 0);
@@ -857,7 +915,7 @@ mod tests {
                 y: a.y + rng.random_range(-reach..reach),
             };
             let crosses = mask.crosses(a, b);
-            assert_eq!(crosses, mask.crosses_any_shore(a, b), "{a:?} -> {b:?}");
+            assert_eq!(crosses, crosses_by_tree(a, b), "{a:?} -> {b:?}");
             if crosses {
                 crossing += 1
             } else {
