@@ -405,6 +405,18 @@ pub(crate) fn floor_i32(x: f64) -> i32 {
     }
 }
 
+/// `x.floor() as i64`, likewise without the library call: a grid cell's column or row
+/// (snapping a point to the roads, testing a walk against the shores).
+#[inline]
+pub fn floor_i64(x: f64) -> i64 {
+    let i = x as i64;
+    if (i as f64) > x {
+        i.saturating_sub(1)
+    } else {
+        i
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,6 +530,11 @@ mod tests {
         #[test]
         fn floor_i32_is_floor_then_cast(x in proptest::num::f64::ANY) {
             proptest::prop_assert_eq!(floor_i32(x), x.floor() as i32);
+        }
+
+        #[test]
+        fn floor_i64_is_floor_then_cast(x in proptest::num::f64::ANY) {
+            proptest::prop_assert_eq!(floor_i64(x), x.floor() as i64);
         }
     }
 

@@ -9,9 +9,9 @@
 //! walk, so a snap found here is exactly the snap found there, bit for bit.
 
 use crate::domain::Mode;
+use crate::grid::floor_i64;
 use crate::road_graph::{snap_to, RoadGraph, Snap};
-use geo::{Coord, Line, Point, Rect};
-use rstar::PointDistance;
+use geo::{Coord, Line, Rect};
 
 /// A cell's width, in mean segment lengths.
 const CELL_PER_SEGMENT_LENGTH: f64 = 1.5;
@@ -127,12 +127,11 @@ impl SegmentGrid {
     /// The segment closest to `p`, if one is clearly closest; whether none lies within
     /// `within_m`; or that the closest are tied.
     pub fn closest(&self, p: Coord, within_m: f64) -> GridSnap {
-        let query = Point::from(p);
         let (fx, fy) = (
             (p.x - self.origin.x) / self.cell_m,
             (p.y - self.origin.y) / self.cell_m,
         );
-        let (cx, cy) = (fx.floor() as i64, fy.floor() as i64);
+        let (cx, cy) = (floor_i64(fx), floor_i64(fy));
         // How far `p` is from the edge of its own cell, in cells: every cell of ring k
         // (Chebyshev distance k from `p`'s cell) is at least k − 1 + this away.
         let inset = (fx - cx as f64)
@@ -156,7 +155,7 @@ impl SegmentGrid {
                         return;
                     }
                 }
-                let d2 = line.distance_2(&query);
+                let d2 = segment_distance_2(&line, p);
                 match best {
                     Some((_, e, _)) if e == edge => {}
                     Some((b, _, _)) if d2 >= b => second = second.min(d2),
@@ -214,6 +213,23 @@ impl SegmentGrid {
             }
         }
     }
+}
+
+/// Squared distance from `p` to segment `line`, by projection, without the square root
+/// (and `hypot`) that `geo`'s distance takes only to square it again: it differs from that by
+/// a rounding or two, far inside [`CLEAR_MARGIN`] and the constant of [`clearly_closer`], so
+/// which segment is clearly closest (and so the snap) is the same either way.
+fn segment_distance_2(line: &Line, p: Coord) -> f64 {
+    let (dx, dy) = (line.end.x - line.start.x, line.end.y - line.start.y);
+    let (px, py) = (p.x - line.start.x, p.y - line.start.y);
+    let length_2 = dx * dx + dy * dy;
+    let t = if length_2 > 0.0 {
+        ((px * dx + py * dy) / length_2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (ex, ey) = (px - t * dx, py - t * dy);
+    ex * ex + ey * ey
 }
 
 /// Squared distance from `p` to the bounding box of `line`: never more than to the line.

@@ -14,7 +14,7 @@
 
 use crate::ch::{PathSearch, SpaceTimes, UpwardGraphs};
 use crate::route::Route;
-use binjiang_scene::{GridSnap, Mode, RoadGraph, SegmentGrid, Snap};
+use binjiang_scene::{floor_i64, GridSnap, Mode, RoadGraph, SegmentGrid, Snap};
 use fast_paths::InputGraph;
 use foldhash::{HashMap, HashMapExt};
 use geo::{BoundingRect, Contains, Coord, Intersects, Line, MultiPolygon, Point, Polygon};
@@ -244,17 +244,6 @@ impl ShoreCells {
                     .any(|e| e.intersects(&walk))
             })
         })
-    }
-}
-
-/// `x.floor() as i64`, for the finite values a cell index is taken of, without the call into
-/// the C library that `f64::floor` is in a build for any x86-64 (saturating as `as` does).
-fn floor_i64(x: f64) -> i64 {
-    let t = x as i64;
-    if (t as f64) > x {
-        t - 1
-    } else {
-        t
     }
 }
 
