@@ -159,6 +159,9 @@ impl UpwardGraphs {
 /// Node-to-node times over one hierarchy, with the search spaces asked for so far.
 #[derive(Debug)]
 pub struct SpaceTimes {
+    /// Labels held per side before that side's spaces are all forgotten
+    /// ([`SPACE_CACHE_LABELS`]; less in tests, to forget often).
+    cap: usize,
     forward: Spaces,
     backward: Spaces,
     search: UpwardSearch,
@@ -244,7 +247,14 @@ pub(crate) struct Space<'a> {
 impl SpaceTimes {
     /// Empty caches for a hierarchy of `graphs`.
     pub fn new(graphs: &UpwardGraphs) -> Self {
+        Self::holding(graphs, SPACE_CACHE_LABELS)
+    }
+
+    /// As [`SpaceTimes::new`], forgetting a side's spaces when they hold more than `cap`
+    /// labels.
+    fn holding(graphs: &UpwardGraphs, cap: usize) -> Self {
         SpaceTimes {
+            cap,
             forward: Spaces::new(graphs.nodes()),
             backward: Spaces::new(graphs.nodes()),
             search: UpwardSearch::new(graphs.nodes()),
@@ -305,25 +315,29 @@ impl SpaceTimes {
         if let Some(k) = cache.slot(node) {
             return k;
         }
-        let found = self.search.space(graphs, side, node);
-        if cache.settled.len() + found.settled.len() > SPACE_CACHE_LABELS {
+        // Found straight into the cache's arrays, after the spaces kept (no copy).
+        let (mut settled, mut relaxed) = (cache.settled.len(), cache.relaxed.len());
+        self.search.space_onto(
+            graphs,
+            side,
+            node,
+            (&mut cache.settled, &mut cache.ends, &mut cache.relaxed),
+        );
+        if cache.settled.len() > self.cap && settled > 0 {
+            // Too many held with this one: every other space is forgotten.
             cache.slot.fill(NONE);
             cache.begins.clear();
-            cache.settled.clear();
-            cache.ends.clear();
-            cache.relaxed.clear();
+            cache.settled.drain(..settled);
+            cache.ends.drain(..settled);
+            cache.relaxed.drain(..relaxed);
+            (settled, relaxed) = (0, 0);
         }
         let k = cache.begins.len();
         if cache.slot.len() <= node as usize {
             cache.slot.resize(node as usize + 1, NONE); // a node the hierarchy does not have
         }
         cache.slot[node as usize] = k as u32;
-        cache
-            .begins
-            .push((cache.settled.len() as u32, cache.relaxed.len() as u32));
-        cache.settled.extend_from_slice(found.settled);
-        cache.ends.extend_from_slice(found.ends);
-        cache.relaxed.extend_from_slice(found.relaxed);
+        cache.begins.push((settled as u32, relaxed as u32));
         k
     }
 }
@@ -370,46 +384,39 @@ fn meet(forward: &[Label], backward: &[Label]) -> Option<u32> {
 #[derive(Debug)]
 struct UpwardSearch {
     direction: Direction,
-    /// The space being found (kept for its memory; each space is then copied into the cache).
-    order: Vec<Label>,
-    ends: Vec<u32>,
-    relaxed: Vec<u32>,
 }
 
 impl UpwardSearch {
     fn new(nodes: usize) -> Self {
         UpwardSearch {
             direction: Direction::new(nodes),
-            order: Vec::new(),
-            ends: Vec::new(),
-            relaxed: Vec::new(),
         }
     }
 
     /// Every node an upward search from `node` on `side` settles with its exact time, in
-    /// the order it settles them. Stall-on-demand leaves out nodes whose upward time is
-    /// provably not their shortest (a higher node reaches them faster): they cannot be the
-    /// top of a shortest path, so no meeting is lost. The search is one side of
-    /// `fast_paths`' query run to its end, step for step (the same [`Direction::step`]), so
-    /// that a query's side is a beginning of it and can be replayed
-    /// ([`PathSearch::replay`]).
-    fn space(&mut self, graphs: &UpwardGraphs, side: Side, node: u32) -> Space<'_> {
-        self.order.clear();
-        self.ends.clear();
-        self.relaxed.clear();
+    /// the order it settles them, appended to `onto` as a [`Space`] is laid out (settled
+    /// labels, their ends counted from the first edge this search appends, the edges
+    /// relaxed). Stall-on-demand leaves out nodes whose upward time is provably not their
+    /// shortest (a higher node reaches them faster): they cannot be the top of a shortest
+    /// path, so no meeting is lost. The search is one side of `fast_paths`' query run to
+    /// its end, step for step (the same [`Direction::step`]), so that a query's side is a
+    /// beginning of it and can be replayed ([`PathSearch::replay`]).
+    fn space_onto(
+        &mut self,
+        graphs: &UpwardGraphs,
+        side: Side,
+        node: u32,
+        onto: (&mut Vec<Label>, &mut Vec<u32>, &mut Vec<u32>),
+    ) {
+        let (settled, ends, relaxed) = onto;
         if (node as usize) < self.direction.nodes() {
             let (climb, stall) = (graphs.rows(side), graphs.rows(side.other()));
             self.direction.start(node, true);
-            let relaxed = &mut self.relaxed;
+            let base = relaxed.len();
             while let Some(s) = self.direction.step(NONE, climb, stall, |e| relaxed.push(e)) {
-                self.order.push((s.node, s.ticks));
-                self.ends.push(relaxed.len() as u32);
+                settled.push((s.node, s.ticks));
+                ends.push((relaxed.len() - base) as u32);
             }
-        }
-        Space {
-            settled: &self.order,
-            ends: &self.ends,
-            relaxed: &self.relaxed,
         }
     }
 }
@@ -446,11 +453,14 @@ mod tests {
             let graph = prepared(n, &edges);
             let graphs = UpwardGraphs::of(&graph);
             let mut times = SpaceTimes::new(&graphs);
+            // Forgetting every few spaces changes nothing either.
+            let mut forgetful = SpaceTimes::holding(&graphs, 7);
             let mut calc = fast_paths::create_calculator(&graph);
             for a in 0..graph.get_num_nodes() {
                 for b in 0..graph.get_num_nodes() {
                     let want = calc.calc_path(&graph, a, b).map(|p| p.get_weight() as u32);
                     prop_assert_eq!(times.time(&graphs, a as u32, b as u32), want, "{} -> {}", a, b);
+                    prop_assert_eq!(forgetful.time(&graphs, a as u32, b as u32), want, "{} -> {}", a, b);
                 }
             }
         }

@@ -460,7 +460,9 @@ mod tests {
                 fast_paths::create_calculator(&graph),
             );
             let mut replayed = PathSearch::new(graphs.nodes());
-            let mut spaces = super::super::SpaceTimes::new(&graphs);
+            // Holding a few hundred labels: spaces are forgotten every few pairs, now and
+            // then between a pair's time and its path (which is then searched for).
+            let mut spaces = super::super::SpaceTimes::holding(&graphs, 300);
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
             let n = graph.get_num_nodes();
             for _ in 0..3000 {
