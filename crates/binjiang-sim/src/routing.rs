@@ -97,6 +97,9 @@ struct ModeRouter {
     segments: Arc<SegmentGrid>,
     /// Per node, where a point standing on it meets this mode's network, found once.
     node_snaps: Arc<[OnceLock<Option<Snap>>]>,
+    /// A path's hops while they are looked up, kept for the next path (collected straight
+    /// into a shared slice, they went through a vector allocated and freed every time).
+    hops_found: Vec<(u32, u32)>,
 }
 
 impl Clone for ModeRouter {
@@ -112,6 +115,7 @@ impl Clone for ModeRouter {
             hops: Arc::clone(&self.hops),
             segments: Arc::clone(&self.segments),
             node_snaps: Arc::clone(&self.node_snaps),
+            hops_found: Vec::new(),
         }
     }
 }
@@ -631,6 +635,7 @@ impl ModeRouter {
             hops: Arc::new(hops),
             segments: Arc::new(SegmentGrid::new(roads, mode)),
             node_snaps: (0..roads.nodes.len()).map(|_| OnceLock::new()).collect(),
+            hops_found: Vec::new(),
         }
     }
 
@@ -641,14 +646,13 @@ impl ModeRouter {
             return p;
         }
         let found = self.spaces.path(&self.upward, &mut self.search, a, b);
+        let hops = &mut self.hops_found;
+        hops.clear();
         let p = found.and_then(|(nodes, _)| {
-            nodes
-                .windows(2)
-                .map(|pair| {
-                    let hop = (pair[0], pair[1]);
-                    self.hops.get(&hop).map(|t| (hop.1, *t))
-                })
-                .collect::<Option<Path>>()
+            for pair in nodes.windows(2) {
+                hops.push((pair[1], *self.hops.get(&(pair[0], pair[1]))?));
+            }
+            Some(Path::from(&hops[..]))
         });
         self.paths.keep((a, b), p.clone());
         p

@@ -87,12 +87,15 @@ impl Simulation {
         }
         let (now, r) = (self.now(), self.catalogue.patrol_discovery_m);
         let (min, max) = unit.plan_bounds(now);
-        let near: Vec<u32> = self
-            .undiscovered
-            .inside_rect([min.x - r, min.y - r], [max.x + r, max.y + r])
-            .map(|h| *h.data)
-            .collect();
-        for i in near {
+        // In the list the last replan used (plans change a thousand times a day).
+        let mut near = std::mem::take(&mut self.near_undiscovered);
+        near.clear();
+        near.extend(
+            self.undiscovered
+                .inside_rect([min.x - r, min.y - r], [max.x + r, max.y + r])
+                .map(|h| *h.data),
+        );
+        for &i in &near {
             let p = self.inc(i).position;
             let Some(d) = self.units[u as usize].seconds_until_within(now, p, r) else {
                 continue;
@@ -107,6 +110,7 @@ impl Simulation {
                 self.set_sighting(i, Some((at, u)));
             }
         }
+        self.near_undiscovered = near;
     }
 
     /// Unit `u`'s plan extent while on duty, `[min x, min y, max x, max y]`; an empty box

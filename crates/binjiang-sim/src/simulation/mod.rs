@@ -230,6 +230,8 @@ pub struct Simulation {
     refresh_hints: Vec<u32>,
     /// Patrol-sourced incidents nobody has found yet.
     undiscovered: PointIndex<u32>,
+    /// The undiscovered incidents near a unit's new plan, kept for the next replan.
+    near_undiscovered: Vec<u32>,
     /// For each undiscovered incident, the sighting planned (time, unit, unit version).
     sightings: BTreeMap<u32, Option<(u64, u32, u64)>>,
     /// Incidents whose planned sighting is by each unit.
@@ -386,6 +388,7 @@ impl Simulation {
             candidate_batch: Vec::new(),
             refresh_hints: Vec::new(),
             undiscovered: PointIndex::default(),
+            near_undiscovered: Vec::new(),
             sightings: BTreeMap::new(),
             sightings_by_unit: HashMap::new(),
             reach: reach::ReachBoxes::default(),
