@@ -67,8 +67,9 @@ pub struct Scene {
     pub water: Vec<WaterBody>,
     /// Buildings.
     pub buildings: Vec<Building>,
-    /// Assets.
-    pub assets: Vec<Asset>,
+    /// Assets: shared, like the grid, by every simulation of the scene (a run looks an
+    /// asset up by id only when a report names one).
+    pub assets: Arc<Vec<Asset>>,
     /// The merged grid: shared, not copied, by every simulation and monitor of the scene
     /// (its cells and polygons are thousands of allocations a run would otherwise copy and
     /// free).
@@ -142,7 +143,7 @@ impl Scene {
             roads,
             water,
             buildings,
-            assets,
+            assets: Arc::new(assets),
             grid: Arc::new(grid),
             road_graph,
             units,

@@ -50,7 +50,7 @@ impl SceneSummary {
             .iter()
             .map(|k| (k.key().to_owned(), 0))
             .collect();
-        for a in &scene.assets {
+        for a in scene.assets.iter() {
             *assets.entry(a.kind.key().to_owned()).or_default() += 1;
         }
         let mut units: BTreeMap<String, usize> = Agency::ALL

@@ -199,10 +199,9 @@ impl Simulation {
         let position = match &report.place {
             Place::At([x, y]) if x.is_finite() && y.is_finite() => Coord { x: *x, y: *y },
             Place::At(_) => return Err(ReportError::NotFinite("position")),
-            Place::Asset(id) => *self
+            Place::Asset(id) => self
                 .world
-                .asset_at
-                .get(id)
+                .asset_at(id)
                 .ok_or_else(|| ReportError::UnknownAsset(id.clone()))?,
         };
         Ok((ti, position))

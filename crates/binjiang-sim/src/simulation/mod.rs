@@ -177,9 +177,13 @@ struct World {
     cells: Vec<Name>,
     /// Catalogue keys, by type index.
     type_keys: Vec<Name>,
-    /// Asset positions by kind, and by id.
+    /// Asset positions by kind.
     assets: Vec<Vec<Coord>>,
-    asset_at: HashMap<String, Coord>,
+    /// The scene's assets, shared, and their positions by id, made when a report first names
+    /// one (a generated day never does: building it for every run, and freeing its 607 ids,
+    /// cost a run more than its road snaps to the water's edge).
+    scene_assets: Arc<Vec<binjiang_scene::Asset>>,
+    asset_at: std::sync::OnceLock<HashMap<String, Coord>>,
     landmarks: Vec<Coord>,
     cell_cumulative_area: Vec<f64>,
     /// Per type whose origin is `Cells`: cumulative weights and the grid cell of each
@@ -727,6 +731,19 @@ fn area_of(grid: &MergedGrid, p: Coord) -> u16 {
 }
 
 impl World {
+    /// Where the asset with id `id` stands, if the scene has it.
+    fn asset_at(&self, id: &str) -> Option<Coord> {
+        self.asset_at
+            .get_or_init(|| {
+                self.scene_assets
+                    .iter()
+                    .map(|a| (a.id.clone(), a.position.0))
+                    .collect()
+            })
+            .get(id)
+            .copied()
+    }
+
     /// What never changes in a run of `scene` with `catalogue`.
     fn new(
         scene: &Scene,
@@ -735,7 +752,7 @@ impl World {
         recorded: Arc<Vec<Report>>,
     ) -> Self {
         let mut assets = vec![Vec::new(); AssetKind::ALL.len()];
-        for a in &scene.assets {
+        for a in scene.assets.iter() {
             assets[a.kind as usize].push(a.position.0);
         }
         let landmarks = scene
@@ -769,11 +786,8 @@ impl World {
                 .iter()
                 .map(|t| Name::from(t.key.as_str()))
                 .collect(),
-            asset_at: scene
-                .assets
-                .iter()
-                .map(|a| (a.id.clone(), a.position.0))
-                .collect(),
+            scene_assets: Arc::clone(&scene.assets),
+            asset_at: std::sync::OnceLock::new(),
             assets,
             landmarks,
             cell_cumulative_area,
