@@ -37,9 +37,6 @@ const AT_NODE: f64 = 1e-9;
 /// weeks; a miss costs one contraction-hierarchy query).
 const TIME_CACHE_ENTRIES: usize = 1 << 20;
 
-/// The nodes of a path after its first, each with the ticks of the hop that reaches it.
-type Path = Arc<[(u32, u32)]>;
-
 /// Paths kept per mode before the cache is emptied (a path is tens of hops: a few MB).
 const PATH_CACHE_ENTRIES: usize = 1 << 16;
 
@@ -89,7 +86,7 @@ struct ModeRouter {
     /// Paths between node pairs as `fast_paths` unpacked them, with each hop's ticks: a
     /// route is asked for again and again between the same junctions (units return to the
     /// same loops; incidents recur at the same places), and a path is the same every time.
-    paths: Memo<(u32, u32), Option<Path>>,
+    paths: PathMemo,
     /// Ticks of the fastest direct edge between two adjacent nodes (path hops).
     hops: Arc<HashMap<(u32, u32), u32>>,
     /// The segments this mode may use, by grid cell: most points are attached here without
@@ -97,9 +94,47 @@ struct ModeRouter {
     segments: Arc<SegmentGrid>,
     /// Per node, where a point standing on it meets this mode's network, found once.
     node_snaps: Arc<[OnceLock<Option<Snap>>]>,
-    /// A path's hops while they are looked up, kept for the next path (collected straight
-    /// into a shared slice, they went through a vector allocated and freed every time).
-    hops_found: Vec<(u32, u32)>,
+}
+
+/// Paths between node pairs: each one's hops (the nodes after its first, each with the ticks
+/// of the hop that reaches it) kept end to end in one list, found by the pair, all forgotten
+/// together when [`PATH_CACHE_ENTRIES`] are held (as [`Memo`] forgets). One list, not a shared
+/// slice per path: a path kept costs no allocation, and a run's end frees no thousands.
+#[derive(Debug, Clone, Default)]
+struct PathMemo {
+    /// Where each pair's hops are in `hops` (start, count); `None`: no path.
+    found: HashMap<(u32, u32), Option<(u32, u32)>>,
+    hops: Vec<(u32, u32)>,
+}
+
+impl PathMemo {
+    /// The hops kept for the pair: `None` if not kept, `Some(None)` if it has no path.
+    fn get(&self, pair: (u32, u32)) -> Option<Option<&[(u32, u32)]>> {
+        let kept = *self.found.get(&pair)?;
+        Some(kept.map(|(start, n)| &self.hops[start as usize..(start + n) as usize]))
+    }
+
+    /// Starts keeping a pair's path, forgetting every other first if full: its hops are
+    /// then pushed with [`PathMemo::push`] and the pair ended with [`PathMemo::end`].
+    fn begin(&mut self) {
+        if self.found.len() >= PATH_CACHE_ENTRIES {
+            self.found.clear();
+            self.hops.clear();
+        }
+    }
+
+    /// Keeps the hops pushed since [`PathMemo::begin`] from `start` as the pair's path, or
+    /// that it has none (and drops them).
+    fn end(&mut self, pair: (u32, u32), start: usize, path: bool) -> Option<&[(u32, u32)]> {
+        if !path {
+            self.hops.truncate(start);
+            self.found.insert(pair, None);
+            return None;
+        }
+        let n = (self.hops.len() - start) as u32;
+        self.found.insert(pair, Some((start as u32, n)));
+        Some(&self.hops[start..])
+    }
 }
 
 impl Clone for ModeRouter {
@@ -111,11 +146,10 @@ impl Clone for ModeRouter {
             search: PathSearch::new(self.upward.nodes()),
             spaces: SpaceTimes::new(&self.upward),
             times: Memo::new(TIME_CACHE_ENTRIES),
-            paths: Memo::new(PATH_CACHE_ENTRIES),
+            paths: PathMemo::default(),
             hops: Arc::clone(&self.hops),
             segments: Arc::clone(&self.segments),
             node_snaps: Arc::clone(&self.node_snaps),
-            hops_found: Vec::new(),
         }
     }
 }
@@ -456,7 +490,7 @@ impl Router {
             Way::SameEdge(_) => None,
             Way::Via { exit, entry, .. } => Some(self.modes[mode as usize].path(exit, entry)?),
         };
-        let mut route = Route::stay_with_room(from, 6 + path.as_ref().map_or(0, |p| p.len()));
+        let mut route = Route::stay_with_room(from, 6 + path.map_or(0, |p| p.len()));
         route.push(a.point, a.access_s);
         match way {
             Way::SameEdge(s) => route.push(b.point, s),
@@ -631,31 +665,37 @@ impl ModeRouter {
             spaces: SpaceTimes::new(&upward),
             upward,
             times: Memo::new(TIME_CACHE_ENTRIES),
-            paths: Memo::new(PATH_CACHE_ENTRIES),
+            paths: PathMemo::default(),
             hops: Arc::new(hops),
             segments: Arc::new(SegmentGrid::new(roads, mode)),
             node_snaps: (0..roads.nodes.len()).map(|_| OnceLock::new()).collect(),
-            hops_found: Vec::new(),
         }
     }
 
     /// The nodes after `a` on the path from `a` to `b`, each with the ticks of the hop that
     /// reaches it; `None` if there is no path.
-    fn path(&mut self, a: u32, b: u32) -> Option<Path> {
-        if let Some(p) = self.paths.get(&(a, b)) {
-            return p;
+    fn path(&mut self, a: u32, b: u32) -> Option<&[(u32, u32)]> {
+        // (Asked twice rather than matched once: a kept answer's borrow would outlive the
+        // match and forbid keeping a new one.)
+        if self.paths.get((a, b)).is_some() {
+            return self.paths.get((a, b)).flatten();
         }
+        self.paths.begin();
+        let start = self.paths.hops.len();
         let found = self.spaces.path(&self.upward, &mut self.search, a, b);
-        let hops = &mut self.hops_found;
-        hops.clear();
-        let p = found.and_then(|(nodes, _)| {
-            for pair in nodes.windows(2) {
-                hops.push((pair[1], *self.hops.get(&(pair[0], pair[1]))?));
-            }
-            Some(Path::from(&hops[..]))
+        let paths = &mut self.paths;
+        let complete = found.is_some_and(|(nodes, _)| {
+            nodes
+                .windows(2)
+                .all(|pair| match self.hops.get(&(pair[0], pair[1])) {
+                    Some(t) => {
+                        paths.hops.push((pair[1], *t));
+                        true
+                    }
+                    None => false,
+                })
         });
-        self.paths.keep((a, b), p.clone());
-        p
+        self.paths.end((a, b), start, complete)
     }
 
     fn node_time(&mut self, a: u32, b: u32) -> Option<u32> {
@@ -871,6 +911,39 @@ mod tests {
             found > 10_000 && none > 1_000,
             "{found} snapped, {none} not"
         );
+    }
+
+    /// Kept paths come back hop for hop, a pair with no path comes back as none, a path
+    /// whose hops were begun and then found incomplete leaves nothing behind, and when full
+    /// everything is forgotten at once (and kept afresh).
+    #[test]
+    fn kept_paths_come_back_and_are_forgotten_together() {
+        let mut memo = PathMemo::default();
+        let keep = |memo: &mut PathMemo, pair: (u32, u32), hops: &[(u32, u32)], whole: bool| {
+            memo.begin();
+            let start = memo.hops.len();
+            memo.hops.extend_from_slice(hops);
+            memo.end(pair, start, whole).map(<[_]>::to_vec)
+        };
+        assert_eq!(
+            keep(&mut memo, (1, 2), &[(5, 10), (2, 7)], true),
+            Some(vec![(5, 10), (2, 7)])
+        );
+        assert_eq!(keep(&mut memo, (2, 1), &[(9, 1)], false), None);
+        assert_eq!(keep(&mut memo, (3, 3), &[], true), Some(vec![]));
+        assert_eq!(memo.get((1, 2)), Some(Some(&[(5, 10), (2, 7)][..])));
+        assert_eq!(memo.get((2, 1)), Some(None));
+        assert_eq!(memo.get((3, 3)), Some(Some(&[][..])));
+        assert_eq!(memo.get((4, 4)), None);
+        assert_eq!(memo.hops.len(), 2, "the incomplete path's hop was dropped");
+        for k in 3..PATH_CACHE_ENTRIES as u32 {
+            keep(&mut memo, (k, 0), &[(k, k)], true);
+        }
+        assert_eq!(memo.found.len(), PATH_CACHE_ENTRIES);
+        assert_eq!(keep(&mut memo, (7, 7), &[(1, 1)], true), Some(vec![(1, 1)]));
+        assert_eq!(memo.get((1, 2)), None, "forgotten when full");
+        assert_eq!(memo.get((7, 7)), Some(Some(&[(1, 1)][..])));
+        assert_eq!((memo.found.len(), memo.hops.len()), (1, 1));
     }
 
     /// The shore cells only spare the R-tree: on the Yangpu river, every walk (short and
