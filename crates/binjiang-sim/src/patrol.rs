@@ -5,6 +5,7 @@
 //! patrol pass within 40 m of this litter?" is a scan of the loop's segments.
 
 use crate::route::Route;
+use binjiang_scene::floor_i64;
 use geo::Coord;
 
 /// A closed patrol route, position a function of its phase (seconds into the loop).
@@ -13,6 +14,7 @@ use geo::Coord;
 pub struct PatrolLoop {
     route: Route,
     phases: PhaseIndex,
+    legs: LegCells,
 }
 
 /// A loop as it is written (a snapshot holds its route; the phase index is made again).
@@ -85,11 +87,109 @@ impl PhaseIndex {
     }
 }
 
+/// A loop's legs by the cells of a grid over it, each listed in every cell its box meets:
+/// "when will this patrol pass within 40 m of that litter?" looks at the legs of the cells
+/// round the litter, not at every leg of the lap (a scan that was a fiftieth of a day, for
+/// incidents no patrol passes near).
+#[derive(Debug, Clone, Default)]
+struct LegCells {
+    origin: Coord,
+    cell_m: f64,
+    cols: i64,
+    rows: i64,
+    /// Per cell (row-major), the range of `legs` listed in it.
+    starts: Vec<u32>,
+    legs: Vec<u32>,
+}
+
+/// A leg cell's width, metres: a few legs each on a loop of streets.
+const LEG_CELL_M: f64 = 100.0;
+
+impl LegCells {
+    fn new(route: &Route) -> Self {
+        let (min, max) = route.bounds();
+        let boxes: Vec<(Coord, Coord)> = route
+            .legs()
+            .map(|((a, _), (b, _))| {
+                (
+                    Coord {
+                        x: a.x.min(b.x),
+                        y: a.y.min(b.y),
+                    },
+                    Coord {
+                        x: a.x.max(b.x),
+                        y: a.y.max(b.y),
+                    },
+                )
+            })
+            .collect();
+        // At most a cell per leg or so, however far the loop strays.
+        let area = (max.x - min.x) * (max.y - min.y);
+        let cell_m = LEG_CELL_M.max((area / (boxes.len().max(1) as f64 * 4.0)).sqrt());
+        let mut cells = LegCells {
+            origin: min,
+            cell_m,
+            cols: floor_i64((max.x - min.x) / cell_m) + 1,
+            rows: floor_i64((max.y - min.y) / cell_m) + 1,
+            starts: Vec::new(),
+            legs: Vec::new(),
+        };
+        let mut per_cell: Vec<Vec<u32>> = vec![Vec::new(); (cells.cols * cells.rows) as usize];
+        for (j, (lo, hi)) in boxes.iter().enumerate() {
+            let ((c0, r0), (c1, r1)) = (cells.cell_of(*lo), cells.cell_of(*hi));
+            for r in r0..=r1 {
+                for c in c0..=c1 {
+                    per_cell[(r * cells.cols + c) as usize].push(j as u32);
+                }
+            }
+        }
+        cells.starts.push(0);
+        for listed in per_cell {
+            cells.legs.extend(listed);
+            cells.starts.push(cells.legs.len() as u32);
+        }
+        cells
+    }
+
+    /// The cell holding `p`, clamped to the grid.
+    fn cell_of(&self, p: Coord) -> (i64, i64) {
+        (
+            floor_i64((p.x - self.origin.x) / self.cell_m).clamp(0, self.cols - 1),
+            floor_i64((p.y - self.origin.y) / self.cell_m).clamp(0, self.rows - 1),
+        )
+    }
+
+    /// Every leg whose box meets the square of half-side `reach` round `p` (some more than
+    /// once): a leg whose box grown by `reach` holds `p` meets it at a point of some cell
+    /// the square covers, and is listed there.
+    fn near(&self, p: Coord, reach: f64) -> impl Iterator<Item = u32> + '_ {
+        let ((c0, r0), (c1, r1)) = (
+            self.cell_of(Coord {
+                x: p.x - reach,
+                y: p.y - reach,
+            }),
+            self.cell_of(Coord {
+                x: p.x + reach,
+                y: p.y + reach,
+            }),
+        );
+        (r0..=r1).flat_map(move |r| {
+            (c0..=c1).flat_map(move |c| {
+                let k = (r * self.cols + c) as usize;
+                self.legs[self.starts[k] as usize..self.starts[k + 1] as usize]
+                    .iter()
+                    .copied()
+            })
+        })
+    }
+}
+
 impl PatrolLoop {
     /// Wraps a closed route (its end should be its start).
     pub fn new(route: Route) -> Self {
         PatrolLoop {
             phases: PhaseIndex::new(&route),
+            legs: LegCells::new(&route),
             route,
         }
     }
@@ -137,7 +237,32 @@ impl PatrolLoop {
             return self.route.first_within(0.0, p, radius).map(|_| 0.0);
         }
         let phase = lap_phase(phase, d);
-        // The rest of this lap, then the next lap up to `phase`.
+        // The rest of this lap, then the next lap up to `phase` (a lap of some length has
+        // legs); among the legs near `p`, which are all that `Route::first_within` would
+        // not rule out by their boxes.
+        let near = || self.legs.near(p, radius + 1.0);
+        self.route
+            .first_within_among(phase, p, radius, near())
+            .map(|t| t - phase)
+            .or_else(|| {
+                self.route
+                    .first_within_among(0.0, p, radius, near())
+                    .map(|t| d + t - phase)
+            })
+    }
+
+    /// [`PatrolLoop::seconds_until_within`] by scanning every leg of the lap, as it was.
+    #[cfg(test)]
+    fn seconds_until_within_scanning(&self, phase: f64, p: Coord, radius: f64) -> Option<f64> {
+        let (min, max) = self.route.bounds();
+        if !crate::route::box_reaches(min, max, p, radius) {
+            return None;
+        }
+        let d = self.duration();
+        if d <= 0.0 {
+            return self.route.first_within(0.0, p, radius).map(|_| 0.0);
+        }
+        let phase = lap_phase(phase, d);
         self.route
             .first_within(phase, p, radius)
             .map(|t| t - phase)
@@ -274,6 +399,16 @@ mod tests {
             let written = serde_json::to_string(&l).unwrap();
             let read: PatrolLoop = serde_json::from_str(&written).unwrap();
             proptest::prop_assert_eq!(&written, &serde_json::to_string(&LoopRoute { route: r.clone() }).unwrap());
+            // Passes within reach, from any phase, of points near the loop and far off it,
+            // on a leg's edge of reach included: the same as scanning every leg.
+            for (k, phase) in asks.iter().enumerate() {
+                let v = r.vertices().nth(k % r.vertices().count()).unwrap().0;
+                let radius = [0.0, 5.0, 40.0, 120.0][k % 4];
+                for p in [v, Coord { x: v.x + radius, y: v.y }, Coord { x: v.x + 30.0, y: v.y - 70.0 }, Coord { x: -500.0, y: 900.0 }] {
+                    let (got, want) = (l.seconds_until_within(*phase, p, radius), l.seconds_until_within_scanning(*phase, p, radius));
+                    proptest::prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "phase {} at {:?} within {}", phase, p, radius);
+                }
+            }
             proptest::prop_assert_eq!(l.duration().to_bits(), r.duration().to_bits());
             proptest::prop_assert_eq!(read.duration().to_bits(), r.duration().to_bits());
             let mut hint = 0;

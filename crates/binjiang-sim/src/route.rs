@@ -137,6 +137,44 @@ impl Route {
         None
     }
 
+    /// [`Route::first_within`] over the legs `candidates` names (by index; in any order,
+    /// repeats allowed) instead of every leg: the same answer whenever `candidates` holds
+    /// every leg whose box, grown by `radius` and a metre, holds `p` (the legs the scan
+    /// does not rule out by their boxes). The scan's answer is its first leg in order that
+    /// passes within reach; here, the lowest-numbered such candidate. The route must have
+    /// legs (two vertices or more).
+    pub(crate) fn first_within_among(
+        &self,
+        from_dt: f64,
+        p: Coord,
+        radius: f64,
+        candidates: impl Iterator<Item = u32>,
+    ) -> Option<f64> {
+        let reach = radius + 1.0;
+        let mut best: Option<(u32, f64)> = None;
+        for j in candidates {
+            let k = j as usize;
+            let (a, b) = (self.points[k], self.points[k + 1]);
+            let (ta, tb) = (self.times[k], self.times[k + 1]);
+            // Legs over before `from_dt` are the prefix the scan skips; a later candidate
+            // than the best found cannot be the scan's answer.
+            if tb < from_dt || best.is_some_and(|(b, _)| b < j) {
+                continue;
+            }
+            if (p.x < a.x.min(b.x) - reach)
+                | (p.x > a.x.max(b.x) + reach)
+                | (p.y < a.y.min(b.y) - reach)
+                | (p.y > a.y.max(b.y) + reach)
+            {
+                continue;
+            }
+            if let Some(t) = leg_first_within((a, ta), (b, tb), from_dt, p, radius) {
+                best = Some((j, t));
+            }
+        }
+        best.map(|(_, t)| t)
+    }
+
     /// The smallest rectangle holding the route, as (min, max) corners.
     pub fn bounds(&self) -> (Coord, Coord) {
         (self.min, self.max)
