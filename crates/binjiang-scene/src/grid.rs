@@ -71,7 +71,18 @@ pub struct MergedGrid {
     /// outline ([`OUTSIDE`]), or not known without a polygon test ([`UNKNOWN`]). Incidents
     /// and units ask which subdistrict they stand in thousands of times a run.
     square_state: Vec<u32>,
+    /// For a square of [`UNKNOWN`] state, where its [`FINE`]² sub-squares' states begin in
+    /// `fine_state` ([`NO_FINE`]: none known); the same states, sub-square by sub-square, row
+    /// by row. A riverfront grid is long and thin: most of its squares have a boundary near,
+    /// and a point in one was tested against the polygons (a twentieth of a day's work).
+    fine_at: Vec<u32>,
+    fine_state: Vec<u32>,
 }
+
+/// Sub-squares per side of a lattice square a boundary passes near.
+const FINE: i32 = 8;
+/// A square with no sub-square states.
+const NO_FINE: u32 = u32::MAX;
 
 /// A square wholly outside the grid.
 const OUTSIDE: u32 = u32::MAX - 1;
@@ -102,6 +113,8 @@ impl MergedGrid {
             lattice_size: (0, 0),
             by_square: Vec::new(),
             square_state: Vec::new(),
+            fine_at: Vec::new(),
+            fine_state: Vec::new(),
         };
         let cols = ((bounds.max().x - lattice_origin.x) / cell_size_m).ceil() as i32;
         let rows = ((bounds.max().y - lattice_origin.y) / cell_size_m).ceil() as i32;
@@ -115,6 +128,18 @@ impl MergedGrid {
             .flat_map(|row| (0..cols).map(move |col| (col, row)))
             .map(|(col, row)| grid.state_of_square(col, row, &outline_edges, &part_edges))
             .collect();
+        grid.fine_at = vec![NO_FINE; grid.square_state.len()];
+        for k in 0..grid.square_state.len() {
+            if grid.square_state[k] != UNKNOWN {
+                continue;
+            }
+            let (col, row) = (k as i32 % cols, k as i32 / cols);
+            let fine = grid.fine_states(col, row, &outline_edges, &part_edges);
+            if fine.iter().any(|s| *s != UNKNOWN) {
+                grid.fine_at[k] = grid.fine_state.len() as u32;
+                grid.fine_state.extend(fine);
+            }
+        }
         // Each other square is cut on its own (two polygon clippings or more: most of
         // loading a scene), so the rows are shared among the cores and put back in order.
         let part_bounds: Vec<Option<Rect>> =
@@ -139,15 +164,24 @@ impl MergedGrid {
 
     /// What every point of `p`'s lattice square is ([`MergedGrid::square_state`]).
     fn state_at(&self, p: Coord) -> u32 {
-        let (col, row) = self.lattice_of(p);
+        let (x, y) = self.in_squares(p);
+        let (col, row) = (floor_i32(x), floor_i32(y));
         let (cols, rows) = self.lattice_size;
         if col < 0 || row < 0 || col >= cols || row >= rows {
             return UNKNOWN;
         }
-        self.square_state
-            .get((row * cols + col) as usize)
-            .copied()
-            .unwrap_or(UNKNOWN)
+        let k = (row * cols + col) as usize;
+        let state = self.square_state.get(k).copied().unwrap_or(UNKNOWN);
+        let start = self.fine_at.get(k).copied().unwrap_or(NO_FINE);
+        if state != UNKNOWN || start == NO_FINE {
+            return state;
+        }
+        // The sub-square `p` is rounded into: `p` lies within far less than the millimetre
+        // its state holds round it.
+        let fine =
+            |v: f64, at: i32| floor_i32((v - f64::from(at)) * f64::from(FINE)).clamp(0, FINE - 1);
+        let (fc, fr) = (fine(x, col), fine(y, row));
+        self.fine_state[start as usize + (fr * FINE + fc) as usize]
     }
 
     /// What every point of lattice square (`col`, `row`) is: in part k, outside the grid, or
@@ -188,6 +222,86 @@ impl MergedGrid {
             (false, None) => OUTSIDE,
             _ => UNKNOWN,
         }
+    }
+
+    /// The states of the [`FINE`]² sub-squares of square (`col`, `row`), row by row, as
+    /// [`MergedGrid::state_of_square`] gives a square's. Neighbouring sub-squares that no
+    /// boundary comes near are the same (a boundary between their centres would meet one
+    /// of them), so each such patch is classified once, by its first sub-square's centre.
+    fn fine_states(
+        &self,
+        col: i32,
+        row: i32,
+        outline_edges: &rstar::RTree<Line>,
+        part_edges: &rstar::RTree<Line>,
+    ) -> Vec<u32> {
+        let square = self.square(col, row);
+        let sub = self.cell_size_m / f64::from(FINE);
+        let grown = |min: Coord, side: f64| {
+            Rect::new(
+                Coord {
+                    x: min.x - 1e-3,
+                    y: min.y - 1e-3,
+                },
+                Coord {
+                    x: min.x + side + 1e-3,
+                    y: min.y + side + 1e-3,
+                },
+            )
+        };
+        let whole = grown(square.min(), self.cell_size_m);
+        let envelope =
+            rstar::AABB::from_corners(Point::from(whole.min()), Point::from(whole.max()));
+        let near: Vec<Line> = outline_edges
+            .locate_in_envelope_intersecting(&envelope)
+            .chain(part_edges.locate_in_envelope_intersecting(&envelope))
+            .copied()
+            .collect();
+        let corner = |fc: i32, fr: i32| Coord {
+            x: square.min().x + f64::from(fc) * sub,
+            y: square.min().y + f64::from(fr) * sub,
+        };
+        let clear: Vec<bool> = (0..FINE * FINE)
+            .map(|i| {
+                let r = grown(corner(i % FINE, i / FINE), sub);
+                !near.iter().any(|e| e.intersects(&r))
+            })
+            .collect();
+        let mut states = vec![UNKNOWN; (FINE * FINE) as usize];
+        let mut seen = vec![false; (FINE * FINE) as usize];
+        for first in 0..FINE * FINE {
+            if !clear[first as usize] || seen[first as usize] {
+                continue;
+            }
+            let c = corner(first % FINE, first / FINE);
+            let centre = Point::new(c.x + sub / 2.0, c.y + sub / 2.0);
+            let part = self.parts.iter().position(|p| p.area.contains(&centre));
+            let state = match (self.outline.contains(&centre), part) {
+                (true, Some(k)) => k as u32,
+                (false, None) => OUTSIDE,
+                _ => UNKNOWN,
+            };
+            // The patch of clear sub-squares joined to this one side by side.
+            let mut stack = vec![first];
+            seen[first as usize] = true;
+            while let Some(i) = stack.pop() {
+                states[i as usize] = state;
+                let (fc, fr) = (i % FINE, i / FINE);
+                for (dc, dr) in [(1, 0), (-1, 0), (0, 1), (0, -1)] {
+                    let (nc, nr) = (fc + dc, fr + dr);
+                    let j = nr * FINE + nc;
+                    if (0..FINE).contains(&nc)
+                        && (0..FINE).contains(&nr)
+                        && clear[j as usize]
+                        && !seen[j as usize]
+                    {
+                        seen[j as usize] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        states
     }
 
     /// Lattice square (`col`, `row`).
