@@ -195,16 +195,7 @@ impl MergedGrid {
         part_edges: &rstar::RTree<Line>,
     ) -> u32 {
         let square = self.square(col, row);
-        let grown = Rect::new(
-            Coord {
-                x: square.min().x - 1e-3,
-                y: square.min().y - 1e-3,
-            },
-            Coord {
-                x: square.max().x + 1e-3,
-                y: square.max().y + 1e-3,
-            },
-        );
+        let grown = grown_by_a_millimetre(square.min(), self.cell_size_m);
         let envelope =
             rstar::AABB::from_corners(Point::from(grown.min()), Point::from(grown.max()));
         let near = |edges: &rstar::RTree<Line>| {
@@ -215,7 +206,13 @@ impl MergedGrid {
         if near(outline_edges) || near(part_edges) {
             return UNKNOWN;
         }
-        let centre = square.center();
+        self.state_where_clear(square.center().into())
+    }
+
+    /// The state of the patch round `centre` that no boundary comes near: the part holding
+    /// it (the first, as [`MergedGrid::part_at`] takes), outside everything, or [`UNKNOWN`]
+    /// where the outline and the parts disagree.
+    fn state_where_clear(&self, centre: Point) -> u32 {
         let part = self.parts.iter().position(|p| p.area.contains(&centre));
         match (self.outline.contains(&centre), part) {
             (true, Some(k)) => k as u32,
@@ -237,18 +234,7 @@ impl MergedGrid {
     ) -> Vec<u32> {
         let square = self.square(col, row);
         let sub = self.cell_size_m / f64::from(FINE);
-        let grown = |min: Coord, side: f64| {
-            Rect::new(
-                Coord {
-                    x: min.x - 1e-3,
-                    y: min.y - 1e-3,
-                },
-                Coord {
-                    x: min.x + side + 1e-3,
-                    y: min.y + side + 1e-3,
-                },
-            )
-        };
+        let grown = grown_by_a_millimetre;
         let whole = grown(square.min(), self.cell_size_m);
         let envelope =
             rstar::AABB::from_corners(Point::from(whole.min()), Point::from(whole.max()));
@@ -274,13 +260,7 @@ impl MergedGrid {
                 continue;
             }
             let c = corner(first % FINE, first / FINE);
-            let centre = Point::new(c.x + sub / 2.0, c.y + sub / 2.0);
-            let part = self.parts.iter().position(|p| p.area.contains(&centre));
-            let state = match (self.outline.contains(&centre), part) {
-                (true, Some(k)) => k as u32,
-                (false, None) => OUTSIDE,
-                _ => UNKNOWN,
-            };
+            let state = self.state_where_clear(Point::new(c.x + sub / 2.0, c.y + sub / 2.0));
             // The patch of clear sub-squares joined to this one side by side.
             let mut stack = vec![first];
             seen[first as usize] = true;
@@ -495,6 +475,22 @@ impl MergedGrid {
 }
 
 /// Every edge of `polygons`' rings, outer and inner, in an R-tree.
+/// The square of side `side` from corner `min`, grown by a millimetre on every side: a
+/// point rounded into the square lies within it, and a boundary that misses it misses the
+/// square by at least that.
+fn grown_by_a_millimetre(min: Coord, side: f64) -> Rect {
+    Rect::new(
+        Coord {
+            x: min.x - 1e-3,
+            y: min.y - 1e-3,
+        },
+        Coord {
+            x: min.x + side + 1e-3,
+            y: min.y + side + 1e-3,
+        },
+    )
+}
+
 fn edges_of<'a>(polygons: impl IntoIterator<Item = &'a Polygon>) -> rstar::RTree<Line> {
     rstar::RTree::bulk_load(
         polygons

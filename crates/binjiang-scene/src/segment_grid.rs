@@ -103,11 +103,7 @@ impl SegmentGrid {
                 }
             }
         }
-        grid.starts.push(0);
-        for cell in per_cell {
-            grid.items.extend(cell);
-            grid.starts.push(grid.items.len() as u32);
-        }
+        (grid.starts, grid.items) = flatten_cells(per_cell);
         grid
     }
 
@@ -213,6 +209,20 @@ impl SegmentGrid {
             }
         }
     }
+}
+
+/// Lists kept per grid cell, laid end to end: where each cell's list begins (and, last,
+/// where the final one ends), and the items. One allocation for a whole grid, and a cell's
+/// items side by side in memory.
+pub fn flatten_cells<T>(per_cell: Vec<Vec<T>>) -> (Vec<u32>, Vec<T>) {
+    let mut starts = Vec::with_capacity(per_cell.len() + 1);
+    let mut items = Vec::with_capacity(per_cell.iter().map(Vec::len).sum());
+    starts.push(0);
+    for cell in per_cell {
+        items.extend(cell);
+        starts.push(items.len() as u32);
+    }
+    (starts, items)
 }
 
 /// Squared distance from `p` to segment `line`, by projection, without the square root

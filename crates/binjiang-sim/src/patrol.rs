@@ -111,16 +111,8 @@ impl LegCells {
         let boxes: Vec<(Coord, Coord)> = route
             .legs()
             .map(|((a, _), (b, _))| {
-                (
-                    Coord {
-                        x: a.x.min(b.x),
-                        y: a.y.min(b.y),
-                    },
-                    Coord {
-                        x: a.x.max(b.x),
-                        y: a.y.max(b.y),
-                    },
-                )
+                let leg = geo::Rect::new(a, b); // corners put in order
+                (leg.min(), leg.max())
             })
             .collect();
         // At most a cell per leg or so, however far the loop strays.
@@ -143,11 +135,7 @@ impl LegCells {
                 }
             }
         }
-        cells.starts.push(0);
-        for listed in per_cell {
-            cells.legs.extend(listed);
-            cells.starts.push(cells.legs.len() as u32);
-        }
+        (cells.starts, cells.legs) = binjiang_scene::segment_grid::flatten_cells(per_cell);
         cells
     }
 

@@ -123,11 +123,7 @@ impl Route {
         let reach = radius + 1.0;
         for (ab, t) in legs {
             let ((a, ta), (b, tb)) = ((ab[0], t[0]), (ab[1], t[1]));
-            if (p.x < a.x.min(b.x) - reach)
-                | (p.x > a.x.max(b.x) + reach)
-                | (p.y < a.y.min(b.y) - reach)
-                | (p.y > a.y.max(b.y) + reach)
-            {
+            if leg_out_of_reach(a, b, p, reach) {
                 continue;
             }
             if let Some(t) = leg_first_within((a, ta), (b, tb), from_dt, p, radius) {
@@ -161,11 +157,7 @@ impl Route {
             if tb < from_dt || best.is_some_and(|(b, _)| b < j) {
                 continue;
             }
-            if (p.x < a.x.min(b.x) - reach)
-                | (p.x > a.x.max(b.x) + reach)
-                | (p.y < a.y.min(b.y) - reach)
-                | (p.y > a.y.max(b.y) + reach)
-            {
+            if leg_out_of_reach(a, b, p, reach) {
                 continue;
             }
             if let Some(t) = leg_first_within((a, ta), (b, tb), from_dt, p, radius) {
@@ -236,6 +228,17 @@ fn within(a: Coord, p: Coord, r: f64) -> bool {
 #[inline]
 pub(crate) fn box_reaches(min: Coord, max: Coord, p: Coord, r: f64) -> bool {
     (p.x >= min.x - r) & (p.x <= max.x + r) & (p.y >= min.y - r) & (p.y <= max.y + r)
+}
+
+/// Whether the box of the leg from `a` to `b`, grown by `reach`, misses `p`: four
+/// comparisons that rule a leg out before its quadratic (all four made, `|` not `||`: one
+/// branch a leg).
+#[inline]
+fn leg_out_of_reach(a: Coord, b: Coord, p: Coord, reach: f64) -> bool {
+    (p.x < a.x.min(b.x) - reach)
+        | (p.x > a.x.max(b.x) + reach)
+        | (p.y < a.y.min(b.y) - reach)
+        | (p.y > a.y.max(b.y) + reach)
 }
 
 /// When the leg from `a` (left at `ta`) to `b` (reached at `tb`) first comes within

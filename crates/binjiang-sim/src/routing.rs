@@ -220,11 +220,7 @@ impl ShoreCells {
                 }
             }
         }
-        cells.starts.push(0);
-        for listed in per_cell {
-            cells.edges.extend(listed);
-            cells.starts.push(cells.edges.len() as u32);
-        }
+        (cells.starts, cells.edges) = binjiang_scene::segment_grid::flatten_cells(per_cell);
         cells
     }
 
@@ -254,16 +250,7 @@ impl ShoreCells {
     /// listed there: every cell the box covers is looked in.
     fn meets(&self, a: Coord, b: Coord) -> bool {
         let walk = Line::new(a, b);
-        let (lo, hi) = (
-            Coord {
-                x: a.x.min(b.x),
-                y: a.y.min(b.y),
-            },
-            Coord {
-                x: a.x.max(b.x),
-                y: a.y.max(b.y),
-            },
-        );
+        let (lo, hi) = (walk.bounding_rect().min(), walk.bounding_rect().max());
         // Wholly beyond the grid: no shore there.
         if self.starts.is_empty()
             || hi.x < self.origin.x
