@@ -234,8 +234,7 @@ impl MergedGrid {
     ) -> Vec<u32> {
         let square = self.square(col, row);
         let sub = self.cell_size_m / f64::from(FINE);
-        let grown = grown_by_a_millimetre;
-        let whole = grown(square.min(), self.cell_size_m);
+        let whole = grown_by_a_millimetre(square.min(), self.cell_size_m);
         let envelope =
             rstar::AABB::from_corners(Point::from(whole.min()), Point::from(whole.max()));
         let near: Vec<Line> = outline_edges
@@ -249,7 +248,7 @@ impl MergedGrid {
         };
         let clear: Vec<bool> = (0..FINE * FINE)
             .map(|i| {
-                let r = grown(corner(i % FINE, i / FINE), sub);
+                let r = grown_by_a_millimetre(corner(i % FINE, i / FINE), sub);
                 !near.iter().any(|e| e.intersects(&r))
             })
             .collect();
@@ -474,7 +473,6 @@ impl MergedGrid {
     }
 }
 
-/// Every edge of `polygons`' rings, outer and inner, in an R-tree.
 /// The square of side `side` from corner `min`, grown by a millimetre on every side: a
 /// point rounded into the square lies within it, and a boundary that misses it misses the
 /// square by at least that.
@@ -491,14 +489,19 @@ fn grown_by_a_millimetre(min: Coord, side: f64) -> Rect {
     )
 }
 
+/// Every edge of `polygons`' rings, outer and inner, in an R-tree.
 fn edges_of<'a>(polygons: impl IntoIterator<Item = &'a Polygon>) -> rstar::RTree<Line> {
-    rstar::RTree::bulk_load(
-        polygons
-            .into_iter()
-            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-            .flat_map(|ring| ring.lines())
-            .collect(),
-    )
+    rstar::RTree::bulk_load(ring_edges(polygons))
+}
+
+/// Every edge of `polygons`' rings, outer and inner: a boundary to test against (the grid's
+/// outline and parts, the shores of water).
+pub fn ring_edges<'a>(polygons: impl IntoIterator<Item = &'a Polygon>) -> Vec<Line> {
+    polygons
+        .into_iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .flat_map(|ring| ring.lines())
+        .collect()
 }
 
 /// `x.floor() as i32`, without the call to libm's `floor` that the x86-64 baseline (no
@@ -507,12 +510,8 @@ fn edges_of<'a>(polygons: impl IntoIterator<Item = &'a Polygon>) -> rstar::RTree
 /// NaN to 0).
 #[inline]
 pub(crate) fn floor_i32(x: f64) -> i32 {
-    let i = x as i32;
-    if f64::from(i) > x {
-        i.saturating_sub(1)
-    } else {
-        i
-    }
+    // Saturating to i32 as `as` does: the floor in i64, then clamped.
+    floor_i64(x).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
 
 /// `x.floor() as i64`, likewise without the library call: a grid cell's column or row

@@ -22,7 +22,7 @@ pub mod units;
 
 pub use domain::{Agency, AssetKind, Mode, RoadClass};
 pub use features::MAX_EXTENT_M;
-pub use grid::{floor_i64, GridCell, MergedGrid};
+pub use grid::{floor_i64, ring_edges, GridCell, MergedGrid};
 pub use layers::{Asset, Building, Road, Subdistrict, WaterBody};
 pub use manifest::{LonLat, Manifest, UnitSpec};
 pub use problems::{Location, Problem, Problems, Severity};

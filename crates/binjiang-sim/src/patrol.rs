@@ -40,7 +40,7 @@ impl From<PatrolLoop> for LoopRoute {
 /// only while the phase had not wrapped round; otherwise it fell back to a binary search of
 /// the whole loop, a chain of cache misses that was a fifth of placing every available unit
 /// in the dispatch index.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct PhaseIndex {
     /// Seconds for one lap (the route's last time, kept here beside the unit rather than at
     /// the far end of the route's times: a position is one cache miss fewer).
@@ -91,7 +91,7 @@ impl PhaseIndex {
 /// "when will this patrol pass within 40 m of that litter?" looks at the legs of the cells
 /// round the litter, not at every leg of the lap (a scan that was a fiftieth of a day, for
 /// incidents no patrol passes near).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct LegCells {
     origin: Coord,
     cell_m: f64,
@@ -216,6 +216,32 @@ impl PatrolLoop {
 
     /// Seconds after `phase` until the loop first comes within `radius` of `p`, if ever.
     pub fn seconds_until_within(&self, phase: f64, p: Coord, radius: f64) -> Option<f64> {
+        // Among the legs near `p`, which are all that `Route::first_within` would not rule
+        // out by their boxes.
+        self.next_pass(phase, p, radius, |from| {
+            self.route
+                .first_within_among(from, p, radius, self.legs.near(p, radius + 1.0))
+        })
+    }
+
+    /// [`PatrolLoop::seconds_until_within`] by scanning every leg of the lap, as it was.
+    #[cfg(test)]
+    fn seconds_until_within_scanning(&self, phase: f64, p: Coord, radius: f64) -> Option<f64> {
+        self.next_pass(phase, p, radius, |from| {
+            self.route.first_within(from, p, radius)
+        })
+    }
+
+    /// The next pass within `radius` of `p`, `first_from(t)` being the loop's first pass at
+    /// or after `t` seconds into a lap: the rest of this lap, then the next lap up to
+    /// `phase` (a lap of some length has legs).
+    fn next_pass(
+        &self,
+        phase: f64,
+        p: Coord,
+        radius: f64,
+        first_from: impl Fn(f64) -> Option<f64>,
+    ) -> Option<f64> {
         let (min, max) = self.route.bounds();
         if !crate::route::box_reaches(min, max, p, radius) {
             return None; // never near: no need to work out where in the lap it is
@@ -225,40 +251,9 @@ impl PatrolLoop {
             return self.route.first_within(0.0, p, radius).map(|_| 0.0);
         }
         let phase = lap_phase(phase, d);
-        // The rest of this lap, then the next lap up to `phase` (a lap of some length has
-        // legs); among the legs near `p`, which are all that `Route::first_within` would
-        // not rule out by their boxes.
-        let near = || self.legs.near(p, radius + 1.0);
-        self.route
-            .first_within_among(phase, p, radius, near())
+        first_from(phase)
             .map(|t| t - phase)
-            .or_else(|| {
-                self.route
-                    .first_within_among(0.0, p, radius, near())
-                    .map(|t| d + t - phase)
-            })
-    }
-
-    /// [`PatrolLoop::seconds_until_within`] by scanning every leg of the lap, as it was.
-    #[cfg(test)]
-    fn seconds_until_within_scanning(&self, phase: f64, p: Coord, radius: f64) -> Option<f64> {
-        let (min, max) = self.route.bounds();
-        if !crate::route::box_reaches(min, max, p, radius) {
-            return None;
-        }
-        let d = self.duration();
-        if d <= 0.0 {
-            return self.route.first_within(0.0, p, radius).map(|_| 0.0);
-        }
-        let phase = lap_phase(phase, d);
-        self.route
-            .first_within(phase, p, radius)
-            .map(|t| t - phase)
-            .or_else(|| {
-                self.route
-                    .first_within(0.0, p, radius)
-                    .map(|t| d + t - phase)
-            })
+            .or_else(|| first_from(0.0).map(|t| d + t - phase))
     }
 
     /// The smallest rectangle holding the loop, as (min, max) corners.

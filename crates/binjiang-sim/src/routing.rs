@@ -14,7 +14,7 @@
 
 use crate::ch::{PathSearch, SpaceTimes, UpwardGraphs};
 use crate::route::Route;
-use binjiang_scene::{floor_i64, GridSnap, Mode, RoadGraph, SegmentGrid, Snap};
+use binjiang_scene::{floor_i64, ring_edges, GridSnap, Mode, RoadGraph, SegmentGrid, Snap};
 use fast_paths::InputGraph;
 use foldhash::{HashMap, HashMapExt};
 use geo::{BoundingRect, Contains, Coord, Intersects, Line, MultiPolygon, Point, Polygon};
@@ -115,7 +115,7 @@ impl PathMemo {
     }
 
     /// Starts keeping a pair's path, forgetting every other first if full: its hops are
-    /// then pushed with [`PathMemo::push`] and the pair ended with [`PathMemo::end`].
+    /// then pushed onto `hops` and the pair ended with [`PathMemo::end`].
     fn begin(&mut self) {
         if self.found.len() >= PATH_CACHE_ENTRIES {
             self.found.clear();
@@ -276,7 +276,7 @@ impl WaterMask {
     fn new(water: &[MultiPolygon]) -> Self {
         let polygons: Vec<Polygon> = water.iter().flat_map(|m| m.0.iter().cloned()).collect();
         WaterMask {
-            shore: ShoreCells::new(&shore_edges(&polygons)),
+            shore: ShoreCells::new(&ring_edges(&polygons)),
             polygons,
         }
     }
@@ -291,15 +291,6 @@ impl WaterMask {
         let on_water = |p: Coord| self.polygons.iter().any(|w| w.contains(&Point::from(p)));
         !on_water(a) && !on_water(b)
     }
-}
-
-/// Every edge of every ring of `polygons`.
-fn shore_edges(polygons: &[Polygon]) -> Vec<Line> {
-    polygons
-        .iter()
-        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-        .flat_map(|ring| ring.lines())
-        .collect()
 }
 
 /// A point attached to the network: where it meets a segment and how to get on or off.
@@ -943,7 +934,7 @@ mod tests {
         let water: Vec<MultiPolygon> = scene.water.iter().map(|w| w.area.clone()).collect();
         let mask = WaterMask::new(&water);
         // The reference: every shore edge whose box meets the walk's, found by an R-tree.
-        let tree = rstar::RTree::bulk_load(shore_edges(&mask.polygons));
+        let tree = rstar::RTree::bulk_load(ring_edges(&mask.polygons));
         let crosses_by_tree = |a: Coord, b: Coord| {
             let walk = Line::new(a, b);
             let envelope = rstar::AABB::from_corners(Point::from(a), Point::from(b));
