@@ -7,6 +7,7 @@
 //! discrete-event core makes runs fast and byte-for-byte reproducible. The simulation knows
 //! nothing of rendering, servers or files: it advances and emits typed events.
 
+mod box_cells;
 pub mod catalogue;
 pub mod ch;
 pub mod coverage;

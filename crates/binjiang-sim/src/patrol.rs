@@ -4,8 +4,8 @@
 //! unit's position at any time is a lookup, not a simulated movement, and "when will a
 //! patrol pass within 40 m of this litter?" is a scan of the loop's segments.
 
+use crate::box_cells::BoxCells;
 use crate::route::Route;
-use binjiang_scene::floor_i64;
 use geo::Coord;
 
 /// A closed patrol route, position a function of its phase (seconds into the loop).
@@ -92,15 +92,7 @@ impl PhaseIndex {
 /// round the litter, not at every leg of the lap (a scan that was a fiftieth of a day, for
 /// incidents no patrol passes near).
 #[derive(Debug, Clone)]
-struct LegCells {
-    origin: Coord,
-    cell_m: f64,
-    cols: i64,
-    rows: i64,
-    /// Per cell (row-major), the range of `legs` listed in it.
-    starts: Vec<u32>,
-    legs: Vec<u32>,
-}
+struct LegCells(BoxCells<u32>);
 
 /// A leg cell's width, metres: a few legs each on a loop of streets.
 const LEG_CELL_M: f64 = 100.0;
@@ -108,67 +100,35 @@ const LEG_CELL_M: f64 = 100.0;
 impl LegCells {
     fn new(route: &Route) -> Self {
         let (min, max) = route.bounds();
-        let boxes: Vec<(Coord, Coord)> = route
+        let boxed: Vec<(Coord, Coord, u32)> = route
             .legs()
-            .map(|((a, _), (b, _))| {
+            .enumerate()
+            .map(|(j, ((a, _), (b, _)))| {
                 let leg = geo::Rect::new(a, b); // corners put in order
-                (leg.min(), leg.max())
+                (leg.min(), leg.max(), j as u32)
             })
             .collect();
         // At most a cell per leg or so, however far the loop strays.
         let area = (max.x - min.x) * (max.y - min.y);
-        let cell_m = LEG_CELL_M.max((area / (boxes.len().max(1) as f64 * 4.0)).sqrt());
-        let mut cells = LegCells {
-            origin: min,
-            cell_m,
-            cols: floor_i64((max.x - min.x) / cell_m) + 1,
-            rows: floor_i64((max.y - min.y) / cell_m) + 1,
-            starts: Vec::new(),
-            legs: Vec::new(),
-        };
-        let mut per_cell: Vec<Vec<u32>> = vec![Vec::new(); (cells.cols * cells.rows) as usize];
-        for (j, (lo, hi)) in boxes.iter().enumerate() {
-            let ((c0, r0), (c1, r1)) = (cells.cell_of(*lo), cells.cell_of(*hi));
-            for r in r0..=r1 {
-                for c in c0..=c1 {
-                    per_cell[(r * cells.cols + c) as usize].push(j as u32);
-                }
-            }
-        }
-        (cells.starts, cells.legs) = binjiang_scene::segment_grid::flatten_cells(per_cell);
-        cells
-    }
-
-    /// The cell holding `p`, clamped to the grid.
-    fn cell_of(&self, p: Coord) -> (i64, i64) {
-        (
-            floor_i64((p.x - self.origin.x) / self.cell_m).clamp(0, self.cols - 1),
-            floor_i64((p.y - self.origin.y) / self.cell_m).clamp(0, self.rows - 1),
-        )
+        let cell_m = LEG_CELL_M.max((area / (boxed.len().max(1) as f64 * 4.0)).sqrt());
+        LegCells(BoxCells::new((min, max), cell_m, boxed, |_, _, _| true))
     }
 
     /// Every leg whose box meets the square of half-side `reach` round `p` (some more than
     /// once): a leg whose box grown by `reach` holds `p` meets it at a point of some cell
     /// the square covers, and is listed there.
     fn near(&self, p: Coord, reach: f64) -> impl Iterator<Item = u32> + '_ {
-        let ((c0, r0), (c1, r1)) = (
-            self.cell_of(Coord {
+        let (lo, hi) = (
+            Coord {
                 x: p.x - reach,
                 y: p.y - reach,
-            }),
-            self.cell_of(Coord {
+            },
+            Coord {
                 x: p.x + reach,
                 y: p.y + reach,
-            }),
+            },
         );
-        (r0..=r1).flat_map(move |r| {
-            (c0..=c1).flat_map(move |c| {
-                let k = (r * self.cols + c) as usize;
-                self.legs[self.starts[k] as usize..self.starts[k + 1] as usize]
-                    .iter()
-                    .copied()
-            })
-        })
+        self.0.in_box(lo, hi).copied()
     }
 }
 

@@ -12,9 +12,10 @@
 //! One rule decides reachability everywhere (dispatch, queue, reassign, patrol loops): a
 //! directed, one-way-aware road search finds a route, or the unit is not eligible.
 
+use crate::box_cells::BoxCells;
 use crate::ch::{PathSearch, SpaceTimes, UpwardGraphs};
 use crate::route::Route;
-use binjiang_scene::{floor_i64, ring_edges, GridSnap, Mode, RoadGraph, SegmentGrid, Snap};
+use binjiang_scene::{ring_edges, GridSnap, Mode, RoadGraph, SegmentGrid, Snap};
 use fast_paths::InputGraph;
 use foldhash::{HashMap, HashMapExt};
 use geo::{BoundingRect, Contains, Coord, Intersects, Line, MultiPolygon, Point, Polygon};
@@ -170,15 +171,7 @@ struct WaterMask {
 /// query's cost for every walk whose box met a shore's box: two walks in three on Yangpu's
 /// long diagonal banks.)
 #[derive(Debug, Clone, Default)]
-struct ShoreCells {
-    origin: Coord,
-    cell_m: f64,
-    cols: i64,
-    rows: i64,
-    /// Per cell (row-major), the range of `edges` listed in it.
-    starts: Vec<u32>,
-    edges: Vec<Line>,
-}
+struct ShoreCells(BoxCells<Line>);
 
 /// Width of a shore cell, metres.
 const SHORE_CELL_M: f64 = 50.0;
@@ -195,54 +188,16 @@ impl ShoreCells {
         let (min, max) = (bounds.min(), bounds.max());
         // Coarser cells for a vast water layer: at most a few million cells.
         let cell_m = SHORE_CELL_M.max(((max.x - min.x) * (max.y - min.y) / 4.0e6).sqrt());
-        let mut cells = ShoreCells {
-            origin: min,
-            cell_m,
-            cols: ((max.x - min.x) / cell_m).floor() as i64 + 1,
-            rows: ((max.y - min.y) / cell_m).floor() as i64 + 1,
-            starts: Vec::new(),
-            edges: Vec::new(),
+        let grown = |c: Coord, by: f64| Coord {
+            x: c.x + by,
+            y: c.y + by,
         };
-        let mut per_cell: Vec<Vec<Line>> = vec![Vec::new(); (cells.cols * cells.rows) as usize];
-        for l in lines {
+        let boxed = lines.iter().map(|l| {
             let g = l.bounding_rect();
-            let grown = |c: Coord, by: f64| Coord {
-                x: c.x + by,
-                y: c.y + by,
-            };
-            let (c0, r0) = cells.cell_of(grown(g.min(), -SHORE_MARGIN_M));
-            let (c1, r1) = cells.cell_of(grown(g.max(), SHORE_MARGIN_M));
-            for r in r0..=r1 {
-                for c in c0..=c1 {
-                    if cells.passes_near(l, c, r) {
-                        per_cell[(r * cells.cols + c) as usize].push(*l);
-                    }
-                }
-            }
-        }
-        (cells.starts, cells.edges) = binjiang_scene::segment_grid::flatten_cells(per_cell);
-        cells
-    }
-
-    /// Whether the line through `l` meets cell (`c`, `r`) grown by [`SHORE_MARGIN_M`]: not
-    /// all four corners strictly on one side of it. (Called only for cells `l`'s box meets,
-    /// so this is whether the segment itself does.)
-    fn passes_near(&self, l: &Line, c: i64, r: i64) -> bool {
-        let m = SHORE_MARGIN_M;
-        let x0 = self.origin.x + c as f64 * self.cell_m - m;
-        let y0 = self.origin.y + r as f64 * self.cell_m - m;
-        let (x1, y1) = (x0 + self.cell_m + 2.0 * m, y0 + self.cell_m + 2.0 * m);
-        let (dx, dy) = (l.end.x - l.start.x, l.end.y - l.start.y);
-        let side = |x: f64, y: f64| dx * (y - l.start.y) - dy * (x - l.start.x);
-        let s = [side(x0, y0), side(x1, y0), side(x0, y1), side(x1, y1)];
-        !(s.iter().all(|v| *v > 0.0) || s.iter().all(|v| *v < 0.0))
-    }
-
-    /// The cell holding `p`, clamped to the grid.
-    fn cell_of(&self, p: Coord) -> (i64, i64) {
-        let c = floor_i64((p.x - self.origin.x) / self.cell_m);
-        let r = floor_i64((p.y - self.origin.y) / self.cell_m);
-        (c.clamp(0, self.cols - 1), r.clamp(0, self.rows - 1))
+            let m = SHORE_MARGIN_M;
+            (grown(g.min(), -m), grown(g.max(), m), *l)
+        });
+        ShoreCells(BoxCells::new((min, max), cell_m, boxed, passes_near))
     }
 
     /// Whether some shore edge meets the straight walk from `a` to `b`. An edge that does
@@ -252,24 +207,21 @@ impl ShoreCells {
         let walk = Line::new(a, b);
         let (lo, hi) = (walk.bounding_rect().min(), walk.bounding_rect().max());
         // Wholly beyond the grid: no shore there.
-        if self.starts.is_empty()
-            || hi.x < self.origin.x
-            || hi.y < self.origin.y
-            || lo.x > self.origin.x + self.cols as f64 * self.cell_m
-            || lo.y > self.origin.y + self.rows as f64 * self.cell_m
-        {
-            return false;
-        }
-        let ((c0, r0), (c1, r1)) = (self.cell_of(lo), self.cell_of(hi));
-        (r0..=r1).any(|r| {
-            (c0..=c1).any(|c| {
-                let k = (r * self.cols + c) as usize;
-                self.edges[self.starts[k] as usize..self.starts[k + 1] as usize]
-                    .iter()
-                    .any(|e| e.intersects(&walk))
-            })
-        })
+        !self.0.beyond(lo, hi) && self.0.in_box(lo, hi).any(|e| e.intersects(&walk))
     }
+}
+
+/// Whether the line through `l` meets the cell of side `side` from `corner`, grown by
+/// [`SHORE_MARGIN_M`]: not all four corners strictly on one side of it. (Asked only of cells
+/// `l`'s box meets, so this is whether the segment itself does.)
+fn passes_near(l: &Line, corner: Coord, side: f64) -> bool {
+    let m = SHORE_MARGIN_M;
+    let (x0, y0) = (corner.x - m, corner.y - m);
+    let (x1, y1) = (x0 + side + 2.0 * m, y0 + side + 2.0 * m);
+    let (dx, dy) = (l.end.x - l.start.x, l.end.y - l.start.y);
+    let on = |x: f64, y: f64| dx * (y - l.start.y) - dy * (x - l.start.x);
+    let s = [on(x0, y0), on(x1, y0), on(x0, y1), on(x1, y1)];
+    !(s.iter().all(|v| *v > 0.0) || s.iter().all(|v| *v < 0.0))
 }
 
 impl WaterMask {
