@@ -352,6 +352,13 @@ fn hit<K>(((k, p), distance_m): (&Point<K>, f64)) -> Hit<'_, K> {
 mod tests {
     use super::*;
 
+    /// The ids of `class`, nearest the origin first.
+    fn walk_from_origin(i: &ClassedIndex<char, u32>, class: char) -> Vec<u32> {
+        i.nearest_iter_in(class, [0.0, 0.0], |_| true)
+            .map(|h| *h.data)
+            .collect()
+    }
+
     #[test]
     fn class_changes_move_objects_between_trees() {
         let mut idx = ClassedIndex::bulk_load(vec![(1u32, 'a', [0.0, 0.0]), (2, 'b', [1.0, 0.0])]);
@@ -383,12 +390,11 @@ mod tests {
         assert_eq!(idx.class_of(5), None);
         assert_eq!(idx.len_of('c'), 0);
         for class in ['a', 'b', 'c'] {
-            let order = |i: &ClassedIndex<char, u32>| -> Vec<u32> {
-                i.nearest_iter_in(class, [0.0, 0.0], |_| true)
-                    .map(|h| *h.data)
-                    .collect()
-            };
-            assert_eq!(order(&idx), order(&fresh), "class {class}");
+            assert_eq!(
+                walk_from_origin(&idx, class),
+                walk_from_origin(&fresh, class),
+                "class {class}"
+            );
             assert_eq!(idx.len_of(class), fresh.len_of(class));
         }
     }
@@ -411,12 +417,11 @@ mod tests {
         assert_eq!(idx.class_of(1), Some('b'));
         assert_eq!(idx.class_of(9), None);
         for class in ['a', 'b', 'c'] {
-            let walk = |i: &ClassedIndex<char, u32>| -> Vec<u32> {
-                i.nearest_iter_in(class, [0.0, 0.0], |_| true)
-                    .map(|h| *h.data)
-                    .collect()
-            };
-            assert_eq!(walk(&idx), walk(&one_by_one), "class {class}");
+            assert_eq!(
+                walk_from_origin(&idx, class),
+                walk_from_origin(&one_by_one, class),
+                "class {class}"
+            );
         }
     }
 
